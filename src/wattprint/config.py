@@ -1,0 +1,231 @@
+"""Settings, from defaults < user file < project file < WATTPRINT_* environment < arguments.
+
+Files are INI (stdlib, Python 3.10 has no tomllib) with a ``[wattprint]`` section:
+
+* user file: ``$WATTPRINT_USER_CONFIG``, else ``$XDG_CONFIG_HOME/wattprint/config.ini``
+  (``~/.config/wattprint/config.ini``);
+* project file: the nearest ``.wattprint.ini`` in the current directory or its parents.
+
+Every value is checked once, when the tracker is built: a bad one raises ``ValueError`` naming the
+setting, where it came from and what is allowed, before anything is measured.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+TRACKING_MODES = ("machine", "process")
+PROJECT_FILE = ".wattprint.ini"
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_name: str = "wattprint"
+    experiment_name: str | None = None
+    run_name: str | None = None
+    output_dir: str = "."
+    interval_s: float = 10.0
+    gpu_ids: tuple[str, ...] | None = None
+    country: str | None = None
+    region: str | None = None
+    cloud_provider: str | None = None
+    cloud_region: str | None = None
+    intensity_g_per_kwh: float | None = None
+    pue: float = 1.0
+    log_level: str = "warning"
+    save_csv: bool = True
+    tracking_mode: str = "machine"
+
+    def public(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+NAMES = tuple(f.name for f in dataclasses.fields(Settings))
+
+
+def _text(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    return text
+
+
+def _name(name: str, value: Any) -> str:
+    text = _text(name, value)
+    if text is None:
+        raise ValueError("must not be empty")
+    return text
+
+
+def _number(low: float, high: float, *, low_open: bool = False) -> Callable[[str, Any], float]:
+    def parse(name: str, value: Any) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        ok = math.isfinite(number) and number <= high and (number > low if low_open else number >= low)
+        if not ok:
+            bound = f"> {low:g}" if low_open else f">= {low:g}"
+            raise ValueError(f"must be a number {bound} and <= {high:g}")
+        return number
+
+    return parse
+
+
+def _optional_number(low: float, high: float) -> Callable[[str, Any], float | None]:
+    inner = _number(low, high)
+
+    def parse(name: str, value: Any) -> float | None:
+        return None if _text(name, value) is None else inner(name, value)
+
+    return parse
+
+
+def _boolean(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false (also accepted: 1/0, yes/no, on/off)")
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str, Any], str]:
+    def parse(name: str, value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+def _gpu_ids(name: str, value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        items = [str(value)]
+    elif isinstance(value, str):
+        items = [part.strip() for part in value.split(",")]
+    elif isinstance(value, (list, tuple)):
+        items = [str(part).strip() for part in value]
+    else:
+        raise ValueError("must be GPU indices or UUIDs: a list like [0, 1] or a string '0,1'")
+    items = [item for item in items if item]
+    for item in items:
+        if not (item.isdigit() or item.startswith(("GPU-", "MIG-"))):
+            raise ValueError(
+                f"has {item!r}: each entry must be an index (0), a GPU UUID (GPU-...) "
+                "or a MIG UUID (MIG-...)"
+            )
+    return tuple(items)
+
+
+def _country(name: str, value: Any) -> str | None:
+    text = _text(name, value)
+    if text is None:
+        return None
+    from .carbon import countries
+
+    return countries.lookup(text).iso3  # raises ValueError with suggestions
+
+
+PARSERS: dict[str, Callable[[str, Any], Any]] = {
+    "project_name": _name,
+    "experiment_name": _text,
+    "run_name": _text,
+    "output_dir": _name,
+    "interval_s": _number(0.0, 86400.0, low_open=True),
+    "gpu_ids": _gpu_ids,
+    "country": _country,
+    "region": _text,
+    "cloud_provider": _text,
+    "cloud_region": _text,
+    "intensity_g_per_kwh": _optional_number(0.0, 5000.0),
+    "pue": _number(1.0, 5.0),
+    "log_level": _choice(LOG_LEVELS),
+    "save_csv": _boolean,
+    "tracking_mode": _choice(TRACKING_MODES),
+}
+
+
+def user_config_path(env: Mapping[str, str]) -> Path:
+    if env.get("WATTPRINT_USER_CONFIG"):
+        return Path(env["WATTPRINT_USER_CONFIG"])
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "wattprint" / "config.ini"
+
+
+def project_config_path(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_file(path: Path) -> dict[str, str]:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error as exc:
+        raise ValueError(f"{path}: cannot be parsed as an INI file ({exc}); fix or remove it") from exc
+    if not parser.has_section("wattprint"):
+        return {}
+    values = dict(parser.items("wattprint"))
+    unknown = sorted(set(values) - set(NAMES))
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown setting(s) {', '.join(unknown)} in [wattprint]; "
+            f"allowed: {', '.join(NAMES)}"
+        )
+    return values
+
+
+def load_settings(
+    arguments: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Merge every layer and validate. ``arguments`` with value None are treated as not given."""
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    user_file = user_config_path(env)
+    if user_file.is_file():
+        layers.append((f"user config {user_file}", _read_file(user_file)))
+    project_file = project_config_path(cwd)
+    if project_file is not None:
+        layers.append((f"project config {project_file}", _read_file(project_file)))
+    from_env = {
+        name: env[f"WATTPRINT_{name.upper()}"] for name in NAMES if f"WATTPRINT_{name.upper()}" in env
+    }
+    layers.append(("environment", from_env))
+    given = {k: v for k, v in (arguments or {}).items() if v is not None}
+    unknown = sorted(set(given) - set(NAMES))
+    if unknown:
+        raise TypeError(f"unknown setting(s): {', '.join(unknown)}; allowed: {', '.join(NAMES)}")
+    layers.append(("argument", given))
+
+    merged: dict[str, Any] = {}
+    for origin, layer in layers:
+        for name, raw in layer.items():
+            try:
+                merged[name] = PARSERS[name](name, raw)
+            except ValueError as exc:
+                where = f"WATTPRINT_{name.upper()}" if origin == "environment" else name
+                raise ValueError(f"{where}={raw!r} ({origin}): {name} {exc}") from None
+    return Settings(**merged)

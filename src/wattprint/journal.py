@@ -1,0 +1,211 @@
+"""The per-run time series under ``output_dir/.wattprint/``: what makes a crash lose one interval.
+
+Each run writes ``<run_id>.jsonl``: a ``run`` line (who, where, how), then one ``interval`` line
+per interval holding the run's cumulative state, then an ``end`` line. Every line is flushed to
+the operating system as it is written, so a ``kill -9`` loses at most the interval in progress
+(a power cut may lose what the OS had not yet written; fsync on every interval would cost more
+than the whole sample).
+
+A run with no ``end`` line whose process is gone was killed: the next tracker started in the same
+``output_dir`` rebuilds its result from the last interval, appends it to the CSV with status
+``interrupted``, and closes the journal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .carbon.intensity import Intensity
+from .carbon.location import Location
+from .records import J_PER_KWH, ComponentEnergy, Machine, RunResult
+
+FOLDER = ".wattprint"
+
+
+class Journal:
+    def __init__(self, output_dir: Path, run_id: str, meta: dict[str, Any]) -> None:
+        folder = output_dir / FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{run_id}.jsonl"
+        # Line-buffered text file: each write reaches the OS at its newline.
+        self._file = open(self.path, "a", encoding="utf-8", buffering=1)
+        self._write({"type": "run", **meta})
+
+    def _write(self, line: dict[str, Any]) -> None:
+        self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
+
+    def interval(self, state: dict[str, Any]) -> None:
+        self._write({"type": "interval", **state})
+
+    def end(self, status: str) -> None:
+        self._write({"type": "end", "status": status})
+        self._file.close()
+
+
+def process_identity(pid: int | None = None) -> dict[str, Any]:
+    """What tells this process apart from a later one that reuses its pid."""
+    import psutil
+
+    pid = os.getpid() if pid is None else pid
+    return {"pid": pid, "host": socket.gethostname(), "create_time": psutil.Process(pid).create_time()}
+
+
+def _alive(meta: dict[str, Any]) -> bool:
+    import psutil
+
+    if meta.get("host") != socket.gethostname():
+        return True  # another machine sharing the folder: not ours to judge
+    try:
+        return abs(psutil.Process(int(meta["pid"])).create_time() - meta["create_time"]) < 1.0
+    except (psutil.Error, KeyError, ValueError, TypeError):
+        return False
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for raw in f:
+            try:
+                out.append(json.loads(raw))
+            except json.JSONDecodeError:
+                break  # a line cut by the kill: everything before it stands
+    return out
+
+
+def unfinished(output_dir: Path) -> list[tuple[Path, dict[str, Any], dict[str, Any] | None]]:
+    """Journals in ``output_dir`` whose run ended without a final row and whose process is gone.
+
+    Each comes with its ``run`` line and its last ``interval`` line (None if it had none).
+    """
+    folder = output_dir / FOLDER
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.glob("*.jsonl")):
+        try:
+            lines = _lines(path)
+        except OSError:
+            continue
+        if not lines or lines[0].get("type") != "run" or lines[-1].get("type") == "end":
+            continue
+        if _alive(lines[0]):
+            continue
+        last = next((x for x in reversed(lines) if x.get("type") == "interval"), None)
+        found.append((path, lines[0], last))
+    return found
+
+
+def claim(path: Path) -> Path | None:
+    """Take a journal for recovery; None if another process took it first."""
+    claimed = path.with_suffix(".recovering")
+    try:
+        os.rename(path, claimed)
+    except OSError:
+        return None
+    return claimed
+
+
+def release(claimed: Path, status: str) -> None:
+    with open(claimed, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"type": "end", "status": status, "recovered": True}) + "\n")
+    os.rename(claimed, claimed.with_suffix(".jsonl"))
+
+
+def meta_for(
+    run_id: str,
+    settings: dict[str, Any],
+    machine: Machine,
+    location: Location,
+    intensity: Intensity,
+    started_at: datetime,
+    csv_path: str,
+) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        **process_identity(),
+        "started_at": started_at.isoformat(),
+        "project_name": settings["project_name"],
+        "experiment_name": settings["experiment_name"],
+        "run_name": settings["run_name"],
+        "pue": settings["pue"],
+        "tracking_mode": settings["tracking_mode"],
+        "machine": asdict(machine),
+        "location": asdict(location),
+        "intensity": asdict(intensity),
+        "csv": csv_path,
+    }
+
+
+def _component(state: dict[str, Any], duration_s: float) -> ComponentEnergy:
+    def kwh(joules: float | None) -> float | None:
+        return None if joules is None else joules / J_PER_KWH
+
+    energy = state.get("energy_j")
+    return ComponentEnergy(
+        energy_kwh=kwh(energy),
+        low_kwh=kwh(state.get("low_j")),
+        high_kwh=kwh(state.get("high_j")),
+        power_w=(energy / duration_s) if energy is not None and duration_s > 0 else None,
+        method=state.get("method", "none"),
+        devices=tuple(state.get("devices", ())),
+        note=state.get("note"),
+    )
+
+
+def _total(values: list[float | None]) -> float | None:
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
+def build_result(
+    meta: dict[str, Any], state: dict[str, Any] | None, status: str, task_name: str | None = None
+) -> RunResult:
+    """A RunResult from a run's ``run`` line and a cumulative state (live or from a journal)."""
+    state = state or {"t": meta["started_at"], "duration_s": 0.0, "components": {}}
+    duration = float(state["duration_s"])
+    parts = {
+        name: _component(state["components"].get(name, {"energy_j": 0.0, "low_j": 0.0,
+                                                         "high_j": 0.0}), duration)
+        for name in ("cpu", "gpu", "ram")
+    }  # fmt: skip
+    pue = float(meta["pue"])
+    measured = [c for c in parts.values() if c.energy_kwh is not None]
+    energy = sum(c.energy_kwh for c in measured if c.energy_kwh is not None) * pue
+    low = _total([c.low_kwh for c in measured])
+    high = _total([c.high_kwh for c in measured])
+
+    def kg(grams: float | None) -> float | None:
+        return None if grams is None else grams / 1000.0
+
+    return RunResult(
+        run_id=meta["run_id"],
+        project_name=meta["project_name"],
+        experiment_name=meta.get("experiment_name"),
+        run_name=meta.get("run_name"),
+        status=status,
+        started_at=datetime.fromisoformat(meta["started_at"]),
+        timestamp=datetime.fromisoformat(state["t"]),
+        duration_s=duration,
+        cpu=parts["cpu"],
+        gpu=parts["gpu"],
+        ram=parts["ram"],
+        energy_kwh=energy,
+        energy_low_kwh=None if low is None else low * pue,
+        energy_high_kwh=None if high is None else high * pue,
+        emissions_kg=kg(state.get("emissions_g", 0.0)),
+        emissions_low_kg=kg(state.get("emissions_low_g", 0.0)),
+        emissions_high_kg=kg(state.get("emissions_high_g", 0.0)),
+        intensity=Intensity(**meta["intensity"]),
+        location=Location(**meta["location"]),
+        pue=pue,
+        tracking_mode=meta.get("tracking_mode", "machine"),
+        machine=Machine(**meta.get("machine", {})),
+        utilization=dict(state.get("util", {})),
+        notes=tuple(state.get("notes", ())),
+        task_name=task_name,
+    )

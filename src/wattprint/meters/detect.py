@@ -1,0 +1,102 @@
+"""Choose a meter for each component, and say what was tried and why.
+
+Order of preference, per component: a hardware counter first, a model last. Every GPU source
+that works is used (a machine may hold NVIDIA and AMD cards); for CPU and RAM the first usable
+source wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .base import COMPONENTS, Meter, Probe, ProbeContext
+
+ProbeFn = Callable[[ProbeContext], list[Probe]]
+
+
+def _probes() -> dict[str, list[tuple[str, ProbeFn]]]:
+    # Imported here so that `import wattprint` loads none of them.
+    from . import amd, cpu_model, memory, nvidia, rapl
+
+    return {
+        "cpu": [("rapl", rapl.probe), ("cpu-model", cpu_model.probe)],
+        "ram": [("rapl", rapl.probe), ("ram-model", memory.probe)],
+        "gpu": [("nvml", nvidia.probe), ("amdsmi", amd.probe)],
+    }
+
+
+@dataclass
+class ComponentChoice:
+    component: str
+    chosen: list[Probe] = field(default_factory=list)
+    tried: list[Probe] = field(default_factory=list)
+
+    @property
+    def meters(self) -> list[Meter]:
+        return [p.meter for p in self.chosen if p.meter is not None]
+
+    @property
+    def method(self) -> str:
+        return "+".join(m.method for m in self.meters) or "none"
+
+
+@dataclass
+class Detection:
+    """Per component: which meters were chosen, everything tried, and what to do about it."""
+
+    components: dict[str, ComponentChoice]
+
+    def __getitem__(self, component: str) -> ComponentChoice:
+        return self.components[component]
+
+    def close(self) -> None:
+        for choice in self.components.values():
+            for meter in choice.meters:
+                try:
+                    meter.close()
+                except Exception:  # closing is best effort
+                    pass
+
+    def __str__(self) -> str:
+        lines = []
+        for name, choice in self.components.items():
+            lines.append(f"{name}: {choice.method}")
+            for p in choice.tried:
+                mark = "chosen" if p in choice.chosen else ("usable" if p.usable else "not usable")
+                lines.append(f"  - {p.name} [{mark}]: {p.reason}")
+                if p.fix and not p.usable:
+                    lines.append(f"      fix: {p.fix}")
+        return "\n".join(lines)
+
+
+def _run(fn: ProbeFn, ctx: ProbeContext, name: str, component: str) -> list[Probe]:
+    try:
+        return fn(ctx)
+    except Exception as exc:  # a broken driver must not stop the other components
+        return [Probe(name, component, False, f"probe failed: {type(exc).__name__}: {exc}")]
+
+
+def probe_all(ctx: ProbeContext) -> Detection:
+    """Open the best meters for this machine. The caller owns them (``Detection.close``)."""
+    cache: dict[str, list[Probe]] = {}
+    components: dict[str, ComponentChoice] = {}
+    for component, sources in _probes().items():
+        choice = ComponentChoice(component)
+        for name, fn in sources:
+            if choice.chosen and component != "gpu":
+                break  # a model is only probed (and its warnings said) when it is needed
+            if name not in cache:  # rapl answers for cpu and ram in one probe
+                cache[name] = _run(fn, ctx, name, component)
+            for p in cache[name]:
+                if p.component != component:
+                    continue
+                choice.tried.append(p)
+                if p.usable and (component == "gpu" or not choice.chosen):
+                    choice.chosen.append(p)
+        # Meters probed but not chosen (a model when a counter won) are closed right away.
+        for p in choice.tried:
+            if p.meter is not None and p not in choice.chosen:
+                p.meter.close()
+        components[component] = choice
+    return Detection({c: components[c] for c in COMPONENTS})

@@ -1,0 +1,74 @@
+"""Facts about the machine read straight from /proc, without running any program.
+
+Everything takes the ``root`` that ``ProbeContext`` carries, so tests can point it at a fake tree.
+On a system without /proc (macOS, Windows) the callers fall back to psutil.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class CpuInfo:
+    model: str  # the brand string, "" if the kernel gives none
+    sockets: int
+    threads: int
+
+
+def cpu_info(root: Path) -> CpuInfo:
+    try:
+        text = (root / "proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        import platform
+
+        return CpuInfo(platform.processor(), 1, os.cpu_count() or 1)
+    model = ""
+    packages: set[str] = set()
+    threads = 0
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "processor":
+            threads += 1
+        elif key == "model name" and not model:
+            model = value.strip()
+        elif key == "physical id":
+            packages.add(value.strip())
+        elif key in ("Model", "Hardware") and not model:  # ARM boards name the SoC here
+            model = value.strip()
+    return CpuInfo(model, max(1, len(packages)), max(1, threads or (os.cpu_count() or 1)))
+
+
+def cpu_busy_total(root: Path) -> tuple[float, float] | None:
+    """Machine-wide (busy, total) CPU time in clock ticks from the first line of /proc/stat."""
+    try:
+        with open(root / "proc/stat", "rb") as f:
+            line = f.readline()
+    except OSError:
+        return None
+    fields = line.split()
+    if not fields or fields[0] != b"cpu":
+        return None
+    values = [float(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    total = sum(values)
+    idle = values[3] + (values[4] if len(values) > 4 else 0.0)
+    return total - idle, total
+
+
+def meminfo_kib(root: Path) -> dict[str, int]:
+    """MemTotal and MemAvailable in KiB (empty if /proc/meminfo is missing)."""
+    out: dict[str, int] = {}
+    try:
+        with open(root / "proc/meminfo", "rb") as f:
+            for raw in f:
+                key, _, rest = raw.partition(b":")
+                if key in (b"MemTotal", b"MemAvailable"):
+                    out[key.decode()] = int(rest.split()[0])
+                    if len(out) == 2:
+                        break
+    except OSError:
+        pass
+    return out

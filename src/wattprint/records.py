@@ -1,0 +1,237 @@
+"""The record: what a run (or a task) used, how it was measured, and what it emitted.
+
+One schema, defined here only. Internally SI (J, s, g); at the edges CodeCarbon's units (kWh, kg,
+W, GB) so that ``emissions.csv`` starts with CodeCarbon 3.x's 38 columns in its order, followed by
+wattprint's own columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .carbon.intensity import Intensity
+from .carbon.location import Location
+
+J_PER_KWH = 3.6e6
+
+CODECARBON_COLUMNS = (
+    "timestamp", "project_name", "run_id", "experiment_id", "duration", "emissions",
+    "emissions_rate", "cpu_power", "gpu_power", "ram_power", "cpu_energy", "gpu_energy",
+    "ram_energy", "energy_consumed", "water_consumed", "country_name", "country_iso_code",
+    "region", "cloud_provider", "cloud_region", "os", "python_version", "codecarbon_version",
+    "cpu_count", "cpu_model", "gpu_count", "gpu_model", "longitude", "latitude",
+    "ram_total_size", "tracking_mode", "cpu_utilization_percent", "gpu_utilization_percent",
+    "ram_utilization_percent", "ram_used_gb", "on_cloud", "pue", "wue",
+)  # fmt: skip
+
+WATTPRINT_COLUMNS = (
+    "status", "experiment_name", "run_name", "started_at",
+    "cpu_method", "gpu_method", "ram_method",
+    "cpu_energy_low_kwh", "cpu_energy_high_kwh", "gpu_energy_low_kwh", "gpu_energy_high_kwh",
+    "ram_energy_low_kwh", "ram_energy_high_kwh",
+    "energy_low_kwh", "energy_high_kwh", "emissions_low_kg", "emissions_high_kg",
+    "intensity_g_per_kwh", "intensity_low_g_per_kwh", "intensity_high_g_per_kwh",
+    "intensity_source", "intensity_year", "intensity_zone", "intensity_kind", "location_source",
+    "notes", "wattprint_version",
+)  # fmt: skip
+
+COLUMNS = CODECARBON_COLUMNS + WATTPRINT_COLUMNS
+TASK_COLUMNS = COLUMNS + ("task_name",)
+
+#: Run status values. "running": a flush() row; "failed": the tracked code raised;
+#: "interrupted": Ctrl-C, or a killed process whose run was recovered from its time series.
+STATUSES = ("running", "finished", "failed", "interrupted")
+
+
+@dataclass(frozen=True)
+class ComponentEnergy:
+    """Energy of one component. ``energy_kwh`` is None when it could not be measured."""
+
+    energy_kwh: float | None
+    low_kwh: float | None
+    high_kwh: float | None
+    power_w: float | None  # mean over the run
+    method: str  # "rapl", "nvml-counter", "cpu-model", ...; "none": no such device
+    devices: tuple[str, ...] = ()
+    note: str | None = None  # why it is missing, a gap, an error
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Facts about the machine, for the record (read once per run, cheaply)."""
+
+    os: str = ""
+    python_version: str = ""
+    cpu_count: int = 0
+    cpu_model: str = ""
+    gpu_count: int = 0
+    gpu_model: str = ""
+    ram_total_gb: float = 0.0
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    project_name: str
+    experiment_name: str | None
+    run_name: str | None
+    status: str
+    started_at: datetime
+    timestamp: datetime  # when this result was taken
+    duration_s: float
+    cpu: ComponentEnergy
+    gpu: ComponentEnergy
+    ram: ComponentEnergy
+    energy_kwh: float  # (cpu + gpu + ram) x PUE, measured components only
+    energy_low_kwh: float | None
+    energy_high_kwh: float | None
+    emissions_kg: float | None  # None when no energy could be measured at all
+    emissions_low_kg: float | None
+    emissions_high_kg: float | None
+    intensity: Intensity
+    location: Location
+    pue: float
+    tracking_mode: str = "machine"
+    machine: Machine = field(default_factory=Machine)
+    utilization: dict[str, float | None] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    task_name: str | None = None
+
+    @property
+    def components(self) -> dict[str, ComponentEnergy]:
+        return {"cpu": self.cpu, "gpu": self.gpu, "ram": self.ram}
+
+    @property
+    def emissions_rate_kg_per_s(self) -> float:
+        if self.emissions_kg is None or self.duration_s <= 0:
+            return 0.0
+        return self.emissions_kg / self.duration_s
+
+    def __str__(self) -> str:
+        return render_text(self)
+
+
+TaskResult = RunResult  # a task's result has the same shape, with task_name set
+
+
+def _num(value: float | None) -> Any:
+    return "" if value is None else value
+
+
+def to_row(result: RunResult, version: str) -> dict[str, Any]:
+    """The CSV row for a result, keyed by COLUMNS (and task_name for tasks)."""
+    loc, it, m, u = result.location, result.intensity, result.machine, result.utilization
+    row: dict[str, Any] = {
+        "timestamp": result.timestamp.isoformat(timespec="seconds"),
+        "project_name": result.project_name,
+        "run_id": result.run_id,
+        "experiment_id": result.experiment_name or "",
+        "duration": result.duration_s,
+        "emissions": _num(result.emissions_kg),
+        "emissions_rate": result.emissions_rate_kg_per_s,
+        "energy_consumed": result.energy_kwh,
+        "water_consumed": 0.0,  # litres; WUE comes with the carbon layer
+        "country_name": loc.country_name or "",
+        "country_iso_code": loc.country or "",
+        "region": loc.region or "",
+        "cloud_provider": loc.cloud_provider or "",
+        "cloud_region": loc.cloud_region or "",
+        "os": m.os,
+        "python_version": m.python_version,
+        "codecarbon_version": "",
+        "cpu_count": m.cpu_count,
+        "cpu_model": m.cpu_model,
+        "gpu_count": m.gpu_count,
+        "gpu_model": m.gpu_model,
+        "longitude": _num(loc.longitude),
+        "latitude": _num(loc.latitude),
+        "ram_total_size": round(m.ram_total_gb, 3),
+        "tracking_mode": result.tracking_mode,
+        "cpu_utilization_percent": _num(u.get("cpu")),
+        "gpu_utilization_percent": _num(u.get("gpu")),
+        "ram_utilization_percent": _num(u.get("ram")),
+        "ram_used_gb": _num(u.get("ram_used_gb")),
+        "on_cloud": "Y" if loc.cloud_provider else "N",
+        "pue": result.pue,
+        "wue": 0.0,
+        "status": result.status,
+        "experiment_name": result.experiment_name or "",
+        "run_name": result.run_name or "",
+        "started_at": result.started_at.isoformat(timespec="seconds"),
+        "energy_low_kwh": _num(result.energy_low_kwh),
+        "energy_high_kwh": _num(result.energy_high_kwh),
+        "emissions_low_kg": _num(result.emissions_low_kg),
+        "emissions_high_kg": _num(result.emissions_high_kg),
+        "intensity_g_per_kwh": it.value,
+        "intensity_low_g_per_kwh": it.low,
+        "intensity_high_g_per_kwh": it.high,
+        "intensity_source": it.source,
+        "intensity_year": _num(it.year),
+        "intensity_zone": it.zone,
+        "intensity_kind": it.kind,
+        "location_source": loc.source,
+        "notes": " | ".join(result.notes),
+        "wattprint_version": version,
+    }
+    for name, c in result.components.items():
+        row[f"{name}_power"] = _num(c.power_w)
+        row[f"{name}_energy"] = _num(c.energy_kwh)
+        row[f"{name}_method"] = c.method
+        row[f"{name}_energy_low_kwh"] = _num(c.low_kwh)
+        row[f"{name}_energy_high_kwh"] = _num(c.high_kwh)
+    if result.task_name is not None:
+        row["task_name"] = result.task_name
+    return row
+
+
+def _energy(kwh: float | None) -> str:
+    if kwh is None:
+        return "not measured"
+    if kwh >= 1:
+        return f"{kwh:.3f} kWh"
+    if kwh >= 1e-3:
+        return f"{kwh * 1e3:.2f} Wh"
+    return f"{kwh * J_PER_KWH:.1f} J"
+
+
+def _mass(kg: float | None) -> str:
+    if kg is None:
+        return "?"
+    if kg >= 1:
+        return f"{kg:.3f} kg"
+    if kg >= 1e-3:
+        return f"{kg * 1e3:.2f} g"
+    return f"{kg * 1e6:.1f} mg"
+
+
+def render_text(r: RunResult) -> str:
+    what = f"task {r.task_name!r} of run" if r.task_name else "run"
+    lines = [f"wattprint {what} {r.run_id} ({r.project_name}): {r.status}, {r.duration_s:.1f} s"]
+    for name, c in r.components.items():
+        power = f"{c.power_w:.1f} W avg" if c.power_w is not None else ""
+        bounds = (
+            f"[{_energy(c.low_kwh)} - {_energy(c.high_kwh)}]"
+            if c.energy_kwh is not None and c.low_kwh is not None and c.high_kwh is not None
+            else ""
+        )
+        lines.append(f"  {name:<6}{_energy(c.energy_kwh):>12}  {bounds:<30} {power:>12}  {c.method}")
+        if c.note:
+            lines.append(f"        note: {c.note}")
+    pue = f" (PUE {r.pue:g})" if r.pue != 1 else ""
+    lines.append(
+        f"  total {_energy(r.energy_kwh):>12}  "
+        f"[{_energy(r.energy_low_kwh)} - {_energy(r.energy_high_kwh)}]{pue}"
+    )
+    it = r.intensity
+    year = f" {it.year}" if it.year else ""
+    lines.append(
+        f"  CO2eq {_mass(r.emissions_kg):>12}  [{_mass(r.emissions_low_kg)} - "
+        f"{_mass(r.emissions_high_kg)}] at {it.value:g} g/kWh ({it.zone}{year}, {it.kind}; "
+        f"location: {r.location.source})"
+    )
+    lines.append(f"        intensity source: {it.source}")
+    for note in r.notes:
+        lines.append(f"  note: {note}")
+    return "\n".join(lines)

@@ -1,0 +1,640 @@
+"""Tracker: start, stop, flush, tasks; one sampling thread that never touches the user's code.
+
+Every figure comes from meter reads at the edges of what is measured: a run's intervals, a
+flush, a task. Counter meters are exact over any such interval; the sampling thread only sets
+the time resolution of the journal, and polls the meters that integrate power.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import math
+import os
+import platform
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar, overload
+
+from . import _log
+from ._version import __version__
+from .config import Settings, load_settings
+from .records import COLUMNS, J_PER_KWH, TASK_COLUMNS, Machine, RunResult, TaskResult, to_row
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CSV_NAME = "emissions.csv"
+TASKS_CSV_NAME = "emissions_tasks.csv"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).astimezone()
+
+
+@dataclass
+class _Component:
+    """Cumulative energy of one component, as last read."""
+
+    meters: list[Any]
+    method: str
+    devices: tuple[str, ...]
+    energy_j: float | None = 0.0
+    low_j: float | None = 0.0
+    high_j: float | None = 0.0
+    note: str | None = None
+    failed: bool = False
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "energy_j": self.energy_j,
+            "low_j": self.low_j,
+            "high_j": self.high_j,
+            "method": self.method,
+            "devices": list(self.devices),
+            "note": self.note,
+        }
+
+
+@dataclass
+class _Run:
+    run_id: str
+    started_at: datetime
+    t0: float
+    meta: dict[str, Any]
+    detection: Any
+    components: dict[str, _Component]
+    pue: float
+    intensity: Any
+    csv_path: Path | None
+    tasks_csv_path: Path | None
+    journal: Any = None
+    thread: threading.Thread | None = None
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    emissions_g: float | None = 0.0
+    emissions_low_g: float | None = 0.0
+    emissions_high_g: float | None = 0.0
+    last_total: tuple[float | None, float | None, float | None] = (0.0, 0.0, 0.0)
+    cpu_start: tuple[float, float] | None = None
+    cpu_now: tuple[float, float] | None = None
+    gpu_util_sum: float = 0.0
+    gpu_util_n: int = 0
+    ram_percent: float | None = None
+    ram_used_gb: float | None = None
+    t: float = 0.0  # monotonic time of the last update
+    wall: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+    tasks: dict[str, tuple[dict[str, Any], float]] = field(default_factory=dict)
+
+
+class Tracker:
+    """Measures the energy and emissions of the code run between ``start()`` and ``stop()``.
+
+    Settings not given here come from ``WATTPRINT_*`` environment variables, the project file
+    ``.wattprint.ini``, the user file, then the defaults. Invalid values raise ``ValueError``.
+    """
+
+    def __init__(
+        self,
+        project_name: str | None = None,
+        experiment_name: str | None = None,
+        run_name: str | None = None,
+        output_dir: str | os.PathLike[str] | None = None,
+        interval_s: float | None = None,
+        gpu_ids: Any = None,
+        country: str | None = None,
+        region: str | None = None,
+        cloud_provider: str | None = None,
+        cloud_region: str | None = None,
+        intensity_g_per_kwh: float | None = None,
+        pue: float | None = None,
+        log_level: str | None = None,
+        save_csv: bool | None = None,
+        tracking_mode: str | None = None,
+    ) -> None:
+        arguments = {k: v for k, v in locals().items() if k != "self"}
+        if output_dir is not None:
+            arguments["output_dir"] = os.fspath(output_dir)
+        self.settings: Settings = load_settings(arguments)
+        _log.setup(self.settings.log_level)
+        self._lock = threading.RLock()  # guards meters and run state
+        self._lifecycle = threading.Lock()  # serialises start and stop
+        self._run: _Run | None = None
+        self.result: RunResult | None = None
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._run is not None
+
+    @property
+    def run_id(self) -> str | None:
+        run = self._run
+        return run.run_id if run else (self.result.run_id if self.result else None)
+
+    def start(self) -> Tracker:
+        with self._lifecycle:
+            if self._run is not None:
+                _log.logger.warning("tracker already running (run %s)", self._run.run_id)
+                return self
+            run = self._open_run()
+            with self._lock:
+                self._run = run
+            run.thread = threading.Thread(
+                target=self._loop, args=(run,), name="wattprint-sampler", daemon=True
+            )
+            run.thread.start()
+        return self
+
+    def stop(self, status: str = "finished") -> RunResult | None:
+        """End the run and write its row. Harmless when not running: returns the last result."""
+        with self._lifecycle:
+            with self._lock:
+                run = self._run
+                self._run = None
+            if run is None:
+                return self.result
+            run.stop_event.set()
+            if run.thread is not None and run.thread is not threading.current_thread():
+                run.thread.join()
+            with self._lock:
+                self.result = self._close_run(run, status)
+            return self.result
+
+    def flush(self) -> RunResult:
+        """The run's cumulative result so far, also written as a row; the run goes on."""
+        with self._lock:
+            run = self._require_run("flush()")
+            self._update(run)
+            if run.journal is not None:
+                self._journal(run)
+            result = self._result(run, "running")
+            self._write_row(run.csv_path, COLUMNS, result)
+            return result
+
+    def start_task(self, name: str) -> None:
+        with self._lock:
+            run = self._require_run(f"start_task({name!r})")
+            if name in run.tasks:
+                raise ValueError(f"task {name!r} is already running; stop it or use another name")
+            self._update(run)
+            run.tasks[name] = (self._state(run), run.t)
+
+    def stop_task(self, name: str, status: str = "finished") -> TaskResult:
+        with self._lock:
+            run = self._require_run(f"stop_task({name!r})")
+            if name not in run.tasks:
+                running = ", ".join(repr(t) for t in run.tasks) or "none"
+                raise ValueError(f"task {name!r} is not running (running tasks: {running})")
+            return self._end_task(run, name, status)
+
+    @contextlib.contextmanager
+    def task(self, name: str) -> Iterator[Tracker]:
+        self.start_task(name)
+        status = "failed"
+        try:
+            yield self
+            status = "finished"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            with contextlib.suppress(ValueError):  # the run was stopped inside the block
+                self.stop_task(name, status)
+
+    def __enter__(self) -> Tracker:
+        return self.start()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            status = "finished"
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = "interrupted"
+        else:
+            status = "failed"
+        self.stop(status)
+
+    # -- run lifecycle ------------------------------------------------------------------------
+
+    def _require_run(self, what: str) -> _Run:
+        if self._run is None:
+            raise RuntimeError(f"{what} needs a running tracker: call start() first")
+        return self._run
+
+    def _open_run(self) -> _Run:
+        from .carbon.intensity import assumption, explicit, intensity
+        from .carbon.location import locate
+        from .meters.base import ProbeContext
+        from .meters.detect import probe_all
+
+        s = self.settings
+        output_dir = Path(s.output_dir)
+        if s.save_csv:
+            self._recover(output_dir)
+        ctx = ProbeContext(
+            gpu_ids=s.gpu_ids, tracking_mode=s.tracking_mode, warn=_log.warn_once
+        )
+        detection = probe_all(ctx)
+        location = locate(s.country, s.region, s.cloud_provider, s.cloud_region)
+        if s.intensity_g_per_kwh is not None:
+            used = explicit(s.intensity_g_per_kwh, location.country or "")
+        else:
+            used = intensity(location)
+            said = assumption(location, used)
+            if said:
+                _log.warn_once(f"location:{location.source}:{location.detail}", said)
+        if (s.region or s.cloud_region) and location.source != "explicit":
+            _log.warn_once(
+                "region-unused",
+                "region/cloud_region are recorded but not yet used to choose an intensity; "
+                "set country as well (e.g. country='USA').",
+            )
+        notes: list[str] = []
+        components: dict[str, _Component] = {}
+        for name, choice in detection.components.items():
+            meters = choice.meters
+            devices = tuple(d for m in meters for d in m.devices)
+            comp = _Component(meters, choice.method, devices)
+            if not meters:
+                missing = [p for p in choice.tried if getattr(p, "present", False)]
+                if missing:  # the hardware is there but nothing measures it: not a zero
+                    comp.energy_j = comp.low_j = comp.high_j = None
+                    comp.method = "unmeasured"
+                    comp.note = missing[0].reason
+                    notes.append(f"{name}: {missing[0].reason}")
+            components[name] = comp
+        run_id = str(uuid.uuid4())
+        started = _now()
+        machine = self._machine(ctx, components)
+        csv_path = tasks_path = None
+        if s.save_csv:
+            csv_path = self._csv_path(output_dir / CSV_NAME, COLUMNS)
+            tasks_path = self._csv_path(output_dir / TASKS_CSV_NAME, TASK_COLUMNS)
+        from . import journal
+
+        meta = journal.meta_for(
+            run_id, s.public(), machine, location, used, started, str(csv_path or "")
+        )
+        run = _Run(
+            run_id=run_id,
+            started_at=started,
+            t0=time.monotonic(),
+            meta=meta,
+            detection=detection,
+            components=components,
+            pue=s.pue,
+            intensity=used,
+            csv_path=csv_path,
+            tasks_csv_path=tasks_path,
+            notes=notes,
+        )
+        run.t, run.wall = run.t0, started
+        from .meters.procfs import cpu_busy_total
+
+        run.cpu_start = run.cpu_now = cpu_busy_total(ctx.root)
+        if s.save_csv:
+            try:
+                run.journal = journal.Journal(output_dir, run_id, meta)
+            except OSError as exc:
+                _log.warn_once(
+                    f"journal:{output_dir}",
+                    f"cannot write the run's time series under {output_dir}: {exc}. "
+                    "The run is measured but a crash would lose it; check output_dir.",
+                )
+        return run
+
+    def _close_run(self, run: _Run, status: str) -> RunResult:
+        try:
+            self._update(run)
+            for name in list(run.tasks):
+                self._end_task(run, name, status)
+            result = self._result(run, status)
+            self._write_row(run.csv_path, COLUMNS, result)
+            if run.journal is not None:
+                self._journal(run)
+                run.journal.end(status)
+        finally:
+            run.detection.close()
+        return result
+
+    def _recover(self, output_dir: Path) -> None:
+        from . import journal
+
+        try:
+            found = journal.unfinished(output_dir)
+        except Exception as exc:  # recovery must never stop a new run from starting
+            _log.logger.warning("could not look for interrupted runs in %s: %s", output_dir, exc)
+            return
+        for path, meta, last in found:
+            claimed = journal.claim(path)
+            if claimed is None:
+                continue
+            state = last
+            if state is None:
+                lost = {"energy_j": None, "low_j": None, "high_j": None, "method": "lost"}
+                state = {
+                    "t": meta["started_at"],
+                    "duration_s": 0.0,
+                    "components": {c: dict(lost) for c in ("cpu", "gpu", "ram")},
+                    "emissions_g": None,
+                    "emissions_low_g": None,
+                    "emissions_high_g": None,
+                    "notes": ["the process ended before its first interval was recorded"],
+                }
+            result = journal.build_result(meta, state, "interrupted")
+            target = Path(meta.get("csv") or output_dir / CSV_NAME)
+            self._write_row(target, COLUMNS, result)
+            journal.release(claimed, "interrupted")
+            _log.logger.warning(
+                "run %s (%s) ended without stopping (process %s killed?): wrote its last "
+                "recorded state, %.1f s, to %s with status=interrupted",
+                meta["run_id"], meta.get("project_name"), meta.get("pid"),
+                result.duration_s, target,
+            )  # fmt: skip
+
+    # -- measuring ----------------------------------------------------------------------------
+
+    def _loop(self, run: _Run) -> None:
+        polls = [
+            m.poll_interval_s
+            for c in run.components.values()
+            for m in c.meters
+            if m.poll_interval_s
+        ]
+        poll_every = min(polls) if polls else math.inf
+        interval = self.settings.interval_s
+        next_sample = run.t0 + interval
+        next_poll = run.t0 + poll_every
+        while True:
+            wait = max(0.0, min(next_sample, next_poll) - time.monotonic())
+            if run.stop_event.wait(wait):
+                return
+            now = time.monotonic()
+            try:
+                with self._lock:
+                    if run is not self._run:
+                        return
+                    if now >= next_poll:
+                        self._poll(run)
+                    if now >= next_sample:
+                        self._update(run)
+                        if run.journal is not None:
+                            self._journal(run)
+            except Exception as exc:  # nothing may escape into the user's program
+                _log.warn_once(
+                    f"sampler:{type(exc).__name__}",
+                    f"sampling failed ({type(exc).__name__}: {exc}); measurement goes on",
+                )
+            if now >= next_poll:
+                next_poll += poll_every * max(1, math.floor((now - next_poll) / poll_every) + 1)
+            if now >= next_sample:
+                next_sample += interval * max(1, math.floor((now - next_sample) / interval) + 1)
+
+    def _poll(self, run: _Run) -> None:
+        for name, comp in run.components.items():
+            if comp.failed:
+                continue
+            for meter in comp.meters:
+                if meter.poll_interval_s:
+                    try:
+                        meter.poll()
+                    except Exception as exc:
+                        self._fail(name, comp, exc, run)
+                        break
+
+    def _fail(self, name: str, comp: _Component, exc: Exception, run: _Run) -> None:
+        elapsed = time.monotonic() - run.t0
+        comp.failed = True
+        comp.high_j = None  # what happens from now on is not measured: no upper bound
+        comp.method += "+error"
+        comp.note = (
+            f"{comp.method.split('+')[0]} failed {elapsed:.1f} s into the run "
+            f"({type(exc).__name__}: {exc}); energy after that is not counted"
+        )
+        run.notes.append(f"{name}: {comp.note}")
+        _log.warn_once(f"meter-failed:{name}", f"{name} meter: {comp.note}")
+
+    def _update(self, run: _Run) -> None:
+        """Read every meter and advance the run's cumulative state to now."""
+        from .meters.base import utilization_percent
+        from .meters.procfs import cpu_busy_total, meminfo_kib
+
+        for name, comp in run.components.items():
+            if comp.failed or not comp.meters:
+                continue
+            try:
+                readings = [m.read() for m in comp.meters]
+            except Exception as exc:
+                self._fail(name, comp, exc, run)
+                continue
+            comp.energy_j = sum(r.energy_j for r in readings)
+            comp.low_j = sum(r.low_j for r in readings)
+            comp.high_j = sum(r.high_j for r in readings)
+            comp.method = "+".join(dict.fromkeys(r.method for r in readings))
+            gap = sum(r.gap_s for r in readings)
+            if gap > 0:
+                comp.note = f"{gap:.1f} s not covered by the counter, estimated within bounds"
+            if name == "gpu":
+                for m in comp.meters:
+                    util = utilization_percent(m)
+                    if util is not None:
+                        run.gpu_util_sum += util
+                        run.gpu_util_n += 1
+        run.t = time.monotonic()
+        run.wall = _now()
+        root = Path(os.environ.get("WATTPRINT_ROOT", "/"))
+        run.cpu_now = cpu_busy_total(root) or run.cpu_now
+        mem = meminfo_kib(root)
+        if "MemTotal" in mem and "MemAvailable" in mem:
+            used = mem["MemTotal"] - mem["MemAvailable"]
+            run.ram_percent = 100.0 * used / mem["MemTotal"]
+            run.ram_used_gb = used * 1024 / 1e9
+        self._account_emissions(run)
+
+    def _account_emissions(self, run: _Run) -> None:
+        # Each stretch of energy is multiplied by the intensity valid for it, so that an
+        # hourly or live intensity (carbon layer) slots in here without changing anything else.
+        measured = [c for c in run.components.values() if c.energy_j is not None]
+        total = sum(c.energy_j for c in measured if c.energy_j is not None)
+        low = _sum_or_none([c.low_j for c in measured])
+        high = _sum_or_none([c.high_j for c in measured])
+        prev = run.last_total
+        it = run.intensity
+        factor = run.pue / J_PER_KWH
+        if run.emissions_g is not None and prev[0] is not None:
+            run.emissions_g += (total - prev[0]) * factor * it.value
+        run.emissions_low_g = _add(run.emissions_low_g, low, prev[1], factor * it.low)
+        run.emissions_high_g = _add(run.emissions_high_g, high, prev[2], factor * it.high)
+        run.last_total = (total, low, high)
+
+    def _state(self, run: _Run) -> dict[str, Any]:
+        util: dict[str, float | None] = {
+            "cpu": None,
+            "gpu": run.gpu_util_sum / run.gpu_util_n if run.gpu_util_n else None,
+            "ram": run.ram_percent,
+            "ram_used_gb": run.ram_used_gb,
+        }
+        if run.cpu_start and run.cpu_now and run.cpu_now[1] > run.cpu_start[1]:
+            busy = run.cpu_now[0] - run.cpu_start[0]
+            util["cpu"] = 100.0 * busy / (run.cpu_now[1] - run.cpu_start[1])
+        return {
+            "t": (run.wall or run.started_at).isoformat(),
+            "duration_s": run.t - run.t0,
+            "components": {name: c.state() for name, c in run.components.items()},
+            "emissions_g": run.emissions_g,
+            "emissions_low_g": run.emissions_low_g,
+            "emissions_high_g": run.emissions_high_g,
+            "util": util,
+            "notes": list(run.notes),
+        }
+
+    def _journal(self, run: _Run) -> None:
+        try:
+            run.journal.interval(self._state(run))
+        except (OSError, ValueError) as exc:
+            _log.warn_once("journal-write", f"cannot append to {run.journal.path}: {exc}")
+
+    def _result(self, run: _Run, status: str) -> RunResult:
+        from .journal import build_result
+
+        return build_result(run.meta, self._state(run), status)
+
+    def _end_task(self, run: _Run, name: str, status: str) -> TaskResult:
+        from .journal import build_result
+
+        start, t_start = run.tasks.pop(name)
+        self._update(run)
+        end = self._state(run)
+        delta = dict(end)
+        delta["duration_s"] = run.t - t_start
+        delta["components"] = {
+            c: {**s, **{k: _sub(s[k], start["components"][c][k]) for k in
+                        ("energy_j", "low_j", "high_j")}}
+            for c, s in end["components"].items()
+        }  # fmt: skip
+        for key in ("emissions_g", "emissions_low_g", "emissions_high_g"):
+            delta[key] = _sub(end[key], start[key])
+        result = build_result(run.meta, delta, status, task_name=name)
+        self._write_row(run.tasks_csv_path, TASK_COLUMNS, result)
+        return result
+
+    # -- output -------------------------------------------------------------------------------
+
+    def _csv_path(self, wanted: Path, columns: tuple[str, ...]) -> Path | None:
+        from .sinks.csv import choose_path
+
+        try:
+            path, moved = choose_path(wanted, columns)
+        except OSError as exc:
+            _log.warn_once(f"csv:{wanted}", f"cannot write {wanted}: {exc}")
+            return None
+        if moved:
+            _log.warn_once(
+                f"csv-moved:{wanted}",
+                f"{wanted} has a different header (another tool's or an older version's file); "
+                f"it is left untouched and rows go to {path.name} instead.",
+            )
+        return path
+
+    def _write_row(self, path: Path | None, columns: tuple[str, ...], result: RunResult) -> None:
+        if path is None:
+            return
+        from .sinks.csv import append_row
+
+        try:
+            append_row(path, columns, to_row(result, __version__))
+        except OSError as exc:
+            _log.warn_once(f"csv-write:{path}", f"cannot write to {path}: {exc}")
+
+    def _machine(self, ctx: Any, components: dict[str, _Component]) -> Machine:
+        from .meters.procfs import cpu_info, meminfo_kib
+
+        info = cpu_info(ctx.root)
+        uname = os.uname() if hasattr(os, "uname") else None
+        os_name = (
+            f"{uname.sysname}-{uname.release}-{uname.machine}" if uname else platform.system()
+        )
+        gpu_count, gpu_models = 0, []
+        for meter in components["gpu"].meters:
+            gpu_count += getattr(meter, "gpu_count", 0)
+            gpu_models.extend(getattr(meter, "gpu_models", ()))
+        models = sorted(set(gpu_models))
+        kib = meminfo_kib(ctx.root).get("MemTotal", 0)
+        return Machine(
+            os=os_name,
+            python_version=platform.python_version(),
+            cpu_count=info.threads,
+            cpu_model=info.model,
+            gpu_count=gpu_count,
+            gpu_model=", ".join(
+                f"{gpu_models.count(m)} x {m}" if gpu_models.count(m) > 1 else m for m in models
+            ),
+            ram_total_gb=kib * 1024 / 1e9,
+        )
+
+
+def _sum_or_none(values: list[float | None]) -> float | None:
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
+def _add(acc: float | None, now: float | None, before: float | None, k: float) -> float | None:
+    if acc is None or now is None or before is None:
+        return None
+    return acc + (now - before) * k
+
+
+def _sub(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+@overload
+def track(fn: F) -> F: ...
+@overload
+def track(fn: None = None, **settings: Any) -> Callable[[F], F]: ...
+
+
+def track(fn: Any = None, **settings: Any) -> Any:
+    """Track each call of a function: ``@track`` or ``@track(project_name=...)``.
+
+    Every call is its own run; the last call's result is at ``function.last_result``.
+    """
+    load_settings(settings)  # bad settings fail at decoration time, not at the first call
+
+    def decorate(func: F) -> F:
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                tracker = Tracker(**settings)
+                try:
+                    with tracker:
+                        return await func(*args, **kwargs)
+                finally:
+                    async_wrapper.last_result = tracker.result  # type: ignore[attr-defined]
+
+            async_wrapper.last_result = None  # type: ignore[attr-defined]
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            tracker = Tracker(**settings)
+            try:
+                with tracker:
+                    return func(*args, **kwargs)
+            finally:
+                wrapper.last_result = tracker.result  # type: ignore[attr-defined]
+
+        wrapper.last_result = None  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    if fn is not None:
+        if not callable(fn):
+            raise TypeError("use @track or @track(setting=value, ...)")
+        return decorate(fn)
+    return decorate
