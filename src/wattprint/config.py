@@ -73,7 +73,11 @@ def _number(low: float, high: float, *, low_open: bool = False) -> Callable[[str
             number = float(value)
         except (TypeError, ValueError):
             number = math.nan
-        ok = math.isfinite(number) and number <= high and (number > low if low_open else number >= low)
+        ok = (
+            math.isfinite(number)
+            and number <= high
+            and (number > low if low_open else number >= low)
+        )
         if not ok:
             bound = f"> {low:g}" if low_open else f">= {low:g}"
             raise ValueError(f"must be a number {bound} and <= {high:g}")
@@ -181,7 +185,9 @@ def _read_file(path: Path) -> dict[str, str]:
     try:
         parser.read(path, encoding="utf-8")
     except configparser.Error as exc:
-        raise ValueError(f"{path}: cannot be parsed as an INI file ({exc}); fix or remove it") from exc
+        raise ValueError(
+            f"{path}: cannot be parsed as an INI file ({exc}); fix or remove it"
+        ) from exc
     if not parser.has_section("wattprint"):
         return {}
     values = dict(parser.items("wattprint"))
@@ -211,7 +217,9 @@ def load_settings(
     if project_file is not None:
         layers.append((f"project config {project_file}", _read_file(project_file)))
     from_env = {
-        name: env[f"WATTPRINT_{name.upper()}"] for name in NAMES if f"WATTPRINT_{name.upper()}" in env
+        name: env[f"WATTPRINT_{name.upper()}"]
+        for name in NAMES
+        if f"WATTPRINT_{name.upper()}" in env
     }
     layers.append(("environment", from_env))
     given = {k: v for k, v in (arguments or {}).items() if v is not None}

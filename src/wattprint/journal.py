@@ -53,7 +53,11 @@ def process_identity(pid: int | None = None) -> dict[str, Any]:
     import psutil
 
     pid = os.getpid() if pid is None else pid
-    return {"pid": pid, "host": socket.gethostname(), "create_time": psutil.Process(pid).create_time()}
+    return {
+        "pid": pid,
+        "host": socket.gethostname(),
+        "create_time": psutil.Process(pid).create_time(),
+    }
 
 
 def _alive(meta: dict[str, Any]) -> bool:

@@ -216,7 +216,9 @@ def render_text(r: RunResult) -> str:
             if c.energy_kwh is not None and c.low_kwh is not None and c.high_kwh is not None
             else ""
         )
-        lines.append(f"  {name:<6}{_energy(c.energy_kwh):>12}  {bounds:<30} {power:>12}  {c.method}")
+        lines.append(
+            f"  {name:<6}{_energy(c.energy_kwh):>12}  {bounds:<30} {power:>12}  {c.method}"
+        )
         if c.note:
             lines.append(f"        note: {c.note}")
     pue = f" (PUE {r.pue:g})" if r.pue != 1 else ""

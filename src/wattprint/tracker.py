@@ -237,9 +237,7 @@ class Tracker:
         output_dir = Path(s.output_dir)
         if s.save_csv:
             self._recover(output_dir)
-        ctx = ProbeContext(
-            gpu_ids=s.gpu_ids, tracking_mode=s.tracking_mode, warn=_log.warn_once
-        )
+        ctx = ProbeContext(gpu_ids=s.gpu_ids, tracking_mode=s.tracking_mode, warn=_log.warn_once)
         detection = probe_all(ctx)
         location = locate(s.country, s.region, s.cloud_provider, s.cloud_region)
         if s.intensity_g_per_kwh is not None:
@@ -557,9 +555,7 @@ class Tracker:
 
         info = cpu_info(ctx.root)
         uname = os.uname() if hasattr(os, "uname") else None
-        os_name = (
-            f"{uname.sysname}-{uname.release}-{uname.machine}" if uname else platform.system()
-        )
+        os_name = f"{uname.sysname}-{uname.release}-{uname.machine}" if uname else platform.system()
         gpu_count, gpu_models = 0, []
         for meter in components["gpu"].meters:
             gpu_count += getattr(meter, "gpu_count", 0)

@@ -1,6 +1,6 @@
 """The shipped country table: one annual grid intensity per country, with its provenance.
 
-Built by ``tools/build_data.py``; loaded on first use (a few hundred rows, well under a millisecond).
+Built by ``tools/build_data.py``; loaded on first use (a few hundred rows, under a millisecond).
 """
 
 from __future__ import annotations

@@ -83,8 +83,10 @@ def assumption(location: Location, used: Intensity) -> str | None:
             f"If the code runs elsewhere, {fix}."
         )
     if location.source == "world-average":
-        why = f"the timezone {location.detail!r} names no country" if location.detail else (
-            "the machine's timezone is unknown"
+        why = (
+            f"the timezone {location.detail!r} names no country"
+            if location.detail
+            else ("the machine's timezone is unknown")
         )
         return (
             f"No location set and {why}: using the world average {used.value:g} gCO2e/kWh "

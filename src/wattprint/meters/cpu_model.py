@@ -152,9 +152,7 @@ class CpuModelMeter:
             import psutil
 
             self._process = psutil.Process(ctx.pid)
-        self.devices = (
-            f"{row.model} x {sockets}" if row else f"unknown CPU, {threads} threads",
-        )
+        self.devices = (f"{row.model} x {sockets}" if row else f"unknown CPU, {threads} threads",)
         self._energy = self._low = self._high = 0.0
         self._t = clock()
         self._machine = cpu_busy_total(ctx.root)

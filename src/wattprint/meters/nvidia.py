@@ -1,0 +1,588 @@
+"""NVIDIA GPUs through NVML: the total-energy counter where the GPU has one, power sampling if not.
+
+Every NVML call goes through :class:`NvmlAdapter`, which the tests replace (``load_adapter``).
+``pynvml`` is imported only when the adapter is initialised, never by ``import wattprint``.
+
+The energy bookkeeping (:class:`CounterTrack`, :class:`PowerTrack`, :class:`Cumulative`) is
+vendor-neutral and is reused by the AMD meter.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .base import MeterError, Probe, ProbeContext, Reading, Warn
+from .tracks import CounterTrack, Cumulative, PowerTrack, combined_method
+
+NAME = "nvml"
+COMPONENT = "gpu"
+METHOD_COUNTER = "nvml-counter"
+METHOD_POWER = "nvml-power"
+
+#: NVML documents power readings as accurate to within +/-5 % of the current draw. The energy
+#: counter integrates the same sensor, so it gets the same relative bound.
+NVML_REL_ACCURACY = 0.05
+#: How often power-sampled GPUs must be polled.
+POLL_INTERVAL_S = 1.0
+#: Used as the high bound's power when a GPU will not tell its power limit: above the board power
+#: of any shipping GPU, so it only widens the bound.
+UNKNOWN_LIMIT_W = 1500.0
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+class NvmlError(Exception):
+    """An NVML call failed (the catch-all)."""
+
+
+class NvmlUnavailable(NvmlError):
+    """NVML cannot be used at all: library missing, driver not loaded, init failed."""
+
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.fix = fix
+
+
+class NotSupported(NvmlError):
+    """This GPU or driver does not support the call (e.g. no energy counter before Volta)."""
+
+
+class NvmlNotFound(NvmlError):
+    """No such device (bad index or UUID)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Adapter
+
+
+class NvmlAdapter:
+    """The only place that talks to pynvml; maps its errors to the small set above."""
+
+    def __init__(self) -> None:
+        self._nv: Any = None
+
+    def init(self) -> None:
+        try:
+            import pynvml  # lazy: importing wattprint must not load NVML
+        except ImportError as e:
+            raise NvmlUnavailable(
+                "pynvml not importable: the nvidia-ml-py package is not installed",
+                fix="pip install nvidia-ml-py",
+            ) from e
+        self._nv = pynvml
+        try:
+            pynvml.nvmlInit()
+        except pynvml.NVMLError as e:
+            mapped = self._map(e)
+            if not isinstance(mapped, NvmlUnavailable):
+                mapped = NvmlUnavailable(f"NVML init failed: {e}")
+            raise mapped from e
+        except Exception as e:  # ctypes/OS trouble while loading the library
+            raise NvmlUnavailable(f"NVML init failed: {e}") from e
+
+    def shutdown(self) -> None:
+        if self._nv is None:
+            return
+        try:
+            self._nv.nvmlShutdown()
+        except self._nv.NVMLError:
+            pass
+
+    def _map(self, e: Exception) -> NvmlError:
+        nv = self._nv
+        code = getattr(e, "value", None)
+        if code == nv.NVML_ERROR_LIBRARY_NOT_FOUND:
+            return NvmlUnavailable("NVML library not found: no NVIDIA driver")
+        if code == nv.NVML_ERROR_DRIVER_NOT_LOADED:
+            return NvmlUnavailable(
+                "NVIDIA driver not loaded",
+                fix="load the nvidia kernel module (nvidia-smi must work)",
+            )
+        if code == nv.NVML_ERROR_LIB_RM_VERSION_MISMATCH:
+            return NvmlUnavailable(
+                "NVML library and NVIDIA kernel driver versions differ",
+                fix="reboot, or reload the nvidia kernel module, after a driver update",
+            )
+        if code == nv.NVML_ERROR_UNINITIALIZED:
+            return NvmlUnavailable("NVML is not initialised")
+        if code in (nv.NVML_ERROR_NOT_SUPPORTED, nv.NVML_ERROR_FUNCTION_NOT_FOUND):
+            return NotSupported(str(e))
+        if code in (nv.NVML_ERROR_NOT_FOUND, nv.NVML_ERROR_INVALID_ARGUMENT):
+            return NvmlNotFound(str(e))
+        return NvmlError(str(e))
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except self._nv.NVMLError as e:
+            raise self._map(e) from e
+
+    def device_count(self) -> int:
+        return int(self._call(self._nv.nvmlDeviceGetCount))
+
+    def handle_by_index(self, index: int) -> Any:
+        return self._call(self._nv.nvmlDeviceGetHandleByIndex, index)
+
+    def handle_by_uuid(self, uuid: str) -> Any:
+        """Works for GPU-... and MIG-... UUIDs."""
+        return self._call(self._nv.nvmlDeviceGetHandleByUUID, uuid)
+
+    def uuid(self, handle: Any) -> str:
+        return _text(self._call(self._nv.nvmlDeviceGetUUID, handle))
+
+    def name(self, handle: Any) -> str:
+        return _text(self._call(self._nv.nvmlDeviceGetName, handle))
+
+    def is_mig_device(self, handle: Any) -> bool:
+        value = self._call(self._nv.nvmlDeviceIsMigDeviceHandle, handle)
+        return bool(getattr(value, "value", value))  # pynvml returns a ctypes c_uint
+
+    def parent_of_mig(self, handle: Any) -> Any:
+        return self._call(self._nv.nvmlDeviceGetDeviceHandleFromMigDeviceHandle, handle)
+
+    def mig_devices(self, handle: Any) -> list[Any]:
+        """The MIG device handles of a GPU ([] when MIG is off or unsupported)."""
+        try:
+            slots = int(self._call(self._nv.nvmlDeviceGetMaxMigDeviceCount, handle))
+        except NvmlError:
+            return []
+        found = []
+        for i in range(slots):
+            try:
+                found.append(self._call(self._nv.nvmlDeviceGetMigDeviceHandleByIndex, handle, i))
+            except NvmlError:
+                continue  # empty slot
+        return found
+
+    def total_energy_mj(self, handle: Any) -> int:
+        """Energy since the driver was loaded, in mJ (Volta and newer; else NotSupported)."""
+        return int(self._call(self._nv.nvmlDeviceGetTotalEnergyConsumption, handle))
+
+    def power_mw(self, handle: Any) -> int:
+        return int(self._call(self._nv.nvmlDeviceGetPowerUsage, handle))
+
+    def power_limit_mw(self, handle: Any) -> int:
+        return int(self._call(self._nv.nvmlDeviceGetEnforcedPowerLimit, handle))
+
+    def utilization_gpu_percent(self, handle: Any) -> float:
+        return float(self._call(self._nv.nvmlDeviceGetUtilizationRates, handle).gpu)
+
+
+def _text(value: str | bytes) -> str:
+    # Old pynvml versions return bytes.
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def load_adapter() -> NvmlAdapter:
+    """The adapter ``probe`` uses; tests replace this function."""
+    return NvmlAdapter()
+
+
+def _no_warn(key: str, message: str) -> None:
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Inventory and selection
+
+
+@dataclass(frozen=True)
+class GpuInfo:
+    """One physical GPU as NVML enumerates it."""
+
+    index: int
+    uuid: str
+    name: str
+    handle: Any
+
+    def describe(self) -> str:
+        return f"GPU {self.index}: {self.name} ({self.uuid})"
+
+
+@dataclass
+class Selection:
+    """What a list of GPU ids resolved to."""
+
+    gpus: list[GpuInfo]
+    unmatched: list[str]  # entries that matched nothing (and, for CUDA, those after them)
+    mig: list[tuple[str, GpuInfo]]  # (MIG UUID, parent) for each MIG entry
+    why: dict[str, str]  # entry -> why it matched nothing
+
+
+def inventory(adapter: NvmlAdapter) -> list[GpuInfo]:
+    gpus = []
+    for i in range(adapter.device_count()):
+        h = adapter.handle_by_index(i)
+        gpus.append(GpuInfo(i, adapter.uuid(h), adapter.name(h), h))
+    return gpus
+
+
+class _Resolver:
+    def __init__(self, adapter: NvmlAdapter, gpus: Sequence[GpuInfo]) -> None:
+        self.adapter = adapter
+        self.gpus = gpus
+        self._migs: list[tuple[str, GpuInfo]] | None = None
+
+    def mig_uuids(self) -> list[tuple[str, GpuInfo]]:
+        if self._migs is None:  # enumerated only when a MIG prefix needs it
+            self._migs = []
+            for g in self.gpus:
+                for mh in self.adapter.mig_devices(g.handle):
+                    try:
+                        self._migs.append((self.adapter.uuid(mh), g))
+                    except NvmlError:
+                        continue
+        return self._migs
+
+    def by_uuid(self, uuid: str) -> GpuInfo | None:
+        for g in self.gpus:
+            if g.uuid.lower() == uuid.lower():
+                return g
+        return None
+
+    def resolve(self, entry: str) -> tuple[GpuInfo, str | None] | str:
+        """(GPU, MIG UUID or None), or why the entry matches nothing."""
+        if entry.isdigit():
+            i = int(entry)
+            for g in self.gpus:
+                if g.index == i:
+                    return g, None
+            return f"no GPU with index {i}"
+        low = entry.lower()
+        if low.startswith("gpu-"):
+            hits = [g for g in self.gpus if g.uuid.lower().startswith(low)]
+            if len(hits) == 1:
+                return hits[0], None
+            return "ambiguous UUID prefix" if hits else "no GPU with this UUID"
+        if low.startswith("mig-"):
+            return self._resolve_mig(entry)
+        return "not an index, GPU-... or MIG-... UUID"
+
+    def _resolve_mig(self, entry: str) -> tuple[GpuInfo, str | None] | str:
+        adapter = self.adapter
+        try:
+            h = adapter.handle_by_uuid(entry)
+            if adapter.is_mig_device(h):
+                parent = self.by_uuid(adapter.uuid(adapter.parent_of_mig(h)))
+                if parent is not None:
+                    return parent, adapter.uuid(h)
+        except NvmlError:
+            pass  # not a full UUID: try it as a prefix
+        low = entry.lower()
+        hits = [(u, g) for u, g in self.mig_uuids() if u.lower().startswith(low)]
+        if len(hits) == 1:
+            return hits[0][1], hits[0][0]
+        if hits:
+            return "ambiguous MIG UUID prefix"
+        if low.startswith("mig-gpu-"):  # old form MIG-GPU-<gpu uuid>/<gi>/<ci>
+            gpu_part = entry[4:].split("/")[0].lower()
+            parents = [g for g in self.gpus if g.uuid.lower().startswith(gpu_part)]
+            if len(parents) == 1:
+                return parents[0], entry
+        return "no MIG device with this UUID"
+
+
+def select(
+    entries: Sequence[str], adapter: NvmlAdapter, gpus: Sequence[GpuInfo], *, cuda: bool
+) -> Selection:
+    """Resolve GPU ids. With ``cuda``, CUDA_VISIBLE_DEVICES rules: stop at the first bad entry."""
+    resolver = _Resolver(adapter, gpus)
+    chosen: list[GpuInfo] = []
+    unmatched: list[str] = []
+    mig: list[tuple[str, GpuInfo]] = []
+    why: dict[str, str] = {}
+    for n, raw in enumerate(entries):
+        entry = str(raw).strip()
+        got = resolver.resolve(entry)
+        if isinstance(got, str):
+            why[entry] = got
+            if cuda:
+                unmatched.extend(str(e).strip() for e in entries[n:])
+                break
+            unmatched.append(entry)
+            continue
+        gpu, mig_uuid = got
+        if mig_uuid is not None:
+            mig.append((mig_uuid, gpu))
+        if gpu not in chosen:  # a GPU named twice (or via two MIG slices) counts once
+            chosen.append(gpu)
+    return Selection(chosen, unmatched, mig, why)
+
+
+def _split_env(value: str) -> list[str]:
+    value = value.strip()
+    if value in ("", "-1"):
+        return []
+    return value.split(",")
+
+
+# --------------------------------------------------------------------------------------------
+# Meter
+
+
+class NvidiaMeter:
+    """Energy of a set of NVIDIA GPUs since the meter was opened."""
+
+    component = COMPONENT
+
+    def __init__(
+        self,
+        adapter: NvmlAdapter,
+        gpus: Sequence[GpuInfo],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        warn: Warn = _no_warn,
+    ) -> None:
+        self._adapter = adapter
+        self._clock = clock
+        self._warn = warn
+        self._warned: set[str] = set()
+        self._closed = False
+        self._gpus = tuple(gpus)
+        self._counters: list[tuple[GpuInfo, CounterTrack]] = []
+        self._powers: list[tuple[GpuInfo, PowerTrack]] = []
+        for g in self._gpus:
+            self._open(g)
+        self.devices = tuple(g.describe() for g in self._gpus)
+        self.gpu_count = len(self._gpus)
+        self.gpu_models = tuple(g.name for g in self._gpus)
+        self.method = combined_method(
+            METHOD_COUNTER, METHOD_POWER, len(self._counters), len(self._powers)
+        )
+        self._method_gap = self.method + "+gap"
+        self.poll_interval_s: float | None = POLL_INTERVAL_S if self._powers else None
+        self._total = Cumulative()
+
+    def _open(self, g: GpuInfo) -> None:
+        a = self._adapter
+        try:
+            limit_w = a.power_limit_mw(g.handle) / 1000.0
+        except NvmlError:
+            limit_w = UNKNOWN_LIMIT_W
+        try:
+            mj = a.total_energy_mj(g.handle)
+            self._counters.append(
+                (g, CounterTrack(NVML_REL_ACCURACY, limit_w, mj / 1000.0, self._clock()))
+            )
+            return
+        except NotSupported:
+            pass  # pre-Volta: no counter, sample power instead (the method says so)
+        except NvmlError as e:
+            self._warn_once(
+                f"nvml-counter-unreadable:{g.uuid}",
+                f"{g.describe()}: energy counter unreadable ({e}); sampling power instead",
+            )
+        try:
+            p = a.power_mw(g.handle) / 1000.0
+        except NvmlError as e:
+            raise MeterError(f"{g.describe()}: neither energy nor power readable: {e}") from e
+        self._powers.append((g, PowerTrack(NVML_REL_ACCURACY, limit_w, p, self._clock())))
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            self._warn(key, message)
+
+    def poll(self) -> None:
+        """Sample the power of GPUs without a counter (counters need no polling)."""
+        a = self._adapter
+        failed: MeterError | None = None
+        for g, track in self._powers:
+            try:
+                p = a.power_mw(g.handle)
+            except NvmlError as e:
+                failed = failed or MeterError(f"GPU {g.index} ({g.uuid}): power read failed: {e}")
+                continue
+            track.sample(p / 1000.0, self._clock())
+        if failed is not None:
+            raise failed
+
+    def read(self) -> Reading:
+        a = self._adapter
+        now = self._clock()
+        failed: MeterError | None = None
+        energy = low = high = gap_s = 0.0
+        gap = False
+        for g, c in self._counters:
+            try:
+                mj = a.total_energy_mj(g.handle)
+            except NvmlError as e:
+                failed = failed or MeterError(f"GPU {g.index} ({g.uuid}): energy read failed: {e}")
+                continue
+            if c.update(mj / 1000.0, now):
+                self._counter_went_back(g, c)
+            energy += c.energy
+            low += c.low
+            high += c.high
+            gap_s += c.gap_s
+            gap = gap or c.had_gap
+        if failed is not None:
+            raise failed
+        for _, p in self._powers:
+            p.settle(now)
+            energy += p.energy
+            low += p.low
+            high += p.high
+            gap_s += p.gap_s + p.tail_gap_s
+            gap = gap or p.had_gap or p.tail_gap_s > 0.0
+        return self._total.reading(
+            energy, low, high, gap_s, self._method_gap if gap else self.method
+        )
+
+    def _counter_went_back(self, g: GpuInfo, c: CounterTrack) -> None:
+        try:
+            power_w: float | None = self._adapter.power_mw(g.handle) / 1000.0
+        except NvmlError:
+            power_w = None
+        c.add_gap(c.reset_dt, power_w)
+        self._warn_once(
+            f"nvml-counter-reset:{g.uuid}",
+            f"{g.describe()}: the energy counter went backwards (driver reload or GPU reset); "
+            f"{c.reset_dt:.1f} s estimated from power and labelled as a gap",
+        )
+
+    def utilization_percent(self) -> float | None:
+        """Mean GPU utilization over the measured GPUs, as NVML reports it now."""
+        total = 0.0
+        n = 0
+        for g in self._gpus:
+            try:
+                total += self._adapter.utilization_gpu_percent(g.handle)
+            except NvmlError:
+                continue
+            n += 1
+        return total / n if n else None
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._adapter.shutdown()
+
+
+# --------------------------------------------------------------------------------------------
+# Probe
+
+
+def _unusable(reason: str, fix: str | None, *, present: bool = False) -> list[Probe]:
+    # present: GPUs are there but not measured, so the record says "unmeasured", not zero.
+    return [
+        Probe(
+            name=NAME,
+            component=COMPONENT,
+            usable=False,
+            reason=reason,
+            fix=fix,
+            present=present,
+        )
+    ]
+
+
+def probe(ctx: ProbeContext, *, clock: Callable[[], float] = time.monotonic) -> list[Probe]:
+    """Find the NVIDIA GPUs to measure and open a meter on them."""
+    try:
+        adapter = load_adapter()
+        adapter.init()
+    except NvmlUnavailable as e:
+        return _unusable(str(e), e.fix)
+    except NvmlError as e:
+        return _unusable(f"NVML init failed: {e}", None)
+    try:
+        result = _probe_open(adapter, ctx, clock)
+    except (NvmlError, MeterError) as e:
+        result = _unusable(
+            f"NVIDIA GPUs could not be read: {e}", _SELECT_FIX, present=_has_gpus(adapter)
+        )
+    if not result[0].usable:
+        adapter.shutdown()
+    return result
+
+
+_SELECT_FIX = (
+    "choose GPUs by index or UUID with gpu_ids=('0', 'GPU-...') or CUDA_VISIBLE_DEVICES=0,1"
+)
+
+
+def _probe_open(adapter: NvmlAdapter, ctx: ProbeContext, clock: Callable[[], float]) -> list[Probe]:
+    gpus = inventory(adapter)
+    if not gpus:
+        return _unusable("NVML is loaded but found no NVIDIA GPU", None)
+
+    if ctx.gpu_ids is not None:
+        entries: list[str] = [str(e) for e in ctx.gpu_ids]
+        source = f"gpu_ids={tuple(ctx.gpu_ids)!r}"
+        cuda = False
+    elif "CUDA_VISIBLE_DEVICES" in ctx.env:
+        value = ctx.env["CUDA_VISIBLE_DEVICES"]
+        entries = _split_env(value)
+        source = f"CUDA_VISIBLE_DEVICES={value!r}"
+        cuda = True
+    else:
+        entries = [str(g.index) for g in gpus]
+        source = "all GPUs"
+        cuda = False
+
+    sel = select(entries, adapter, gpus, cuda=cuda)
+    existing = ", ".join(f"GPU {g.index} ({g.uuid})" for g in gpus)
+    if not sel.gpus:
+        if entries:
+            reason = f"the GPU selection {source} matches none of the GPUs here: {existing}"
+        else:
+            reason = f"the GPU selection {source} hides every GPU; GPUs here: {existing}"
+        if sel.why:
+            reason += " (" + "; ".join(f"{e!r}: {w}" for e, w in sel.why.items()) + ")"
+        ctx.warn("nvml-selection-empty", f"No NVIDIA GPU measured: {reason}. {_SELECT_FIX}.")
+        return _unusable(reason, _SELECT_FIX, present=True)
+
+    if sel.unmatched:
+        if cuda:
+            msg = (
+                f"{source}: entry {sel.unmatched[0]!r} matches no GPU "
+                f"({sel.why.get(sel.unmatched[0], 'invalid')}); as CUDA does, it and every "
+                f"entry after it are ignored ({', '.join(sel.unmatched)}). GPUs here: {existing}"
+            )
+        else:
+            msg = (
+                f"{source}: {', '.join(repr(e) for e in sel.unmatched)} match no GPU and are "
+                f"ignored. GPUs here: {existing}"
+            )
+        ctx.warn("nvml-selection-unmatched", msg)
+
+    if cuda and any(e.strip().isdigit() for e in entries):
+        models = {g.name for g in gpus}
+        if len(models) > 1 and ctx.env.get("CUDA_DEVICE_ORDER") != "PCI_BUS_ID":
+            # CUDA orders mixed GPUs fastest first by default, NVML by PCI bus: indices may differ.
+            ctx.warn(
+                "nvml-cuda-device-order",
+                f"{source} uses indices on a machine with different GPU models; CUDA numbers them "
+                "fastest first unless CUDA_DEVICE_ORDER=PCI_BUS_ID, NVML by PCI bus, so the "
+                "measured GPUs may not be the ones used. Set CUDA_DEVICE_ORDER=PCI_BUS_ID or use "
+                "GPU UUIDs.",
+            )
+
+    if sel.mig:
+        slices = ", ".join(f"{u} on GPU {g.index}" for u, g in sel.mig)
+        ctx.warn(
+            "nvml-mig-shared",
+            f"MIG devices selected ({slices}): NVML has no per-slice energy, so the whole "
+            "parent GPU is measured (once), an energy shared with its other slices.",
+        )
+
+    meter = NvidiaMeter(adapter, sel.gpus, clock=clock, warn=ctx.warn)
+    how = {
+        METHOD_COUNTER: "energy counter",
+        METHOD_POWER: "power sampled every second",
+    }.get(meter.method, "energy counter where available, power sampling elsewhere")
+    reason = f"{meter.gpu_count} NVIDIA GPU(s) via NVML ({how}): " + "; ".join(meter.devices)
+    return [Probe(name=NAME, component=COMPONENT, usable=True, reason=reason, meter=meter)]
+
+
+def _has_gpus(adapter: Any) -> bool:
+    try:
+        return adapter.device_count() > 0
+    except NvmlError:
+        return False
