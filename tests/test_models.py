@@ -121,3 +121,28 @@ def test_unreadable_rapl_falls_back_to_a_labelled_estimate(machine, caplog):
         r = wattprint.Tracker(country="FRA").start().stop()
     assert r.cpu.method == "cpu-model"
     assert sum("chmod" in m for m in caplog.messages) == 1
+
+
+def test_process_mode_counts_the_process_trees_share_of_busy_time(machine):
+    import os
+    import time
+
+    import psutil
+
+    clock = Clock()
+    row = cpu_model.find_cpu("AMD EPYC 7763")
+    ctx = ProbeContext(root=machine.root, tracking_mode="process")
+    meter = cpu_model.CpuModelMeter(ctx, row, 1, 4, clock=clock)
+    before = psutil.Process().cpu_times()
+    end = time.process_time() + 0.2
+    while time.process_time() < end:  # burn ~0.2 s of CPU in this process
+        pass
+    after = psutil.Process().cpu_times()
+    own = (after.user + after.system) - (before.user + before.system)
+    ticks = os.sysconf("SC_CLK_TCK")
+    machine.write("/proc/stat", cpu_stat(1000 + ticks, 9000 + ticks))  # 1 s busy, 50 % load
+    clock.t += 10
+    energy = meter.read().energy_j
+    machine_energy = cpu_model.cpu_power(row, 1, 4, 0.5).watts * 10
+    assert energy == pytest.approx(machine_energy * own, rel=0.25)
+    assert 0 < energy < machine_energy

@@ -14,11 +14,13 @@ tracks, and meters are only opened when a tracker starts.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 
+TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
+    from typing import Any
+
     from .meters.detect import Detection
     from .records import ComponentEnergy, RunResult, TaskResult
     from .tracker import Tracker, track

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -48,27 +47,46 @@ class Journal:
         self._file.close()
 
 
+def _host() -> str:
+    return os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
+
+
+def _start_time(pid: int) -> float | None:
+    """When process ``pid`` started (comparable between calls on one boot); None if gone.
+
+    Read from /proc on Linux so that starting a tracker does not load psutil.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        # Field 22 (starttime, clock ticks since boot), counted from after the ")" of the name.
+        return float(data[data.rindex(b")") + 2 :].split()[19])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, IndexError):
+        pass
+    import psutil  # no /proc: ask the OS
+
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
 def process_identity(pid: int | None = None) -> dict[str, Any]:
     """What tells this process apart from a later one that reuses its pid."""
-    import psutil
-
     pid = os.getpid() if pid is None else pid
-    return {
-        "pid": pid,
-        "host": socket.gethostname(),
-        "create_time": psutil.Process(pid).create_time(),
-    }
+    return {"pid": pid, "host": _host(), "create_time": _start_time(pid)}
 
 
 def _alive(meta: dict[str, Any]) -> bool:
-    import psutil
-
-    if meta.get("host") != socket.gethostname():
+    if meta.get("host") != _host():
         return True  # another machine sharing the folder: not ours to judge
     try:
-        return abs(psutil.Process(int(meta["pid"])).create_time() - meta["create_time"]) < 1.0
-    except (psutil.Error, KeyError, ValueError, TypeError):
+        started = _start_time(int(meta["pid"]))
+    except (KeyError, ValueError, TypeError):
         return False
+    return started is not None and started == meta.get("create_time")
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from . import countries
@@ -46,7 +45,7 @@ class Location:
 
 @functools.cache
 def _timezones() -> dict[str, str]:
-    text = resources.files(__package__).joinpath("data/timezones.csv").read_text("utf-8")
+    text = (countries.DATA / "timezones.csv").read_text("utf-8")
     return {row["tz_name"]: row["iso2"] for row in csv.DictReader(text.splitlines())}
 
 

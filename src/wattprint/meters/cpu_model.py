@@ -14,7 +14,7 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 
 from .base import Probe, ProbeContext, Reading
 from .procfs import cpu_busy_total, cpu_info
@@ -52,8 +52,7 @@ class CpuRow:
 
 @functools.cache
 def _table_text() -> str:
-    text = resources.files("wattprint.meters").joinpath("data/cpu_tdp.csv").read_text("utf-8")
-    return text
+    return (Path(__file__).parent / "data" / "cpu_tdp.csv").read_text("utf-8")
 
 
 def _rows_mentioning(token: str) -> list[CpuRow]:

@@ -9,6 +9,8 @@ vendor-neutral and is reused by the AMD meter.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +20,8 @@ from .base import MeterError, Probe, ProbeContext, Reading, Warn
 from .tracks import CounterTrack, Cumulative, PowerTrack, combined_method
 
 NAME = "nvml"
+#: Present wherever the NVIDIA kernel driver is usable, containers included.
+DRIVER_PATHS = ("/dev/nvidiactl", "/proc/driver/nvidia")
 COMPONENT = "gpu"
 METHOD_COUNTER = "nvml-counter"
 METHOD_POWER = "nvml-power"
@@ -67,6 +71,11 @@ class NvmlAdapter:
         self._nv: Any = None
 
     def init(self) -> None:
+        if sys.platform == "linux" and not any(os.path.exists(p) for p in DRIVER_PATHS):
+            # Importing pynvml alone costs ~18 ms (ctypes.util): not worth it without a driver.
+            raise NvmlUnavailable(
+                "no NVIDIA driver (neither /dev/nvidiactl nor /proc/driver/nvidia)"
+            )
         try:
             import pynvml  # lazy: importing wattprint must not load NVML
         except ImportError as e:
