@@ -608,7 +608,17 @@ def test_real_adapter_without_driver_is_unavailable() -> None:
 
 
 def test_real_adapter_reports_missing_pynvml(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nvidia, "DRIVER_PATHS", ("/",))  # as if a driver were there
     monkeypatch.setitem(sys.modules, "pynvml", None)  # makes `import pynvml` fail
     with pytest.raises(nvidia.NvmlUnavailable) as info:
         nvidia.NvmlAdapter().init()
     assert info.value.fix == "pip install nvidia-ml-py"
+
+
+def test_no_driver_means_pynvml_is_not_even_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nvidia.sys, "platform", "linux")
+    monkeypatch.setattr(nvidia, "DRIVER_PATHS", ("/nonexistent/nvidiactl",))
+    monkeypatch.delitem(sys.modules, "pynvml", raising=False)
+    with pytest.raises(nvidia.NvmlUnavailable, match="no NVIDIA driver"):
+        nvidia.NvmlAdapter().init()
+    assert "pynvml" not in sys.modules
