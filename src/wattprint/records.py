@@ -190,20 +190,20 @@ def _energy(kwh: float | None) -> str:
     if kwh is None:
         return "not measured"
     if kwh >= 1:
-        return f"{kwh:.3f} kWh"
+        return f"{kwh:.4g} kWh"
     if kwh >= 1e-3:
-        return f"{kwh * 1e3:.2f} Wh"
-    return f"{kwh * J_PER_KWH:.1f} J"
+        return f"{kwh * 1e3:.3g} Wh"
+    return f"{kwh * J_PER_KWH:.3g} J"
 
 
 def _mass(kg: float | None) -> str:
     if kg is None:
         return "?"
     if kg >= 1:
-        return f"{kg:.3f} kg"
+        return f"{kg:.4g} kg"
     if kg >= 1e-3:
-        return f"{kg * 1e3:.2f} g"
-    return f"{kg * 1e6:.1f} mg"
+        return f"{kg * 1e3:.3g} g"
+    return f"{kg * 1e6:.3g} mg"
 
 
 def render_text(r: RunResult) -> str:

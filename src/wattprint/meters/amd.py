@@ -15,12 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .base import MeterError, Probe, ProbeContext, Reading, Warn
-from .nvidia import POLL_INTERVAL_S, UNKNOWN_LIMIT_W
-from .tracks import CounterTrack, Cumulative, PowerTrack, combined_method
+from .base import Probe, ProbeContext, Warn
+from .gpu import COMPONENT, Gpu, GpuMeter, LibraryUnavailable, no_warn, probe_gpus, unusable
+from .gpu import POLL_INTERVAL_S as POLL_INTERVAL_S
+from .gpu import UNKNOWN_LIMIT_W as UNKNOWN_LIMIT_W
+from .tracks import CounterTrack, PowerTrack
 
 NAME = "amdsmi"
-COMPONENT = "gpu"
 METHOD_COUNTER = "amdsmi-counter"
 METHOD_POWER = "amdsmi-power"
 
@@ -39,12 +40,8 @@ class AmdSmiError(Exception):
     """An amdsmi call failed (the catch-all)."""
 
 
-class AmdSmiUnavailable(AmdSmiError):
+class AmdSmiUnavailable(LibraryUnavailable, AmdSmiError):
     """amdsmi cannot be used: not installed, library missing, init failed."""
-
-    def __init__(self, message: str, fix: str | None = None) -> None:
-        super().__init__(message)
-        self.fix = fix
 
 
 class NotSupported(AmdSmiError):
@@ -158,20 +155,8 @@ def load_adapter() -> AmdSmiAdapter:
 
 
 @dataclass(frozen=True)
-class AmdGpu:
+class AmdGpu(Gpu):
     """One GPU as amdsmi enumerates it."""
-
-    index: int
-    uuid: str
-    name: str
-    handle: Any
-
-    def describe(self) -> str:
-        return f"GPU {self.index}: {self.name} ({self.uuid})"
-
-
-def _no_warn(key: str, message: str) -> None:
-    return None
 
 
 class _Pending:
@@ -186,10 +171,14 @@ class _Pending:
         self.start_uj = start_uj
 
 
-class AmdMeter:
+class AmdMeter(GpuMeter[AmdGpu]):
     """Energy of a set of AMD GPUs since the meter was opened."""
 
-    component = COMPONENT
+    _adapter: AmdSmiAdapter
+    _error = AmdSmiError
+    _key = NAME
+    _method_counter = METHOD_COUNTER
+    _method_power = METHOD_POWER
 
     def __init__(
         self,
@@ -198,68 +187,50 @@ class AmdMeter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        warn: Warn = _no_warn,
+        warn: Warn = no_warn,
         settle_s: float = SETTLE_S,
     ) -> None:
-        self._adapter = adapter
-        self._clock = clock
-        self._warn = warn
-        self._warned: set[str] = set()
-        self._closed = False
-        self._gpus = tuple(gpus)
-        self._limits: dict[int, float] = {}
-        self._counters: list[tuple[AmdGpu, CounterTrack]] = []
-        self._powers: list[tuple[AmdGpu, PowerTrack]] = []
+        # Set before the base constructor, which opens the GPUs with them.
+        self._sleep = sleep
+        self._settle_s = settle_s
         self._pending: list[_Pending] = []
-        self._open(sleep, settle_s)
-        self.devices = tuple(g.describe() for g in self._gpus)
-        self.gpu_count = len(self._gpus)
-        self.gpu_models = tuple(g.name for g in self._gpus)
+        super().__init__(adapter, gpus, clock=clock, warn=warn)
+
+    def _energy_j(self, handle: Any) -> float:
+        return self._adapter.energy_uj(handle) * 1e-6
+
+    def _power_w(self, handle: Any) -> float:
+        return self._adapter.power_w(handle)
+
+    def _power_limit_w(self, handle: Any) -> float:
+        return self._adapter.power_limit_w(handle)
+
+    def _wants_polls(self) -> bool:
         # Unconfirmed counters are checked on the first poll, so ask to be polled then too.
-        self.poll_interval_s: float | None = (
-            POLL_INTERVAL_S if self._powers or self._pending else None
-        )
-        self._set_method()
-        self._total = Cumulative()
-
-    def _set_method(self) -> None:
-        self.method = combined_method(
-            METHOD_COUNTER, METHOD_POWER, len(self._counters), len(self._powers)
-        )
-        self._method_gap = self.method + "+gap"
-
-    def _warn_once(self, key: str, message: str) -> None:
-        if key not in self._warned:
-            self._warned.add(key)
-            self._warn(key, message)
+        return bool(self._powers or self._pending)
 
     def _power(self, g: AmdGpu) -> float:
         try:
-            return self._adapter.power_w(g.handle)
+            return self._power_w(g.handle)
         except AmdSmiError as e:
-            raise MeterError(f"GPU {g.index} ({g.uuid}): power read failed: {e}") from e
+            raise self._read_failed(g, "power", e) from e
 
-    def _open(self, sleep: Callable[[float], None], settle_s: float) -> None:
+    def _open_all(self) -> None:
         a = self._adapter
+        limits: dict[int, float] = {}
         first: dict[int, float] = {}
         for g in self._gpus:
-            try:
-                self._limits[g.index] = a.power_limit_w(g.handle)
-            except AmdSmiError:
-                self._limits[g.index] = UNKNOWN_LIMIT_W
+            limits[g.index] = self._limit_w(g)
             try:
                 first[g.index] = a.energy_uj(g.handle)
             except NotSupported:
                 pass  # power sampling, labelled by the method
             except AmdSmiError as e:
-                self._warn_once(
-                    f"amdsmi-counter-unreadable:{g.uuid}",
-                    f"{g.describe()}: energy counter unreadable ({e}); sampling power instead",
-                )
+                self._counter_unreadable(g, e)
         if first:
-            sleep(settle_s)  # once for all GPUs
+            self._sleep(self._settle_s)  # once for all GPUs
         for g in self._gpus:
-            limit = self._limits[g.index]
+            limit = limits[g.index]
             if g.index in first:
                 try:
                     second = a.energy_uj(g.handle)
@@ -277,30 +248,26 @@ class AmdMeter:
                     self._counters.append((g, track))
                     self._pending.append(_Pending(g, track, t, second))
                     continue
-                self._warn_once(
-                    f"amdsmi-counter-stuck:{g.uuid}",
-                    f"{g.describe()}: the energy counter did not advance while the GPU drew "
-                    f"{p:.0f} W; sampling power instead (amdsmi-power)",
-                )
+                self._counter_stuck(g, p)
                 self._powers.append((g, PowerTrack(AMD_REL_ACCURACY, limit, p, t)))
             else:
                 p = self._power(g)
                 self._powers.append((g, PowerTrack(AMD_REL_ACCURACY, limit, p, self._clock())))
 
+    def _counter_stuck(self, g: AmdGpu, p: float) -> None:
+        self._warn_once(
+            f"{NAME}-counter-stuck:{g.uuid}",
+            f"{g.describe()}: the energy counter did not advance while the GPU drew "
+            f"{p:.0f} W; sampling power instead (amdsmi-power)",
+        )
+
     def poll(self) -> None:
-        now = self._clock()
+        self._catch_up(self._clock())
+        super().poll()
+
+    def _catch_up(self, now: float) -> None:
         if self._pending:
             self._check_pending(now)
-        failed: MeterError | None = None
-        for g, track in self._powers:
-            try:
-                p = self._adapter.power_w(g.handle)
-            except AmdSmiError as e:
-                failed = failed or MeterError(f"GPU {g.index} ({g.uuid}): power read failed: {e}")
-                continue
-            track.sample(p, self._clock())
-        if failed is not None:
-            raise failed
 
     def _check_pending(self, now: float) -> None:
         for pend in list(self._pending):
@@ -308,7 +275,7 @@ class AmdMeter:
             try:
                 raw = self._adapter.energy_uj(g.handle)
             except AmdSmiError as e:
-                raise MeterError(f"GPU {g.index} ({g.uuid}): energy read failed: {e}") from e
+                raise self._read_failed(g, "energy", e) from e
             if raw != pend.start_uj:
                 self._pending.remove(pend)  # it moved: a working counter
                 continue
@@ -323,74 +290,7 @@ class AmdMeter:
             track.sample(p, now)
             self._powers.append((g, track))
             self._set_method()
-            self._warn_once(
-                f"amdsmi-counter-stuck:{g.uuid}",
-                f"{g.describe()}: the energy counter did not advance while the GPU drew "
-                f"{p:.0f} W; sampling power instead (amdsmi-power)",
-            )
-
-    def read(self) -> Reading:
-        a = self._adapter
-        now = self._clock()
-        if self._pending:
-            self._check_pending(now)
-        failed: MeterError | None = None
-        energy = low = high = gap_s = 0.0
-        gap = False
-        for g, c in self._counters:
-            try:
-                raw = a.energy_uj(g.handle)
-            except AmdSmiError as e:
-                failed = failed or MeterError(f"GPU {g.index} ({g.uuid}): energy read failed: {e}")
-                continue
-            if c.update(raw * 1e-6, now):
-                self._counter_went_back(g, c)
-            energy += c.energy
-            low += c.low
-            high += c.high
-            gap_s += c.gap_s
-            gap = gap or c.had_gap
-        if failed is not None:
-            raise failed
-        for _, p in self._powers:
-            p.settle(now)
-            energy += p.energy
-            low += p.low
-            high += p.high
-            gap_s += p.gap_s + p.tail_gap_s
-            gap = gap or p.had_gap or p.tail_gap_s > 0.0
-        return self._total.reading(
-            energy, low, high, gap_s, self._method_gap if gap else self.method
-        )
-
-    def _counter_went_back(self, g: AmdGpu, c: CounterTrack) -> None:
-        try:
-            power_w: float | None = self._adapter.power_w(g.handle)
-        except AmdSmiError:
-            power_w = None
-        c.add_gap(c.reset_dt, power_w)
-        self._warn_once(
-            f"amdsmi-counter-reset:{g.uuid}",
-            f"{g.describe()}: the energy counter went backwards (driver reload or GPU reset); "
-            f"{c.reset_dt:.1f} s estimated from power and labelled as a gap",
-        )
-
-    def utilization_percent(self) -> float | None:
-        """Mean GFX activity over the measured GPUs, as amdsmi reports it now."""
-        total = 0.0
-        n = 0
-        for g in self._gpus:
-            try:
-                total += self._adapter.utilization_gpu_percent(g.handle)
-            except AmdSmiError:
-                continue
-            n += 1
-        return total / n if n else None
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._adapter.shutdown()
+            self._counter_stuck(g, p)
 
 
 # --------------------------------------------------------------------------------------------
@@ -432,36 +332,16 @@ def probe(
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Probe]:
     """Find the AMD GPUs to measure and open a meter on them."""
-    try:
-        adapter = load_adapter()
-        adapter.init()
-    except AmdSmiUnavailable as e:
-        return _unusable(str(e), e.fix)
-    except AmdSmiError as e:
-        return _unusable(f"amdsmi init failed: {e}", None)
-    try:
-        result = _probe_open(adapter, ctx, clock, sleep)
-    except (AmdSmiError, MeterError) as e:
-        result = _unusable(
-            f"AMD GPUs could not be read: {e}", _SELECT_FIX, present=_has_gpus(adapter)
-        )
-    if not result[0].usable:
-        adapter.shutdown()
-    return result
-
-
-def _unusable(reason: str, fix: str | None, *, present: bool = False) -> list[Probe]:
-    # present: GPUs are there but not measured, so the record says "unmeasured", not zero.
-    return [
-        Probe(
-            name=NAME,
-            component=COMPONENT,
-            usable=False,
-            reason=reason,
-            fix=fix,
-            present=present,
-        )
-    ]
+    return probe_gpus(
+        NAME,
+        load_adapter,
+        lambda adapter: _probe_open(adapter, ctx, clock, sleep),
+        error=AmdSmiError,
+        library="amdsmi",
+        vendor="AMD",
+        fix=_SELECT_FIX,
+        count=lambda adapter: len(adapter.handles()),
+    )
 
 
 def _probe_open(
@@ -472,7 +352,7 @@ def _probe_open(
 ) -> list[Probe]:
     handles = adapter.handles()
     if not handles:
-        return _unusable("amdsmi is loaded but found no AMD GPU", None)
+        return unusable(NAME, "amdsmi is loaded but found no AMD GPU", None)
     gpus = [AmdGpu(i, adapter.uuid(h), adapter.name(h), h) for i, h in enumerate(handles)]
 
     bad: list[str] = []
@@ -497,7 +377,7 @@ def _probe_open(
     if not chosen:
         reason = f"the GPU selection {source} matches none of the GPUs here: {existing}"
         ctx.warn("amdsmi-selection-empty", f"No AMD GPU measured: {reason}. {_SELECT_FIX}.")
-        return _unusable(reason, _SELECT_FIX, present=True)
+        return unusable(NAME, reason, _SELECT_FIX, present=True)
     if bad:
         ctx.warn(
             "amdsmi-selection-unmatched",
@@ -510,10 +390,3 @@ def _probe_open(
         meter.devices
     )
     return [Probe(name=NAME, component=COMPONENT, usable=True, reason=reason, meter=meter)]
-
-
-def _has_gpus(adapter: Any) -> bool:
-    try:
-        return len(adapter.handles()) > 0
-    except AmdSmiError:
-        return False

@@ -3,8 +3,8 @@
 Every NVML call goes through :class:`NvmlAdapter`, which the tests replace (``load_adapter``).
 ``pynvml`` is imported only when the adapter is initialised, never by ``import wattprint``.
 
-The energy bookkeeping (:class:`CounterTrack`, :class:`PowerTrack`, :class:`Cumulative`) is
-vendor-neutral and is reused by the AMD meter.
+What is not NVML-specific (the energy bookkeeping, the meter around it) lives in
+:mod:`.tracks` and :mod:`.gpu` and is shared with the AMD meter.
 """
 
 from __future__ import annotations
@@ -16,24 +16,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .base import MeterError, Probe, ProbeContext, Reading, Warn
-from .tracks import CounterTrack, Cumulative, PowerTrack, combined_method
+from .base import MeterError, Probe, ProbeContext
+from .gpu import COMPONENT, Gpu, GpuMeter, LibraryUnavailable, probe_gpus, unusable
+from .gpu import POLL_INTERVAL_S as POLL_INTERVAL_S
+from .gpu import UNKNOWN_LIMIT_W as UNKNOWN_LIMIT_W
+from .tracks import CounterTrack, PowerTrack
 
 NAME = "nvml"
 #: Present wherever the NVIDIA kernel driver is usable, containers included.
 DRIVER_PATHS = ("/dev/nvidiactl", "/proc/driver/nvidia")
-COMPONENT = "gpu"
 METHOD_COUNTER = "nvml-counter"
 METHOD_POWER = "nvml-power"
 
 #: NVML documents power readings as accurate to within +/-5 % of the current draw. The energy
 #: counter integrates the same sensor, so it gets the same relative bound.
 NVML_REL_ACCURACY = 0.05
-#: How often power-sampled GPUs must be polled.
-POLL_INTERVAL_S = 1.0
-#: Used as the high bound's power when a GPU will not tell its power limit: above the board power
-#: of any shipping GPU, so it only widens the bound.
-UNKNOWN_LIMIT_W = 1500.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -44,12 +41,8 @@ class NvmlError(Exception):
     """An NVML call failed (the catch-all)."""
 
 
-class NvmlUnavailable(NvmlError):
+class NvmlUnavailable(LibraryUnavailable, NvmlError):
     """NVML cannot be used at all: library missing, driver not loaded, init failed."""
-
-    def __init__(self, message: str, fix: str | None = None) -> None:
-        super().__init__(message)
-        self.fix = fix
 
 
 class NotSupported(NvmlError):
@@ -192,25 +185,13 @@ def load_adapter() -> NvmlAdapter:
     return NvmlAdapter()
 
 
-def _no_warn(key: str, message: str) -> None:
-    return None
-
-
 # --------------------------------------------------------------------------------------------
 # Inventory and selection
 
 
 @dataclass(frozen=True)
-class GpuInfo:
+class GpuInfo(Gpu):
     """One physical GPU as NVML enumerates it."""
-
-    index: int
-    uuid: str
-    name: str
-    handle: Any
-
-    def describe(self) -> str:
-        return f"GPU {self.index}: {self.name} ({self.uuid})"
 
 
 @dataclass
@@ -334,181 +315,63 @@ def _split_env(value: str) -> list[str]:
 # Meter
 
 
-class NvidiaMeter:
+class NvidiaMeter(GpuMeter[GpuInfo]):
     """Energy of a set of NVIDIA GPUs since the meter was opened."""
 
-    component = COMPONENT
+    _adapter: NvmlAdapter
+    _error = NvmlError
+    _key = NAME
+    _method_counter = METHOD_COUNTER
+    _method_power = METHOD_POWER
 
-    def __init__(
-        self,
-        adapter: NvmlAdapter,
-        gpus: Sequence[GpuInfo],
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        warn: Warn = _no_warn,
-    ) -> None:
-        self._adapter = adapter
-        self._clock = clock
-        self._warn = warn
-        self._warned: set[str] = set()
-        self._closed = False
-        self._gpus = tuple(gpus)
-        self._counters: list[tuple[GpuInfo, CounterTrack]] = []
-        self._powers: list[tuple[GpuInfo, PowerTrack]] = []
+    def _energy_j(self, handle: Any) -> float:
+        return self._adapter.total_energy_mj(handle) / 1000.0
+
+    def _power_w(self, handle: Any) -> float:
+        return self._adapter.power_mw(handle) / 1000.0
+
+    def _power_limit_w(self, handle: Any) -> float:
+        return self._adapter.power_limit_mw(handle) / 1000.0
+
+    def _open_all(self) -> None:
         for g in self._gpus:
             self._open(g)
-        self.devices = tuple(g.describe() for g in self._gpus)
-        self.gpu_count = len(self._gpus)
-        self.gpu_models = tuple(g.name for g in self._gpus)
-        self.method = combined_method(
-            METHOD_COUNTER, METHOD_POWER, len(self._counters), len(self._powers)
-        )
-        self._method_gap = self.method + "+gap"
-        self.poll_interval_s: float | None = POLL_INTERVAL_S if self._powers else None
-        self._total = Cumulative()
 
     def _open(self, g: GpuInfo) -> None:
-        a = self._adapter
+        limit_w = self._limit_w(g)
         try:
-            limit_w = a.power_limit_mw(g.handle) / 1000.0
-        except NvmlError:
-            limit_w = UNKNOWN_LIMIT_W
-        try:
-            mj = a.total_energy_mj(g.handle)
+            joules = self._energy_j(g.handle)
             self._counters.append(
-                (g, CounterTrack(NVML_REL_ACCURACY, limit_w, mj / 1000.0, self._clock()))
+                (g, CounterTrack(NVML_REL_ACCURACY, limit_w, joules, self._clock()))
             )
             return
         except NotSupported:
             pass  # pre-Volta: no counter, sample power instead (the method says so)
         except NvmlError as e:
-            self._warn_once(
-                f"nvml-counter-unreadable:{g.uuid}",
-                f"{g.describe()}: energy counter unreadable ({e}); sampling power instead",
-            )
+            self._counter_unreadable(g, e)
         try:
-            p = a.power_mw(g.handle) / 1000.0
+            p = self._power_w(g.handle)
         except NvmlError as e:
             raise MeterError(f"{g.describe()}: neither energy nor power readable: {e}") from e
         self._powers.append((g, PowerTrack(NVML_REL_ACCURACY, limit_w, p, self._clock())))
-
-    def _warn_once(self, key: str, message: str) -> None:
-        if key not in self._warned:
-            self._warned.add(key)
-            self._warn(key, message)
-
-    def poll(self) -> None:
-        """Sample the power of GPUs without a counter (counters need no polling)."""
-        a = self._adapter
-        failed: MeterError | None = None
-        for g, track in self._powers:
-            try:
-                p = a.power_mw(g.handle)
-            except NvmlError as e:
-                failed = failed or MeterError(f"GPU {g.index} ({g.uuid}): power read failed: {e}")
-                continue
-            track.sample(p / 1000.0, self._clock())
-        if failed is not None:
-            raise failed
-
-    def read(self) -> Reading:
-        a = self._adapter
-        now = self._clock()
-        failed: MeterError | None = None
-        energy = low = high = gap_s = 0.0
-        gap = False
-        for g, c in self._counters:
-            try:
-                mj = a.total_energy_mj(g.handle)
-            except NvmlError as e:
-                failed = failed or MeterError(f"GPU {g.index} ({g.uuid}): energy read failed: {e}")
-                continue
-            if c.update(mj / 1000.0, now):
-                self._counter_went_back(g, c)
-            energy += c.energy
-            low += c.low
-            high += c.high
-            gap_s += c.gap_s
-            gap = gap or c.had_gap
-        if failed is not None:
-            raise failed
-        for _, p in self._powers:
-            p.settle(now)
-            energy += p.energy
-            low += p.low
-            high += p.high
-            gap_s += p.gap_s + p.tail_gap_s
-            gap = gap or p.had_gap or p.tail_gap_s > 0.0
-        return self._total.reading(
-            energy, low, high, gap_s, self._method_gap if gap else self.method
-        )
-
-    def _counter_went_back(self, g: GpuInfo, c: CounterTrack) -> None:
-        try:
-            power_w: float | None = self._adapter.power_mw(g.handle) / 1000.0
-        except NvmlError:
-            power_w = None
-        c.add_gap(c.reset_dt, power_w)
-        self._warn_once(
-            f"nvml-counter-reset:{g.uuid}",
-            f"{g.describe()}: the energy counter went backwards (driver reload or GPU reset); "
-            f"{c.reset_dt:.1f} s estimated from power and labelled as a gap",
-        )
-
-    def utilization_percent(self) -> float | None:
-        """Mean GPU utilization over the measured GPUs, as NVML reports it now."""
-        total = 0.0
-        n = 0
-        for g in self._gpus:
-            try:
-                total += self._adapter.utilization_gpu_percent(g.handle)
-            except NvmlError:
-                continue
-            n += 1
-        return total / n if n else None
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._adapter.shutdown()
 
 
 # --------------------------------------------------------------------------------------------
 # Probe
 
 
-def _unusable(reason: str, fix: str | None, *, present: bool = False) -> list[Probe]:
-    # present: GPUs are there but not measured, so the record says "unmeasured", not zero.
-    return [
-        Probe(
-            name=NAME,
-            component=COMPONENT,
-            usable=False,
-            reason=reason,
-            fix=fix,
-            present=present,
-        )
-    ]
-
-
 def probe(ctx: ProbeContext, *, clock: Callable[[], float] = time.monotonic) -> list[Probe]:
     """Find the NVIDIA GPUs to measure and open a meter on them."""
-    try:
-        adapter = load_adapter()
-        adapter.init()
-    except NvmlUnavailable as e:
-        return _unusable(str(e), e.fix)
-    except NvmlError as e:
-        return _unusable(f"NVML init failed: {e}", None)
-    try:
-        result = _probe_open(adapter, ctx, clock)
-    except (NvmlError, MeterError) as e:
-        result = _unusable(
-            f"NVIDIA GPUs could not be read: {e}", _SELECT_FIX, present=_has_gpus(adapter)
-        )
-    if not result[0].usable:
-        adapter.shutdown()
-    return result
+    return probe_gpus(
+        NAME,
+        load_adapter,
+        lambda adapter: _probe_open(adapter, ctx, clock),
+        error=NvmlError,
+        library="NVML",
+        vendor="NVIDIA",
+        fix=_SELECT_FIX,
+        count=lambda adapter: adapter.device_count(),
+    )
 
 
 _SELECT_FIX = (
@@ -519,7 +382,7 @@ _SELECT_FIX = (
 def _probe_open(adapter: NvmlAdapter, ctx: ProbeContext, clock: Callable[[], float]) -> list[Probe]:
     gpus = inventory(adapter)
     if not gpus:
-        return _unusable("NVML is loaded but found no NVIDIA GPU", None)
+        return unusable(NAME, "NVML is loaded but found no NVIDIA GPU", None)
 
     if ctx.gpu_ids is not None:
         entries: list[str] = [str(e) for e in ctx.gpu_ids]
@@ -545,7 +408,7 @@ def _probe_open(adapter: NvmlAdapter, ctx: ProbeContext, clock: Callable[[], flo
         if sel.why:
             reason += " (" + "; ".join(f"{e!r}: {w}" for e, w in sel.why.items()) + ")"
         ctx.warn("nvml-selection-empty", f"No NVIDIA GPU measured: {reason}. {_SELECT_FIX}.")
-        return _unusable(reason, _SELECT_FIX, present=True)
+        return unusable(NAME, reason, _SELECT_FIX, present=True)
 
     if sel.unmatched:
         if cuda:
@@ -588,10 +451,3 @@ def _probe_open(adapter: NvmlAdapter, ctx: ProbeContext, clock: Callable[[], flo
     }.get(meter.method, "energy counter where available, power sampling elsewhere")
     reason = f"{meter.gpu_count} NVIDIA GPU(s) via NVML ({how}): " + "; ".join(meter.devices)
     return [Probe(name=NAME, component=COMPONENT, usable=True, reason=reason, meter=meter)]
-
-
-def _has_gpus(adapter: Any) -> bool:
-    try:
-        return adapter.device_count() > 0
-    except NvmlError:
-        return False
