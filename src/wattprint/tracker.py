@@ -7,46 +7,59 @@ the time resolution of the journal, and polls the meters that integrate power.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, TypeVar, overload
 
-from . import _log
-from ._version import __version__
-from .config import Settings, load_settings
-from .records import COLUMNS, J_PER_KWH, TASK_COLUMNS, Machine, RunResult, TaskResult, to_row
+# Only what a sampling thread needs is imported with the module: settings, records and the
+# carbon layer load when a Tracker is built, meters when it starts. A program that imports
+# wattprint and never tracks pays next to nothing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+    from pathlib import Path
+    from typing import Any, TypeVar
 
-F = TypeVar("F", bound=Callable[..., Any])
+    from .config import Settings
+    from .records import RunResult, TaskResult
+
+    F = TypeVar("F", bound=Callable[..., Any])
 
 CSV_NAME = "emissions.csv"
 TASKS_CSV_NAME = "emissions_tasks.csv"
+J_PER_KWH = 3.6e6
+
+
+def _logs() -> Any:
+    from . import _log
+
+    return _log
 
 
 def _now() -> datetime:
+    from datetime import datetime, timezone
+
     return datetime.now(timezone.utc).astimezone()
 
 
-@dataclass
 class _Component:
     """Cumulative energy of one component, as last read."""
 
-    meters: list[Any]
-    method: str
-    devices: tuple[str, ...]
-    energy_j: float | None = 0.0
-    low_j: float | None = 0.0
-    high_j: float | None = 0.0
-    note: str | None = None
-    failed: bool = False
+    __slots__ = ("meters", "method", "devices", "energy_j", "low_j", "high_j", "note", "failed")
+
+    def __init__(self, meters: list[Any], method: str, devices: tuple[str, ...]) -> None:
+        self.meters = meters
+        self.method = method
+        self.devices = devices
+        self.energy_j: float | None = 0.0
+        self.low_j: float | None = 0.0
+        self.high_j: float | None = 0.0
+        self.note: str | None = None
+        self.failed = False
 
     def state(self) -> dict[str, Any]:
         return {
@@ -59,35 +72,65 @@ class _Component:
         }
 
 
-@dataclass
 class _Run:
-    run_id: str
-    started_at: datetime
-    t0: float
-    meta: dict[str, Any]
-    detection: Any
-    components: dict[str, _Component]
-    pue: float
-    intensity: Any
-    csv_path: Path | None
-    tasks_csv_path: Path | None
-    journal: Any = None
-    thread: threading.Thread | None = None
-    stop_event: threading.Event = field(default_factory=threading.Event)
-    emissions_g: float | None = 0.0
-    emissions_low_g: float | None = 0.0
-    emissions_high_g: float | None = 0.0
-    last_total: tuple[float | None, float | None, float | None] = (0.0, 0.0, 0.0)
-    cpu_start: tuple[float, float] | None = None
-    cpu_now: tuple[float, float] | None = None
-    gpu_util_sum: float = 0.0
-    gpu_util_n: int = 0
-    ram_percent: float | None = None
-    ram_used_gb: float | None = None
-    t: float = 0.0  # monotonic time of the last update
-    wall: datetime | None = None
-    notes: list[str] = field(default_factory=list)
-    tasks: dict[str, tuple[dict[str, Any], float]] = field(default_factory=dict)
+    """Everything one run carries between start() and stop()."""
+
+    def __init__(self, run_id: str, started_at: datetime, t0: float, meta: dict[str, Any],
+                 detection: Any, components: dict[str, _Component], pue: float, intensity: Any,
+                 csv_path: Path | None, tasks_csv_path: Path | None, root: Path,
+                 notes: list[str]) -> None:  # fmt: skip
+        self.run_id = run_id
+        self.started_at = started_at
+        self.t0 = t0
+        self.meta = meta
+        self.detection = detection
+        self.components = components
+        self.pue = pue
+        self.intensity = intensity
+        self.csv_path = csv_path
+        self.tasks_csv_path = tasks_csv_path
+        self.root = root
+        self.notes = notes
+        self.journal: Any = None
+        self.thread: threading.Thread | None = None
+        self.stop_event = threading.Event()
+        self.emissions_g: float | None = 0.0
+        self.emissions_low_g: float | None = 0.0
+        self.emissions_high_g: float | None = 0.0
+        self.last_total: tuple[float | None, float | None, float | None] = (0.0, 0.0, 0.0)
+        self.cpu_start: tuple[float, float] | None = None
+        self.cpu_now: tuple[float, float] | None = None
+        self.gpu_util_sum = 0.0
+        self.gpu_util_n = 0
+        self.ram_percent: float | None = None
+        self.ram_used_gb: float | None = None
+        self.t = t0  # monotonic time of the last update
+        self.wall: datetime | None = started_at
+        self.tasks: dict[str, tuple[dict[str, Any], float]] = {}
+
+
+class _TaskBlock:
+    """``with tracker.task(name):`` -- a task that ends with the block, failed if it raised."""
+
+    def __init__(self, tracker: Tracker, name: str) -> None:
+        self._tracker = tracker
+        self._name = name
+
+    def __enter__(self) -> Tracker:
+        self._tracker.start_task(self._name)
+        return self._tracker
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            status = "finished"
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = "interrupted"
+        else:
+            status = "failed"
+        try:
+            self._tracker.stop_task(self._name, status)
+        except (ValueError, RuntimeError):  # the run was stopped inside the block
+            pass
 
 
 class Tracker:
@@ -118,8 +161,10 @@ class Tracker:
         arguments = {k: v for k, v in locals().items() if k != "self"}
         if output_dir is not None:
             arguments["output_dir"] = os.fspath(output_dir)
+        from .config import load_settings
+
         self.settings: Settings = load_settings(arguments)
-        _log.setup(self.settings.log_level)
+        _logs().setup(self.settings.log_level)
         self._lock = threading.RLock()  # guards meters and run state
         self._lifecycle = threading.Lock()  # serialises start and stop
         self._run: _Run | None = None
@@ -139,7 +184,7 @@ class Tracker:
     def start(self) -> Tracker:
         with self._lifecycle:
             if self._run is not None:
-                _log.logger.warning("tracker already running (run %s)", self._run.run_id)
+                _logs().logger.warning("tracker already running (run %s)", self._run.run_id)
                 return self
             run = self._open_run()
             with self._lock:
@@ -173,7 +218,7 @@ class Tracker:
             if run.journal is not None:
                 self._journal(run)
             result = self._result(run, "running")
-            self._write_row(run.csv_path, COLUMNS, result)
+            self._write_row(run.csv_path, result)
             return result
 
     def start_task(self, name: str) -> None:
@@ -192,19 +237,9 @@ class Tracker:
                 raise ValueError(f"task {name!r} is not running (running tasks: {running})")
             return self._end_task(run, name, status)
 
-    @contextlib.contextmanager
-    def task(self, name: str) -> Iterator[Tracker]:
-        self.start_task(name)
-        status = "failed"
-        try:
-            yield self
-            status = "finished"
-        except KeyboardInterrupt:
-            status = "interrupted"
-            raise
-        finally:
-            with contextlib.suppress(ValueError):  # the run was stopped inside the block
-                self.stop_task(name, status)
+    def task(self, name: str) -> _TaskBlock:
+        """A task as a ``with`` block: ``with tracker.task("load data"): ...``."""
+        return _TaskBlock(self, name)
 
     def __enter__(self) -> Tracker:
         return self.start()
@@ -226,16 +261,19 @@ class Tracker:
         return self._run
 
     def _open_run(self) -> _Run:
+        from pathlib import Path
+
         from .carbon.intensity import assumption, explicit, intensity
         from .carbon.location import locate
         from .meters.base import ProbeContext
         from .meters.detect import probe_all
+        from .records import COLUMNS, TASK_COLUMNS
 
         s = self.settings
         output_dir = Path(s.output_dir)
         if s.save_csv:
             self._recover(output_dir)
-        ctx = ProbeContext(gpu_ids=s.gpu_ids, tracking_mode=s.tracking_mode, warn=_log.warn_once)
+        ctx = ProbeContext(gpu_ids=s.gpu_ids, tracking_mode=s.tracking_mode, warn=_logs().warn_once)
         detection = probe_all(ctx)
         location = locate(s.country, s.region, s.cloud_provider, s.cloud_region)
         if s.intensity_g_per_kwh is not None:
@@ -244,9 +282,9 @@ class Tracker:
             used = intensity(location)
             said = assumption(location, used)
             if said:
-                _log.warn_once(f"location:{location.source}:{location.detail}", said)
+                _logs().warn_once(f"location:{location.source}:{location.detail}", said)
         if (s.region or s.cloud_region) and location.source != "explicit":
-            _log.warn_once(
+            _logs().warn_once(
                 "region-unused",
                 "region/cloud_region are recorded but not yet used to choose an intensity; "
                 "set country as well (e.g. country='USA').",
@@ -288,17 +326,18 @@ class Tracker:
             intensity=used,
             csv_path=csv_path,
             tasks_csv_path=tasks_path,
+            root=ctx.root,
             notes=notes,
         )
-        run.t, run.wall = run.t0, started
         from .meters.procfs import cpu_busy_total
 
         run.cpu_start = run.cpu_now = cpu_busy_total(ctx.root)
+        self._memory(run)
         if s.save_csv:
             try:
                 run.journal = journal.Journal(output_dir, run_id, meta)
             except OSError as exc:
-                _log.warn_once(
+                _logs().warn_once(
                     f"journal:{output_dir}",
                     f"cannot write the run's time series under {output_dir}: {exc}. "
                     "The run is measured but a crash would lose it; check output_dir.",
@@ -311,7 +350,7 @@ class Tracker:
             for name in list(run.tasks):
                 self._end_task(run, name, status)
             result = self._result(run, status)
-            self._write_row(run.csv_path, COLUMNS, result)
+            self._write_row(run.csv_path, result)
             if run.journal is not None:
                 self._journal(run)
                 run.journal.end(status)
@@ -320,12 +359,14 @@ class Tracker:
         return result
 
     def _recover(self, output_dir: Path) -> None:
+        from pathlib import Path
+
         from . import journal
 
         try:
             found = journal.unfinished(output_dir)
         except Exception as exc:  # recovery must never stop a new run from starting
-            _log.logger.warning("could not look for interrupted runs in %s: %s", output_dir, exc)
+            _logs().logger.warning("could not look for interrupted runs in %s: %s", output_dir, exc)
             return
         for path, meta, last in found:
             claimed = journal.claim(path)
@@ -344,10 +385,10 @@ class Tracker:
                     "notes": ["the process ended before its first interval was recorded"],
                 }
             result = journal.build_result(meta, state, "interrupted")
-            target = Path(meta.get("csv") or output_dir / CSV_NAME)
-            self._write_row(target, COLUMNS, result)
+            target = Path(meta["csv"]) if meta.get("csv") else output_dir / CSV_NAME
+            self._write_row(target, result)
             journal.release(claimed, "interrupted")
-            _log.logger.warning(
+            _logs().logger.warning(
                 "run %s (%s) ended without stopping (process %s killed?): wrote its last "
                 "recorded state, %.1f s, to %s with status=interrupted",
                 meta["run_id"], meta.get("project_name"), meta.get("pid"),
@@ -383,7 +424,7 @@ class Tracker:
                         if run.journal is not None:
                             self._journal(run)
             except Exception as exc:  # nothing may escape into the user's program
-                _log.warn_once(
+                _logs().warn_once(
                     f"sampler:{type(exc).__name__}",
                     f"sampling failed ({type(exc).__name__}: {exc}); measurement goes on",
                 )
@@ -414,12 +455,12 @@ class Tracker:
             f"({type(exc).__name__}: {exc}); energy after that is not counted"
         )
         run.notes.append(f"{name}: {comp.note}")
-        _log.warn_once(f"meter-failed:{name}", f"{name} meter: {comp.note}")
+        _logs().warn_once(f"meter-failed:{name}", f"{name} meter: {comp.note}")
 
     def _update(self, run: _Run) -> None:
         """Read every meter and advance the run's cumulative state to now."""
         from .meters.base import utilization_percent
-        from .meters.procfs import cpu_busy_total, meminfo_kib
+        from .meters.procfs import cpu_busy_total
 
         for name, comp in run.components.items():
             if comp.failed or not comp.meters:
@@ -444,14 +485,21 @@ class Tracker:
                         run.gpu_util_n += 1
         run.t = time.monotonic()
         run.wall = _now()
-        root = Path(os.environ.get("WATTPRINT_ROOT", "/"))
-        run.cpu_now = cpu_busy_total(root) or run.cpu_now
-        mem = meminfo_kib(root)
+        # The CPU model has just read /proc/stat: reuse its figures rather than read it twice.
+        shared = next((m.last_ticks for m in run.components["cpu"].meters
+                       if getattr(m, "last_ticks", None)), None)  # fmt: skip
+        run.cpu_now = shared or cpu_busy_total(run.root) or run.cpu_now
+        self._account_emissions(run)
+
+    def _memory(self, run: _Run) -> None:
+        """RAM in use, for the record. Read when a row is written, not on every sample."""
+        from .meters.procfs import meminfo_kib
+
+        mem = meminfo_kib(run.root)
         if "MemTotal" in mem and "MemAvailable" in mem:
             used = mem["MemTotal"] - mem["MemAvailable"]
             run.ram_percent = 100.0 * used / mem["MemTotal"]
             run.ram_used_gb = used * 1024 / 1e9
-        self._account_emissions(run)
 
     def _account_emissions(self, run: _Run) -> None:
         # Each stretch of energy is multiplied by the intensity valid for it, so that an
@@ -494,11 +542,12 @@ class Tracker:
         try:
             run.journal.interval(self._state(run))
         except (OSError, ValueError) as exc:
-            _log.warn_once("journal-write", f"cannot append to {run.journal.path}: {exc}")
+            _logs().warn_once("journal-write", f"cannot append to {run.journal.path}: {exc}")
 
     def _result(self, run: _Run, status: str) -> RunResult:
         from .journal import build_result
 
+        self._memory(run)
         return build_result(run.meta, self._state(run), status)
 
     def _end_task(self, run: _Run, name: str, status: str) -> TaskResult:
@@ -506,6 +555,7 @@ class Tracker:
 
         start, t_start = run.tasks.pop(name)
         self._update(run)
+        self._memory(run)
         end = self._state(run)
         delta = dict(end)
         delta["duration_s"] = run.t - t_start
@@ -517,7 +567,7 @@ class Tracker:
         for key in ("emissions_g", "emissions_low_g", "emissions_high_g"):
             delta[key] = _sub(end[key], start[key])
         result = build_result(run.meta, delta, status, task_name=name)
-        self._write_row(run.tasks_csv_path, TASK_COLUMNS, result)
+        self._write_row(run.tasks_csv_path, result)
         return result
 
     # -- output -------------------------------------------------------------------------------
@@ -528,28 +578,32 @@ class Tracker:
         try:
             path, moved = choose_path(wanted, columns)
         except OSError as exc:
-            _log.warn_once(f"csv:{wanted}", f"cannot write {wanted}: {exc}")
+            _logs().warn_once(f"csv:{wanted}", f"cannot write {wanted}: {exc}")
             return None
         if moved:
-            _log.warn_once(
+            _logs().warn_once(
                 f"csv-moved:{wanted}",
                 f"{wanted} has a different header (another tool's or an older version's file); "
                 f"it is left untouched and rows go to {path.name} instead.",
             )
         return path
 
-    def _write_row(self, path: Path | None, columns: tuple[str, ...], result: RunResult) -> None:
+    def _write_row(self, path: Path | None, result: RunResult) -> None:
         if path is None:
             return
+        from ._version import __version__
+        from .records import COLUMNS, TASK_COLUMNS, to_row
         from .sinks.csv import append_row
 
+        columns = COLUMNS if result.task_name is None else TASK_COLUMNS
         try:
             append_row(path, columns, to_row(result, __version__))
         except OSError as exc:
-            _log.warn_once(f"csv-write:{path}", f"cannot write to {path}: {exc}")
+            _logs().warn_once(f"csv-write:{path}", f"cannot write to {path}: {exc}")
 
-    def _machine(self, ctx: Any, components: dict[str, _Component]) -> Machine:
+    def _machine(self, ctx: Any, components: dict[str, _Component]) -> Any:
         from .meters.procfs import cpu_info, meminfo_kib
+        from .records import Machine
 
         info = cpu_info(ctx.root)
         uname = os.uname() if hasattr(os, "uname") else None
@@ -596,17 +650,13 @@ def _sub(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
-@overload
-def track(fn: F) -> F: ...
-@overload
-def track(fn: None = None, **settings: Any) -> Callable[[F], F]: ...
-
-
 def track(fn: Any = None, **settings: Any) -> Any:
     """Track each call of a function: ``@track`` or ``@track(project_name=...)``.
 
     Every call is its own run; the last call's result is at ``function.last_result``.
     """
+    from .config import load_settings
+
     load_settings(settings)  # bad settings fail at decoration time, not at the first call
 
     import inspect  # here, not at import: it costs milliseconds

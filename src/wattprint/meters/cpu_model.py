@@ -202,6 +202,11 @@ class CpuModelMeter:
         self._high += power.high_w * dt * share
         self._t, self._machine = now, machine
 
+    @property
+    def last_ticks(self) -> tuple[float, float] | None:
+        """/proc/stat (busy, total) as of the last read, for the tracker to reuse."""
+        return self._machine
+
     def read(self) -> Reading:
         self._advance()
         return Reading(self._energy, self._low, self._high, self.method)
