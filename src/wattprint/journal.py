@@ -32,19 +32,26 @@ class Journal:
         folder = output_dir / FOLDER
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / f"{run_id}.jsonl"
-        # Line-buffered text file: each write reaches the OS at its newline.
-        self._file = open(self.path, "a", encoding="utf-8", buffering=1)
+        # A raw O_APPEND descriptor: each line is one write(2), straight to the OS, with none of
+        # io's buffering layers on the sampling path.
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._encode = json.JSONEncoder(separators=(",", ":")).encode
         self._write({"type": "run", **meta})
 
     def _write(self, line: dict[str, Any]) -> None:
-        self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
+        if self._fd is None:
+            raise ValueError(f"journal {self.path} is closed")
+        os.write(self._fd, (self._encode(line) + "\n").encode())
 
     def interval(self, state: dict[str, Any]) -> None:
-        self._write({"type": "interval", **state})
+        state["type"] = "interval"
+        self._write(state)
 
     def end(self, status: str) -> None:
         self._write({"type": "end", "status": status})
-        self._file.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _host() -> str:
@@ -164,7 +171,7 @@ def meta_for(
     }
 
 
-def _component(state: dict[str, Any], duration_s: float) -> ComponentEnergy:
+def _component(state: dict[str, Any], duration_s: float, devices: list[str]) -> ComponentEnergy:
     def kwh(joules: float | None) -> float | None:
         return None if joules is None else joules / J_PER_KWH
 
@@ -175,9 +182,16 @@ def _component(state: dict[str, Any], duration_s: float) -> ComponentEnergy:
         high_kwh=kwh(state.get("high_j")),
         power_w=(energy / duration_s) if energy is not None and duration_s > 0 else None,
         method=state.get("method", "none"),
-        devices=tuple(state.get("devices", ())),
+        devices=tuple(devices),
         note=state.get("note"),
     )
+
+
+def _when(t: float | str) -> datetime:
+    """A state's time: seconds since the epoch (live and journal) or ISO text."""
+    if isinstance(t, str):
+        return datetime.fromisoformat(t)
+    return datetime.fromtimestamp(t).astimezone()
 
 
 def _total(values: list[float | None]) -> float | None:
@@ -190,11 +204,12 @@ def build_result(
     """A RunResult from a run's ``run`` line and a cumulative state (live or from a journal)."""
     state = state or {"t": meta["started_at"], "duration_s": 0.0, "components": {}}
     duration = float(state["duration_s"])
+    zero = {"energy_j": 0.0, "low_j": 0.0, "high_j": 0.0}
+    devices = meta.get("devices", {})
     parts = {
-        name: _component(state["components"].get(name, {"energy_j": 0.0, "low_j": 0.0,
-                                                         "high_j": 0.0}), duration)
+        name: _component(state["components"].get(name, zero), duration, devices.get(name, []))
         for name in ("cpu", "gpu", "ram")
-    }  # fmt: skip
+    }
     pue = float(meta["pue"])
     measured = [c for c in parts.values() if c.energy_kwh is not None]
     energy = sum(c.energy_kwh for c in measured if c.energy_kwh is not None) * pue
@@ -211,7 +226,7 @@ def build_result(
         run_name=meta.get("run_name"),
         status=status,
         started_at=datetime.fromisoformat(meta["started_at"]),
-        timestamp=datetime.fromisoformat(state["t"]),
+        timestamp=_when(state["t"]),
         duration_s=duration,
         cpu=parts["cpu"],
         gpu=parts["gpu"],

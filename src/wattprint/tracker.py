@@ -67,7 +67,6 @@ class _Component:
             "low_j": self.low_j,
             "high_j": self.high_j,
             "method": self.method,
-            "devices": list(self.devices),
             "note": self.note,
         }
 
@@ -105,7 +104,7 @@ class _Run:
         self.ram_percent: float | None = None
         self.ram_used_gb: float | None = None
         self.t = t0  # monotonic time of the last update
-        self.wall: datetime | None = started_at
+        self.wall = time.time()  # of the last update, seconds since the epoch
         self.tasks: dict[str, tuple[dict[str, Any], float]] = {}
 
 
@@ -315,6 +314,7 @@ class Tracker:
         meta = journal.meta_for(
             run_id, s.public(), machine, location, used, started, str(csv_path or "")
         )
+        meta["devices"] = {name: list(c.devices) for name, c in components.items()}
         run = _Run(
             run_id=run_id,
             started_at=started,
@@ -458,38 +458,61 @@ class Tracker:
         _logs().warn_once(f"meter-failed:{name}", f"{name} meter: {comp.note}")
 
     def _update(self, run: _Run) -> None:
-        """Read every meter and advance the run's cumulative state to now."""
-        from .meters.base import utilization_percent
-        from .meters.procfs import cpu_busy_total
+        """Read every meter and advance the run's cumulative state to now.
 
+        This is the sampling hot path: one meter per component is the common case and gets
+        no intermediate lists or generators.
+        """
         for name, comp in run.components.items():
-            if comp.failed or not comp.meters:
+            meters = comp.meters
+            if comp.failed or not meters:
                 continue
             try:
-                readings = [m.read() for m in comp.meters]
+                if len(meters) == 1:
+                    r = meters[0].read()
+                    energy, low, high, method, gap = (
+                        r.energy_j,
+                        r.low_j,
+                        r.high_j,
+                        r.method,
+                        r.gap_s,
+                    )
+                else:
+                    readings = [m.read() for m in meters]
+                    energy = sum(r.energy_j for r in readings)
+                    low = sum(r.low_j for r in readings)
+                    high = sum(r.high_j for r in readings)
+                    method = "+".join(dict.fromkeys(r.method for r in readings))
+                    gap = sum(r.gap_s for r in readings)
             except Exception as exc:
                 self._fail(name, comp, exc, run)
                 continue
-            comp.energy_j = sum(r.energy_j for r in readings)
-            comp.low_j = sum(r.low_j for r in readings)
-            comp.high_j = sum(r.high_j for r in readings)
-            comp.method = "+".join(dict.fromkeys(r.method for r in readings))
-            gap = sum(r.gap_s for r in readings)
+            comp.energy_j, comp.low_j, comp.high_j, comp.method = energy, low, high, method
             if gap > 0:
                 comp.note = f"{gap:.1f} s not covered by the counter, estimated within bounds"
             if name == "gpu":
-                for m in comp.meters:
-                    util = utilization_percent(m)
-                    if util is not None:
-                        run.gpu_util_sum += util
-                        run.gpu_util_n += 1
+                self._gpu_utilization(run, meters)
         run.t = time.monotonic()
-        run.wall = _now()
+        run.wall = time.time()
         # The CPU model has just read /proc/stat: reuse its figures rather than read it twice.
-        shared = next((m.last_ticks for m in run.components["cpu"].meters
-                       if getattr(m, "last_ticks", None)), None)  # fmt: skip
-        run.cpu_now = shared or cpu_busy_total(run.root) or run.cpu_now
+        cpu_meters = run.components["cpu"].meters
+        shared = getattr(cpu_meters[0], "last_ticks", None) if len(cpu_meters) == 1 else None
+        if shared is None:
+            from .meters.procfs import cpu_busy_total
+
+            shared = cpu_busy_total(run.root)
+        run.cpu_now = shared or run.cpu_now
         self._account_emissions(run)
+
+    @staticmethod
+    def _gpu_utilization(run: _Run, meters: list[Any]) -> None:
+        from .meters.base import utilization_percent
+
+        for m in meters:
+            util = utilization_percent(m)
+            if util is not None:
+                run.gpu_util_sum += util
+                run.gpu_util_n += 1
 
     def _memory(self, run: _Run) -> None:
         """RAM in use, for the record. Read when a row is written, not on every sample."""
@@ -528,7 +551,7 @@ class Tracker:
             busy = run.cpu_now[0] - run.cpu_start[0]
             util["cpu"] = 100.0 * busy / (run.cpu_now[1] - run.cpu_start[1])
         return {
-            "t": (run.wall or run.started_at).isoformat(),
+            "t": run.wall,
             "duration_s": run.t - run.t0,
             "components": {name: c.state() for name, c in run.components.items()},
             "emissions_g": run.emissions_g,

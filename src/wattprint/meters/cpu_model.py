@@ -153,6 +153,9 @@ class CpuModelMeter:
             self._process = psutil.Process(ctx.pid)
         self.devices = (f"{row.model} x {sockets}" if row else f"unknown CPU, {threads} threads",)
         self._energy = self._low = self._high = 0.0
+        idle, full = (cpu_power(row, sockets, threads, u) for u in (0.0, 1.0))
+        self._idle_w, self._slope_w = idle.watts, full.watts - idle.watts
+        self._rel_low, self._rel_high = full.low_w / full.watts, full.high_w / full.watts
         self._t = clock()
         self._machine = cpu_busy_total(ctx.root)
         self._own = self._process_seconds()
@@ -196,10 +199,12 @@ class CpuModelMeter:
 
             load = psutil.cpu_percent(None) / 100.0
         self.load = load
-        power = cpu_power(self._row, self._sockets, self._threads, load)
-        self._energy += power.watts * dt * share
-        self._low += power.low_w * dt * share
-        self._high += power.high_w * dt * share
+        # cpu_power inlined: the curve is linear, so two numbers fixed at open describe it.
+        watts = self._idle_w + self._slope_w * min(1.0, max(0.0, load))
+        joules = watts * dt * share
+        self._energy += joules
+        self._low += joules * self._rel_low
+        self._high += joules * self._rel_high
         self._t, self._machine = now, machine
 
     @property
