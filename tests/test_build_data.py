@@ -65,8 +65,14 @@ def test_build_reproduces_committed_files() -> None:
     built = build_data.build(SHARED)
     assert sorted(built) == [
         "src/wattprint/carbon/data/DATA_LICENSES.md",
+        "src/wattprint/carbon/data/cloud_providers.csv",
+        "src/wattprint/carbon/data/cloud_regions.csv",
         "src/wattprint/carbon/data/countries.csv",
+        "src/wattprint/carbon/data/hourly_profiles.csv",
+        "src/wattprint/carbon/data/marginal.csv",
+        "src/wattprint/carbon/data/timezone_zones.csv",
         "src/wattprint/carbon/data/timezones.csv",
+        "src/wattprint/carbon/data/zones.csv",
         "src/wattprint/meters/data/cpu_tdp.csv",
     ]
     for path, text in built.items():
@@ -86,8 +92,19 @@ def test_crosscheck_summary() -> None:
     assert ">20%" in summary
 
 
+ZONE_TABLES = (
+    "zones.csv",
+    "hourly_profiles.csv",
+    "marginal.csv",
+    "timezone_zones.csv",
+    "cloud_regions.csv",
+    "cloud_providers.csv",
+)
+
+
 def test_tables_are_utf8_with_unix_newlines() -> None:
-    for path in (CARBON / "countries.csv", CARBON / "timezones.csv", METERS / "cpu_tdp.csv"):
+    paths = [CARBON / "countries.csv", CARBON / "timezones.csv", METERS / "cpu_tdp.csv"]
+    for path in paths + [CARBON / name for name in ZONE_TABLES]:
         data = path.read_bytes()
         data.decode("utf-8")
         assert b"\r" not in data, path
@@ -101,6 +118,7 @@ def test_tables_ship_as_package_data() -> None:
         "carbon/data/timezones.csv",
         "carbon/data/DATA_LICENSES.md",
         "meters/data/cpu_tdp.csv",
+        *(f"carbon/data/{table}" for table in ZONE_TABLES),
     ):
         assert root.joinpath(name).is_file(), name
 
@@ -253,6 +271,21 @@ def test_data_licenses_cover_each_table() -> None:
         "public domain",
         "MIT",
         "Code Carbon",
+        "## carbon/data/zones.csv",
+        "## carbon/data/hourly_profiles.csv",
+        "## carbon/data/marginal.csv",
+        "## carbon/data/timezone_zones.csv",
+        "## carbon/data/cloud_regions.csv and carbon/data/cloud_providers.csv",
+        "Open Database License (ODbL) 1.0",
+        "Contains Electricity Maps data (https://www.electricitymaps.com)",
+        "eGRID2023",
+        "public domain",
+        "CC BY 4.0",
+        "Green Algorithms",
+        "Google",
+        "OPENCAST SOFTWARE EUROPE LIMITED",
+        "Green Software Foundation",
+        "says where the *city* is, not where the",
     ):
         assert needle in text, needle
 
@@ -345,3 +378,134 @@ def test_number_formats() -> None:
     assert build_data.trimmed(12.25) == "12.25"
     assert build_data.pypi_tzdata_version("2026f") == "2026.6"
     assert build_data.clean_model(" Intel\u00a0Atom  E625CT\u200b ") == "Intel Atom E625CT"
+
+
+# ------------------------------------------------------------------------------------------
+# the zone tables' build logic on small synthetic inputs
+
+
+def test_parse_iso6709() -> None:
+    lat, lon = build_data.parse_iso6709("+4852+00220")  # Paris
+    assert lat == pytest.approx(48 + 52 / 60) and lon == pytest.approx(2 + 20 / 60)
+    lat, lon = build_data.parse_iso6709("+404251-0740023")  # New York, with seconds
+    assert lat == pytest.approx(40 + 42 / 60 + 51 / 3600)
+    assert lon == pytest.approx(-(74 + 0 / 60 + 23 / 3600))
+    with pytest.raises(ValueError):
+        build_data.parse_iso6709("48N 2E")
+
+
+def _square(x0: float, y0: float, x1: float, y1: float) -> list:
+    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
+
+
+def test_zone_polygons(tmp_path: Path) -> None:
+    features = [
+        {  # a square with a hole in the middle, and an island to the east
+            "properties": {"zoneName": "AA-1", "countryKey": "AA", "countryName": "A"},
+            "geometry": {
+                "type": "MultiPolygon",
+                "coordinates": [
+                    [_square(0, 0, 10, 10), _square(4, 4, 6, 6)],
+                    [_square(20, 0, 21, 1)],
+                ],
+            },
+        },
+        {
+            "properties": {"zoneName": "AA-2", "countryKey": "AA", "countryName": "A"},
+            "geometry": {"type": "Polygon", "coordinates": [_square(4, 4, 6, 6)]},
+        },
+    ]
+    geo = tmp_path / "electricitymaps-contrib" / "geo"
+    geo.mkdir(parents=True)
+    (geo / "world.geojson").write_text(json.dumps({"features": features}), "utf-8")
+    polygons = build_data.ZonePolygons(tmp_path)
+    assert polygons.containing(1, 1) == [("AA-1", "AA")]
+    assert polygons.containing(5, 5) == [("AA-2", "AA")]  # in the hole: the other zone
+    assert polygons.containing(20.5, 0.5) == [("AA-1", "AA")]  # the island
+    assert polygons.containing(15, 5) == []
+    near = polygons.nearby(10.1, 5, 25)  # ~11 km east of AA-1's edge at the equator
+    assert [k for _, k, _ in near] == ["AA-1"] and 10 < near[0][0] < 12
+    assert polygons.nearby(15, 5, 25) == []
+
+
+def test_egrid_state_rows(tmp_path: Path) -> None:
+    folder = tmp_path / "codecarbon" / "private_infra" / "2023"
+    folder.mkdir(parents=True)
+    data = {
+        "_unit": {"emissions": "lbs/MWh", "regionCode": "2 digit state/region code"},
+        "_source": {"name": "EPA eGRID2023", "field": "STC2ERTA", "year": 2023},
+        "california": {"emissions": 394.769, "regionCode": "CA"},
+        "district of columbia": {"emissions": 100.0, "regionCode": "DC"},
+        "puerto rico": {"emissions": 1500.0, "regionCode": "PR"},
+        "usa": {"emissions": 770.884, "regionCode": "usa"},
+    }
+    (folder / "usa_emissions.json").write_text(json.dumps(data), "utf-8")
+    rows, notes = build_data.egrid_state_rows(tmp_path)
+    by_key = {r["zone"]: r for r in rows}
+    assert sorted(by_key) == ["US-STATE-CA", "US-STATE-DC", "US-STATE-PR"]
+    assert by_key["US-STATE-CA"]["value"] == pytest.approx(179.06, abs=0.01)
+    assert by_key["US-STATE-DC"]["name"] == "District of Columbia"
+    assert by_key["US-STATE-PR"]["country_iso3"] == "PRI"
+    assert all(r["basis"] == "direct" and r["year"] == 2023 for r in rows)
+    assert "usa (usa)" in "\n".join(notes)
+
+
+def test_hourly_profiles_use_local_time(tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "sustain-cluster" / "data" / "carbon_intensity" / "JP-TK" / "2024"
+    folder.mkdir(parents=True)
+    header = (
+        "Datetime (UTC),Country,Zone Name,Zone Id,Carbon Intensity gCO₂eq/kWh (direct),"
+        "Carbon Intensity gCO₂eq/kWh (LCA),Low Carbon Percentage,Renewable Percentage,"
+        "Data Source,Data Estimated,Data Estimation Method\n"
+    )
+    lines = [  # Tokyo is UTC+9 all year: 15:00 UTC on 31 Jan is 00:00 on 1 Feb
+        "2024-01-31 15:00:00,Japan,Tokyo,JP-TK,1,100.0,0,0,x,false,\n",
+        "2024-01-31 14:00:00,Japan,Tokyo,JP-TK,1,300.0,0,0,x,true,\n",
+        "2024-02-29 15:00:00,Japan,Tokyo,JP-TK,1,200.0,0,0,x,false,\n",
+    ]
+    (folder / "JP-TK_2024_hourly.csv").write_text(header + "".join(lines), "utf-8")
+    monkeypatch.setattr(
+        build_data, "read_zones_meta", lambda shared: {"JP-TK": {"timezone": "Asia/Tokyo"}}
+    )
+    monkeypatch.setattr(build_data, "canonical_tz", lambda shared: lambda name: name)
+    profiles, _ = build_data.hourly_profiles(tmp_path)
+    cells = profiles["JP-TK"]["cells"]
+    assert cells[(2, 0)] == [100.0, 1, 0]
+    assert cells[(1, 23)] == [300.0, 1, 1]
+    assert cells[(3, 0)] == [200.0, 1, 0]
+    assert profiles["JP-TK"]["tz"] == "Asia/Tokyo" and profiles["JP-TK"]["years"] == {2024}
+
+
+def test_marginal_logic_on_fake_data(tmp_path: Path) -> None:
+    co2js = tmp_path / "co2js"
+    co2js.mkdir()
+
+    def entry(name: str, value: str, iso3: str) -> dict[str, str]:
+        return {"Operating Margin Grid Emission": value, "country_code_iso_3": iso3}
+
+    data = {
+        "Canary Islands (Spain)": entry("Canary", "753", "CYM"),
+        "Cayman Islands": entry("Cayman", "753", "CYM"),
+        "Iceland": entry("Iceland", "0", "ISL"),
+        "India": entry("India", "951", "IND"),
+        "Memo:  EU 27": entry("EU", "409", ""),
+    }
+    (co2js / "marginal-intensities-2021.json").write_text(json.dumps(data), "utf-8")
+    table = build_data.build_marginal(tmp_path)
+    rows = {r["iso3"]: r for r in csv.DictReader(io.StringIO(table.text))}
+    assert list(rows) == ["CYM", "IND", "ISL"]
+    assert rows["ISL"]["operating_margin_g_per_kwh"] == "0"
+    assert rows["IND"]["kind"] == "marginal" and rows["IND"]["basis"] == "direct"
+    assert "Canary Islands" in "\n".join(table.notes)
+
+
+def test_small_helpers() -> None:
+    assert build_data.title_name("district of columbia") == "District of Columbia"
+    assert build_data.year_span([2024, 2023]) == "2023-2024"
+    assert build_data.year_span([2021, 2023]) == "2021;2023"
+    assert build_data.azure_code("Germany North (Public)") == "germanynorth"
+    assert build_data.azure_code("South Africa North") == "southafricanorth"
+    links = {"US/Pacific": "America/Los_Angeles", "Iceland": "Africa/Abidjan"}
+    places = {"America/Los_Angeles", "Atlantic/Reykjavik", "Africa/Abidjan"}
+    assert build_data.resolve_place("US/Pacific", places, links) == "America/Los_Angeles"
+    assert build_data.resolve_place("Iceland", places, links) == "Atlantic/Reykjavik"

@@ -19,7 +19,7 @@ def test_defaults(machine):
     s = Tracker().settings
     assert s == Settings()
     assert (s.output_dir, s.interval_s, s.pue, s.log_level, s.save_csv) == (
-        ".", 10.0, 1.0, "warning", True,
+        ".", 10.0, None, "warning", True,
     )  # fmt: skip
 
 

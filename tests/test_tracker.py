@@ -13,10 +13,12 @@ from conftest import cpu_stat
 from fakenvml import FakeGpu, FakeNvml
 
 from wattprint import Tracker, track
+from wattprint.carbon import tables
 from wattprint.meters import nvidia
 from wattprint.records import J_PER_KWH
 
-FRA = 44.18  # Ember 2024, from the shipped table
+# Country FRA draws from the Electricity Maps zone FR (zone annual beats country annual).
+FRA = tables.zone("FR").intensity_g_per_kwh
 
 
 def rows(path: str = "emissions.csv") -> list[dict[str, str]]:
@@ -39,11 +41,12 @@ def test_context_manager_gives_a_result_with_methods_bounds_and_intensity(machin
     assert r.gpu.method == "none" and r.gpu.energy_kwh == 0.0
     assert r.cpu.energy_kwh > 0 and r.cpu.low_kwh < r.cpu.energy_kwh < r.cpu.high_kwh
     assert r.energy_kwh == pytest.approx(r.cpu.energy_kwh + r.ram.energy_kwh)
-    assert r.intensity.value == FRA and r.intensity.zone == "FRA" and r.intensity.year == 2024
+    assert r.intensity.value == pytest.approx(FRA) and r.intensity.zone == "FR"
+    assert r.intensity.kind == "zone-annual" and r.intensity.year == tables.zone("FR").year
     assert r.location.source == "explicit"
     assert r.emissions_kg == pytest.approx(r.energy_kwh * FRA / 1000)
     assert r.emissions_low_kg <= r.emissions_kg <= r.emissions_high_kg
-    assert "cpu-model" in str(r) and "FRA" in str(r)
+    assert "cpu-model" in str(r) and "FR " in str(r) and "marginal" in str(r)
 
 
 def test_rapl_counters_give_exact_cpu_and_ram_energy(machine):
@@ -237,7 +240,7 @@ def test_track_decorator_bare_and_with_arguments(machine):
     first = predict.last_result
     predict(1)
     assert predict.last_result.run_id != first.run_id
-    assert first.project_name == "inference" and first.intensity.zone == "DEU"
+    assert first.project_name == "inference" and first.location.country == "DEU"
     assert bare.last_result.status == "finished"
     assert [r["project_name"] for r in rows()] == ["wattprint", "inference", "inference"]
     with pytest.raises(ValueError, match="pue"):
@@ -260,7 +263,7 @@ def test_location_from_timezone_is_labelled_and_announced(machine, caplog):
     with caplog.at_level(logging.WARNING, logger="wattprint"):
         r = Tracker().start().stop()
     assert r.location.source == "timezone" and r.location.country == "FRA"
-    assert r.intensity.value == FRA
+    assert r.intensity.value == pytest.approx(FRA)
     assert any("Europe/Paris" in m and "WATTPRINT_COUNTRY" in m for m in caplog.messages)
     assert rows()[0]["location_source"] == "timezone"
 

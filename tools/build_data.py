@@ -46,8 +46,36 @@ Tables
     CPU model name to thermal design power in watts, from CodeCarbon's ``cpu_power.csv``
     (scraped from Intel ARK and AMD product pages). An interim table.
 
+``src/wattprint/carbon/data/zones.csv``
+    Annual intensity per grid zone: every Electricity Maps zone in co2.js's yearly files (the
+    latest year for each; lifecycle, consumption-based; ODbL 1.0) with its IANA time zone and
+    centre point (facts from the electricitymaps-contrib zone config), plus the US states from
+    eGRID2023 (direct; keys ``US-STATE-XX``, converted from lb/MWh). CodeCarbon's Canadian file
+    holds only generation shares and Electricity Maps covers every province, so it adds nothing.
+
+``src/wattprint/carbon/data/hourly_profiles.csv``
+    Mean lifecycle intensity per zone, month and *local* hour (UTC timestamps converted with
+    the zone's time zone through ``zoneinfo``) from the Electricity Maps hourly files in
+    sustain-cluster; 288 rows per zone, with the sample count and the share estimated.
+
+``src/wattprint/carbon/data/marginal.csv``
+    Operating-margin factor per country (UNFCCC/IFI 2021 via co2.js), for marginal views.
+
+``src/wattprint/carbon/data/timezone_zones.csv``
+    IANA time zone -> the grid zone its ``zone.tab`` principal city lies in, for countries with
+    several zones, computed here with a small point-in-polygon test against the Electricity
+    Maps zone polygons (which are not shipped).
+
+``src/wattprint/carbon/data/cloud_regions.csv``, ``cloud_providers.csv``
+    Cloud regions (AWS, Azure, GCP, OVHcloud, Scaleway, two HPC centres) with location, country,
+    grid zone, PUE, WUE and, for GCP, Google's own grid intensity and CFE; and each provider's
+    fleet PUE/WUE. Every row names the source of each field.
+
 ``src/wattprint/carbon/data/DATA_LICENSES.md``
     Sources, licenses and required attribution for the tables above.
+
+The zone tables need the IANA time zone database at build time (the system's, or ``pip install
+tzdata``); the rules for the years used (2023-2024) are the same in every recent release.
 
 Adding a table: write a ``build_<name>(shared) -> Table`` function and add it to ``BUILDERS``.
 The license notes are written last from the tables built before them.
@@ -59,10 +87,12 @@ import argparse
 import csv
 import io
 import json
+import math
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -348,7 +378,37 @@ def crosscheck(shared: Path, top: int = 10) -> str:
         f"ISO2 codes vs carbontracker's alpha-2 column: {len(mismatched)} differ"
         + (f" ({', '.join(mismatched)})" if mismatched else "")
     )
+    lines.extend(crosscheck_zones(shared))
     return "\n".join(lines)
+
+
+def crosscheck_zones(shared: Path) -> list[str]:
+    """Zone tables against each other: hourly means vs the yearly value, and Google's GCP
+    grid intensities (direct) vs the Electricity Maps zone (lifecycle) of the region."""
+    zone_rows, _ = zone_table_rows(shared)
+    zones = {r["zone"]: r for r in zone_rows}
+    lines = ["", "hourly profiles: mean of the 288 cells vs the zone's yearly value"]
+    profiles, _ = hourly_profiles(shared)
+    for zone, p in sorted(profiles.items()):
+        cells = p["cells"].values()
+        mean = sum(c[0] / c[1] for c in cells) / len(cells)
+        z = zones[zone]
+        lines.append(
+            f"  {zone:12} {mean:7.1f} ({year_span(p['years'])})  vs {z['value']:6.0f} "
+            f"({z['year']})  {mean / z['value'] - 1:+6.1%}"
+        )
+    lines.append("")
+    lines.append("GCP: Google's grid intensity (direct, 2024) vs the region's zone (lifecycle)")
+    rows, _ = cloud_region_rows(shared)
+    for r in rows:
+        if r["provider"] == "gcp" and r["provider_intensity_g_per_kwh"] and r["zone"]:
+            google = float(r["provider_intensity_g_per_kwh"])
+            z = zones[r["zone"]]
+            lines.append(
+                f"  {r['region']:24} {google:7.1f}  vs {r['zone']:13} {z['value']:6.0f} "
+                f"({z['year']}, {z['basis']})"
+            )
+    return lines
 
 
 # ------------------------------------------------------------------------------------------
@@ -421,6 +481,20 @@ def pypi_tzdata_version(release: str) -> str:
     return f"{release[:4]}.{ord(release[4]) - ord('a') + 1}"
 
 
+def resolve_place(name: str, places: Iterable[str], links: dict[str, str]) -> str:
+    """The ``zone.tab`` name a tz name stands for: itself if listed, else along its links.
+
+    A legacy name in ``LEGACY_SUCCESSORS`` starts from its successor, not the merged zone.
+    Returns the last name reached (not in ``places`` when the chain ends elsewhere).
+    """
+    place = LEGACY_SUCCESSORS.get(name, name)
+    seen = set()
+    while place not in places and place in links and place not in seen:
+        seen.add(place)
+        place = links[place]
+    return place
+
+
 def timezone_countries(shared: Path) -> tuple[str, dict[str, str], list[str]]:
     """(IANA release, tz name -> ISO2, notes)."""
     release, zones, links = read_tzdata_zi(shared)
@@ -437,12 +511,7 @@ def timezone_countries(shared: Path) -> tuple[str, dict[str, str], list[str]]:
         if name in POSIX_STYLE:
             skipped["clock"].append(name)
             continue
-        place = LEGACY_SUCCESSORS.get(name, name)
-        seen = set()
-        while place not in zone_tab and place in links and place not in seen:
-            seen.add(place)
-            place = links[place]
-        country = zone_tab.get(place)
+        country = zone_tab.get(resolve_place(name, zone_tab, links))
         if country is None:
             skipped["no country"].append(name)
             continue
@@ -540,7 +609,1401 @@ def build_cpu_tdp(shared: Path) -> Table:
 
 
 # ------------------------------------------------------------------------------------------
+# shared readers for the grid-zone tables (zones, hourly profiles, cloud regions, tz -> zone)
+
+EM_LICENSE = "ODbL 1.0"
+EM_CONTRIB = "electricitymaps-contrib"  # the AGPL-3.0 repository facts are taken from
+FACTS = "facts"  # license entry for facts (a place, a zone key) cited from a source
+INTENSITY_UNIT = "gCO2e/kWh"
+
+# ISO 3166-1 codes the co2.js fixture lacks, for zones Electricity Maps has there.
+EXTRA_ISO3 = {"AX": "ALA", "GS": "SGS"}  # Åland Islands, South Georgia & South Sandwich Is.
+
+
+def read_em_yearly(shared: Path) -> dict[int, dict[str, dict]]:
+    """co2.js's Electricity Maps yearly files: year -> zone key -> entry."""
+    folder = shared / "co2js" / "electricity-maps"
+    files = sorted(folder.glob("yearly_*.json"))
+    if not files:
+        raise FileNotFoundError(f"no yearly_*.json under {folder}")
+    years: dict[int, dict[str, dict]] = {}
+    for path in files:
+        year = int(path.stem.split("_")[1])
+        with path.open(encoding="utf-8") as fh:
+            years[year] = json.load(fh)
+    return years
+
+
+def read_zones_meta(shared: Path) -> dict[str, dict[str, str]]:
+    """derived/electricitymaps_zones_meta.csv: zone key -> row (country, timezone, centre)."""
+    rows = read_csv(require(shared, "derived/electricitymaps_zones_meta.csv"))
+    return {row["zone_key"]: row for row in rows}
+
+
+def iso3_by_iso2(shared: Path) -> dict[str, str]:
+    """ISO2 -> ISO3, the reverse of ``iso2_by_iso3`` (whose conflicts it inherits resolved)."""
+    mapping, _ = iso2_by_iso3(shared)
+    reverse: dict[str, str] = {}
+    for iso3, iso2 in sorted(mapping.items()):
+        if iso2 in reverse:
+            raise ValueError(f"ISO2 {iso2} maps to both {reverse[iso2]} and {iso3}")
+        reverse[iso2] = iso3
+    for iso2, iso3 in EXTRA_ISO3.items():
+        reverse.setdefault(iso2, iso3)
+    return reverse
+
+
+def parse_iso6709(text: str) -> tuple[float, float]:
+    """zone.tab coordinates (``+4852+00220``, ``+404251-0740023``) -> (latitude, longitude)."""
+    match = re.fullmatch(r"([+-]\d{4}(?:\d{2})?)([+-]\d{5}(?:\d{2})?)", text)
+    if not match:
+        raise ValueError(f"not ISO 6709 coordinates: {text!r}")
+
+    def degrees(part: str, width: int) -> float:
+        sign = -1.0 if part[0] == "-" else 1.0
+        digits = part[1:]
+        value = int(digits[:width]) + int(digits[width : width + 2]) / 60
+        if len(digits) > width + 2:
+            value += int(digits[width + 2 :]) / 3600
+        return sign * value
+
+    return degrees(match.group(1), 2), degrees(match.group(2), 3)
+
+
+def read_zone_tab_places(shared: Path) -> dict[str, tuple[str, float, float]]:
+    """zone.tab: tz name -> (ISO2, latitude, longitude of the zone's principal city)."""
+    places = {}
+    for line in require(shared, "tzdata/zoneinfo/zone.tab").read_text("utf-8").splitlines():
+        if line and not line.startswith("#"):
+            fields = line.split("\t")
+            lat, lon = parse_iso6709(fields[1])
+            places[fields[2]] = (fields[0], lat, lon)
+    return places
+
+
+def canonical_tz(shared: Path) -> Callable[[str], str]:
+    """A function mapping a tz name to the ``zone.tab`` name it stands for (``US/Pacific`` ->
+    ``America/Los_Angeles``); names with no place (``UTC``) come back unchanged."""
+    _, _, links = read_tzdata_zi(shared)
+    zone_tab = read_zone_tab(shared)
+
+    def resolve(name: str) -> str:
+        if not name:
+            return ""
+        place = resolve_place(name, zone_tab, links)
+        return place if place in zone_tab else name
+
+    return resolve
+
+
+class ZonePolygons:
+    """Electricity Maps zone polygons (``geo/world.geojson``) for point-in-polygon lookups.
+
+    Used by the build only, to compute facts (which zone a city or a data centre lies in);
+    no polygon is shipped.
+    """
+
+    def __init__(self, shared: Path) -> None:
+        with require(shared, "electricitymaps-contrib/geo/world.geojson").open(
+            encoding="utf-8"
+        ) as fh:
+            features = json.load(fh)["features"]
+        self.zones: list[tuple[str, str, tuple[float, float, float, float], list]] = []
+        for feature in features:
+            props = feature["properties"]
+            geometry = feature["geometry"]
+            if geometry["type"] == "Polygon":
+                polygons = [geometry["coordinates"]]
+            elif geometry["type"] == "MultiPolygon":
+                polygons = geometry["coordinates"]
+            else:
+                raise ValueError(f"unexpected geometry {geometry['type']} for {props}")
+            rings = [ring for polygon in polygons for ring in polygon]
+            lons = [pt[0] for ring in rings for pt in ring]
+            lats = [pt[1] for ring in rings for pt in ring]
+            bbox = (min(lons), min(lats), max(lons), max(lats))
+            self.zones.append((props["zoneName"], props["countryKey"], bbox, rings))
+
+    @staticmethod
+    def _inside(lon: float, lat: float, rings: list) -> bool:
+        """Even-odd rule over every ring, so holes and islands both count right."""
+        inside = False
+        for ring in rings:
+            n = len(ring)
+            for i in range(n):
+                x1, y1 = ring[i][0], ring[i][1]
+                x2, y2 = ring[(i + 1) % n][0], ring[(i + 1) % n][1]
+                if (y1 > lat) != (y2 > lat):
+                    x_cross = x1 + (lat - y1) * (x2 - x1) / (y2 - y1)
+                    if lon < x_cross:
+                        inside = not inside
+        return inside
+
+    def nearby(self, lon: float, lat: float, km: float) -> list[tuple[float, str, str]]:
+        """(distance in km, zone key, country ISO2) of polygons whose boundary lies within
+        ``km`` of the point, nearest first (equirectangular approximation, fine at this range).
+        """
+        kx = 111.32 * math.cos(math.radians(lat))
+        ky = 110.57
+        dlat = km / ky
+        dlon = km / max(kx, 1.0)
+        found = []
+        for key, country, (x0, y0, x1, y1), rings in self.zones:
+            if not (x0 - dlon <= lon <= x1 + dlon and y0 - dlat <= lat <= y1 + dlat):
+                continue
+            best = math.inf
+            for ring in rings:
+                n = len(ring)
+                for i in range(n):
+                    ax, ay = (ring[i][0] - lon) * kx, (ring[i][1] - lat) * ky
+                    bx, by = (ring[(i + 1) % n][0] - lon) * kx, (ring[(i + 1) % n][1] - lat) * ky
+                    dx, dy = bx - ax, by - ay
+                    length2 = dx * dx + dy * dy
+                    t = 0.0 if length2 == 0 else max(0.0, min(1.0, -(ax * dx + ay * dy) / length2))
+                    best = min(best, math.hypot(ax + t * dx, ay + t * dy))
+            if best <= km:
+                found.append((best, key, country))
+        return sorted(found)
+
+    def containing(self, lon: float, lat: float) -> list[tuple[str, str]]:
+        """(zone key, country ISO2) of every polygon that contains the point."""
+        found = []
+        for key, country, (x0, y0, x1, y1), rings in self.zones:
+            if x0 <= lon <= x1 and y0 <= lat <= y1 and self._inside(lon, lat, rings):
+                found.append((key, country))
+        return sorted(found)
+
+
+# ------------------------------------------------------------------------------------------
+# zones.csv
+
+EGRID_FILE = "codecarbon/private_infra/2023/usa_emissions.json"
+LB_PER_MWH_TO_G_PER_KWH = 0.453592  # 1 lb = 453.592 g; 1 MWh = 1000 kWh
+EGRID_LICENSE = "public domain (US EPA)"
+CANADA_MIX_FILE = "codecarbon/private_infra/2023/canada_energy_mix.json"
+# The provinces and territories in codecarbon's canada_energy_mix.json, by EM zone key.
+CANADA_PROVINCES = {
+    "alberta": "CA-AB",
+    "british columbia": "CA-BC",
+    "manitoba": "CA-MB",
+    "new brunswick": "CA-NB",
+    "newfoundland and labrador": "CA-NL",
+    "northwest territories": "CA-NT",
+    "nova scotia": "CA-NS",
+    "nunavut": "CA-NU",
+    "ontario": "CA-ON",
+    "prince edward island": "CA-PE",
+    "quebec": "CA-QC",
+    "saskatchewan": "CA-SK",
+    "yukon": "CA-YT",
+}
+ZONE_COLUMNS = (
+    "zone",
+    "name",
+    "country_iso3",
+    "level",
+    "intensity_g_per_kwh",
+    "unit",
+    "year",
+    "basis",
+    "kind",
+    "tz",
+    "latitude",
+    "longitude",
+    "source",
+    "license",
+)
+
+
+def title_name(text: str) -> str:
+    """``district of columbia`` -> ``District of Columbia``."""
+    small = {"of", "and", "the"}
+    words = text.split()
+    return " ".join(w if (w in small and i) else w[:1].upper() + w[1:] for i, w in enumerate(words))
+
+
+def em_zone_rows(shared: Path) -> tuple[list[dict], list[str]]:
+    """One dict per Electricity Maps zone: its latest yearly value plus tz/centre facts."""
+    years = read_em_yearly(shared)
+    meta = read_zones_meta(shared)
+    iso3 = iso3_by_iso2(shared)
+    tz_of = canonical_tz(shared)
+    zone_tab = read_zone_tab_places(shared)
+    tz_by_country: dict[str, list[str]] = {}
+    for name, (iso2, _, _) in zone_tab.items():
+        tz_by_country.setdefault(iso2, []).append(name)
+    rows = []
+    notes: list[str] = []
+    no_meta: list[str] = []
+    no_centre: list[str] = []
+    renamed_tz: dict[str, str] = {}
+    for key in sorted(set().union(*years.values())):
+        year = max(y for y, data in years.items() if key in data)
+        entry = years[year][key]
+        value = entry["carbonIntensity"]["value"]
+        if entry["carbonIntensity"].get("unit") != "gCO2eq/kWh" or not isinstance(
+            value, (int, float)
+        ):
+            raise ValueError(f"{key} {year}: unexpected carbonIntensity {entry['carbonIntensity']}")
+        info = meta.get(key)
+        names = entry.get("zone", {})
+        name = names.get("displayName") or names.get("zoneName") or key
+        if info is not None:
+            country = info["country"]
+            raw_tz = info["timezone"]
+            lat, lon = info["center_lat"], info["center_lon"]
+            level = (
+                "country-aggregate"
+                if info["sub_zone_names"]
+                else ("country" if key == country else "subnational")
+            )
+        else:
+            # Not in the zone config extract: the country is the key's prefix, and its tz
+            # is the country's only zone.tab entry, if it has one; no centre.
+            country = key.split("-")[0]
+            candidates = tz_by_country.get(country, [])
+            raw_tz = candidates[0] if len(candidates) == 1 else ""
+            lat = lon = ""
+            level = "country" if key == country else "subnational"
+            no_meta.append(f"{key} (tz {raw_tz or '-'})")
+        if country not in iso3:
+            raise ValueError(f"zone {key}: no ISO3 code for country {country!r}")
+        tz = tz_of(raw_tz)
+        if tz != raw_tz:
+            renamed_tz[raw_tz] = tz
+        if not lat:
+            no_centre.append(key)
+        source = f"Electricity Maps yearly {year} via co2.js {CO2JS_VERSION}"
+        if info is not None:
+            source += f"; tz and centre: {EM_CONTRIB} zone config"
+        license_ = f"{EM_LICENSE}" + (f"; tz/centre {FACTS}" if info is not None else "")
+        rows.append(
+            {
+                "zone": key,
+                "name": name,
+                "country_iso3": iso3[country],
+                "level": level,
+                "value": float(value),
+                "year": year,
+                "basis": "lifecycle",
+                "tz": tz,
+                "latitude": trimmed(float(lat), 4) if lat else "",
+                "longitude": trimmed(float(lon), 4) if lon else "",
+                "source": source,
+                "license": license_,
+            }
+        )
+    latest = {}
+    for r in rows:
+        latest[r["year"]] = latest.get(r["year"], 0) + 1
+    notes.append(
+        f"{len(rows)} Electricity Maps zones; latest year: "
+        + ", ".join(f"{y}: {n}" for y, n in sorted(latest.items(), reverse=True))
+    )
+    notes.append(f"zones missing from the zone config extract: {', '.join(no_meta) or '-'}")
+    notes.append(f"zones without a centre point: {', '.join(no_centre) or '-'}")
+    notes.append(
+        "tz names written as their zone.tab name: "
+        + ", ".join(f"{a}->{b}" for a, b in sorted(renamed_tz.items()))
+    )
+    return rows, notes
+
+
+def egrid_state_rows(shared: Path) -> tuple[list[dict], list[str]]:
+    """US states (and DC, PR) from eGRID2023's state total output CO2e rates."""
+    with require(shared, EGRID_FILE).open(encoding="utf-8") as fh:
+        data = json.load(fh)
+    unit = data["_unit"]["emissions"]
+    src = data["_source"]
+    if unit.lower().replace(" ", "") not in {"lbs/mwh", "lb/mwh"}:
+        raise ValueError(f"{EGRID_FILE}: unexpected unit {unit!r}")
+    year = int(src["year"])
+    field_name = src["field"]
+    rows = []
+    skipped = []
+    for name, entry in sorted(data.items()):
+        if name.startswith("_"):
+            continue
+        code = entry["regionCode"]
+        if not re.fullmatch(r"[A-Z]{2}", code):
+            skipped.append(f"{name} ({code})")
+            continue
+        value = float(entry["emissions"]) * LB_PER_MWH_TO_G_PER_KWH
+        rows.append(
+            {
+                "zone": f"US-STATE-{code}",
+                "name": title_name(name),
+                "country_iso3": "PRI" if code == "PR" else "USA",
+                "level": "us-state",
+                "value": value,
+                "year": year,
+                "basis": "direct",
+                "tz": "",
+                "latitude": "",
+                "longitude": "",
+                "source": (
+                    f"US EPA eGRID{year} {field_name} (lb/MWh x {LB_PER_MWH_TO_G_PER_KWH}) "
+                    f"via CodeCarbon {CODECARBON_VERSION}"
+                ),
+                "license": EGRID_LICENSE,
+            }
+        )
+    notes = [
+        f"{len(rows)} eGRID{year} state rows ({field_name}, {unit} x {LB_PER_MWH_TO_G_PER_KWH})",
+        f"skipped non-state entries: {', '.join(skipped) or '-'}",
+    ]
+    return rows, notes
+
+
+def canada_rows(shared: Path, em_keys: set[str]) -> list[str]:
+    """Notes on codecarbon's Canadian file: it holds generation shares, not intensities,
+    so a province is only worth a row where Electricity Maps has none (none, so far)."""
+    with require(shared, CANADA_MIX_FILE).open(encoding="utf-8") as fh:
+        mix = json.load(fh)
+    unknown = sorted(set(mix) - set(CANADA_PROVINCES))
+    if unknown:
+        raise ValueError(f"{CANADA_MIX_FILE}: unknown provinces {unknown}")
+    missing = sorted(CANADA_PROVINCES[p] for p in mix if CANADA_PROVINCES[p] not in em_keys)
+    return [
+        f"canada_energy_mix.json: {len(mix)} provinces/territories with generation shares (%), "
+        "no intensity; Electricity Maps lacks "
+        + (", ".join(missing) if missing else "none of them, so no Canadian rows are added")
+    ]
+
+
+def zone_table_rows(shared: Path) -> tuple[list[dict], list[str]]:
+    em_rows, notes = em_zone_rows(shared)
+    state_rows, state_notes = egrid_state_rows(shared)
+    notes += state_notes
+    notes += canada_rows(shared, {r["zone"] for r in em_rows})
+    rows = sorted(em_rows + state_rows, key=lambda r: r["zone"])
+    keys = [r["zone"].upper() for r in rows]
+    if len(keys) != len(set(keys)):
+        raise ValueError("zone keys collide")
+    notes.extend(check_zone_countries(shared, rows))
+    return rows, notes
+
+
+def check_zone_countries(shared: Path, rows: list[dict]) -> list[str]:
+    """Country-level zones against countries.csv: same ISO codes, and how far values differ."""
+    countries, _ = country_intensities(shared)
+    by_iso3 = {c["iso3"]: c for c in countries}
+    notes = []
+    missing = sorted({r["country_iso3"] for r in rows} - set(by_iso3))
+    notes.append(f"zone countries not in countries.csv: {', '.join(missing) or '-'}")
+    diffs = []
+    for r in rows:
+        c = by_iso3.get(r["country_iso3"])
+        if c and r["level"] == "country" and r["zone"] == c["iso2"]:
+            diffs.append((abs(r["value"] - c["value"]) / c["value"], r["zone"], r, c))
+    diffs.sort(key=lambda d: (-d[0], d[1]))
+    over = sum(1 for d in diffs if d[0] > 0.25)
+    notes.append(
+        f"{len(diffs)} country zones vs countries.csv (EM consumption-based vs Ember "
+        f"generation-based): {over} differ by more than 25%; largest: "
+        + ", ".join(
+            f"{z} {r['value']:g} ({r['year']}) vs {c['value']:g} ({c['year']})"
+            for _, z, r, c in diffs[:5]
+        )
+    )
+    return notes
+
+
+def build_zones(shared: Path) -> Table:
+    rows, notes = zone_table_rows(shared)
+    body = [
+        (
+            r["zone"],
+            r["name"],
+            r["country_iso3"],
+            r["level"],
+            trimmed(r["value"]),
+            INTENSITY_UNIT,
+            str(r["year"]),
+            r["basis"],
+            "average",
+            r["tz"],
+            r["latitude"],
+            r["longitude"],
+            r["source"],
+            r["license"],
+        )
+        for r in rows
+    ]
+    return Table(f"{CARBON_DATA}/zones.csv", csv_text(ZONE_COLUMNS, body), len(body), notes)
+
+
+# ------------------------------------------------------------------------------------------
+# hourly_profiles.csv
+
+HOURLY_DIR = "sustain-cluster/data/carbon_intensity"
+HOURLY_LCA = "Carbon Intensity gCO₂eq/kWh (LCA)"
+HOURLY_SOURCE = "Electricity Maps hourly (LCA) via sustain-cluster"
+
+
+def hourly_profiles(shared: Path) -> tuple[dict[str, dict], list[str]]:
+    """zone -> {tz, years, cells: {(month, hour): [sum, samples, estimated]}} in local time."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # the build needs the tz database
+
+    root = shared / HOURLY_DIR
+    files = sorted(root.glob("*/*/*_hourly.csv"))
+    if not files:
+        raise FileNotFoundError(f"no hourly files under {root}")
+    meta = read_zones_meta(shared)
+    tz_of = canonical_tz(shared)
+    utc = timezone.utc
+    profiles: dict[str, dict] = {}
+    notes = []
+    renamed = []
+    for path in files:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+        zone_ids = {r["Zone Id"].strip() for r in rows}
+        if len(zone_ids) != 1:
+            raise ValueError(f"{path}: several zone ids {sorted(zone_ids)}")
+        zone = zone_ids.pop()
+        folder = path.parent.parent.name
+        if folder != zone:
+            renamed.append(f"{folder}->{zone}")
+        if zone not in meta:
+            raise ValueError(f"{path}: zone {zone} has no timezone in the zone config extract")
+        tz_name = tz_of(meta[zone]["timezone"])
+        try:
+            tz = ZoneInfo(tz_name)
+        except ZoneInfoNotFoundError as exc:
+            raise RuntimeError(
+                f"time zone {tz_name} is not installed; pip install tzdata and retry"
+            ) from exc
+        profile = profiles.setdefault(zone, {"tz": tz_name, "years": set(), "cells": {}})
+        profile["years"].add(int(path.parent.name))
+        cells = profile["cells"]
+        for r in rows:
+            stamp = datetime.fromisoformat(r["Datetime (UTC)"]).replace(tzinfo=utc)
+            local = stamp.astimezone(tz)
+            value = float(r[HOURLY_LCA])
+            cell = cells.setdefault((local.month, local.hour), [0.0, 0, 0])
+            cell[0] += value
+            cell[1] += 1
+            cell[2] += r["Data Estimated"].strip().lower() == "true"
+    notes.append(
+        f"{len(files)} files, {len(profiles)} zones; folder names that differ from the "
+        f"zone id: {', '.join(sorted(set(renamed))) or '-'}"
+    )
+    return profiles, notes
+
+
+def year_span(years: Iterable[int]) -> str:
+    ordered = sorted(years)
+    if ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 1:
+        return f"{ordered[0]}-{ordered[-1]}"
+    return ";".join(str(y) for y in ordered)
+
+
+def build_hourly_profiles(shared: Path) -> Table:
+    profiles, notes = hourly_profiles(shared)
+    header = (
+        "zone",
+        "month",
+        "hour",
+        "intensity_g_per_kwh",
+        "samples",
+        "estimated_pct",
+        "years",
+        "tz",
+        "basis",
+        "source",
+        "license",
+    )
+    body = []
+    for zone in sorted(profiles):
+        p = profiles[zone]
+        years = year_span(p["years"])
+        means = []
+        estimated = total = 0
+        for month in range(1, 13):
+            for hour in range(24):
+                cell = p["cells"].get((month, hour))
+                if cell is None:
+                    raise ValueError(f"{zone}: no sample for month {month} hour {hour}")
+                mean = cell[0] / cell[1]
+                means.append(round(mean, 1))
+                estimated += cell[2]
+                total += cell[1]
+                body.append(
+                    (
+                        zone,
+                        str(month),
+                        str(hour),
+                        fixed(mean, 1),
+                        str(cell[1]),
+                        fixed(100 * cell[2] / cell[1], 1),
+                        years,
+                        p["tz"],
+                        "lifecycle",
+                        HOURLY_SOURCE,
+                        EM_LICENSE,
+                    )
+                )
+        notes.append(
+            f"{zone} ({p['tz']}, {years}): {total} samples, {100 * estimated / total:.0f}% "
+            f"estimated; hourly means {min(means):.1f}-{max(means):.1f} g/kWh"
+        )
+    return Table(f"{CARBON_DATA}/hourly_profiles.csv", csv_text(header, body), len(body), notes)
+
+
+# ------------------------------------------------------------------------------------------
+# marginal.csv
+
+MARGINAL_FILE = "co2js/marginal-intensities-2021.json"
+MARGINAL_FIELD = "Operating Margin Grid Emission"
+MARGINAL_SOURCE = (
+    f"UNFCCC/IFI Harmonized Grid Emission Factors v3.1 (2021) via co2.js {CO2JS_VERSION}"
+)
+MARGINAL_LICENSE = "CC BY-SA 4.0"
+# Entries co2.js joined to another place's ISO codes; their factor is not that place's.
+MARGINAL_MISJOINED = {
+    "Canary Islands (Spain)": "part of Spain, joined to the Cayman Islands' KY/CYM",
+}
+
+
+def build_marginal(shared: Path) -> Table:
+    with require(shared, MARGINAL_FILE).open(encoding="utf-8") as fh:
+        data = json.load(fh)
+    kept: dict[str, float] = {}
+    skipped = []
+    parts = []
+    zeros = []
+    for name, entry in sorted(data.items()):
+        iso3 = entry["country_code_iso_3"].strip()
+        if name in MARGINAL_MISJOINED:
+            parts.append(f"{name} ({iso3}: {MARGINAL_MISJOINED[name]})")
+            continue
+        if not iso3:
+            skipped.append(name)
+            continue
+        if iso3 in kept:
+            raise ValueError(f"{MARGINAL_FILE}: {iso3} appears twice")
+        value = float(entry[MARGINAL_FIELD])
+        if value == 0:
+            zeros.append(iso3)
+        kept[iso3] = value
+    body = [
+        (
+            iso3,
+            trimmed(value),
+            "gCO2/kWh",
+            "2021",
+            "direct",
+            "marginal",
+            MARGINAL_SOURCE,
+            MARGINAL_LICENSE,
+        )
+        for iso3, value in sorted(kept.items())
+    ]
+    notes = [
+        f"{len(body)} countries; skipped entries without ISO3: {', '.join(skipped) or '-'}",
+        f"skipped entries joined to the wrong ISO code: {', '.join(parts) or '-'}",
+        f"operating margin 0 (no fossil plant on the margin): {', '.join(zeros) or '-'}",
+    ]
+    header = (
+        "iso3",
+        "operating_margin_g_per_kwh",
+        "unit",
+        "year",
+        "basis",
+        "kind",
+        "source",
+        "license",
+    )
+    return Table(f"{CARBON_DATA}/marginal.csv", csv_text(header, body), len(body), notes)
+
+
+# ------------------------------------------------------------------------------------------
+# timezone_zones.csv
+
+# Link names for a place other than their target's principal city (tz merged zones that
+# share a clock since 1970): the target's zone would be the wrong place, so they get no row.
+LINKS_TO_OTHER_PLACES = {
+    "America/Coral_Harbour": "Coral Harbour, Nunavut; target Atikokan, Ontario",
+    "America/Montreal": "Montreal, Quebec; target Toronto, Ontario",
+    "America/Rainy_River": "Rainy River, Ontario; target Winnipeg, Manitoba",
+    "America/Shiprock": "Shiprock, New Mexico; target Denver, Colorado",
+    "America/Yellowknife": "Yellowknife, Northwest Territories; target Edmonton, Alberta",
+    "Australia/Currie": "Currie, King Island (its own zone); target Hobart",
+    "Europe/Belfast": "Belfast, Northern Ireland (its own zone); target London",
+    "Navajo": "the Navajo Nation (AZ, NM, UT); target Denver, Colorado",
+}
+TZ_SNAP_KM = 25  # a coastal city the simplified polygons leave offshore (Toronto) still counts
+TZ_ZONE_SOURCE = (
+    "IANA tz {release} zone.tab principal-city coordinates in an Electricity Maps zone polygon "
+    f"({EM_CONTRIB} geo/world.geojson)"
+)
+
+
+def build_timezone_zones(shared: Path) -> Table:
+    release, names, _ = timezone_countries(shared)
+    _, _, links = read_tzdata_zi(shared)
+    places = read_zone_tab_places(shared)
+    em_keys = set().union(*read_em_yearly(shared).values())
+    meta = read_zones_meta(shared)
+    polygons = ZonePolygons(shared)
+    # Countries with more than one zone that has an intensity (aggregates not counted).
+    zones_per_country: dict[str, set[str]] = {}
+    for key in em_keys:
+        info = meta.get(key)
+        if info and info["sub_zone_names"]:
+            continue
+        country = info["country"] if info else key.split("-")[0]
+        zones_per_country.setdefault(country, set()).add(key)
+    multi = {c for c, keys in zones_per_country.items() if len(keys) > 1}
+    tz_per_country: dict[str, int] = {}
+    for iso2, _, _ in places.values():
+        tz_per_country[iso2] = tz_per_country.get(iso2, 0) + 1
+    pinned: dict[str, str] = {}
+    snapped: list[str] = []
+    misses: dict[str, list[str]] = {"none": [], "several": [], "no intensity": [], "other": []}
+    for place in sorted(places):
+        iso2, lat, lon = places[place]
+        if iso2 not in multi:
+            continue
+        found = polygons.containing(lon, lat)
+        if not found:
+            near = polygons.nearby(lon, lat, TZ_SNAP_KM)
+            zones_near = sorted({(k, c) for _, k, c in near})
+            if len(zones_near) == 1:
+                found = zones_near
+                snapped.append(f"{place} ({near[0][1]}, {near[0][0]:.1f} km)")
+            elif near:
+                misses["several"].append(f"{place} (near {'/'.join(k for k, _ in zones_near)})")
+                continue
+            else:
+                misses["none"].append(place)
+                continue
+        if len(found) > 1:
+            misses["several"].append(f"{place} ({'/'.join(k for k, _ in found)})")
+        elif found[0][1] != iso2:
+            misses["other"].append(f"{place} ({found[0][0]})")
+        elif found[0][0] not in em_keys:
+            misses["no intensity"].append(f"{place} ({found[0][0]})")
+        else:
+            pinned[place] = found[0][0]
+    source = TZ_ZONE_SOURCE.format(release=release)
+    body = []
+    for name in sorted(names):
+        place = resolve_place(name, places, links)
+        if place in pinned and name not in LINKS_TO_OTHER_PLACES:
+            iso2 = places[place][0]
+            body.append((name, pinned[place], iso2, str(tz_per_country[iso2]), source, FACTS))
+    header = ("tz_name", "zone", "iso2", "country_timezones", "source", "license")
+    for name in LINKS_TO_OTHER_PLACES:
+        if name not in links:
+            raise ValueError(f"LINKS_TO_OTHER_PLACES: {name} is no longer a link")
+    notes = [
+        f"{len(multi)} countries with several zones; {len(pinned)} zone.tab entries pinned, "
+        f"{len(body) - len(pinned)} link names follow them; left out (another place): "
+        + ", ".join(sorted(LINKS_TO_OTHER_PLACES)),
+        f"principal city just outside one zone's (simplified) polygon, within {TZ_SNAP_KM} km: "
+        + (", ".join(snapped) or "-"),
+        f"principal city in no polygon nor near one: {', '.join(misses['none']) or '-'}",
+        f"in or near several polygons: {', '.join(misses['several']) or '-'}",
+        f"in another country's polygon: {', '.join(misses['other']) or '-'}",
+        f"in a zone without an intensity: {', '.join(misses['no intensity']) or '-'}",
+    ]
+    return Table(f"{CARBON_DATA}/timezone_zones.csv", csv_text(header, body), len(body), notes)
+
+
+# ------------------------------------------------------------------------------------------
+# cloud_regions.csv and cloud_providers.csv
+
+DATA_CENTERS_FILE = "electricitymaps-contrib/config/data_centers/data_centers.json"
+BOAVIZTA_REGIONS_FILE = "boaviztapi/data/archetypes/cloud/regions.csv"
+GOOGLE_YEAR = 2024
+GOOGLE_FILE = f"google-region-carbon-info/data/yearly/{GOOGLE_YEAR}.csv"
+GA_DATACENTERS_FILE = "green-algorithms/data/latest/cloudProviders_datacenters.csv"
+GA_PUE_FILE = "green-algorithms/data/latest/defaults_PUE.csv"
+CODECARBON_CLOUD_FILE = "codecarbon/cloud/impact.csv"
+CASDK_AZURE_FILE = (
+    "carbon-aware-sdk/src/CarbonAware.Tools/CarbonAware.Tools.AzureRegionTestDataGenerator/"
+    "azure-regions.json"
+)
+CASDK_AWS_FILE = "carbon-aware-sdk/src/data/data-files/aws-regions.json"
+CCF_DIR = "cloud-carbon-footprint/packages"
+WUE_FILE = "opencast-water-cloud/src/lib/water-cloud/cloud-wue.json"
+
+# Each source as (label, license) for the source and license columns.
+CLOUD_SOURCES = {
+    "em": (f"{EM_CONTRIB} data_centers.json", f"{FACTS} ({EM_CONTRIB}, AGPL-3.0 repo)"),
+    "polygon": (
+        f"point in {EM_CONTRIB} zone polygon",
+        f"{FACTS} ({EM_CONTRIB}, AGPL-3.0 repo)",
+    ),
+    "country-zone": ("the country's only Electricity Maps zone", FACTS),
+    "egrid-state": ("the US state's eGRID zone", FACTS),
+    "boavizta": ("boaviztapi regions.csv", f"{FACTS} (boaviztapi, AGPL-3.0 repo)"),
+    "google": (f"Google region-carbon-info {GOOGLE_YEAR}", "Apache-2.0"),
+    "ga": ("Green Algorithms cloudProviders_datacenters.csv", "CC BY 4.0"),
+    "ga-default": ("Green Algorithms defaults_PUE.csv", "CC BY 4.0"),
+    "codecarbon": (f"CodeCarbon {CODECARBON_VERSION} cloud/impact.csv", "MIT"),
+    "casdk": ("Carbon Aware SDK azure-regions.json", "MIT"),
+    "casdk-aws": ("Carbon Aware SDK aws-regions.json", "MIT"),
+    "ccf": ("Cloud Carbon Footprint constants", "Apache-2.0"),
+    "opencast": ("Opencast water-cloud cloud-wue.json", "MIT"),
+}
+PROVIDER_NAMES = {
+    "alibaba": "Alibaba Cloud",
+    "aws": "Amazon Web Services",
+    "azure": "Microsoft Azure",
+    "gcp": "Google Cloud",
+    "hlrs": "HLRS (High-Performance Computing Center Stuttgart)",
+    "itenos": "itenos",
+    "oracle": "Oracle Cloud",
+    "ovh": "OVHcloud",
+    "scaleway": "Scaleway",
+}
+# Provider spellings in the sources -> our keys.
+PROVIDER_KEYS = {
+    "aws": "aws",
+    "azure": "azure",
+    "gcp": "gcp",
+    "ovh": "ovh",
+    "ovhcloud": "ovh",
+    "scaleway": "scaleway",
+    "oracle": "oracle",
+    "hlrs": "hlrs",
+    "itenos": "itenos",
+}
+# OVHcloud location codes (the last part of codes such as eu-west-gra) -> the site key
+# electricitymaps-contrib uses. GRA Gravelines, SBG Strasbourg, RBX Roubaix, PAR Paris,
+# LIM Limburg (OVHcloud's Frankfurt region), ERI Erith (London), WAW Warsaw, VIN Vint Hill,
+# HIL Hillsboro, BHS Beauharnois, TOR Toronto, SGP Singapore, SYD Sydney, MUM Mumbai.
+OVH_SITES = {
+    "bhs": "ca-beauharnois",
+    "eri": "gb-london",
+    "gra": "fr-gravelines",
+    "hil": "us-hillsboro",
+    "lim": "de-frankfurt",
+    "mum": "in-mumbai",
+    "par": "fr-paris",
+    "rbx": "fr-roubaix",
+    "sbg": "fr-strasbourg",
+    "sgp": "sg-singapore",
+    "syd": "au-sydney",
+    "tor": "ca-toronto",
+    "vin": "us-vint_hill",
+    "waw": "pl-warsaw",
+}
+# Azure geography groups (Azure CLI) -> the groups Opencast gives a WUE for.
+AZURE_WUE_GROUPS = {
+    "US": "Americas",
+    "Canada": "Americas",
+    "South America": "Americas",
+    "Mexico": "Americas",
+    "Asia Pacific": "Asia Pacific",
+    "Europe": "EMEA",
+    "Africa": "EMEA",
+    "Middle East": "EMEA",
+}
+# Fallback from the Electricity Maps region of the region's country; the Middle East is
+# under "Asia" there but in Azure's EMEA.
+EM_REGION_WUE_GROUPS = {
+    "Americas": "Americas",
+    "Europe": "EMEA",
+    "Africa": "EMEA",
+    "Asia": "Asia Pacific",
+    "Oceania": "Asia Pacific",
+}
+MIDDLE_EAST_ISO3 = frozenset({"ARE", "BHR", "ISR", "JOR", "KWT", "OMN", "QAT", "SAU"})
+
+
+@dataclass
+class RegionFacts:
+    provider: str
+    region: str
+    aliases: set[str] = field(default_factory=set)
+    values: dict[str, object] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)  # field -> source key
+
+    def set(self, name: str, value: object, source: str) -> bool:
+        """Set a field unless an earlier (preferred) source already did."""
+        if value in (None, "") or name in self.values:
+            return False
+        self.values[name] = value
+        self.origin[name] = source
+        return True
+
+    def get(self, name: str, default: object = None) -> object:
+        return self.values.get(name, default)
+
+
+def azure_code(name: str) -> str:
+    """Azure display name -> region code: ``Germany North (Public)`` -> ``germanynorth``."""
+    return re.sub(r"[^a-z0-9]", "", re.sub(r"\(.*?\)", "", name).lower())
+
+
+def read_ts_pue(shared: Path) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """CCF's PUE_AVG per provider and PUE_TRAILING_TWELVE_MONTH per GCP region code."""
+    averages: dict[str, float] = {}
+    per_region: dict[str, dict[str, float]] = {}
+    for provider, stem in (("aws", "Aws"), ("azure", "Azure"), ("gcp", "Gcp"), ("alibaba", "Ali")):
+        folder = "ali" if provider == "alibaba" else provider
+        text = require(
+            shared, f"{CCF_DIR}/{folder}/src/domain/{stem}FootprintEstimationConstants.ts"
+        ).read_text("utf-8")
+        match = re.search(r"PUE_AVG:\s*([\d.]+)", text)
+        if not match:
+            raise ValueError(f"no PUE_AVG in CCF's {stem} constants")
+        averages[provider] = float(match.group(1))
+        if provider != "gcp":
+            continue
+        enum_text = require(shared, f"{CCF_DIR}/gcp/src/lib/GCPRegions.ts").read_text("utf-8")
+        codes = dict(re.findall(r"(\w+)\s*=\s*'([\w-]+)'", enum_text))
+        block = re.search(r"PUE_TRAILING_TWELVE_MONTH:\s*{(.*?)}", text, re.S)
+        if not block:
+            raise ValueError("no PUE_TRAILING_TWELVE_MONTH in CCF's GCP constants")
+        per_region["gcp"] = {
+            codes[name]: float(value)
+            for name, value in re.findall(r"\[GCP_REGIONS\.(\w+)\]:\s*([\d.]+)", block.group(1))
+        }
+    return averages, per_region
+
+
+def read_wue(shared: Path) -> dict[tuple[str, str], float]:
+    """Opencast's WUE: (provider key, Azure geography group or '') -> L/kWh."""
+    with require(shared, WUE_FILE).open(encoding="utf-8") as fh:
+        entries = json.load(fh)
+    keys = {"AWS": "aws", "Azure": "azure", "GCP": "gcp"}
+    return {(keys[e["provider"]], e["region"] or ""): float(e["WUE"]) for e in entries}
+
+
+def read_casdk_azure(shared: Path) -> dict[str, dict]:
+    """Azure CLI ``list-locations`` output (UTF-16, a ``//`` comment line): physical regions."""
+    text = require(shared, CASDK_AZURE_FILE).read_bytes().decode("utf-16")
+    entries = json.loads(
+        "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("//"))
+    )
+    regions = {}
+    for entry in entries:
+        meta = entry.get("metadata") or {}
+        if meta.get("regionType") != "Physical" or not meta.get("latitude"):
+            continue
+        place = meta.get("physicalLocation") or ""
+        if "Σ" in place:  # the file's one mis-decoded name: Latin-1 read as code page 437
+            place = place.encode("cp437").decode("latin-1")
+        regions[entry["name"]] = {
+            "lat": float(meta["latitude"]),
+            "lon": float(meta["longitude"]),
+            "place": place,
+            "group": meta.get("geographyGroup") or "",
+        }
+    return regions
+
+
+def cloud_region_facts(shared: Path) -> tuple[dict[tuple[str, str], RegionFacts], list[str]]:
+    notes: list[str] = []
+    facts: dict[tuple[str, str], RegionFacts] = {}
+
+    def entry(provider: str, region: str, create: bool = True) -> RegionFacts | None:
+        key = (provider, region)
+        if key not in facts and create:
+            facts[key] = RegionFacts(provider, region)
+        return facts.get(key)
+
+    # 1. electricitymaps-contrib: location and grid zone of each data centre region.
+    with require(shared, DATA_CENTERS_FILE).open(encoding="utf-8") as fh:
+        centres = json.load(fh)
+    em_region_of: dict[tuple[str, str], str] = {}
+    for item in centres.values():
+        if item.get("status") != "operational":
+            continue
+        provider = PROVIDER_KEYS[item["provider"]]
+        f = entry(provider, item["region"])
+        lon, lat = item["lonlat"]
+        f.set("latitude", float(lat), "em")
+        f.set("longitude", float(lon), "em")
+        f.set("zone", item["zoneKey"], "em")
+        f.set("em_city", item["displayName"], "em")
+        em_region_of[(provider, item["region"])] = item["region"]
+
+    # 2. boaviztapi: provider, region, country; OVHcloud codes name EM's OVH sites.
+    renamed = []
+    ovh_sites = {region: f for (provider, region), f in facts.items() if provider == "ovh"}
+    for row in read_csv(require(shared, BOAVIZTA_REGIONS_FILE)):
+        provider = PROVIDER_KEYS[row["provider"]]
+        region = row["region"]
+        if provider == "ovh":
+            site = OVH_SITES[region.removesuffix("-snc").split("-")[-1]]
+            f = ovh_sites.get(site)
+            if f is None:
+                raise ValueError(f"OVH site {site} for {region} is not in {DATA_CENTERS_FILE}")
+            if region.endswith("-snc") or f.region != site:
+                f.aliases.add(region)
+            else:
+                del facts[("ovh", site)]
+                f.aliases.add(site)
+                f.region = region
+                facts[("ovh", region)] = f
+                renamed.append(f"{site}->{region}")
+            f.set("country", row["usage_location"], "boavizta")
+            continue
+        f = entry(provider, region)
+        f.set("country", row["usage_location"], "boavizta")
+    notes.append(
+        "OVHcloud rows use OVHcloud's codes (boaviztapi), with EM's site keys and the "
+        f"SecNumCloud codes as aliases: {', '.join(sorted(renamed))}"
+    )
+
+    # 3. Google's own per-region figures.
+    states = egrid_state_codes(shared)
+    google_rows = read_csv(require(shared, GOOGLE_FILE))
+    for row in google_rows:
+        f = entry("gcp", row["Google Cloud Region"].strip())
+        f.set("provider_intensity", float(row["Grid carbon intensity (gCO2eq / kWh)"]), "google")
+        f.set("provider_cfe", 100 * float(row["Google CFE"]), "google")
+        f.set("google_city", row["Location"].strip(), "google")
+        state = states.get(row["Location"].strip().lower())
+        if state and f.region.startswith("us-"):
+            f.set("state_zone", f"US-STATE-{state}", "egrid-state")
+            f.set("country", "USA", "egrid-state")
+
+    # 4. CodeCarbon's GCP table: city and country.
+    unmatched = []
+    for row in read_csv(require(shared, CODECARBON_CLOUD_FILE)):
+        f = entry("gcp", row["region"].strip(), create=False)
+        if f is None:
+            unmatched.append(row["region"])
+            continue
+        f.set("cc_city", row["city"].strip(), "codecarbon")
+        f.set("country", row["countryIsoCode"].strip(), "codecarbon")
+    notes.append(f"CodeCarbon GCP regions matching no region: {', '.join(unmatched) or '-'}")
+
+    # 5. Green Algorithms: city (Azure, GCP) and 2020 per-datacentre PUE (GCP).
+    unmatched = []
+    for row in read_ga(require(shared, GA_DATACENTERS_FILE)):
+        provider = PROVIDER_KEYS[row["provider"]]
+        region = azure_code(row["Name"]) if provider == "azure" else row["Name"].strip()
+        f = entry(provider, region, create=False)
+        if f is None:
+            unmatched.append(f"{row['provider']} {row['Name']}")
+            continue
+        city = (row["Extra_details"] or row["location_freeForm"]).strip()
+        f.set("ga_city", city, "ga")
+        if row["PUE"].strip():
+            f.set("ga_pue", float(row["PUE"]), "ga")
+    notes.append(f"Green Algorithms regions matching no region: {', '.join(unmatched) or '-'}")
+
+    # 6. Azure CLI locations: coordinates and geography group; adds physical regions.
+    casdk = read_casdk_azure(shared)
+    added = []
+    for region, item in sorted(casdk.items()):
+        if ("azure", region) not in facts:
+            added.append(region)
+        f = entry("azure", region)
+        f.set("latitude", item["lat"], "casdk")
+        f.set("longitude", item["lon"], "casdk")
+        f.set("casdk_city", item["place"], "casdk")
+        f.set("azure_group", item["group"], "casdk")
+    notes.append(f"Azure regions only in the Azure CLI list: {', '.join(added) or '-'}")
+    raw = require(shared, CASDK_AWS_FILE).read_bytes().decode("latin-1")
+    for item in json.loads(raw):
+        f = entry("aws", item["code"], create=False)
+        if f is not None:
+            f.set("casdk_city", item["name"], "casdk-aws")
+    return facts, notes
+
+
+def read_ga(path: Path) -> list[dict[str, str]]:
+    """A Green Algorithms CSV: a first line of notes, then the header."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        fh.readline()
+        return list(csv.DictReader(fh))
+
+
+def egrid_state_codes(shared: Path) -> dict[str, str]:
+    """US state name (lower case) -> two-letter code, from the eGRID file."""
+    with require(shared, EGRID_FILE).open(encoding="utf-8") as fh:
+        data = json.load(fh)
+    return {
+        name: e["regionCode"]
+        for name, e in data.items()
+        if not name.startswith("_") and re.fullmatch(r"[A-Z]{2}", e["regionCode"])
+    }
+
+
+CITY_ORDER = {
+    "gcp": ("cc_city", "em_city", "ga_city", "google_city"),
+    "azure": ("ga_city", "casdk_city", "em_city"),
+    "aws": ("em_city", "casdk_city"),
+}
+CLOUD_COLUMNS = (
+    "provider",
+    "region",
+    "aliases",
+    "city",
+    "country_iso3",
+    "latitude",
+    "longitude",
+    "zone",
+    "pue",
+    "wue_l_per_kwh",
+    "provider_intensity_g_per_kwh",
+    "provider_cfe_pct",
+    "provider_year",
+    "source",
+    "license",
+)
+
+
+def cloud_region_rows(shared: Path) -> tuple[list[dict], list[str]]:
+    facts, notes = cloud_region_facts(shared)
+    zone_rows, _ = em_zone_rows(shared)
+    zones = {r["zone"]: r for r in zone_rows}
+    meta = read_zones_meta(shared)
+    iso3 = iso3_by_iso2(shared)
+    only_zone: dict[str, list[str]] = {}
+    for r in zone_rows:
+        if r["level"] != "country-aggregate":
+            only_zone.setdefault(r["country_iso3"], []).append(r["zone"])
+    continent = {iso3[r["country"]]: r["region"] for r in meta.values() if r["country"] in iso3}
+    polygons = ZonePolygons(shared)
+    averages, per_region = read_ts_pue(shared)
+    ga_defaults = {
+        PROVIDER_KEYS.get(r["provider"].lower(), r["provider"].lower()): float(r["PUE"])
+        for r in read_ga(require(shared, GA_PUE_FILE))
+    }
+    wue = read_wue(shared)
+    rows = []
+    disagreements = []
+    no_zone = []
+    for key in sorted(facts):
+        f = facts[key]
+        lat, lon = f.get("latitude"), f.get("longitude")
+        inside = []
+        if lat is not None:
+            inside = [k for k, _ in polygons.containing(lon, lat) if k in zones]
+        zone = f.get("zone")
+        if zone:
+            if zone not in zones:
+                raise ValueError(f"{key}: zone {zone} has no intensity in zones.csv")
+            if inside and zone not in inside:
+                disagreements.append(f"{'/'.join(key)} {zone} (polygon: {'/'.join(inside)})")
+        elif len(inside) == 1:
+            f.set("zone", inside[0], "polygon")
+        elif f.get("country") and len(only_zone.get(f.get("country"), [])) == 1:
+            f.set("zone", only_zone[f.get("country")][0], "country-zone")
+        elif f.get("state_zone"):
+            f.values["zone"] = f.get("state_zone")
+            f.origin["zone"] = f.origin["state_zone"]
+        zone = f.get("zone", "")
+        if zone in zones and zone in meta:
+            country = iso3[meta[zone]["country"]]
+            if f.get("country") and f.get("country") != country:
+                disagreements.append(
+                    f"{'/'.join(key)} country {f.get('country')} ({f.origin['country']}) vs "
+                    f"{country} (zone {zone})"
+                )
+            f.set("country", country, f.origin["zone"])
+        if not f.get("country"):
+            notes.append(f"{'/'.join(key)}: no country in any source; left out")
+            continue
+        if not zone:
+            no_zone.append("/".join(key))
+        for name in CITY_ORDER.get(f.provider, ("em_city",)):
+            if f.get(name):
+                f.set("city", f.get(name), f.origin[name])
+                break
+        # PUE: a per-region figure first, then the provider's fleet figure.
+        provider = f.provider
+        if f.region in per_region.get(provider, {}):
+            f.set("pue", per_region[provider][f.region], "ccf")
+        elif f.get("ga_pue"):
+            f.set("pue", f.get("ga_pue"), "ga")
+        elif provider in averages:
+            f.set("pue", averages[provider], "ccf")
+        elif provider in ga_defaults:
+            f.set("pue", ga_defaults[provider], "ga-default")
+        # WUE: Opencast's provider figure; for Azure the one for the region's geography.
+        if provider == "azure":
+            group = AZURE_WUE_GROUPS.get(str(f.get("azure_group", "")), "")
+            if not group:
+                country = f.get("country")
+                em_region = continent.get(str(country), "")
+                group = (
+                    "EMEA"
+                    if country in MIDDLE_EAST_ISO3
+                    else EM_REGION_WUE_GROUPS.get(em_region, "")
+                )
+            f.set("wue", wue.get(("azure", group), wue[("azure", "")]), "opencast")
+        elif (provider, "") in wue:
+            f.set("wue", wue[(provider, "")], "opencast")
+        rows.append(cloud_row(f))
+    notes.append(f"zone disagreements (data_centers.json kept): {'; '.join(disagreements) or '-'}")
+    notes.append(f"regions without a grid zone: {', '.join(no_zone) or '-'}")
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["provider"]] = counts.get(r["provider"], 0) + 1
+    notes.insert(
+        0, "regions per provider: " + ", ".join(f"{p} {n}" for p, n in sorted(counts.items()))
+    )
+    return rows, notes
+
+
+FIELD_LABELS = (
+    ("latitude", "location"),
+    ("zone", "zone"),
+    ("country", "country"),
+    ("city", "city"),
+    ("pue", "PUE"),
+    ("wue", "WUE"),
+    ("provider_intensity", "intensity and CFE"),
+)
+
+
+def cloud_row(f: RegionFacts) -> dict[str, str]:
+    def number(name: str, places: int) -> str:
+        value = f.get(name)
+        return "" if value is None else trimmed(float(value), places)
+
+    by_source: dict[str, list[str]] = {}
+    for name, label in FIELD_LABELS:
+        if name in f.origin:
+            by_source.setdefault(f.origin[name], []).append(label)
+    source = "; ".join(
+        f"{', '.join(labels)}: {CLOUD_SOURCES[src][0]}" for src, labels in by_source.items()
+    )
+    licenses = sorted({CLOUD_SOURCES[src][1] for src in by_source})
+    return {
+        "provider": f.provider,
+        "region": f.region,
+        "aliases": " ".join(sorted(f.aliases)),
+        "city": str(f.get("city", "")),
+        "country_iso3": str(f.get("country")),
+        "latitude": number("latitude", 4),
+        "longitude": number("longitude", 4),
+        "zone": str(f.get("zone", "")),
+        "pue": number("pue", 3),
+        "wue_l_per_kwh": number("wue", 2),
+        "provider_intensity_g_per_kwh": number("provider_intensity", 2),
+        "provider_cfe_pct": number("provider_cfe", 1),
+        "provider_year": str(GOOGLE_YEAR) if f.get("provider_intensity") is not None else "",
+        "source": source,
+        "license": "; ".join(licenses),
+    }
+
+
+def build_cloud_regions(shared: Path) -> Table:
+    rows, notes = cloud_region_rows(shared)
+    body = [tuple(r[c] for c in CLOUD_COLUMNS) for r in rows]
+    return Table(
+        f"{CARBON_DATA}/cloud_regions.csv", csv_text(CLOUD_COLUMNS, body), len(body), notes
+    )
+
+
+def build_cloud_providers(shared: Path) -> Table:
+    """Per-provider PUE and WUE, for a region wattprint does not know."""
+    averages, _ = read_ts_pue(shared)
+    ga_defaults = {
+        PROVIDER_KEYS.get(r["provider"].lower(), r["provider"].lower()): float(r["PUE"])
+        for r in read_ga(require(shared, GA_PUE_FILE))
+    }
+    wue = read_wue(shared)
+    body = []
+    for provider in sorted(PROVIDER_NAMES):
+        sources = []
+        pue = ""
+        if provider in averages:
+            pue = trimmed(averages[provider], 3)
+            sources.append(("PUE", "ccf"))
+        elif provider in ga_defaults:
+            pue = trimmed(ga_defaults[provider], 3)
+            sources.append(("PUE", "ga-default"))
+        water = ""
+        if (provider, "") in wue:
+            water = trimmed(wue[(provider, "")], 2)
+            sources.append(("WUE", "opencast"))
+        source = "; ".join(f"{label}: {CLOUD_SOURCES[src][0]}" for label, src in sources)
+        licenses = "; ".join(sorted({CLOUD_SOURCES[src][1] for _, src in sources}))
+        body.append((provider, PROVIDER_NAMES[provider], pue, water, source, licenses))
+    header = ("provider", "name", "pue", "wue_l_per_kwh", "source", "license")
+    notes = [
+        "PUE: CCF fleet averages (AWS, Azure, GCP, Alibaba), else Green Algorithms defaults; "
+        "WUE: Opencast (AWS, Azure worldwide, GCP)"
+    ]
+    return Table(f"{CARBON_DATA}/cloud_providers.csv", csv_text(header, body), len(body), notes)
+
+
+# ------------------------------------------------------------------------------------------
 # DATA_LICENSES.md
+
+
+def copyright_lines(shared: Path, relative: str) -> str:
+    return "\n".join(
+        line.strip()
+        for line in require(shared, relative).read_text("utf-8").splitlines()
+        if line.strip().startswith("Copyright (c)")
+    )
+
+
+def zone_license_sections(shared: Path, tables: dict[str, Table]) -> str:
+    """DATA_LICENSES.md sections for the grid-zone and cloud tables."""
+
+    def rows(name: str) -> list[dict[str, str]]:
+        return list(csv.DictReader(io.StringIO(tables[f"{CARBON_DATA}/{name}"].text)))
+
+    zones = rows("zones.csv")
+    em = [r for r in zones if r["level"] != "us-state"]
+    states = [r for r in zones if r["level"] == "us-state"]
+    em_years = sorted({r["year"] for r in em})
+    hourly = rows("hourly_profiles.csv")
+    hourly_zones = sorted({r["zone"] for r in hourly})
+    hourly_years = sorted({r["years"] for r in hourly})
+    estimated = sorted({r["zone"] for r in hourly if float(r["estimated_pct"]) >= 99.5})
+    marginal = rows("marginal.csv")
+    tz_zones = rows("timezone_zones.csv")
+    cloud = rows("cloud_regions.csv")
+    providers: dict[str, int] = {}
+    for r in cloud:
+        providers[r["provider"]] = providers.get(r["provider"], 0) + 1
+    release, _, _ = read_tzdata_zi(shared)
+    mit_notices = "\n".join(
+        copyright_lines(shared, path)
+        for path in ("opencast-water-cloud/LICENSE.txt", "carbon-aware-sdk/LICENSE")
+    )
+    return f"""
+## carbon/data/zones.csv
+
+Annual average carbon intensity per electricity grid zone. {len(zones)} rows: {len(em)}
+Electricity Maps zones (the latest year each has, {", ".join(em_years)}) and {len(states)} US
+states from EPA eGRID. Unit gCO2e/kWh. The `level` column says what a zone is: `country` (the
+zone is a whole country), `country-aggregate` (a country Electricity Maps also splits into
+sub-zones), `subnational` (a part of a country: a balancing authority, state, bidding zone or
+island) or `us-state` (eGRID).
+
+- **Electricity Maps rows.** Source: Electricity Maps yearly averages, as republished in co2.js
+  {CO2JS_VERSION} (`data/output/electricity-maps/yearly_*.json`). Basis **lifecycle,
+  consumption-based** (imports counted with their origin's intensity); the source rounds to
+  whole grams. License: **Open Database License (ODbL) 1.0**. Attribution to give:
+  "Contains Electricity Maps data (https://www.electricitymaps.com), Open Database License
+  (ODbL) 1.0."
+- **Time zone and centre point.** Facts (a zone's IANA time zone and the coordinates of its
+  centre) read from the zone configuration of {EM_CONTRIB}, an AGPL-3.0 repository, through the
+  extract `derived/electricitymaps_zones_meta.csv`; only the facts are recorded, no text or file
+  structure. Time zones are written as their `zone.tab` names (`US/Pacific` as
+  `America/Los_Angeles`). Left empty where the source has none.
+- **US state rows** (`US-STATE-XX`, a key Electricity Maps does not use): U.S. EPA eGRID2023,
+  field STC2ERTA (state annual CO2-equivalent total output emission rate), transcribed by
+  CodeCarbon {CODECARBON_VERSION} (`private_infra/2023/usa_emissions.json`), converted from
+  lb/MWh with 1 lb = 0.453592 kg. Basis **direct** (combustion), generation-based. License:
+  public domain (a work of the U.S. Government); credited as "U.S. EPA eGRID2023".
+- **Canada:** CodeCarbon's `canada_energy_mix.json` holds generation shares, not intensities,
+  and Electricity Maps has all 13 provinces and territories, so it adds no row.
+- **ShareAlike:** the table is a Derivative Database of Electricity Maps' data and is offered
+  under ODbL 1.0 as a whole (https://opendatacommons.org/licenses/odbl/1-0/). The eGRID rows
+  stay public domain. Values from the two bases (lifecycle vs direct) must not be mixed
+  silently: every row says its basis.
+
+## carbon/data/hourly_profiles.csv
+
+Mean carbon intensity by month (1-12) and **local** hour of day (0-23), one row per zone, month
+and hour: {len(hourly)} rows for {len(hourly_zones)} zones ({", ".join(hourly_zones)}), from the
+years {", ".join(hourly_years)}.
+
+- **Source:** Electricity Maps data portal hourly files (column "Carbon Intensity gCO2eq/kWh
+  (LCA)"), as republished in HPE's sustain-cluster (`data/carbon_intensity/`; the repository is
+  MIT, the data ODbL 1.0). UTC timestamps are converted to the zone's IANA time zone (the one
+  in `zones.csv`) before grouping, so a row is what a clock in that zone reads. `samples` is
+  the number of hours averaged; `estimated_pct` the share of them Electricity Maps flags as
+  estimated ({", ".join(estimated)} are 100% estimated: a model, not measurements).
+- **Basis:** lifecycle, consumption-based, like the yearly Electricity Maps rows. Rounded to
+  0.1 g/kWh.
+- **License:** ODbL 1.0, as a Derivative Database; attribution "Contains Electricity Maps data
+  (https://www.electricitymaps.com), Open Database License (ODbL) 1.0."
+
+## carbon/data/marginal.csv
+
+Operating-margin grid emission factor per country, {len(marginal)} rows, unit gCO2/kWh, year
+2021, kind `marginal`.
+
+- **Source:** the harmonised IFI default grid factors (UNFCCC / International Financial
+  Institutions, v3.1, 2021), as published by The Green Web Foundation in co2.js
+  {CO2JS_VERSION} (`data/output/marginal-intensities-2021.json`), field "Operating Margin Grid
+  Emission".
+- **License:** CC BY-SA 4.0 (as The Green Web Foundation publishes it). Attribution to give:
+  "Marginal grid factors: UNFCCC/IFI Harmonized Grid Emission Factors 2021 v3.1, via co2.js by
+  The Green Web Foundation (CC BY-SA 4.0)."
+- **Basis:** direct CO2 from combustion, for the plants on the margin. A value of 0 is the
+  source's, for grids with no fossil plant on the operating margin (hydro grids such as Iceland
+  or Paraguay). For marginal and avoided-emission views only; it is not comparable with the
+  average figures in `countries.csv` or `zones.csv`.
+- The entry "Canary Islands (Spain)", which co2.js joined to the Cayman Islands' codes, is
+  left out; entries without an ISO code (Azores, Madeira, Channel Islands, EU 27) too.
+
+## carbon/data/timezone_zones.csv
+
+IANA time zone name to the Electricity Maps zone its principal city lies in, {len(tz_zones)}
+rows, only for countries that have several zones (a single-zone country's time zone needs no
+row).
+
+- **Method (computed by `tools/build_data.py`):** the principal-city coordinates of each zone
+  in `zone.tab` (IANA tz database {release}, public domain) are tested against the zone
+  polygons of {EM_CONTRIB} (`geo/world.geojson`, an AGPL-3.0 repository, used as a reference
+  to compute the fact; no polygon is shipped). A city inside exactly one zone with an
+  intensity gets a row; a coastal city that the simplified polygons leave just offshore
+  (Toronto, Darwin) counts for the one zone whose border is within {TZ_SNAP_KM} km. Link names
+  (`US/Pacific`, `Australia/NSW`) follow their target, except links that name another place
+  (`America/Montreal` points at Toronto's rules).
+- **What a row means:** a time zone's principal city says where the *city* is, not where the
+  machine is. `America/New_York` covers the whole US east coast but pins New York's zone;
+  `Asia/Kolkata` is India's only time zone and pins Kolkata's. `country_timezones` is the
+  number of `zone.tab` zones the country has: with 1, the row adds nothing beyond the country.
+- **License:** facts; the tz database is public domain; credited as "IANA tz database (public
+  domain); zone polygons from electricitymaps-contrib".
+
+## carbon/data/cloud_regions.csv and carbon/data/cloud_providers.csv
+
+Cloud regions with their location, grid zone, PUE, WUE and (Google Cloud only) the provider's
+own grid intensity and carbon-free-energy share: {len(cloud)} regions
+({", ".join(f"{p} {n}" for p, n in sorted(providers.items()))}). `cloud_providers.csv` holds
+each provider's fleet PUE and WUE, for a region not listed. Every row's `source` names which
+source gave which field, and `license` lists the licenses of its values.
+
+- **Location and grid zone:** facts from {EM_CONTRIB} `config/data_centers/data_centers.json`
+  (AGPL-3.0 repository; only the facts, a region's coordinates and zone key, are recorded).
+  A region that file lacks takes its zone from its coordinates (point in the zone polygons),
+  from its country where the country has a single zone, or, for a Google region named after a
+  US state, that state's eGRID zone. Country codes of regions that file lacks: facts from
+  boaviztapi's `data/archetypes/cloud/regions.csv` (AGPL-3.0 repository); OVHcloud's region
+  codes (`eu-west-gra`) come from there too, with electricitymaps-contrib's site keys as
+  `aliases`. Azure coordinates and geography groups for regions not in data_centers.json:
+  Azure CLI output in the Green Software Foundation's Carbon Aware SDK (MIT).
+- **City names:** CodeCarbon {CODECARBON_VERSION} `cloud/impact.csv` (MIT, GCP), Green
+  Algorithms `cloudProviders_datacenters.csv` (CC BY 4.0, Azure and GCP), the Carbon Aware SDK
+  (MIT), else the display name in data_centers.json.
+- **GCP intensity and CFE:** Google, `GoogleCloudPlatform/region-carbon-info`
+  `data/yearly/{GOOGLE_YEAR}.csv`, Apache-2.0. "Grid carbon intensity" is Google's average
+  **operational (direct)** location-based intensity of the local grid, before Google's own
+  purchases; `provider_cfe_pct` is Google's hourly carbon-free-energy share including them.
+  Not comparable with the lifecycle zone figures. Attribution: "Google Cloud region carbon
+  data © Google, Apache-2.0."
+- **PUE:** Cloud Carbon Footprint (Thoughtworks, Apache-2.0) fleet averages (AWS 1.135, Azure
+  1.185, GCP 1.1, Alibaba 1.3) and its trailing-twelve-month figures for some GCP regions;
+  Google's 2020 per-campus figures via Green Algorithms (CC BY 4.0); Green Algorithms'
+  provider defaults (OVHcloud 1.09, Oracle 1.2).
+- **WUE (on-site water, L/kWh):** Opencast's `cloud-wue.json` (MIT): AWS 0.18 (AWS 2023
+  report), Azure by geography (Americas 0.55, Asia Pacific 1.65, EMEA 0.10, else 0.49), GCP 1.10
+  (a press estimate).
+- **Attribution to give:** "Cloud region data: Google (Apache-2.0); Cloud Carbon Footprint ©
+  Thoughtworks (Apache-2.0); Green Algorithms (Lannelongue, Grealey, Inouye 2021, CC BY 4.0);
+  CodeCarbon, Opencast and the Carbon Aware SDK (MIT); locations and zones from
+  electricitymaps-contrib and boaviztapi (facts)." The table as a whole may be shared under
+  CC BY 4.0 with that attribution and the notices below kept.
+
+```
+{mit_notices}
+```
+
+(The MIT permission notice is the one reproduced under `meters/data/cpu_tdp.csv` above.)
+"""
 
 
 def build_data_licenses(shared: Path, tables: dict[str, Table]) -> Table:
@@ -634,13 +2097,24 @@ OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
 SOFTWARE.
 ```
 """
+    text += zone_license_sections(shared, tables)
     return Table(f"{CARBON_DATA}/DATA_LICENSES.md", text)
 
 
 # ------------------------------------------------------------------------------------------
 # driver
 
-BUILDERS: list[Callable[[Path], Table]] = [build_countries, build_timezones, build_cpu_tdp]
+BUILDERS: list[Callable[[Path], Table]] = [
+    build_countries,
+    build_timezones,
+    build_cpu_tdp,
+    build_zones,
+    build_hourly_profiles,
+    build_marginal,
+    build_timezone_zones,
+    build_cloud_regions,
+    build_cloud_providers,
+]
 
 
 def build_tables(shared: Path) -> dict[str, Table]:

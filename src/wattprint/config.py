@@ -17,11 +17,12 @@ import dataclasses
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LIVE_PROVIDERS = ("electricitymaps", "ukgrid", "watttime")
 TRACKING_MODES = ("machine", "process")
 PROJECT_FILE = ".wattprint.ini"
 
@@ -38,17 +39,33 @@ class Settings:
     region: str | None = None
     cloud_provider: str | None = None
     cloud_region: str | None = None
+    zone: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
     intensity_g_per_kwh: float | None = None
-    pue: float = 1.0
+    pue: float | None = None  # None: the site's or cloud provider's figure, else 1.0
+    wue: float | None = None  # litres per kWh; None: the cloud provider's figure, else 0
     log_level: str = "warning"
     save_csv: bool = True
     tracking_mode: str = "machine"
+    # Network features, all off by default (offline first).
+    cloud_metadata: bool = False
+    ip_geolocation: bool = False
+    live_provider: str | None = None
+    electricitymaps_token: str | None = field(default=None, repr=False)
+    watttime_username: str | None = None
+    watttime_password: str | None = field(default=None, repr=False)
 
     def public(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The settings without secrets, for records and journals."""
+        values = dataclasses.asdict(self)
+        for secret in SECRETS:
+            values.pop(secret, None)
+        return values
 
 
 NAMES = tuple(f.name for f in dataclasses.fields(Settings))
+SECRETS = ("electricitymaps_token", "watttime_password")
 
 
 def _text(name: str, value: Any) -> str | None:
@@ -116,6 +133,15 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str, Any], str]:
     return parse
 
 
+def _optional_choice(choices: tuple[str, ...]) -> Callable[[str, Any], str | None]:
+    inner = _choice(choices)
+
+    def parse(name: str, value: Any) -> str | None:
+        return None if _text(name, value) is None else inner(name, value)
+
+    return parse
+
+
 def _gpu_ids(name: str, value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
@@ -157,11 +183,21 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "region": _text,
     "cloud_provider": _text,
     "cloud_region": _text,
+    "zone": _text,
+    "latitude": _optional_number(-90.0, 90.0),
+    "longitude": _optional_number(-180.0, 180.0),
     "intensity_g_per_kwh": _optional_number(0.0, 5000.0),
-    "pue": _number(1.0, 5.0),
+    "pue": _optional_number(1.0, 5.0),
+    "wue": _optional_number(0.0, 20.0),
     "log_level": _choice(LOG_LEVELS),
     "save_csv": _boolean,
     "tracking_mode": _choice(TRACKING_MODES),
+    "cloud_metadata": _boolean,
+    "ip_geolocation": _boolean,
+    "live_provider": _optional_choice(LIVE_PROVIDERS),
+    "electricitymaps_token": _text,
+    "watttime_username": _text,
+    "watttime_password": _text,
 }
 
 
@@ -236,4 +272,22 @@ def load_settings(
             except ValueError as exc:
                 where = f"WATTPRINT_{name.upper()}" if origin == "environment" else name
                 raise ValueError(f"{where}={raw!r} ({origin}): {name} {exc}") from None
-    return Settings(**merged)
+    settings = Settings(**merged)
+    _check_together(settings)
+    return settings
+
+
+def _check_together(s: Settings) -> None:
+    """Settings that only make sense with others."""
+    if s.live_provider == "electricitymaps" and not s.electricitymaps_token:
+        raise ValueError(
+            "live_provider=electricitymaps needs electricitymaps_token "
+            "(set WATTPRINT_ELECTRICITYMAPS_TOKEN to your Electricity Maps API token)"
+        )
+    if s.live_provider == "watttime" and not (s.watttime_username and s.watttime_password):
+        raise ValueError(
+            "live_provider=watttime needs watttime_username and watttime_password "
+            "(WATTPRINT_WATTTIME_USERNAME / WATTPRINT_WATTTIME_PASSWORD)"
+        )
+    if (s.latitude is None) != (s.longitude is None):
+        raise ValueError("latitude and longitude go together: set both or neither")

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .carbon.intensity import Intensity
+from .carbon.grid import Intensity
 from .carbon.location import Location
 from .records import J_PER_KWH, ComponentEnergy, Machine, RunResult
 
@@ -150,11 +150,11 @@ def meta_for(
     run_id: str,
     settings: dict[str, Any],
     machine: Machine,
-    location: Location,
-    intensity: Intensity,
+    carbon: Any,
     started_at: datetime,
     csv_path: str,
 ) -> dict[str, Any]:
+    timeline = carbon.timeline
     return {
         "run_id": run_id,
         **process_identity(),
@@ -162,11 +162,16 @@ def meta_for(
         "project_name": settings["project_name"],
         "experiment_name": settings["experiment_name"],
         "run_name": settings["run_name"],
-        "pue": settings["pue"],
+        "pue": carbon.pue,
+        "pue_source": carbon.pue_source,
+        "wue": carbon.wue_l_per_kwh,
+        "wue_source": carbon.wue_source,
         "tracking_mode": settings["tracking_mode"],
         "machine": asdict(machine),
-        "location": asdict(location),
-        "intensity": asdict(intensity),
+        "location": asdict(carbon.location),
+        "intensity": asdict(timeline.base),
+        "sources": {kind: asdict(it) for kind, it in timeline.sources().items()},
+        "marginal": asdict(carbon.marginal) if carbon.marginal is not None else None,
         "csv": csv_path,
     }
 
@@ -194,6 +199,41 @@ def _when(t: float | str) -> datetime:
     return datetime.fromtimestamp(t).astimezone()
 
 
+#: Intensity kinds, most specific first: a record names the most specific one it used.
+_KINDS = ("explicit", "live", "hourly-profile", "provider-annual", "zone-annual",
+          "country-annual", "world-average")  # fmt: skip
+
+
+def _effective_intensity(
+    meta: dict[str, Any], state: dict[str, Any], energy_kwh: float,
+    low_kwh: float | None, high_kwh: float | None, pue: float,
+) -> Intensity:  # fmt: skip
+    """What the run's emissions amount to per kWh, named after the most specific source used."""
+    base = meta["intensity"]
+    used = [k for k in _KINDS if k in (state.get("intensity_kinds") or [base["kind"]])]
+    primary = meta.get("sources", {}).get(used[0] if used else base["kind"], base)
+    value, low, high = base["value"], base["low"], base["high"]
+    grams = state.get("emissions_g")
+    if grams is not None and energy_kwh > 0:
+        value = grams / energy_kwh
+        low_g, high_g = state.get("emissions_low_g"), state.get("emissions_high_g")
+        if low_g is not None and low_kwh:
+            low = min(value, low_g / (low_kwh * pue))
+        if high_g is not None and high_kwh:
+            high = max(value, high_g / (high_kwh * pue))
+    return Intensity(
+        value=value,
+        low=low,
+        high=high,
+        kind="+".join(used) or base["kind"],
+        zone=primary["zone"],
+        year=primary["year"],
+        source=primary["source"],
+        basis=primary.get("basis"),
+        license=primary.get("license"),
+    )
+
+
 def _total(values: list[float | None]) -> float | None:
     return None if any(v is None for v in values) else sum(v for v in values if v is not None)
 
@@ -219,6 +259,10 @@ def build_result(
     def kg(grams: float | None) -> float | None:
         return None if grams is None else grams / 1000.0
 
+    emissions_g = state.get("emissions_g", 0.0)
+    wue = meta.get("wue")
+    it_energy = energy / pue
+    marginal = meta.get("marginal")
     return RunResult(
         run_id=meta["run_id"],
         project_name=meta["project_name"],
@@ -234,12 +278,18 @@ def build_result(
         energy_kwh=energy,
         energy_low_kwh=None if low is None else low * pue,
         energy_high_kwh=None if high is None else high * pue,
-        emissions_kg=kg(state.get("emissions_g", 0.0)),
+        emissions_kg=kg(emissions_g),
         emissions_low_kg=kg(state.get("emissions_low_g", 0.0)),
         emissions_high_kg=kg(state.get("emissions_high_g", 0.0)),
-        intensity=Intensity(**meta["intensity"]),
+        intensity=_effective_intensity(meta, state, energy, low, high, pue),
         location=Location(**meta["location"]),
         pue=pue,
+        pue_source=meta.get("pue_source", ""),
+        wue_l_per_kwh=wue,
+        wue_source=meta.get("wue_source", ""),
+        water_l=None if wue is None else it_energy * wue,
+        emissions_marginal_kg=kg(state.get("emissions_marginal_g")) if marginal else None,
+        marginal=Intensity(**marginal) if marginal else None,
         tracking_mode=meta.get("tracking_mode", "machine"),
         machine=Machine(**meta.get("machine", {})),
         utilization=dict(state.get("util", {})),

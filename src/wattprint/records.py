@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .carbon.intensity import Intensity
+from .carbon.grid import Intensity
 from .carbon.location import Location
 
 J_PER_KWH = 3.6e6
@@ -33,8 +33,9 @@ WATTPRINT_COLUMNS = (
     "ram_energy_low_kwh", "ram_energy_high_kwh",
     "energy_low_kwh", "energy_high_kwh", "emissions_low_kg", "emissions_high_kg",
     "intensity_g_per_kwh", "intensity_low_g_per_kwh", "intensity_high_g_per_kwh",
-    "intensity_source", "intensity_year", "intensity_zone", "intensity_kind", "location_source",
-    "notes", "wattprint_version",
+    "intensity_source", "intensity_year", "intensity_zone", "intensity_kind", "intensity_basis",
+    "location_source", "location_detail", "emissions_marginal_kg", "marginal_g_per_kwh",
+    "marginal_source", "pue_source", "wue_source", "notes", "wattprint_version",
 )  # fmt: skip
 
 COLUMNS = CODECARBON_COLUMNS + WATTPRINT_COLUMNS
@@ -90,9 +91,15 @@ class RunResult:
     emissions_kg: float | None  # None when no energy could be measured at all
     emissions_low_kg: float | None
     emissions_high_kg: float | None
-    intensity: Intensity
+    intensity: Intensity  # effective: the run's emissions per kWh, named after its source
     location: Location
     pue: float
+    pue_source: str = ""
+    wue_l_per_kwh: float | None = None
+    wue_source: str = ""
+    water_l: float | None = None  # None: no WUE known for this place
+    emissions_marginal_kg: float | None = None
+    marginal: Intensity | None = None
     tracking_mode: str = "machine"
     machine: Machine = field(default_factory=Machine)
     utilization: dict[str, float | None] = field(default_factory=dict)
@@ -132,7 +139,7 @@ def to_row(result: RunResult, version: str) -> dict[str, Any]:
         "emissions": _num(result.emissions_kg),
         "emissions_rate": result.emissions_rate_kg_per_s,
         "energy_consumed": result.energy_kwh,
-        "water_consumed": 0.0,  # litres; WUE comes with the carbon layer
+        "water_consumed": _num(result.water_l),  # litres
         "country_name": loc.country_name or "",
         "country_iso_code": loc.country or "",
         "region": loc.region or "",
@@ -155,7 +162,7 @@ def to_row(result: RunResult, version: str) -> dict[str, Any]:
         "ram_used_gb": _num(u.get("ram_used_gb")),
         "on_cloud": "Y" if loc.cloud_provider else "N",
         "pue": result.pue,
-        "wue": 0.0,
+        "wue": _num(result.wue_l_per_kwh),
         "status": result.status,
         "experiment_name": result.experiment_name or "",
         "run_name": result.run_name or "",
@@ -171,7 +178,14 @@ def to_row(result: RunResult, version: str) -> dict[str, Any]:
         "intensity_year": _num(it.year),
         "intensity_zone": it.zone,
         "intensity_kind": it.kind,
+        "intensity_basis": it.basis or "",
         "location_source": loc.source,
+        "location_detail": loc.detail or "",
+        "emissions_marginal_kg": _num(result.emissions_marginal_kg),
+        "marginal_g_per_kwh": _num(result.marginal.value if result.marginal else None),
+        "marginal_source": result.marginal.source if result.marginal else "",
+        "pue_source": result.pue_source,
+        "wue_source": result.wue_source,
         "notes": " | ".join(result.notes),
         "wattprint_version": version,
     }
@@ -221,7 +235,7 @@ def render_text(r: RunResult) -> str:
         )
         if c.note:
             lines.append(f"        note: {c.note}")
-    pue = f" (PUE {r.pue:g})" if r.pue != 1 else ""
+    pue = f" (with PUE {r.pue:g})" if r.pue != 1 else ""
     lines.append(
         f"  total {_energy(r.energy_kwh):>12}  "
         f"[{_energy(r.energy_low_kwh)} - {_energy(r.energy_high_kwh)}]{pue}"
@@ -234,6 +248,15 @@ def render_text(r: RunResult) -> str:
         f"location: {r.location.source})"
     )
     lines.append(f"        intensity source: {it.source}")
+    if r.emissions_marginal_kg is not None and r.marginal is not None:
+        lines.append(
+            f"  marginal CO2eq {_mass(r.emissions_marginal_kg)} at {r.marginal.value:g} g/kWh "
+            f"({r.marginal.source})"
+        )
+    if r.water_l is not None:
+        lines.append(f"  water {r.water_l:.3g} L (WUE {r.wue_l_per_kwh:g} L/kWh, {r.wue_source})")
+    if r.pue != 1 or "default" not in r.pue_source:
+        lines.append(f"  PUE {r.pue:g}: {r.pue_source}")
     for note in r.notes:
         lines.append(f"  note: {note}")
     return "\n".join(lines)

@@ -75,7 +75,7 @@ class _Run:
     """Everything one run carries between start() and stop()."""
 
     def __init__(self, run_id: str, started_at: datetime, t0: float, meta: dict[str, Any],
-                 detection: Any, components: dict[str, _Component], pue: float, intensity: Any,
+                 detection: Any, components: dict[str, _Component], carbon: Any,
                  csv_path: Path | None, tasks_csv_path: Path | None, root: Path,
                  notes: list[str]) -> None:  # fmt: skip
         self.run_id = run_id
@@ -84,8 +84,8 @@ class _Run:
         self.meta = meta
         self.detection = detection
         self.components = components
-        self.pue = pue
-        self.intensity = intensity
+        self.carbon = carbon
+        self.pue = carbon.pue
         self.csv_path = csv_path
         self.tasks_csv_path = tasks_csv_path
         self.root = root
@@ -96,6 +96,7 @@ class _Run:
         self.emissions_g: float | None = 0.0
         self.emissions_low_g: float | None = 0.0
         self.emissions_high_g: float | None = 0.0
+        self.emissions_marginal_g: float | None = 0.0 if carbon.marginal is not None else None
         self.last_total: tuple[float | None, float | None, float | None] = (0.0, 0.0, 0.0)
         self.cpu_start: tuple[float, float] | None = None
         self.cpu_now: tuple[float, float] | None = None
@@ -105,6 +106,7 @@ class _Run:
         self.ram_used_gb: float | None = None
         self.t = t0  # monotonic time of the last update
         self.wall = time.time()  # of the last update, seconds since the epoch
+        self.accounted_at = self.wall  # emissions are counted up to here
         self.tasks: dict[str, tuple[dict[str, Any], float]] = {}
 
 
@@ -151,11 +153,21 @@ class Tracker:
         region: str | None = None,
         cloud_provider: str | None = None,
         cloud_region: str | None = None,
+        zone: str | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
         intensity_g_per_kwh: float | None = None,
         pue: float | None = None,
+        wue: float | None = None,
         log_level: str | None = None,
         save_csv: bool | None = None,
         tracking_mode: str | None = None,
+        cloud_metadata: bool | None = None,
+        ip_geolocation: bool | None = None,
+        live_provider: str | None = None,
+        electricitymaps_token: str | None = None,
+        watttime_username: str | None = None,
+        watttime_password: str | None = None,
     ) -> None:
         arguments = {k: v for k, v in locals().items() if k != "self"}
         if output_dir is not None:
@@ -262,8 +274,7 @@ class Tracker:
     def _open_run(self) -> _Run:
         from pathlib import Path
 
-        from .carbon.intensity import assumption, explicit, intensity
-        from .carbon.location import locate
+        from .carbon.context import setup
         from .meters.base import ProbeContext
         from .meters.detect import probe_all
         from .records import COLUMNS, TASK_COLUMNS
@@ -274,20 +285,10 @@ class Tracker:
             self._recover(output_dir)
         ctx = ProbeContext(gpu_ids=s.gpu_ids, tracking_mode=s.tracking_mode, warn=_logs().warn_once)
         detection = probe_all(ctx)
-        location = locate(s.country, s.region, s.cloud_provider, s.cloud_region)
-        if s.intensity_g_per_kwh is not None:
-            used = explicit(s.intensity_g_per_kwh, location.country or "")
-        else:
-            used = intensity(location)
-            said = assumption(location, used)
-            if said:
-                _logs().warn_once(f"location:{location.source}:{location.detail}", said)
-        if (s.region or s.cloud_region) and location.source != "explicit":
-            _logs().warn_once(
-                "region-unused",
-                "region/cloud_region are recorded but not yet used to choose an intensity; "
-                "set country as well (e.g. country='USA').",
-            )
+        carbon = setup(s, live=lambda location: self._live_feed(s, location))
+        if carbon.announcement:
+            loc = carbon.location
+            _logs().warn_once(f"location:{loc.source}:{loc.detail}", carbon.announcement)
         notes: list[str] = []
         components: dict[str, _Component] = {}
         for name, choice in detection.components.items():
@@ -311,9 +312,7 @@ class Tracker:
             tasks_path = self._csv_path(output_dir / TASKS_CSV_NAME, TASK_COLUMNS)
         from . import journal
 
-        meta = journal.meta_for(
-            run_id, s.public(), machine, location, used, started, str(csv_path or "")
-        )
+        meta = journal.meta_for(run_id, s.public(), machine, carbon, started, str(csv_path or ""))
         meta["devices"] = {name: list(c.devices) for name, c in components.items()}
         run = _Run(
             run_id=run_id,
@@ -322,8 +321,7 @@ class Tracker:
             meta=meta,
             detection=detection,
             components=components,
-            pue=s.pue,
-            intensity=used,
+            carbon=carbon,
             csv_path=csv_path,
             tasks_csv_path=tasks_path,
             root=ctx.root,
@@ -356,6 +354,7 @@ class Tracker:
                 run.journal.end(status)
         finally:
             run.detection.close()
+            run.carbon.close()
         return result
 
     def _recover(self, output_dir: Path) -> None:
@@ -525,19 +524,24 @@ class Tracker:
             run.ram_used_gb = used * 1024 / 1e9
 
     def _account_emissions(self, run: _Run) -> None:
-        # Each stretch of energy is multiplied by the intensity valid for it, so that an
-        # hourly or live intensity (carbon layer) slots in here without changing anything else.
+        # Each stretch of energy is multiplied by the intensity valid for it: the timeline
+        # splits the stretch at hour boundaries and uses a live value where one is fresh.
         measured = [c for c in run.components.values() if c.energy_j is not None]
         total = sum(c.energy_j for c in measured if c.energy_j is not None)
         low = _sum_or_none([c.low_j for c in measured])
         high = _sum_or_none([c.high_j for c in measured])
         prev = run.last_total
-        it = run.intensity
+        value, it_low, it_high = run.carbon.timeline.mean(run.accounted_at, run.wall)
+        run.accounted_at = run.wall
         factor = run.pue / J_PER_KWH
         if run.emissions_g is not None and prev[0] is not None:
-            run.emissions_g += (total - prev[0]) * factor * it.value
-        run.emissions_low_g = _add(run.emissions_low_g, low, prev[1], factor * it.low)
-        run.emissions_high_g = _add(run.emissions_high_g, high, prev[2], factor * it.high)
+            run.emissions_g += (total - prev[0]) * factor * value
+        run.emissions_low_g = _add(run.emissions_low_g, low, prev[1], factor * it_low)
+        run.emissions_high_g = _add(run.emissions_high_g, high, prev[2], factor * it_high)
+        if run.emissions_marginal_g is not None and prev[0] is not None:
+            m = run.carbon.marginal_at(run.wall)
+            if m is not None:
+                run.emissions_marginal_g += (total - prev[0]) * factor * m
         run.last_total = (total, low, high)
 
     def _state(self, run: _Run) -> dict[str, Any]:
@@ -557,6 +561,8 @@ class Tracker:
             "emissions_g": run.emissions_g,
             "emissions_low_g": run.emissions_low_g,
             "emissions_high_g": run.emissions_high_g,
+            "emissions_marginal_g": run.emissions_marginal_g,
+            "intensity_kinds": sorted(run.carbon.timeline.kinds),
             "util": util,
             "notes": list(run.notes),
         }
@@ -587,7 +593,7 @@ class Tracker:
                         ("energy_j", "low_j", "high_j")}}
             for c, s in end["components"].items()
         }  # fmt: skip
-        for key in ("emissions_g", "emissions_low_g", "emissions_high_g"):
+        for key in ("emissions_g", "emissions_low_g", "emissions_high_g", "emissions_marginal_g"):
             delta[key] = _sub(end[key], start[key])
         result = build_result(run.meta, delta, status, task_name=name)
         self._write_row(run.tasks_csv_path, result)
@@ -623,6 +629,14 @@ class Tracker:
             append_row(path, columns, to_row(result, __version__))
         except OSError as exc:
             _logs().warn_once(f"csv-write:{path}", f"cannot write to {path}: {exc}")
+
+    def _live_feed(self, s: Settings, location: Any) -> Any:
+        """A live intensity feed with its own thread, when the user asked for one."""
+        if s.live_provider is None:
+            return None
+        from .carbon.live import open_feed
+
+        return open_feed(s, location, warn=_logs().warn_once)
 
     def _machine(self, ctx: Any, components: dict[str, _Component]) -> Any:
         from .meters.procfs import cpu_info, meminfo_kib

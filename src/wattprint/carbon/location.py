@@ -1,31 +1,65 @@
 """Where the code runs, and how we know.
 
-This is the minimum the measuring core needs: an explicit country, else the country implied by
-the machine's timezone, else nowhere (the world average). Cloud regions, sub-national zones and
-site files come with the full carbon layer; the resolution order here is already the one it will
-keep, so records written now stay comparable.
+:func:`locate` resolves a :class:`Location`; the first step that answers wins:
+
+1. **explicit settings** (``source="explicit"``): ``country``, ``region``, ``zone``,
+   ``cloud_provider`` + ``cloud_region``, ``latitude`` + ``longitude``. The most specific wins
+   (zone > region > cloud region > coordinates > country); values that name different countries
+   raise ``ValueError``, as does any value wattprint does not know.
+2. **cloud detection** (``"cloud-env"``, ``"cloud-metadata"``): the environment variables managed
+   runtimes set (always, offline), then, opt-in (``cloud_metadata=True``), the instance metadata
+   services (network, 300 ms in all). A provider found without a region is recorded
+   (``cloud_provider``, and in ``detail``) while the country comes from the next steps.
+3. **the site file** (``"site-file"``), see :mod:`wattprint.carbon.site`.
+4. **the machine's timezone** (``"timezone"``): the one country it belongs to, and the grid zone
+   where the timezone pins one inside a country with several (Australia/Sydney -> AU-NSW). For a
+   single-zone country (Europe/Paris) ``zone`` stays None: the country is the zone, and the
+   intensity layer uses the country's figure. Never from UTC, GMT or ``Etc/*``.
+5. **IP geolocation** (``"ip-geolocation"``), opt-in (``ip_geolocation=True``), one HTTPS GET of
+   at most 1 s, see :mod:`wattprint.carbon.geoip`. A failure falls through, said in ``detail``.
+6. **the world average** (``"world-average"``): no country.
+
+Only steps 2 (metadata) and 5 touch the network, only when asked, and only in the thread that
+calls :func:`locate` (the tracker calls it from ``start()``, never from its sampling thread).
 """
 
 from __future__ import annotations
 
 import csv
 import functools
+import math
 import os
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import countries
 
+if TYPE_CHECKING:
+    from .tables import CloudRegion, Zone
+
 #: How the location was decided, as written in records (``location_source``).
 EXPLICIT = "explicit"
+CLOUD_ENV = "cloud-env"
+CLOUD_METADATA = "cloud-metadata"
+SITE = "site-file"
 TIMEZONE = "timezone"
+IP = "ip-geolocation"
 WORLD = "world-average"
 
 
 @dataclass(frozen=True)
 class Location:
-    """A place to look an intensity up for. ``country`` is ISO 3166 alpha-3 once resolved."""
+    """A place to look an intensity up for.
+
+    ``country`` is ISO 3166 alpha-3 once resolved; ``zone`` a grid zone key (``FR``,
+    ``US-CAL-CISO``, ``US-STATE-CA``, ``AU-NSW``); ``region`` the state or province as the user
+    wrote it; ``cloud_provider``/``cloud_region`` canonical (``aws``, ``eu-west-3``).
+    ``source`` says how it was decided and ``detail`` in a few words from what (the timezone
+    name, the environment variable, the file path, ...).
+    """
 
     country: str | None = None
     region: str | None = None
@@ -35,12 +69,17 @@ class Location:
     latitude: float | None = None
     longitude: float | None = None
     source: str = EXPLICIT
-    detail: str | None = None  # e.g. the timezone name the country came from
+    detail: str | None = None
 
     @property
     def country_name(self) -> str | None:
         found = countries.find(self.country) if self.country else None
         return found.name if found else None
+
+
+# -- timezones -----------------------------------------------------------------------------------
+
+_NO_COUNTRY_TZ = ("UTC", "GMT", "UCT", "Universal", "Zulu", "Greenwich", "GMT0", "GMT+0", "GMT-0")
 
 
 @functools.cache
@@ -72,26 +111,522 @@ def machine_timezone(root: Path | None = None, env: Mapping[str, str] | None = N
 
 def country_of_timezone(tz_name: str) -> str | None:
     """ISO-3 of the one country a timezone belongs to; None for UTC, Etc/* and unknown names."""
+    if tz_name in _NO_COUNTRY_TZ or tz_name.startswith("Etc/"):
+        return None
     iso2 = _timezones().get(tz_name)
     country = countries.find(iso2) if iso2 else None
     return country.iso3 if country else None
 
 
+def _iso2(iso3: str) -> str:
+    found = countries.find(iso3)
+    return found.iso2 if found else ""
+
+
+def zone_of_timezone(tz_name: str, iso3: str) -> str | None:
+    """The sub-national zone a timezone pins inside ``iso3`` (Australia/Sydney -> AU-NSW)."""
+    from . import tables
+
+    key = tables.zone_for_timezone(tz_name)
+    found = tables.zone(key) if key else None
+    if found is None or found.country != iso3 or found.key.upper() == _iso2(iso3).upper():
+        return None
+    return found.key
+
+
+# -- regions (states, provinces) -----------------------------------------------------------------
+
+# As CodeCarbon users write them: the postal code or the English name. US states map to the EPA
+# eGRID state zones (US-STATE-XX), Canadian provinces to the CA-XX zones.
+_US_STATES = {
+    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
+    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
+    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
+    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
+    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota",
+    "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
+    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
+    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon",
+    "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota",
+    "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia",
+    "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
+    "PR": "Puerto Rico",
+}  # fmt: skip
+_CA_PROVINCES = {
+    "AB": "Alberta", "BC": "British Columbia", "MB": "Manitoba", "NB": "New Brunswick",
+    "NL": "Newfoundland and Labrador", "NS": "Nova Scotia", "NT": "Northwest Territories",
+    "NU": "Nunavut", "ON": "Ontario", "PE": "Prince Edward Island", "QC": "Quebec",
+    "SK": "Saskatchewan", "YT": "Yukon",
+}  # fmt: skip
+_ALIASES = {
+    "USA": {"washington dc": "DC", "washington d c": "DC"},
+    "CAN": {"pei": "PE", "newfoundland": "NL", "labrador": "NL", "yukon territory": "YT",
+            "quebec": "QC"},
+}  # fmt: skip
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    for ch in "-_.,'":
+        text = text.replace(ch, " ")
+    return " ".join(text.lower().split())
+
+
+@functools.cache
+def _region_index() -> dict[str, dict[str, tuple[str, str]]]:
+    """Per country ISO-3: folded name or code -> (zone key, label), from the zone table."""
+    from . import tables
+
+    known = {z.key.upper(): z for z in tables.zones()}
+    index: dict[str, dict[str, tuple[str, str]]] = {}
+
+    def add(iso3: str, names: tuple[str, ...], key: str, label: str) -> None:
+        if key.upper() not in known:
+            return
+        key = known[key.upper()].key
+        for name in names:
+            if name:
+                index.setdefault(iso3, {}).setdefault(_fold(name), (key, label))
+
+    for code, name in _US_STATES.items():
+        add("USA", (code, name), f"US-STATE-{code}", name)
+    for code, name in _CA_PROVINCES.items():
+        add("CAN", (code, name), f"CA-{code}", name)
+    for iso3, aliases in _ALIASES.items():
+        for alias, code in aliases.items():
+            name = (_US_STATES if iso3 == "USA" else _CA_PROVINCES)[code]
+            prefix = "US-STATE-" if iso3 == "USA" else "CA-"
+            add(iso3, (alias,), f"{prefix}{code}", name)
+    for z in tables.zones():
+        iso2 = _iso2(z.country)
+        if not iso2 or not z.key.upper().startswith(f"{iso2.upper()}-"):
+            continue  # a national zone is not a region
+        suffix = z.key[len(iso2) + 1 :]
+        add(z.country, (suffix, z.name), z.key, z.name)
+    return index
+
+
+def _zone_hint() -> str:
+    return "e.g. FR, DE, US-CAL-CISO, US-STATE-CA, CA-ON, AU-NSW"
+
+
+def _close(word: str, candidates: list[str], n: int = 3) -> list[str]:
+    import difflib  # only on error paths
+
+    return difflib.get_close_matches(word, candidates, n=n, cutoff=0.6)
+
+
+def resolve_zone(key: str) -> Zone:
+    """The zone for a zone key (case-insensitive); ValueError with close matches if unknown."""
+    from . import tables
+
+    found = tables.zone(key.strip())
+    if found is not None:
+        return found
+    keys = [z.key for z in tables.zones()]
+    close = _close(key.strip().upper(), [k.upper() for k in keys])
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise ValueError(f"zone {key!r} is not a grid zone wattprint knows ({_zone_hint()}){hint}")
+
+
+def resolve_region(region: str, country: str | None = None) -> Zone:
+    """The zone for a state/province name or code (within ``country`` if given) or a zone key.
+
+    ``california``, ``CA`` (with country USA) -> US-STATE-CA; ``ontario``, ``ON``, ``CA-ON`` ->
+    CA-ON; ``NSW`` -> AU-NSW. Without a country a code that could mean several places (``CA``:
+    California or the zone of Canada; ``WA``: Washington or Western Australia) is refused.
+    """
+    from . import tables
+
+    text = region.strip()
+    folded = _fold(text)
+    index = _region_index()
+    if country:
+        found = index.get(country, {}).get(folded)
+        if found is not None:
+            return resolve_zone(found[0])
+        by_key = tables.zone(text)
+        if by_key is not None:
+            if by_key.country != country:
+                raise ValueError(
+                    f"region {region!r} is the zone {by_key.key} in {by_key.country}, "
+                    f"not in country {country}"
+                )
+            return by_key
+        entries = index.get(country, {})
+        labels = {_fold(label): label for _, label in entries.values()}
+        preferred = _US_STATES if country == "USA" else _CA_PROVINCES if country == "CAN" else None
+        names = sorted(preferred.values()) if preferred else sorted(labels.values())
+        close = [labels.get(c, c) for c in _close(folded, sorted(labels))]
+        if not names:
+            allowed = f"wattprint has no sub-national zones for {country}; set zone or country only"
+        else:
+            shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+            allowed = f"allowed: a state/province name or code ({shown}) or a zone key"
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"region {region!r} is not a region of {country} ({allowed}){hint}")
+    matches: dict[str, tuple[str, str, str]] = {}  # zone key -> (key, label, iso3)
+    for iso3, names in index.items():
+        found = names.get(folded)
+        if found is not None:
+            matches[found[0]] = (found[0], found[1], iso3)
+    by_key = tables.zone(text)
+    if by_key is not None and by_key.key not in matches:
+        matches[by_key.key] = (by_key.key, by_key.name, by_key.country)
+    if len(matches) == 1:
+        return resolve_zone(next(iter(matches)))
+    if len(matches) > 1:
+        options = "; ".join(f"{label} ({key}, country={iso3!r})" for key, label, iso3 in
+                            sorted(matches.values()))  # fmt: skip
+        raise ValueError(f"region {region!r} is ambiguous: {options}. Set country, or use zone=")
+    every = {_fold(label): label for names in index.values() for _, label in names.values()}
+    close = [every[c] for c in _close(folded, sorted(every))]
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise ValueError(
+        f"region {region!r} is not a state, province or zone wattprint knows (a US state or "
+        f"Canadian province name or code, or a zone key, {_zone_hint()}){hint}"
+    )
+
+
+# -- cloud regions -------------------------------------------------------------------------------
+
+
+def _provider(name: str) -> str:
+    from . import tables
+
+    found = tables.normalise_provider(name.strip())
+    if found is None:
+        known = sorted({r.provider for r in tables.cloud_regions()})
+        raise ValueError(f"cloud_provider {name!r} is not one wattprint knows (allowed: "
+                         f"{', '.join(known)})")  # fmt: skip
+    return found
+
+
+def resolve_cloud(provider: str | None, region: str) -> CloudRegion:
+    """The table row for a cloud region; ValueError listing valid regions if unknown."""
+    from . import tables
+
+    text = region.strip()
+    if provider:
+        canonical = _provider(provider)
+        found = tables.cloud_region(canonical, text)
+        if found is not None:
+            return found
+        regions = sorted(r.region for r in tables.cloud_regions(canonical))
+        close = _close(text.lower(), regions)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        shown = ", ".join(regions[:6]) + (
+            f", ... ({len(regions)} in all)" if len(regions) > 6 else ""
+        )
+        raise ValueError(f"cloud_region {region!r} is not a {canonical} region wattprint knows; "
+                         f"{hint}valid {canonical} regions: {shown}")  # fmt: skip
+    rows = [r for r in tables.cloud_regions() if r.region.lower() == text.lower()]
+    if len(rows) == 1:
+        return rows[0]
+    if len(rows) > 1:
+        providers = ", ".join(sorted(r.provider for r in rows))
+        raise ValueError(f"cloud_region {region!r} exists at several providers ({providers}): "
+                         "set cloud_provider too")  # fmt: skip
+    close = _close(text.lower(), sorted({r.region for r in tables.cloud_regions()}))
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise ValueError(f"cloud_region {region!r} is not a region wattprint knows; set "
+                     f"cloud_provider (aws, gcp, azure, ...) and cloud_region{hint}")  # fmt: skip
+
+
+def _country_of(code: str | None) -> str | None:
+    found = countries.find(code) if code else None
+    return found.iso3 if found is not None and found.iso3 != countries.WORLD else None
+
+
+# -- coordinates ---------------------------------------------------------------------------------
+
+
+def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 12742.0 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def nearest_zone(latitude: float, longitude: float, country: str | None = None) -> Zone | None:
+    """The zone whose centre is nearest, within ``country`` if given (approximate: by centre).
+
+    As ``tables.nearest_zone``: a whole-country aggregate that has sub-zones, and the US states
+    (no centre), are not candidates; a country with no located zone gives its country zone.
+    """
+    from . import tables
+
+    if country is None:
+        return tables.nearest_zone(latitude, longitude)
+    skip = (getattr(tables, "COUNTRY_AGGREGATE", None), getattr(tables, "US_STATE", None))
+    best = None
+    best_km = math.inf
+    for z in tables.zones():
+        if z.country != country or z.latitude is None or z.longitude is None:
+            continue
+        if getattr(z, "level", None) in skip:
+            continue
+        km = _distance_km(latitude, longitude, z.latitude, z.longitude)
+        if km < best_km:
+            best, best_km = z, km
+    return best if best is not None else tables.zone_for_country(country)
+
+
+def _coordinates(latitude: Any, longitude: Any, what: str = "") -> tuple[float, float] | None:
+    if latitude is None and longitude is None:
+        return None
+    if latitude is None or longitude is None:
+        raise ValueError(f"{what}latitude and longitude go together: set both or neither")
+    out = []
+    for name, value, limit in (("latitude", latitude, 90.0), ("longitude", longitude, 180.0)):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{what}{name} {value!r} is not a number") from None
+        if not math.isfinite(number) or not -limit <= number <= limit:
+            raise ValueError(f"{what}{name} {value!r} is out of range (-{limit:g} to {limit:g})")
+        out.append(number)
+    return out[0], out[1]
+
+
+# -- step 1: explicit settings -------------------------------------------------------------------
+
+
+def _explicit(country: str | None, region: str | None, zone: str | None,
+              cloud_provider: str | None, cloud_region: str | None, latitude: Any,
+              longitude: Any) -> Location | None:  # fmt: skip
+    iso3 = None
+    if country is not None and str(country).strip():
+        try:
+            iso3 = countries.lookup(str(country).strip()).iso3
+        except ValueError as exc:
+            raise ValueError(f"country {country!r} {exc}") from None
+    by_zone = resolve_zone(zone) if zone is not None and str(zone).strip() else None
+    cloud = provider = None
+    if cloud_region is not None and str(cloud_region).strip():
+        cloud = resolve_cloud(cloud_provider, str(cloud_region))
+        provider = cloud.provider
+    elif cloud_provider is not None and str(cloud_provider).strip():
+        provider = _provider(str(cloud_provider))  # recorded; a provider alone is no location
+    coords = _coordinates(latitude, longitude)
+
+    claims: list[tuple[str, str]] = []  # (what said it, ISO-3)
+    if iso3:
+        claims.append((f"country {iso3}", iso3))
+    if by_zone is not None:
+        claims.append((f"zone {by_zone.key}", by_zone.country))
+    if cloud is not None and _country_of(cloud.country):
+        claims.append(
+            (f"cloud region {cloud.provider}:{cloud.region}", _country_of(cloud.country) or "")
+        )
+    hint_country = claims[0][1] if claims else None
+    by_region = None
+    if region is not None and str(region).strip():
+        by_region = resolve_region(str(region), hint_country)
+        claims.append((f"region {region!r} ({by_region.key})", by_region.country))
+    if len({c for _, c in claims}) > 1:
+        said = [what if what == f"country {c}" else f"{what} is in {c}" for what, c in claims]
+        raise ValueError(f"the location settings contradict each other: {', but '.join(said)}; "
+                         "set only one of them, or ones that agree")  # fmt: skip
+    if not claims and coords is None:
+        return None
+
+    parts: list[str] = []
+    chosen = by_zone or by_region
+    if by_zone is not None:
+        parts.append(f"zone {by_zone.key}")
+    if by_region is not None:
+        parts.append(f"region {region!r} -> zone {by_region.key}")
+    if cloud is not None:
+        parts.append(f"cloud region {cloud.provider}:{cloud.region} ({cloud.city})")
+        if chosen is None and cloud.zone:
+            chosen = resolve_zone(cloud.zone)
+    country_iso3 = claims[0][1] if claims else None
+    lat = lon = None
+    if coords is not None:
+        lat, lon = coords
+        if chosen is None:
+            near = nearest_zone(lat, lon, country_iso3)
+            if near is not None:
+                chosen = near
+                country_iso3 = country_iso3 or near.country
+                within = f" in {country_iso3}" if claims else ""
+                parts.append(f"{lat:g}, {lon:g} -> nearest zone{within} {near.key} "
+                             "(approximate: by zone centre)")  # fmt: skip
+            else:
+                parts.append(f"{lat:g}, {lon:g}: no zone near")
+    elif cloud is not None:
+        lat, lon = cloud.latitude, cloud.longitude
+    if iso3 and not parts:
+        parts.append(f"country {iso3}")
+    return Location(
+        country=country_iso3,
+        region=str(region).strip() if region is not None and str(region).strip() else None,
+        zone=chosen.key if chosen is not None else None,
+        cloud_provider=provider,
+        cloud_region=cloud.region if cloud is not None else None,
+        latitude=lat,
+        longitude=lon,
+        source=EXPLICIT,
+        detail="; ".join(parts) or None,
+    )
+
+
+# -- locate --------------------------------------------------------------------------------------
+
+
+def _join(*parts: str | None) -> str | None:
+    text = "; ".join(p for p in parts if p)
+    return text or None
+
+
 def locate(
     country: str | None = None,
     region: str | None = None,
+    zone: str | None = None,
     cloud_provider: str | None = None,
     cloud_region: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
     *,
+    cloud_metadata: bool = False,
+    ip_geolocation: bool = False,
+    site_file: str | os.PathLike[str] | None = None,
     root: Path | None = None,
     env: Mapping[str, str] | None = None,
+    metadata_endpoints: Mapping[str, str] | None = None,
+    geoip_url: str | None = None,
 ) -> Location:
-    """Resolve where this machine is: explicit settings > timezone > world."""
-    extra = {"region": region, "cloud_provider": cloud_provider, "cloud_region": cloud_region}
-    if country:
-        return Location(country=countries.lookup(country).iso3, source=EXPLICIT, **extra)
+    """Resolve where this machine is: explicit > cloud > site file > timezone > IP > world.
+
+    Explicit values that are unknown or contradict each other raise ``ValueError`` saying what
+    is allowed; so does a named site file that is missing or wrong. Nothing else raises.
+
+    Network I/O happens only when asked: ``cloud_metadata=True`` queries the instance metadata
+    services (AWS, GCP, Azure) concurrently within 300 ms in all; ``ip_geolocation=True`` makes
+    one HTTPS request of at most 1 s (``geoip_url``, default GeoJS). Both run in the calling
+    thread's time (worker threads joined within those budgets): call ``locate()`` from set-up
+    code, as the tracker does from ``start()``, never from a sampling loop.
+    ``metadata_endpoints`` ({"aws"|"gcp"|"azure": base URL}) and ``geoip_url`` exist for tests
+    and private mirrors; ``root`` and ``env`` default to ``$WATTPRINT_ROOT`` and ``os.environ``.
+    """
+    from . import cloud, site, tables
+
+    env = os.environ if env is None else env
+    found = _explicit(country, region, zone, cloud_provider, cloud_region, latitude, longitude)
+    if found is not None:
+        return found
+    notes: list[str] = []
+    provider = _provider(cloud_provider) if cloud_provider and cloud_provider.strip() else None
+
+    # 2. cloud: environment, then (opt-in) instance metadata.
+    hint = cloud.from_env(env)
+    if hint is not None and provider is not None and hint.provider != provider:
+        notes.append(f"ignored {hint.detail}: cloud_provider is set to {provider}")
+        hint = None
+    if cloud_metadata and (hint is None or hint.region is None):
+        endpoints = dict(
+            cloud.DEFAULT_ENDPOINTS if metadata_endpoints is None else metadata_endpoints
+        )
+        wanted = provider or (hint.provider if hint is not None else None)
+        if wanted is not None:
+            endpoints = {k: v for k, v in endpoints.items() if k == wanted}
+        answer = cloud.from_metadata(endpoints)
+        if answer is not None:
+            hint = answer
+        else:
+            notes.append(f"no instance metadata service answered within "
+                         f"{cloud.METADATA_BUDGET_S * 1000:.0f} ms")  # fmt: skip
+    carried: dict[str, Any] = {"cloud_provider": provider}
+    if hint is not None:
+        row = tables.cloud_region(hint.provider, hint.region) if hint.region else None
+        if row is not None:
+            return Location(
+                country=_country_of(row.country),
+                zone=row.zone or None,
+                cloud_provider=row.provider,
+                cloud_region=row.region,
+                latitude=row.latitude,
+                longitude=row.longitude,
+                source=CLOUD_METADATA if hint.via == "metadata" else CLOUD_ENV,
+                detail=hint.detail,
+            )
+        carried = {"cloud_provider": hint.provider, "cloud_region": hint.region}
+        if hint.region:
+            notes.append(f"{hint.detail}, a region wattprint has no data for")
+        else:
+            notes.append(hint.detail)
+    note = _join(*notes)
+
+    # 3. the site file.
+    where = site.find(site_file, root=root, env=env)
+    if where is not None and where.has_location:
+        key = where.zone
+        if key is None and where.latitude is not None and where.longitude is not None:
+            near = nearest_zone(where.latitude, where.longitude, where.country)
+            key = near.key if near is not None else None
+            iso3 = where.country or (near.country if near is not None else None)
+        else:
+            iso3 = where.country
+        return Location(country=iso3, region=where.region, zone=key, latitude=where.latitude,
+                        longitude=where.longitude, source=SITE, detail=_join(where.label, note),
+                        **carried)  # fmt: skip
+
+    # 4. the machine's timezone.
     tz = machine_timezone(root, env)
     iso3 = country_of_timezone(tz) if tz else None
     if iso3:
-        return Location(country=iso3, source=TIMEZONE, detail=tz, **extra)
-    return Location(source=WORLD, detail=tz, **extra)
+        return Location(country=iso3, zone=zone_of_timezone(tz or "", iso3), source=TIMEZONE,
+                        detail=_join(tz, note), **carried)  # fmt: skip
+
+    # 5. IP geolocation (opt-in).
+    if ip_geolocation:
+        from . import geoip
+
+        try:
+            got = geoip.lookup(geoip_url)
+        except geoip.GeoIPError as exc:
+            note = _join(note, f"IP geolocation failed: {exc}")
+        else:
+            key = None
+            if got.latitude is not None and got.longitude is not None:
+                near = nearest_zone(got.latitude, got.longitude, got.country)
+                key = (
+                    near.key
+                    if near is not None and near.key.upper() != _iso2(got.country)
+                    else None
+                )
+            return Location(country=got.country, zone=key, latitude=got.latitude,
+                            longitude=got.longitude, source=IP,
+                            detail=_join(f"IP geolocation via {got.url}", tz, note),
+                            **carried)  # fmt: skip
+
+    # 6. nowhere: the world average.
+    return Location(source=WORLD, detail=_join(tz, note), **carried)
+
+
+def describe_assumption(location: Location) -> str | None:
+    """One sentence on what was assumed and how to state it, for locations not set explicitly
+    or detected on a cloud; None for those (``explicit``, ``cloud-env``, ``cloud-metadata``)."""
+    if location.source in (EXPLICIT, CLOUD_ENV, CLOUD_METADATA):
+        return None
+    code = location.country or "FRA"
+    key = location.zone or "US-CAL-CISO"
+    fix = (f'set country="{code}" (or WATTPRINT_COUNTRY={code}; ISO-3, ISO-2 or name), or a '
+           f'grid zone with zone="{key}" (WATTPRINT_ZONE={key})')  # fmt: skip
+    where = f"{location.country_name or location.country} ({location.country})"
+    if location.zone:
+        where += f", grid zone {location.zone}"
+    detail = f" ({location.detail})" if location.detail else ""
+    if location.source == SITE:
+        return (f"Location from the site file{detail}: {where}. If this run is elsewhere, "
+                f"{fix}.")  # fmt: skip
+    if location.source == TIMEZONE:
+        how = f"from the machine's timezone{detail}"
+    elif location.source == IP:
+        how = f"from the public IP address{detail}, which shows the network exit, not the machine"
+    else:
+        why = f" ({location.detail})" if location.detail else ""
+        return (f"No location set and none found{why}: using the world average, the widest "
+                f"uncertainty there is. To use the right grid, {fix}.")  # fmt: skip
+    return f"No location set: assumed {where} {how}. If the code runs elsewhere, {fix}."

@@ -1,0 +1,288 @@
+"""Grams of CO2e per kWh for a place and a time, and where the number came from.
+
+For a location and a time the first source that answers wins:
+
+1. a live provider (opt-in; fetched off the sampling thread, see ``live.py``);
+2. the hourly profile of the location's grid zone for that month and local hour;
+3. the cloud provider's own figure for the region (Google publishes one per GCP region);
+4. the zone's annual average;
+5. the country's annual average;
+6. the world average, bounded by the 5th-95th percentile of countries.
+
+A ``Timeline`` answers the same question for every stretch of a run, splitting a stretch at the
+hour boundaries of the zone's local time, so a run that crosses an hour uses both hours.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from . import countries, tables
+from .location import Location, locate
+
+#: ``Intensity.kind`` values, most specific first.
+LIVE = "live"
+HOURLY = "hourly-profile"
+PROVIDER = "provider-annual"
+ZONE = "zone-annual"
+COUNTRY = "country-annual"
+WORLD = "world-average"
+EXPLICIT = "explicit"
+
+
+@dataclass(frozen=True)
+class Intensity:
+    """``value`` in gCO2e/kWh with ``low <= value <= high``."""
+
+    value: float
+    low: float
+    high: float
+    kind: str
+    zone: str  # the grid zone or ISO-3 country the value is for; "WORLD" for the world
+    year: int | None
+    source: str
+    basis: str | None = None  # lifecycle or direct, where the source says
+    license: str | None = None
+
+
+@functools.cache
+def _world() -> Intensity:
+    # Not knowing where we are is the widest uncertainty there is: bound the world average by
+    # the 5th and 95th percentiles of the country intensities in the same table.
+    row = countries.world()
+    values = sorted(c.intensity_g_per_kwh for c in countries.all_countries())
+    low = values[int(0.05 * (len(values) - 1))]
+    high = values[int(0.95 * (len(values) - 1))]
+    return Intensity(
+        value=row.intensity_g_per_kwh,
+        low=min(low, row.intensity_g_per_kwh),
+        high=max(high, row.intensity_g_per_kwh),
+        kind=WORLD,
+        zone="WORLD",
+        year=row.year,
+        source=f"{row.source}; bounds: 5th-95th percentile of countries",
+        basis=row.basis,
+        license=row.license,
+    )
+
+
+def explicit(value: float, zone: str = "") -> Intensity:
+    return Intensity(value, value, value, EXPLICIT, zone, None, "setting intensity_g_per_kwh")
+
+
+def _exact(
+    value: float,
+    kind: str,
+    zone: str,
+    year: int | None,
+    source: str,
+    basis: str | None,
+    license: str | None,
+) -> Intensity:
+    return Intensity(value, value, value, kind, zone, year, source, basis, license)
+
+
+def zone_key(location: Location) -> str | None:
+    """The grid zone a location draws from: explicit, its cloud region's, or its country's."""
+    if location.zone:
+        return location.zone
+    if location.cloud_provider and location.cloud_region:
+        region = tables.cloud_region(location.cloud_provider, location.cloud_region)
+        if region is not None and region.zone:
+            return region.zone
+    if location.country:
+        found = tables.zone_for_country(location.country)
+        if found is not None:
+            return found.key
+    return None
+
+
+def annual(location: Location) -> Intensity:
+    """The best annual figure for a location (steps 3 to 6 of the chain)."""
+    if location.cloud_provider and location.cloud_region:
+        region = tables.cloud_region(location.cloud_provider, location.cloud_region)
+        if region is not None and region.provider_intensity_g_per_kwh is not None:
+            return _exact(
+                region.provider_intensity_g_per_kwh,
+                PROVIDER,
+                f"{region.provider}:{region.region}",
+                region.provider_year,
+                region.source,
+                None,
+                region.license,
+            )
+    key = zone_key(location)
+    zone = tables.zone(key) if key else None
+    if zone is not None:
+        return _exact(
+            zone.intensity_g_per_kwh,
+            ZONE,
+            zone.key,
+            zone.year,
+            zone.source,
+            zone.basis,
+            zone.license,
+        )
+    if location.country:
+        row = countries.lookup(location.country)
+        return _exact(
+            row.intensity_g_per_kwh, COUNTRY, row.iso3, row.year, row.source, row.basis, row.license
+        )
+    return _world()
+
+
+def marginal(location: Location) -> Intensity | None:
+    """The country's operating-margin factor, where there is one: what one more kWh emits."""
+    if not location.country:
+        return None
+    row = tables.marginal(location.country)
+    if row is None:
+        return None
+    return _exact(row.g_per_kwh, "marginal", row.country, row.year, row.source, None, row.license)
+
+
+def _zoneinfo(name: str):  # -> ZoneInfo | None
+    if not name:
+        return None
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(name)
+    except Exception:  # no tz database on this system: the hourly profile cannot be placed
+        return None
+
+
+class Timeline:
+    """The intensity of one location over time: ``at(t)`` and ``mean(t0, t1)``, t in epoch s.
+
+    Cheap to ask on the sampling thread: the value for the current local hour is cached until
+    the hour ends; a live value is only read from ``live`` (fetched by its own thread).
+    """
+
+    def __init__(self, location: Location, override: float | None = None, live=None) -> None:
+        self.location = location
+        self.live = live
+        self._override = (
+            explicit(override, location.country or "") if override is not None else None
+        )
+        self.base = self._override or annual(location)
+        key = zone_key(location)
+        profile = tables.hourly_profile(key) if key and self._override is None else None
+        self._tz = _zoneinfo(profile.tz) if profile else None
+        self._profile = profile if self._tz is not None else None
+        self._from = self._until = -math.inf
+        self._cached = self.base
+        self.kinds: set[str] = set()
+
+    def sources(self) -> dict[str, Intensity]:
+        """Each kind of value this timeline can give, with its provenance (for the journal)."""
+        out = {self.base.kind: self.base}
+        profile = self._profile
+        if profile is not None:
+            out[HOURLY] = _exact(
+                0.0,
+                HOURLY,
+                profile.zone,
+                None,
+                f"{profile.source} ({profile.years}), by month and local hour",
+                profile.basis,
+                profile.license,
+            )
+        if self.live is not None and self.live.kind == "average":
+            out[LIVE] = _exact(0.0, LIVE, self.live.zone, None, self.live.source, None, None)
+        return out
+
+    def _hour(self, t: float) -> Intensity:
+        if self._from <= t < self._until:
+            return self._cached
+        profile, tz = self._profile, self._tz
+        local = datetime.fromtimestamp(t, tz)
+        start = local.replace(minute=0, second=0, microsecond=0)
+        self._from = start.timestamp()
+        self._until = (start + timedelta(hours=1)).timestamp()
+        value = profile.at(local.month, local.hour)
+        if value is None:
+            self._cached = self.base
+        else:
+            self._cached = _exact(
+                value,
+                HOURLY,
+                profile.zone,
+                None,
+                f"{profile.source} ({profile.years}), month {local.month} hour {local.hour} local",
+                profile.basis,
+                profile.license,
+            )
+        return self._cached
+
+    def at(self, t: float) -> Intensity:
+        if self._override is not None:
+            return self._override
+        if self.live is not None and self.live.kind == "average":
+            value = self.live.value_at(t)
+            if value is not None:
+                return value
+        if self._profile is not None:
+            return self._hour(t)
+        return self.base
+
+    def mean(self, t0: float, t1: float) -> tuple[float, float, float]:
+        """Time-weighted mean (value, low, high) over [t0, t1], split at hour boundaries."""
+        if t1 <= t0:
+            it = self.at(t1)
+            self.kinds.add(it.kind)
+            return it.value, it.low, it.high
+        total = low = high = 0.0
+        t = t0
+        while t < t1:
+            it = self.at(t)
+            self.kinds.add(it.kind)
+            # The profile's value holds until the local hour ends; anything else for the rest.
+            end = min(t1, self._until) if self._profile is not None and it.kind != LIVE else t1
+            span = end - t
+            total += it.value * span
+            low += it.low * span
+            high += it.high * span
+            t = end
+        span = t1 - t0
+        return total / span, low / span, high / span
+
+
+def intensity(location: Location | None = None, at: datetime | None = None) -> Intensity:
+    """The intensity for ``location`` (default: this machine) at ``at`` (default: now).
+
+    ``at`` must be timezone-aware. Offline: hourly profile > provider > zone > country > world.
+    """
+    location = locate() if location is None else location
+    if at is None:
+        at = datetime.now(timezone.utc)
+    elif at.tzinfo is None:
+        raise ValueError("at must be timezone-aware, e.g. datetime.now(timezone.utc)")
+    return Timeline(location).at(at.timestamp())
+
+
+def assumption(location: Location, used: Intensity) -> str | None:
+    """The one warning to give when the location was not set, with the fix; None if it was."""
+    fix = 'set it with Tracker(country="FRA") or WATTPRINT_COUNTRY=FRA (ISO-3, ISO-2 or name)'
+    if location.source == "timezone":
+        where = f"{location.country_name} ({location.country})"
+        if location.zone:
+            where += f", grid zone {location.zone}"
+        return (
+            f"No location set: assumed {where} from the machine's timezone {location.detail}, "
+            f"{used.value:g} gCO2e/kWh ({used.kind}). If the code runs elsewhere, {fix}."
+        )
+    if location.source == "world-average":
+        why = (
+            f"the timezone {location.detail!r} names no country"
+            if location.detail
+            else ("the machine's timezone is unknown")
+        )
+        return (
+            f"No location set and {why}: using the world average {used.value:g} gCO2e/kWh "
+            f"(bounds {used.low:g}-{used.high:g}). To get the right figure, {fix}."
+        )
+    return None

@@ -1,0 +1,413 @@
+"""The shipped grid-zone, cloud-region, hourly-profile, marginal and time-zone tables.
+
+Built by ``tools/build_data.py`` into ``carbon/data/``; each row carries its unit, year, source
+and license (see ``carbon/data/DATA_LICENSES.md``). Nothing is read at import: a table is parsed
+the first time a function here needs it (about a millisecond each) and kept for the process.
+The hourly table is larger, so only the rows of the zone asked for are parsed.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# Read from the package folder: importlib.resources alone would add ~4 ms to the import.
+DATA = Path(__file__).parent / "data"
+
+# Zone levels (the ``level`` column of zones.csv).
+COUNTRY = "country"
+COUNTRY_AGGREGATE = "country-aggregate"  # a country that also has sub-zones
+SUBNATIONAL = "subnational"
+US_STATE = "us-state"  # eGRID state rows, keys US-STATE-XX
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    text = (DATA / name).read_text("utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+def _float(text: str) -> float | None:
+    return float(text) if text else None
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text else None
+
+
+# ------------------------------------------------------------------------------------------
+# zones
+
+
+@dataclass(frozen=True)
+class Zone:
+    key: str
+    name: str
+    country: str  # ISO 3166-1 alpha-3
+    intensity_g_per_kwh: float
+    year: int
+    basis: str  # lifecycle (Electricity Maps) or direct (eGRID)
+    kind: str  # average
+    tz: str  # IANA time zone, "" when unknown
+    latitude: float | None  # the zone's centre
+    longitude: float | None
+    source: str
+    license: str
+    level: str = COUNTRY  # country, country-aggregate, subnational or us-state
+    unit: str = "gCO2e/kWh"
+
+
+@functools.cache
+def _zones() -> dict[str, Zone]:
+    table = {}
+    for row in _rows("zones.csv"):
+        z = Zone(
+            key=row["zone"],
+            name=row["name"],
+            country=row["country_iso3"],
+            intensity_g_per_kwh=float(row["intensity_g_per_kwh"]),
+            year=int(row["year"]),
+            basis=row["basis"],
+            kind=row["kind"],
+            tz=row["tz"],
+            latitude=_float(row["latitude"]),
+            longitude=_float(row["longitude"]),
+            source=row["source"],
+            license=row["license"],
+            level=row["level"],
+            unit=row["unit"],
+        )
+        table[z.key.upper()] = z
+    return table
+
+
+def zone(key: str) -> Zone | None:
+    """The zone with this key (``FR``, ``us-cal-ciso``, ``US-STATE-CA``), in any case."""
+    return _zones().get(key.strip().upper())
+
+
+def zones() -> list[Zone]:
+    """Every zone, sorted by key."""
+    return list(_zones().values())
+
+
+@functools.cache
+def _country_zones() -> dict[str, Zone]:
+    return {
+        z.country: z
+        for z in _zones().values()
+        if z.level in (COUNTRY, COUNTRY_AGGREGATE) and len(z.key) == 2
+    }
+
+
+def zone_for_country(iso3: str) -> Zone | None:
+    """The Electricity Maps zone whose key is the country's ISO2 code (``FRA`` -> ``FR``,
+    ``USA`` -> ``US``, the whole-country aggregate), or None if the country has none."""
+    return _country_zones().get(iso3.strip().upper())
+
+
+def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+
+@functools.cache
+def _located_zones() -> tuple[Zone, ...]:
+    return tuple(
+        z
+        for z in _zones().values()
+        if z.latitude is not None
+        and z.longitude is not None
+        and z.level not in (COUNTRY_AGGREGATE, US_STATE)
+    )
+
+
+def nearest_zone(latitude: float, longitude: float) -> Zone | None:
+    """The zone whose centre point is nearest (great-circle distance) to the coordinates.
+
+    An approximation: zones are polygons, not points, so near a border, or for a large zone
+    next to a small one, the nearest centre can belong to the neighbour. Whole-country
+    aggregates that also have sub-zones, and US states (no centre), are not candidates.
+    Use it for coordinates the user gave explicitly; it is not a geolocation.
+    """
+    if not (-90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0):
+        raise ValueError(
+            f"({latitude}, {longitude}) are not coordinates: latitude must be within -90..90 "
+            "and longitude within -180..180 degrees"
+        )
+    best: Zone | None = None
+    best_km = math.inf
+    for z in _located_zones():
+        km = _haversine_km(latitude, longitude, z.latitude, z.longitude)  # type: ignore[arg-type]
+        if km < best_km:
+            best, best_km = z, km
+    return best
+
+
+# ------------------------------------------------------------------------------------------
+# cloud regions
+
+_PROVIDER_ALIASES = {
+    "aws": "aws",
+    "amazon": "aws",
+    "amazon web services": "aws",
+    "amazon aws": "aws",
+    "ec2": "aws",
+    "azure": "azure",
+    "microsoft": "azure",
+    "microsoft azure": "azure",
+    "msft": "azure",
+    "gcp": "gcp",
+    "google": "gcp",
+    "google cloud": "gcp",
+    "google cloud platform": "gcp",
+    "gce": "gcp",
+    "ovh": "ovh",
+    "ovhcloud": "ovh",
+    "ovh cloud": "ovh",
+    "scaleway": "scaleway",
+    "scw": "scaleway",
+    "alibaba": "alibaba",
+    "alibaba cloud": "alibaba",
+    "aliyun": "alibaba",
+    "ali": "alibaba",
+    "oracle": "oracle",
+    "oracle cloud": "oracle",
+    "oci": "oracle",
+    "hlrs": "hlrs",
+    "itenos": "itenos",
+}
+
+
+def normalise_provider(name: str) -> str | None:
+    """A provider name as people write it (``AWS``, ``Amazon``, ``Google``, ``Microsoft``,
+    ``OVHcloud``) -> wattprint's key (``aws``, ``gcp``, ``azure``, ``ovh``), or None."""
+    folded = " ".join(re.sub(r"[-_.]", " ", name.casefold()).split())
+    return _PROVIDER_ALIASES.get(folded) or _PROVIDER_ALIASES.get(folded.replace(" ", ""))
+
+
+@dataclass(frozen=True)
+class CloudRegion:
+    provider: str
+    region: str
+    city: str
+    country: str  # ISO 3166-1 alpha-3
+    latitude: float | None
+    longitude: float | None
+    zone: str  # a key of zones.csv, "" when unknown
+    pue: float | None
+    wue_l_per_kwh: float | None
+    provider_intensity_g_per_kwh: float | None  # the provider's own figure (GCP only)
+    provider_cfe_pct: float | None
+    provider_year: int | None
+    source: str
+    license: str
+    aliases: tuple[str, ...] = ()
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.casefold())
+
+
+@functools.cache
+def _cloud() -> tuple[tuple[CloudRegion, ...], dict[tuple[str, str], CloudRegion]]:
+    regions = []
+    for row in _rows("cloud_regions.csv"):
+        regions.append(
+            CloudRegion(
+                provider=row["provider"],
+                region=row["region"],
+                city=row["city"],
+                country=row["country_iso3"],
+                latitude=_float(row["latitude"]),
+                longitude=_float(row["longitude"]),
+                zone=row["zone"],
+                pue=_float(row["pue"]),
+                wue_l_per_kwh=_float(row["wue_l_per_kwh"]),
+                provider_intensity_g_per_kwh=_float(row["provider_intensity_g_per_kwh"]),
+                provider_cfe_pct=_float(row["provider_cfe_pct"]),
+                provider_year=_int(row["provider_year"]),
+                source=row["source"],
+                license=row["license"],
+                aliases=tuple(row["aliases"].split()),
+            )
+        )
+    index: dict[tuple[str, str], CloudRegion] = {}
+    for r in regions:  # exact codes and aliases first
+        for code in (r.region, *r.aliases):
+            index.setdefault((r.provider, code.casefold()), r)
+    squashed: dict[tuple[str, str], list[CloudRegion]] = {}
+    for r in regions:  # then "East US" -> eastus, "US_EAST_1" -> us-east-1, when unambiguous
+        for code in (r.region, *r.aliases):
+            squashed.setdefault((r.provider, _squash(code)), []).append(r)
+    for key, found in squashed.items():
+        if len({id(r) for r in found}) == 1:
+            index.setdefault(key, found[0])
+    return tuple(regions), index
+
+
+def cloud_region(provider: str, region: str) -> CloudRegion | None:
+    """The region of a provider (``("aws", "us-east-1")``, ``("Azure", "East US")``), matched
+    without regard to case, spaces, dashes or underscores; None if unknown."""
+    key = normalise_provider(provider)
+    if key is None:
+        return None
+    _, index = _cloud()
+    return index.get((key, region.strip().casefold())) or index.get((key, _squash(region)))
+
+
+def cloud_regions(provider: str | None = None) -> list[CloudRegion]:
+    """Every region, or a provider's (any spelling ``normalise_provider`` accepts)."""
+    regions, _ = _cloud()
+    if provider is None:
+        return list(regions)
+    key = normalise_provider(provider)
+    return [r for r in regions if r.provider == key]
+
+
+@functools.cache
+def _providers() -> dict[str, tuple[float | None, float | None, str]]:
+    return {
+        row["provider"]: (_float(row["pue"]), _float(row["wue_l_per_kwh"]), row["source"])
+        for row in _rows("cloud_providers.csv")
+    }
+
+
+def provider_defaults(provider: str) -> tuple[float | None, float | None, str]:
+    """(PUE, WUE in L/kWh, source) for a provider's fleet, for a region the table lacks;
+    ``(None, None, "")`` for a provider with no published figure or an unknown one."""
+    key = normalise_provider(provider)
+    return _providers().get(key or "", (None, None, ""))
+
+
+# ------------------------------------------------------------------------------------------
+# hourly profiles
+
+
+@dataclass(frozen=True)
+class HourlyProfile:
+    zone: str
+    tz: str  # the IANA time zone the hours are in
+    values: tuple[tuple[float | None, ...], ...]  # [month - 1][local hour] in g/kWh
+    years: str
+    basis: str
+    source: str
+    license: str
+    estimated_pct: float = 0.0  # share of the hours behind the profile that were estimated
+
+    def at(self, month: int, hour: int) -> float | None:
+        """Mean intensity for a month (1-12) at a local hour of day (0-23)."""
+        if not (1 <= month <= 12 and 0 <= hour <= 23):
+            raise ValueError(f"month must be 1-12 and hour 0-23, not {month} and {hour}")
+        return self.values[month - 1][hour]
+
+
+@functools.cache
+def _hourly_blocks() -> dict[str, list[str]]:
+    """Zone -> its lines of hourly_profiles.csv, unparsed (the file is sorted by zone)."""
+    lines = (DATA / "hourly_profiles.csv").read_text("utf-8").splitlines()
+    blocks: dict[str, list[str]] = {"": [lines[0]]}
+    for line in lines[1:]:
+        key = line[: line.index(",")].upper()
+        blocks.setdefault(key, []).append(line)
+    return blocks
+
+
+def hourly_zones() -> list[str]:
+    """The zones that have an hourly profile."""
+    return sorted(k for k in _hourly_blocks() if k)
+
+
+@functools.cache
+def _hourly(key: str) -> HourlyProfile | None:
+    blocks = _hourly_blocks()
+    if key not in blocks or not key:
+        return None
+    grid: list[list[float | None]] = [[None] * 24 for _ in range(12)]
+    samples = estimated = 0.0
+    rows = list(csv.DictReader([blocks[""][0], *blocks[key]]))
+    for row in rows:
+        grid[int(row["month"]) - 1][int(row["hour"])] = float(row["intensity_g_per_kwh"])
+        n = int(row["samples"])
+        samples += n
+        estimated += n * float(row["estimated_pct"]) / 100
+    first = rows[0]
+    return HourlyProfile(
+        zone=first["zone"],
+        tz=first["tz"],
+        values=tuple(tuple(month) for month in grid),
+        years=first["years"],
+        basis=first["basis"],
+        source=first["source"],
+        license=first["license"],
+        estimated_pct=round(100 * estimated / samples, 1) if samples else 0.0,
+    )
+
+
+def hourly_profile(zone: str) -> HourlyProfile | None:
+    """The month x local-hour profile of a zone (``GB``, ``us-cal-ciso``), or None."""
+    return _hourly(zone.strip().upper())
+
+
+# ------------------------------------------------------------------------------------------
+# marginal factors
+
+
+@dataclass(frozen=True)
+class MarginalFactor:
+    country: str  # ISO 3166-1 alpha-3
+    g_per_kwh: float  # operating margin, direct CO2
+    year: int
+    source: str
+    license: str
+    basis: str = "direct"
+    unit: str = "gCO2/kWh"
+
+
+@functools.cache
+def _marginal() -> dict[str, MarginalFactor]:
+    return {
+        row["iso3"]: MarginalFactor(
+            country=row["iso3"],
+            g_per_kwh=float(row["operating_margin_g_per_kwh"]),
+            year=int(row["year"]),
+            source=row["source"],
+            license=row["license"],
+            basis=row["basis"],
+            unit=row["unit"],
+        )
+        for row in _rows("marginal.csv")
+    }
+
+
+def marginal(iso3: str) -> MarginalFactor | None:
+    """The operating-margin factor of a country (ISO3, any case), or None."""
+    return _marginal().get(iso3.strip().upper())
+
+
+# ------------------------------------------------------------------------------------------
+# time zone -> zone
+
+
+@functools.cache
+def _tz_zones() -> tuple[dict[str, str], dict[str, str]]:
+    exact = {row["tz_name"]: row["zone"] for row in _rows("timezone_zones.csv")}
+    return exact, {name.casefold(): z for name, z in exact.items()}
+
+
+def zone_for_timezone(tz_name: str) -> str | None:
+    """The grid zone an IANA time zone's principal city lies in (``Australia/Sydney`` ->
+    ``AU-NSW``), only where the country has several zones and the city pins one; else None.
+
+    The city says where the city is, not where the machine is: ``America/New_York`` covers
+    the whole US east coast. Treat the answer as a hint, weaker than a cloud region or
+    coordinates.
+    """
+    exact, folded = _tz_zones()
+    name = tz_name.strip()
+    return exact.get(name) or folded.get(name.casefold())
