@@ -186,3 +186,16 @@ def test_live_provider_settings_are_checked(machine):
         Tracker(live_provider="watttime")
     with pytest.raises(ValueError, match="live_provider must be one of"):
         Tracker(live_provider="carbon-oracle")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"cloud_provider": "aws", "cloud_region": "us-east-42"}, "us-east-42"),
+        ({"zone": "XX-NOWHERE"}, "XX-NOWHERE"),
+        ({"country": "FRA", "zone": "DE"}, "DE"),
+    ],
+)
+def test_a_location_that_names_nothing_fails_at_construction(machine, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Tracker(**kwargs)

@@ -1288,6 +1288,23 @@ def build_timezone_zones(shared: Path) -> Table:
             misses["no intensity"].append(f"{place} ({found[0][0]})")
         else:
             pinned[place] = found[0][0]
+    # A timezone pins a zone only where no other zone of the country keeps the same clock:
+    # Australia/Sydney is New South Wales, but America/New_York is a dozen balancing areas
+    # and Europe/Rome all of Italy's zones. The principal city alone would be a guess.
+    clocks: dict[tuple[str, str], int] = {}
+    for key in em_keys:
+        info = meta.get(key)
+        if info and not info["sub_zone_names"] and info["timezone"]:
+            clock = (info["country"], resolve_place(info["timezone"], places, links))
+            clocks[clock] = clocks.get(clock, 0) + 1
+    shared_clock = []
+    for place, key in sorted(pinned.items()):
+        info = meta.get(key)
+        clock = (info["country"], resolve_place(info["timezone"], places, links)) if info else None
+        if clock is None or clocks.get(clock, 0) != 1:
+            shared_clock.append(f"{place} ({key})")
+            del pinned[place]
+    misses["clock shared with other zones"] = shared_clock
     source = TZ_ZONE_SOURCE.format(release=release)
     body = []
     for name in sorted(names):

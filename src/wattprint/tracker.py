@@ -176,10 +176,22 @@ class Tracker:
 
         self.settings: Settings = load_settings(arguments)
         _logs().setup(self.settings.log_level)
+        self._check_location()
         self._lock = threading.RLock()  # guards meters and run state
         self._lifecycle = threading.Lock()  # serialises start and stop
         self._run: _Run | None = None
         self.result: RunResult | None = None
+
+    def _check_location(self) -> None:
+        """An explicit location that names nothing fails here, before anything is measured."""
+        s = self.settings
+        explicit = (s.region, s.zone, s.cloud_provider, s.cloud_region, s.latitude)
+        if not any(v is not None for v in explicit):
+            return  # country alone was checked with the settings
+        from .carbon.location import locate
+
+        locate(s.country, s.region, s.zone, s.cloud_provider, s.cloud_region, s.latitude,
+               s.longitude)  # fmt: skip
 
     # -- public API ---------------------------------------------------------------------------
 

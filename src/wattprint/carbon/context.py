@@ -95,10 +95,12 @@ def setup(
         root=root,
         env=env,
     )
-    site = _site(root, env) if location.source == "site-file" else None
+    # A site file's PUE holds wherever the location came from: the cluster knows its building.
+    # Its intensity only where it also gave the location.
+    site = _site(root, env)
     override = settings.intensity_g_per_kwh
-    if override is None and site is not None:
-        override = getattr(site, "intensity_g_per_kwh", None)
+    if override is None and site is not None and location.source == "site-file":
+        override = site.intensity_g_per_kwh
     live_feed = live(location) if live is not None and override is None else None
     timeline = Timeline(location, override=override, live=live_feed)
     pue, pue_source, wue, wue_source = _efficiency(settings, location, site)

@@ -265,24 +265,11 @@ def intensity(location: Location | None = None, at: datetime | None = None) -> I
 
 
 def assumption(location: Location, used: Intensity) -> str | None:
-    """The one warning to give when the location was not set, with the fix; None if it was."""
-    fix = 'set it with Tracker(country="FRA") or WATTPRINT_COUNTRY=FRA (ISO-3, ISO-2 or name)'
-    if location.source == "timezone":
-        where = f"{location.country_name} ({location.country})"
-        if location.zone:
-            where += f", grid zone {location.zone}"
-        return (
-            f"No location set: assumed {where} from the machine's timezone {location.detail}, "
-            f"{used.value:g} gCO2e/kWh ({used.kind}). If the code runs elsewhere, {fix}."
-        )
-    if location.source == "world-average":
-        why = (
-            f"the timezone {location.detail!r} names no country"
-            if location.detail
-            else ("the machine's timezone is unknown")
-        )
-        return (
-            f"No location set and {why}: using the world average {used.value:g} gCO2e/kWh "
-            f"(bounds {used.low:g}-{used.high:g}). To get the right figure, {fix}."
-        )
-    return None
+    """The one warning to give when the location was assumed, with the figure used and the fix."""
+    from .location import describe_assumption
+
+    said = describe_assumption(location)
+    if said is None:
+        return None
+    bounds = f", bounds {used.low:g}-{used.high:g}" if used.low != used.high else ""
+    return f"{said} Intensity used: {used.value:g} gCO2e/kWh ({used.kind}{bounds})."
