@@ -630,9 +630,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.time() - started
 
     names = [t.name for t in tools]
-    stats = {
-        t: {k: summary(v) for k, v in raw[t].items() if not k.startswith("_")} for t in names
-    }
+    stats = {t: {k: summary(v) for k, v in raw[t].items() if not k.startswith("_")} for t in names}
     print()
     print(f"## wattprint overhead: {args.repeats} repeats, median (interquartile range)\n")
     print(table(stats, names, args.duration, args.interval))
@@ -670,8 +668,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         doc = {
             "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-            "tools": {t.name: {"python": t.python, "version": t.version, "file": t.where}
-                      for t in tools},  # fmt: skip
+            "tools": {
+                t.name: {"python": t.python, "version": t.version, "file": t.where} for t in tools
+            },  # fmt: skip
             "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
             "elapsed_s": elapsed,
             "summary": stats,
