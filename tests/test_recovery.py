@@ -40,7 +40,8 @@ def start_victim() -> tuple[subprocess.Popen, str]:
 
 
 def journal_lines(run_id: str) -> list[dict]:
-    path = Path(".wattprint") / f"{run_id}.jsonl"
+    running = Path(".wattprint") / f"{run_id}.running.jsonl"
+    path = running if running.exists() else Path(".wattprint") / f"{run_id}.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
@@ -106,7 +107,7 @@ def test_killed_before_its_first_interval_is_recorded_as_unmeasured(machine):
                       "zone": "FRA", "year": 2024, "source": "test"},
         "csv": "emissions.csv",
     }  # fmt: skip
-    Path(".wattprint/r-0.jsonl").write_text(json.dumps(meta) + "\n")
+    Path(".wattprint/r-0.running.jsonl").write_text(json.dumps(meta) + "\n")
     Tracker(country="FRA").start().stop()
     lost = rows()[0]
     assert lost["run_id"] == "r-0" and lost["status"] == "interrupted"

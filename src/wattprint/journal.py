@@ -1,7 +1,8 @@
 """The per-run time series under ``output_dir/.wattprint/``: what makes a crash lose one interval.
 
-Each run writes ``<run_id>.jsonl``: a ``run`` line (who, where, how), then one ``interval`` line
-per interval holding the run's cumulative state, then an ``end`` line. Every line is flushed to
+Each run writes ``<run_id>.running.jsonl``: a ``run`` line (who, where, how), then one
+``interval`` line per interval holding the run's cumulative state, then an ``end`` line, and
+the file becomes ``<run_id>.jsonl``. Every line is flushed to
 the operating system as it is written, so a ``kill -9`` loses at most the interval in progress
 (a power cut may lose what the OS had not yet written; fsync on every interval would cost more
 than the whole sample).
@@ -25,13 +26,18 @@ from .carbon.location import Location
 from .records import J_PER_KWH, ComponentEnergy, Machine, RunResult
 
 FOLDER = ".wattprint"
+RUNNING = ".running.jsonl"
+DONE = ".jsonl"
 
 
 class Journal:
     def __init__(self, output_dir: Path, run_id: str, meta: dict[str, Any]) -> None:
         folder = output_dir / FOLDER
         folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"{run_id}.jsonl"
+        # ".running" until the run ends: a new tracker looks only at those for killed runs,
+        # however many finished runs the folder holds.
+        self.path = folder / f"{run_id}{RUNNING}"
+        self.final_path = folder / f"{run_id}{DONE}"
         # A raw O_APPEND descriptor: each line is one write(2), straight to the OS, with none of
         # io's buffering layers on the sampling path.
         self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -52,6 +58,7 @@ class Journal:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+            os.replace(self.path, self.final_path)
 
 
 def _host() -> str:
@@ -116,7 +123,7 @@ def unfinished(output_dir: Path) -> list[tuple[Path, dict[str, Any], dict[str, A
     if not folder.is_dir():
         return []
     found = []
-    for path in sorted(folder.glob("*.jsonl")):
+    for path in sorted(folder.glob(f"*{RUNNING}")):
         try:
             lines = _lines(path)
         except OSError:
@@ -132,7 +139,7 @@ def unfinished(output_dir: Path) -> list[tuple[Path, dict[str, Any], dict[str, A
 
 def claim(path: Path) -> Path | None:
     """Take a journal for recovery; None if another process took it first."""
-    claimed = path.with_suffix(".recovering")
+    claimed = path.with_name(path.name[: -len(RUNNING)] + ".recovering")
     try:
         os.rename(path, claimed)
     except OSError:
@@ -143,7 +150,7 @@ def claim(path: Path) -> Path | None:
 def release(claimed: Path, status: str) -> None:
     with open(claimed, "a", encoding="utf-8") as f:
         f.write(json.dumps({"type": "end", "status": status, "recovered": True}) + "\n")
-    os.rename(claimed, claimed.with_suffix(".jsonl"))
+    os.rename(claimed, claimed.with_suffix(DONE))
 
 
 def meta_for(

@@ -1,10 +1,28 @@
 """Where and when code ran, and the carbon intensity of its electricity.
 
 ``intensity()`` and ``Intensity`` live in ``grid.py``: a module named ``intensity`` would be
-hidden by the function of the same name.
+hidden by the function of the same name. The names below load on first use, so that a part of
+the package needing only the country table does not pay for the rest.
 """
 
-from .grid import Intensity, intensity
-from .location import Location, locate
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "Intensity": "grid",
+    "intensity": "grid",
+    "Location": "location",
+    "locate": "location",
+}
 
 __all__ = ["Intensity", "Location", "intensity", "locate"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'wattprint.carbon' has no attribute {name!r}")

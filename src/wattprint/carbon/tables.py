@@ -324,13 +324,34 @@ def hourly_zones() -> list[str]:
 
 
 @functools.cache
+def _hourly_text() -> str:
+    return (DATA / "hourly_profiles.csv").read_text("utf-8")
+
+
+def _hourly_lines(key: str) -> list[str]:
+    # The file is sorted by zone: one zone's rows are one run of lines, found by text search
+    # rather than by parsing the ~4600 rows of every zone (a tracker's start is on the clock).
+    text = _hourly_text()
+    header_end = text.index("\n")
+    marker = f"\n{key},"
+    first = text.find(marker)
+    if first == -1:
+        return []
+    last = text.rfind(marker)
+    end = text.find("\n", last + 1)
+    return [text[:header_end], *text[first + 1 : len(text) if end == -1 else end].splitlines()]
+
+
+@functools.cache
 def _hourly(key: str) -> HourlyProfile | None:
-    blocks = _hourly_blocks()
-    if key not in blocks or not key:
+    if not key:
+        return None
+    lines = _hourly_lines(key)
+    if len(lines) < 2:
         return None
     grid: list[list[float | None]] = [[None] * 24 for _ in range(12)]
     samples = estimated = 0.0
-    rows = list(csv.DictReader([blocks[""][0], *blocks[key]]))
+    rows = list(csv.DictReader(lines))
     for row in rows:
         grid[int(row["month"]) - 1][int(row["hour"])] = float(row["intensity_g_per_kwh"])
         n = int(row["samples"])
