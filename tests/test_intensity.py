@@ -179,6 +179,21 @@ def test_tracker_uses_a_live_feed_when_asked(machine, monkeypatch):
     assert "Fake" in r.intensity.source
 
 
+def test_a_failing_live_provider_is_said_in_the_record(machine, monkeypatch):
+    def broken():
+        raise RuntimeError("HTTP 503 from the provider")
+
+    def fake_open(settings, location, warn):
+        feed = live.LiveFeed(broken, zone="GB", source="Fake", kind="average", warn=warn)
+        feed.ready.wait(5)
+        return feed
+
+    monkeypatch.setattr(live, "open_feed", fake_open)
+    r = Tracker(country="FRA", live_provider="ukgrid").start().stop()
+    assert r.intensity.kind != "live"
+    assert any("unavailable" in n and "503" in n for n in r.notes)
+
+
 def test_live_provider_settings_are_checked(machine):
     with pytest.raises(ValueError, match="electricitymaps_token"):
         Tracker(live_provider="electricitymaps")

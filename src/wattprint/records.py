@@ -142,7 +142,7 @@ def to_row(result: RunResult, version: str) -> dict[str, Any]:
         "water_consumed": _num(result.water_l),  # litres
         "country_name": loc.country_name or "",
         "country_iso_code": loc.country or "",
-        "region": loc.region or "",
+        "region": loc.region or loc.zone or "",
         "cloud_provider": loc.cloud_provider or "",
         "cloud_region": loc.cloud_region or "",
         "os": m.os,

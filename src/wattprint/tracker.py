@@ -576,8 +576,17 @@ class Tracker:
             "emissions_marginal_g": run.emissions_marginal_g,
             "intensity_kinds": sorted(run.carbon.timeline.kinds),
             "util": util,
-            "notes": list(run.notes),
+            "notes": run.notes + self._carbon_notes(run),
         }
+
+    @staticmethod
+    def _carbon_notes(run: _Run) -> list[str]:
+        live = run.carbon.live
+        if live is not None and live.error and "live" not in run.carbon.timeline.kinds:
+            return [
+                f"live intensity from {live.source} unavailable ({live.error}); offline figure used"
+            ]
+        return []
 
     def _journal(self, run: _Run) -> None:
         try:

@@ -105,14 +105,16 @@ def annual(location: Location) -> Intensity:
     if location.cloud_provider and location.cloud_region:
         region = tables.cloud_region(location.cloud_provider, location.cloud_region)
         if region is not None and region.provider_intensity_g_per_kwh is not None:
+            # Only Google publishes this per region (google-region-carbon-info, Apache-2.0).
             return _exact(
                 region.provider_intensity_g_per_kwh,
                 PROVIDER,
                 f"{region.provider}:{region.region}",
                 region.provider_year,
-                region.source,
+                f"{region.provider} published grid intensity for {region.region} "
+                f"({region.provider_year}, google-region-carbon-info)",
                 None,
-                region.license,
+                "Apache-2.0",
             )
     key = zone_key(location)
     zone = tables.zone(key) if key else None
