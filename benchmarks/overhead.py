@@ -152,7 +152,8 @@ elif mode in ("idle", "bg"):
         tracker = Tracker(project_name="bench", country="FRA", interval_s=interval,
                           output_dir=out)
         tracker.start()
-        journal = os.path.join(out, ".wattprint", str(tracker.run_id) + ".jsonl")
+        # "<run_id>.running.jsonl" while the run goes on.
+        journal = os.path.join(out, ".wattprint", str(tracker.run_id) + ".running.jsonl")
 
         def count():
             with open(journal, encoding="utf-8") as f:

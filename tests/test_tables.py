@@ -105,19 +105,22 @@ def test_cloud_provider_rows() -> None:
 def test_hourly_rows_are_complete() -> None:
     rows = _rows("hourly_profiles.csv")
     zones = {r["zone"]: r for r in _rows("zones.csv")}
-    per_zone: dict[str, set[tuple[int, int]]] = {}
+    per_zone: dict[str, set[int]] = {}
     for r in rows:
-        _complete(r, "zone", "years", "tz", "basis", "source", "license", "samples")
-        assert 0 < float(r["intensity_g_per_kwh"]) < 1500, r
-        assert re.fullmatch(r"\d+\.\d", r["intensity_g_per_kwh"]), r
-        assert int(r["samples"]) >= 20, r  # two years of one hour of one month, give or take DST
+        _complete(r, "zone", "unit", "years", "tz", "basis", "source", "license", "samples")
+        for hour in range(24):
+            value = r[f"h{hour:02d}"]
+            assert 0 < float(value) < 1500, r
+            assert re.fullmatch(r"\d+\.\d", value), r
+        assert int(r["samples"]) >= 24 * 20, r  # two years of a month, give or take DST
         assert 0 <= float(r["estimated_pct"]) <= 100
         assert r["basis"] == "lifecycle" and r["license"] == "ODbL 1.0"
+        assert r["unit"] == "gCO2e/kWh"
         assert r["tz"] == zones[r["zone"]]["tz"], r["zone"]
-        per_zone.setdefault(r["zone"], set()).add((int(r["month"]), int(r["hour"])))
+        per_zone.setdefault(r["zone"], set()).add(int(r["month"]))
     assert len(per_zone) >= 10
-    for zone, cells in per_zone.items():
-        assert cells == {(m, h) for m in range(1, 13) for h in range(24)}, zone
+    for zone, months in per_zone.items():
+        assert months == set(range(1, 13)), zone
 
 
 def test_marginal_rows_are_complete() -> None:
@@ -412,7 +415,7 @@ def test_import_reads_no_table() -> None:
     [
         ("_zones", lambda: tables.zone("FR")),
         ("_cloud", lambda: tables.cloud_region("aws", "us-east-1")),
-        ("_hourly_blocks", lambda: tables.hourly_profile("GB")),
+        ("_hourly_rows", lambda: tables.hourly_profile("GB")),
         ("_marginal", lambda: tables.marginal("IND")),
         ("_tz_zones", lambda: tables.zone_for_timezone("Australia/Sydney")),
     ],

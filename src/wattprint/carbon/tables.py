@@ -308,52 +308,28 @@ class HourlyProfile:
 
 
 @functools.cache
-def _hourly_blocks() -> dict[str, list[str]]:
-    """Zone -> its lines of hourly_profiles.csv, unparsed (the file is sorted by zone)."""
-    lines = (DATA / "hourly_profiles.csv").read_text("utf-8").splitlines()
-    blocks: dict[str, list[str]] = {"": [lines[0]]}
-    for line in lines[1:]:
-        key = line[: line.index(",")].upper()
-        blocks.setdefault(key, []).append(line)
+def _hourly_rows() -> dict[str, list[dict[str, str]]]:
+    """Zone -> its 12 month rows (24 local-hour columns each); ~60 KB, read on first use."""
+    blocks: dict[str, list[dict[str, str]]] = {}
+    for row in _rows("hourly_profiles.csv"):
+        blocks.setdefault(row["zone"].upper(), []).append(row)
     return blocks
 
 
 def hourly_zones() -> list[str]:
     """The zones that have an hourly profile."""
-    return sorted(k for k in _hourly_blocks() if k)
-
-
-@functools.cache
-def _hourly_text() -> str:
-    return (DATA / "hourly_profiles.csv").read_text("utf-8")
-
-
-def _hourly_lines(key: str) -> list[str]:
-    # The file is sorted by zone: one zone's rows are one run of lines, found by text search
-    # rather than by parsing the ~4600 rows of every zone (a tracker's start is on the clock).
-    text = _hourly_text()
-    header_end = text.index("\n")
-    marker = f"\n{key},"
-    first = text.find(marker)
-    if first == -1:
-        return []
-    last = text.rfind(marker)
-    end = text.find("\n", last + 1)
-    return [text[:header_end], *text[first + 1 : len(text) if end == -1 else end].splitlines()]
+    return sorted(_hourly_rows())
 
 
 @functools.cache
 def _hourly(key: str) -> HourlyProfile | None:
-    if not key:
+    rows = _hourly_rows().get(key)
+    if not rows:
         return None
-    lines = _hourly_lines(key)
-    if len(lines) < 2:
-        return None
-    grid: list[list[float | None]] = [[None] * 24 for _ in range(12)]
+    grid: list[tuple[float | None, ...]] = [(None,) * 24] * 12
     samples = estimated = 0.0
-    rows = list(csv.DictReader(lines))
     for row in rows:
-        grid[int(row["month"]) - 1][int(row["hour"])] = float(row["intensity_g_per_kwh"])
+        grid[int(row["month"]) - 1] = tuple(float(row[f"h{h:02d}"]) for h in range(24))
         n = int(row["samples"])
         samples += n
         estimated += n * float(row["estimated_pct"]) / 100
@@ -361,7 +337,7 @@ def _hourly(key: str) -> HourlyProfile | None:
     return HourlyProfile(
         zone=first["zone"],
         tz=first["tz"],
-        values=tuple(tuple(month) for month in grid),
+        values=tuple(grid),
         years=first["years"],
         basis=first["basis"],
         source=first["source"],

@@ -9,7 +9,6 @@ exact for the model: no polling needed.
 from __future__ import annotations
 
 import csv
-import functools
 import os
 import re
 import time
@@ -50,8 +49,9 @@ class CpuRow:
     source: str
 
 
-@functools.cache
 def _table_text() -> str:
+    # Not cached: the table is read once per tracker start, and keeping its ~650 KB (or a
+    # lower-cased copy) alive would be most of the tracker's memory.
     return (Path(__file__).parent / "data" / "cpu_tdp.csv").read_text("utf-8")
 
 
@@ -59,20 +59,20 @@ def _rows_mentioning(token: str) -> list[CpuRow]:
     # Parsing and normalising all ~5000 rows costs ~30 ms, too much for a tracker's start;
     # only the few lines that contain the model number are parsed.
     text = _table_text()
-    lowered = text.lower()
-    rows, start = [], 0
-    while (at := lowered.find(token, start)) != -1:
-        begin = text.rfind("\n", 0, at) + 1
-        end = text.find("\n", at)
-        end = len(text) if end == -1 else end
-        line = text[begin:end]
-        if begin > 0:  # not the header
-            row = next(csv.reader([line]))
-            try:
-                rows.append(CpuRow(row[0], float(row[1]), row[2]))
-            except (IndexError, ValueError):
-                pass
-        start = end
+    rows = []
+    for match in re.finditer(re.escape(token), text, re.IGNORECASE):
+        begin = text.rfind("\n", 0, match.start()) + 1
+        end = text.find("\n", match.end())
+        if begin == 0:
+            continue  # the header
+        line = text[begin : len(text) if end == -1 else end]
+        row = next(csv.reader([line]))
+        try:
+            cpu = CpuRow(row[0], float(row[1]), row[2])
+        except (IndexError, ValueError):
+            continue
+        if not rows or rows[-1] != cpu:  # a token twice on one line
+            rows.append(cpu)
     return rows
 
 
