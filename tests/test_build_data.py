@@ -53,7 +53,7 @@ def timezones() -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def cpus() -> list[dict[str, str]]:
-    return _rows(METERS / "cpu_tdp.csv")
+    return _rows(METERS / "cpus.csv")
 
 
 # ------------------------------------------------------------------------------------------
@@ -73,7 +73,8 @@ def test_build_reproduces_committed_files() -> None:
         "src/wattprint/carbon/data/timezone_zones.csv",
         "src/wattprint/carbon/data/timezones.csv",
         "src/wattprint/carbon/data/zones.csv",
-        "src/wattprint/meters/data/cpu_tdp.csv",
+        "src/wattprint/meters/data/cpus.csv",
+        "src/wattprint/meters/data/gpus.csv",
     ]
     for path, text in built.items():
         committed = (REPO / path).read_bytes()
@@ -103,7 +104,8 @@ ZONE_TABLES = (
 
 
 def test_tables_are_utf8_with_unix_newlines() -> None:
-    paths = [CARBON / "countries.csv", CARBON / "timezones.csv", METERS / "cpu_tdp.csv"]
+    paths = [CARBON / "countries.csv", CARBON / "timezones.csv"]
+    paths += [METERS / "cpus.csv", METERS / "gpus.csv"]
     for path in paths + [CARBON / name for name in ZONE_TABLES]:
         data = path.read_bytes()
         data.decode("utf-8")
@@ -117,7 +119,8 @@ def test_tables_ship_as_package_data() -> None:
         "carbon/data/countries.csv",
         "carbon/data/timezones.csv",
         "carbon/data/DATA_LICENSES.md",
-        "meters/data/cpu_tdp.csv",
+        "meters/data/cpus.csv",
+        "meters/data/gpus.csv",
         *(f"carbon/data/{table}" for table in ZONE_TABLES),
     ):
         assert root.joinpath(name).is_file(), name
@@ -225,7 +228,7 @@ def test_timezone_rows_are_complete(timezones) -> None:
 
 
 # ------------------------------------------------------------------------------------------
-# cpu_tdp.csv
+# cpus.csv (more in test_hardware.py)
 
 
 @pytest.mark.parametrize(
@@ -250,7 +253,7 @@ def test_cpu_rows_are_complete(cpus) -> None:
     for row in cpus:
         model = row["model"]
         assert model == " ".join(model.split()) and "\u200b" not in model, repr(model)
-        assert 0 < float(row["tdp_w"]) <= 1000, model
+        assert 1 <= float(row["tdp_w"]) <= 1000, model
         assert row["source"].strip() and row["license"].strip(), model
 
 
@@ -263,7 +266,8 @@ def test_data_licenses_cover_each_table() -> None:
     for needle in (
         "## carbon/data/countries.csv",
         "## carbon/data/timezones.csv",
-        "## meters/data/cpu_tdp.csv",
+        "## meters/data/cpus.csv",
+        "## meters/data/gpus.csv",
         "Ember – Yearly Electricity Data",
         "CC BY-SA 4.0",
         "co2.js",

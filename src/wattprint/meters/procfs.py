@@ -16,6 +16,7 @@ class CpuInfo:
     model: str  # the brand string, "" if the kernel gives none
     sockets: int
     threads: int
+    virtual: bool = False  # the kernel runs under a hypervisor (the "hypervisor" CPU flag)
 
 
 def cpu_info(root: Path) -> CpuInfo:
@@ -26,6 +27,7 @@ def cpu_info(root: Path) -> CpuInfo:
 
         return CpuInfo(platform.processor(), 1, os.cpu_count() or 1)
     model = ""
+    virtual = False
     packages: set[str] = set()
     threads = 0
     for line in text.splitlines():
@@ -37,9 +39,12 @@ def cpu_info(root: Path) -> CpuInfo:
             model = value.strip()
         elif key == "physical id":
             packages.add(value.strip())
+        elif key == "flags" and not virtual:
+            virtual = " hypervisor" in f" {value} "
         elif key in ("Model", "Hardware") and not model:  # ARM boards name the SoC here
             model = value.strip()
-    return CpuInfo(model, max(1, len(packages)), max(1, threads or (os.cpu_count() or 1)))
+    threads = max(1, threads or (os.cpu_count() or 1))
+    return CpuInfo(model, max(1, len(packages)), threads, virtual)
 
 
 def cpu_busy_total(root: Path) -> tuple[float, float] | None:

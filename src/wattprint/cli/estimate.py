@@ -1,0 +1,272 @@
+"""``wattprint estimate``: what a machine draws, what a job emits, and where it would emit less."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Job:
+    cpu: str | None = None
+    sockets: int | None = None
+    threads: int | None = None
+    memory_gb: float | None = None
+    load: float = 1.0
+    gpu: str | None = None
+    gpus: int | None = None
+    gpu_load: float = 1.0
+    hours: float = 1.0
+    country: str | None = None
+    cloud: str | None = None
+    region: str | None = None
+
+
+class JobError(ValueError):
+    """Options that do not describe a machine; the message says what to add."""
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    watts: float
+    low_w: float
+    high_w: float
+    how: str
+
+
+def _this_machine() -> tuple[str, int, int, float, list[str], bool]:
+    """Brand string, sockets, threads, memory GB, GPU names of this machine, and if a VM."""
+    from ..meters import nvidia
+    from ..meters.base import ProbeContext
+    from ..meters.memory import total_memory_gb
+    from ..meters.procfs import cpu_info
+
+    ctx = ProbeContext()
+    info = cpu_info(ctx.root)
+    names: list[str] = []
+    for probe in nvidia.probe(ctx):
+        if probe.meter is not None:
+            names.extend(getattr(probe.meter, "gpu_models", ()))
+            probe.meter.close()
+    return info.model, info.sockets, info.threads, total_memory_gb(ctx), names, info.virtual
+
+
+def _gpu_parts(job: Job, names: list[str]) -> list[Part]:
+    from ..hardware import find_gpu
+
+    if job.gpu:
+        names = [job.gpu] * (job.gpus if job.gpus is not None else 1)
+    elif job.gpus is not None:
+        raise JobError("--gpus needs --gpu MODEL (e.g. --gpu 'H100 SXM')")
+    parts = []
+    for name in names:
+        spec = find_gpu(name)
+        if spec is None or spec.tdp_w is None:
+            raise JobError(f"GPU {name!r} is not in wattprint's GPU table; name another model")
+        # Between the GPU's idle draw and its board limit: utilization says little more than
+        # that (a "100 %" busy GPU draws anywhere from half its limit to all of it).
+        idle = spec.idle_w if spec.idle_w is not None else 0.1 * spec.tdp_w
+        watts = idle + (spec.tdp_w - idle) * job.gpu_load
+        how = f"{spec.model}: idle {idle:g} W to TDP {spec.tdp_w:g} W ({spec.source})"
+        parts.append(Part("gpu", watts, idle, spec.tdp_w, how))
+    return parts
+
+
+def compute(job: Job) -> dict[str, Any]:
+    """Everything the command prints, as plain data."""
+    from ..carbon import tables
+    from ..carbon.grid import annual
+    from ..carbon.location import locate
+    from ..estimate import machine_power
+    from ..estimate.vm import guest_curve
+    from ..hardware import find_cpu
+    from ..report.whatif import region_options
+
+    gpu_names: list[str] = []
+    if job.cpu is None:
+        brand, sockets, threads, memory_gb, gpu_names, virtual = _this_machine()
+        sockets = job.sockets or sockets
+        threads = job.threads or threads
+        memory_gb = job.memory_gb if job.memory_gb is not None else memory_gb
+        described = "this machine"
+        curve = guest_curve(brand, threads, memory_gb, virtual)
+    else:
+        brand, sockets = job.cpu, job.sockets or 1
+        spec = find_cpu(brand)
+        threads = job.threads or (spec.threads * sockets if spec and spec.threads else None)
+        if threads is None:
+            raise JobError(f"CPU {brand!r} is unknown to wattprint: give --threads N")
+        if job.memory_gb is None:
+            raise JobError("give --memory-gb N with --cpu (installed RAM of the machine)")
+        memory_gb = job.memory_gb
+        described = "the machine described"
+        curve = None
+    if curve is not None:  # a VM with a generic CPU: its share of a host
+        power = curve.at(job.load)
+    else:
+        power = machine_power(brand, sockets, threads, memory_gb, job.load)
+    parts = [
+        Part("cpu", power.cpu_w, power.cpu_low_w, power.cpu_high_w, power.cpu_basis),
+        Part("ram", power.ram_w, power.ram_low_w, power.ram_high_w, power.ram_basis),
+        Part("platform", power.platform_w, power.platform_low_w, power.platform_high_w,
+             power.platform_basis),
+    ]  # fmt: skip
+    parts += _gpu_parts(job, gpu_names)
+    # The CPU+RAM+platform bounds come from the model as a whole (its residuals), not from
+    # adding the parts' bounds, which would double-count their shared error.
+    host_low, host_high = power.machine_low_w, power.machine_high_w
+    gpu = [p for p in parts if p.name == "gpu"]
+    machine = Part(
+        "machine",
+        power.machine_w + sum(p.watts for p in gpu),
+        host_low + sum(p.low_w for p in gpu),
+        host_high + sum(p.high_w for p in gpu),
+        power.method,
+    )
+    if job.cloud and not job.region:
+        raise JobError("--cloud needs --region (the provider's region code, e.g. us-east-1)")
+    location = locate(country=job.country, cloud_provider=job.cloud, cloud_region=job.region)
+    intensity = annual(location)
+    pue, pue_source = 1.0, "on-premises default"
+    if location.cloud_provider:
+        provider = tables.normalise_provider(location.cloud_provider) or location.cloud_provider
+        row = tables.cloud_region(provider, location.cloud_region or "")
+        default_pue, _, source = tables.provider_defaults(provider)
+        if row is not None and row.pue:
+            pue, pue_source = row.pue, f"{provider} {row.region}"
+        elif default_pue:
+            pue, pue_source = default_pue, f"{provider} default ({source})"
+    it_kwh = machine.watts * job.hours / 1000
+    energy = {
+        "it_kwh": it_kwh,
+        "low_kwh": machine.low_w * job.hours / 1000,
+        "high_kwh": machine.high_w * job.hours / 1000,
+        "pue": pue,
+        "pue_source": pue_source,
+        "facility_kwh": it_kwh * pue,
+    }
+    grams = it_kwh * pue * intensity.value
+    emissions = {
+        "kg": grams / 1000,
+        "low_kg": energy["low_kwh"] * pue * intensity.low / 1000,
+        "high_kg": energy["high_kwh"] * pue * intensity.high / 1000,
+        "intensity_g_per_kwh": intensity.value,
+        "intensity_kind": intensity.kind,
+        "intensity_zone": intensity.zone,
+        "intensity_year": intensity.year,
+        "intensity_source": intensity.source,
+        "location_source": location.source,
+        "location_detail": location.detail,
+    }
+    elsewhere = []
+    if location.cloud_provider:
+        for option in region_options(location.cloud_provider, it_kwh)[:5]:
+            elsewhere.append(
+                {
+                    "region": option.region,
+                    "label": option.label,
+                    "pue": option.pue,
+                    "intensity_g_per_kwh": option.intensity.value,
+                    "intensity_kind": option.intensity.kind,
+                    "kg": option.emissions_kg,
+                }
+            )
+    return {
+        "machine": {
+            "described": described,
+            "cpu": brand,
+            "sockets": sockets,
+            "threads": threads,
+            "memory_gb": memory_gb,
+            "load": job.load,
+            "gpus": [p.how.split(":")[0] for p in gpu],
+            "gpu_load": job.gpu_load,
+            "notes": list(power.notes),
+        },
+        "power_w": {
+            p.name: {"value": p.watts, "low": p.low_w, "high": p.high_w, "how": p.how}
+            for p in [*parts[:3], *_summed_gpus(gpu), machine]
+        },  # fmt: skip
+        "hours": job.hours,
+        "energy": energy,
+        "emissions": emissions,
+        "elsewhere": elsewhere,
+    }
+
+
+def _summed_gpus(gpus: list[Part]) -> list[Part]:
+    if not gpus:
+        return []
+    hows = sorted({p.how for p in gpus})
+    return [
+        Part(
+            "gpu",
+            sum(p.watts for p in gpus),
+            sum(p.low_w for p in gpus),
+            sum(p.high_w for p in gpus),
+            f"{len(gpus)} x " + "; ".join(hows),
+        )
+    ]
+
+
+def _render(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    m = data["machine"]
+    gpus = f", {len(m['gpus'])} GPU(s) at {m['gpu_load']:.0%}" if m["gpus"] else ""
+    console.print(
+        f"[bold]{m['described'].capitalize()}[/]: {m['cpu'] or 'unknown CPU'} x {m['sockets']}, "
+        f"{m['threads']} threads, {m['memory_gb']:.0f} GB, CPU at {m['load']:.0%}{gpus}"
+    )
+    table = Table(title="Power", title_justify="left")
+    for column in ("component", "watts", "low", "high", "how"):
+        table.add_column(column, justify="right" if column in ("watts", "low", "high") else "left")
+    for name, p in data["power_w"].items():
+        style = "bold" if name == "machine" else None
+        table.add_row(name, f"{p['value']:.0f}", f"{p['low']:.0f}", f"{p['high']:.0f}", p["how"],
+                      style=style)  # fmt: skip
+    console.print(table)
+    e, c = data["energy"], data["emissions"]
+    console.print(
+        f"[bold]{data['hours']:g} h[/]: {e['it_kwh']:.3g} kWh "
+        f"[{e['low_kwh']:.3g}-{e['high_kwh']:.3g}] x PUE {e['pue']:g} ({e['pue_source']}) = "
+        f"{e['facility_kwh']:.3g} kWh"
+    )
+    console.print(
+        f"[bold]CO2eq[/]: {c['kg']:.3g} kg [{c['low_kg']:.3g}-{c['high_kg']:.3g}] at "
+        f"{c['intensity_g_per_kwh']:.4g} g/kWh ({c['intensity_zone']}, {c['intensity_kind']}; "
+        f"location: {c['location_source']})"
+    )
+    for note in m["notes"]:
+        console.print(f"[yellow]note[/]: {note}")
+    if data["elsewhere"]:
+        table = Table(title="The same job in the provider's lowest-carbon regions",
+                      title_justify="left")  # fmt: skip
+        for column in ("region", "PUE", "g/kWh", "kg CO2eq", "vs here"):
+            table.add_column(column, justify="left" if column == "region" else "right")
+        for o in data["elsewhere"]:
+            ratio = o["kg"] / c["kg"] if c["kg"] else 0
+            table.add_row(o["label"], f"{o['pue']:g}", f"{o['intensity_g_per_kwh']:.4g}",
+                          f"{o['kg']:.3g}", f"{ratio:.0%}")  # fmt: skip
+        console.print(table)
+
+
+def run(job: Job, as_json: bool = False) -> int:
+    """Print the estimate; the exit code (2 for options that do not describe a machine)."""
+    os.environ.setdefault("WATTPRINT_LOG_LEVEL", "warning")
+    try:
+        data = compute(job)
+    except ValueError as exc:
+        print(f"wattprint estimate: {exc}", file=sys.stderr)
+        return 2
+    if as_json:
+        print(json.dumps(data, indent=2))
+    else:
+        _render(data)
+    return 0

@@ -1,0 +1,94 @@
+"""A virtual machine is a slice of a host, not a small server of its own.
+
+A VM shows a handful of vCPUs and a generic CPU name ("AMD EPYC Processor", "Common KVM
+processor"). Read literally, the SPECpower fit would describe a whole physical machine with
+that few threads, i.e. an old, inefficient one, and charge a 2-vCPU VM like a 2008 server
+(~200 W). Instead the guest gets its share of a host: the host's CPU and platform power in
+proportion to its vCPUs, the host's RAM power in proportion to its memory.
+
+The host is unknown, so it is taken from a range of current two-socket hosts (64 to 256
+threads, 4 GB per thread); the value is the middle host's, and the bounds span the lowest
+low and the highest high over the range. Per-thread power is nearly the same across that range
+(the fit gives ~0.6-0.9 W idle and ~4.1-4.6 W at full load per thread), so the host size
+matters less than it seems.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import COMPONENTS, METHOD, PowerEstimate, machine_curve
+
+HOSTS = (64, 128, 192, 256)  # threads of a two-socket host
+TYPICAL_HOST = 128
+GB_PER_THREAD = 4.0
+SHARE_COMPONENTS = {"cpu": "threads", "platform": "threads", "ram": "memory"}
+
+
+class VmCurve:
+    """Like ``MachineCurve``, for a guest of ``threads`` vCPUs and ``memory_gb`` of RAM."""
+
+    model = "vm-share"
+    cpu_row = None
+
+    def __init__(self, threads: int, memory_gb: float) -> None:
+        self.threads, self.memory_gb = threads, memory_gb
+        self._hosts = {h: machine_curve("unknown", 2, h, h * GB_PER_THREAD) for h in HOSTS}
+        share = f"{threads} of a ~{TYPICAL_HOST}-thread host's"
+        self.bases = {
+            "cpu": f"VM share: {share} CPU (SPECpower fit, threads)",
+            "ram": f"VM share: {memory_gb:.1f} GB of the host's RAM power (SPECpower fit)",
+            "platform": f"VM share: {share} platform (SPECpower fit)",
+        }
+        self.notes = (
+            "virtual machine with a generic CPU: its power is its share of an unknown host "
+            f"(64-256 threads), by vCPUs ({threads}) and memory ({memory_gb:.1f} GB)",
+        )
+
+    def _share(self, name: str, host_threads: int) -> float:
+        if SHARE_COMPONENTS[name] == "threads":
+            return min(1.0, self.threads / host_threads)
+        return min(1.0, self.memory_gb / (host_threads * GB_PER_THREAD))
+
+    def component(self, name: str, load: float) -> tuple[float, float, float]:
+        value = lows = highs = None
+        for host, curve in self._hosts.items():
+            watts, low, high = curve.component(name, load)
+            share = self._share(name, host)
+            if host == TYPICAL_HOST:
+                value = watts * share
+            lows = low * share if lows is None else min(lows, low * share)
+            highs = high * share if highs is None else max(highs, high * share)
+        assert value is not None and lows is not None and highs is not None
+        return value, min(lows, value), max(highs, value)
+
+    def at(self, load: float) -> PowerEstimate:
+        u = min(1.0, max(0.0, float(load)))
+        cpu, ram, platform = (self.component(name, u) for name in COMPONENTS)
+        return PowerEstimate(
+            machine_w=cpu[0] + ram[0] + platform[0],
+            machine_low_w=cpu[1] + ram[1] + platform[1],
+            machine_high_w=cpu[2] + ram[2] + platform[2],
+            cpu_w=cpu[0], cpu_low_w=cpu[1], cpu_high_w=cpu[2],
+            ram_w=ram[0], ram_low_w=ram[1], ram_high_w=ram[2],
+            platform_w=platform[0], platform_low_w=platform[1], platform_high_w=platform[2],
+            load=u,
+            method=METHOD,
+            model=self.model,
+            cpu_row=None,
+            cpu_basis=self.bases["cpu"],
+            ram_basis=self.bases["ram"],
+            platform_basis=self.bases["platform"],
+            notes=self.notes,
+        )  # fmt: skip
+
+
+def guest_curve(cpu_model: str, threads: int, memory_gb: float, virtual: bool) -> Any:
+    """The curve to use for a machine: a VM share for a guest with a generic or unknown CPU,
+    else the machine's own SPECpower curve."""
+    from .model import resolve_cpu
+
+    row, _ = resolve_cpu(cpu_model)
+    if virtual and row is None:
+        return VmCurve(threads, memory_gb)
+    return None

@@ -1,0 +1,1 @@
+"""Summaries people look at: what-if regions, equivalents, rendering."""
