@@ -112,6 +112,7 @@ class _Run:
         self.wall = time.time()  # of the last update, seconds since the epoch
         self.accounted_at = self.wall  # emissions are counted up to here
         self.tasks: dict[str, tuple[dict[str, Any], float]] = {}
+        self.shared: dict[str, Any] | None = None  # the meters' per-update readings
 
 
 class _TaskBlock:
@@ -299,7 +300,9 @@ class Tracker:
         output_dir = Path(s.output_dir)
         if s.save_csv:
             self._recover(output_dir)
-        ctx = ProbeContext(gpu_ids=s.gpu_ids, tracking_mode=s.tracking_mode, warn=_logs().warn_once)
+        ctx = ProbeContext(
+            gpu_ids=s.gpu_ids, tracking_mode=s.tracking_mode, warn=_logs().warn_once, shared={}
+        )
         detection = probe_all(ctx)
         carbon = setup(s, live=lambda location: self._live_feed(s, location))
         if carbon.announcement:
@@ -343,6 +346,7 @@ class Tracker:
             root=ctx.root,
             notes=notes,
         )
+        run.shared = ctx.shared
         from .meters.procfs import cpu_busy_total
 
         run.cpu_start = run.cpu_now = cpu_busy_total(ctx.root)
@@ -478,6 +482,8 @@ class Tracker:
         This is the sampling hot path: one meter per component is the common case and gets
         no intermediate lists or generators.
         """
+        if run.shared is not None:
+            run.shared.clear()
         for name, comp in run.components.items():
             meters = comp.meters
             if comp.failed or not meters:

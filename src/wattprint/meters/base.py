@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 #: Components a meter can measure. "platform" is the rest of the machine (board, fans,
 #: storage, power-supply losses): nothing measures it, so it is always a model.
@@ -105,6 +105,8 @@ class ProbeContext:
     pid: int = field(default_factory=os.getpid)
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     warn: Warn = _silent
+    # Readings shared by the meters within one update (the tracker empties it before each).
+    shared: dict[str, Any] | None = None
 
     def path(self, absolute: str) -> Path:
         """Map an absolute machine path ("/sys/class/powercap") under ``root``."""

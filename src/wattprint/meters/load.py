@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 from .base import ProbeContext, Reading
 from .procfs import cpu_busy_total
@@ -46,9 +47,23 @@ class LoadMeter:
         self._own = self._process_seconds()
         self.load = 0.0
 
+    def _shared(self, key: str, read: Callable[[], Any]) -> Any:
+        # The CPU, RAM and platform meters read the same counters one after the other on every
+        # update: one read serves all three. The tracker empties ``ctx.shared`` before each
+        # update; without a tracker (None) nothing is shared.
+        shared = self._ctx.shared
+        if shared is None:
+            return read()
+        if key not in shared:
+            shared[key] = read()
+        return shared[key]
+
     def _process_seconds(self) -> float:
         if self._process is None:
             return 0.0
+        return self._shared("process", self._read_process_seconds)
+
+    def _read_process_seconds(self) -> float:
         try:
             t = self._process.cpu_times()
             total = t.user + t.system + t.children_user + t.children_system
@@ -67,7 +82,8 @@ class LoadMeter:
         dt = now - self._t
         if dt <= 0:
             return
-        machine = cpu_busy_total(self._ctx.root)
+        root = self._ctx.root
+        machine = self._shared("stat", lambda: cpu_busy_total(root))
         share = 1.0
         if machine is not None and self._machine is not None:
             busy = machine[0] - self._machine[0]
