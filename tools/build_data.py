@@ -2938,7 +2938,28 @@ IANA time zone name (including backward-compatible link names) to ISO 3166 alpha
 
 {hardware_license_sections(shared, tables).lstrip()}"""
     text += zone_license_sections(shared, tables)
+    text += POWER_MODEL_SECTION
     return Table(f"{CARBON_DATA}/DATA_LICENSES.md", text)
+
+
+# The power model's coefficients are written by tools/fit_power_model.py, not by this script;
+# their provenance is stated here so that every shipped table's license is in one file.
+POWER_MODEL_SECTION = """
+## estimate/data/power_model.json
+
+Coefficients of wattprint's whole-machine power model (CPU, RAM, platform at idle and full
+load), fitted by `tools/fit_power_model.py`; no measurement is shipped.
+
+- **Source:** SPECpower_ssj2008 results (wall power of servers at 100 % load and at active
+  idle), published by the Standard Performance Evaluation Corporation at
+  https://www.spec.org/power_ssj2008/results/; the model's intermediate-load shape uses the
+  10 %-step curves of 19 published results (facts, with their result ids in the JSON).
+- **License:** the results carry no open data license; they are used under SPEC's Fair Use
+  Rule (https://www.spec.org/fairuse.html): only fitted coefficients are shipped, no result
+  is redistributed. SPEC(R) and SPECpower_ssj(R) are registered trademarks of the Standard
+  Performance Evaluation Corporation.
+- **Attribution to give:** "Power model calibrated on SPECpower_ssj2008 results (SPEC)."
+"""
 
 
 # ------------------------------------------------------------------------------------------
