@@ -73,8 +73,8 @@ from __future__ import annotations
 import csv
 import re
 from collections import namedtuple
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 _DATA = Path(__file__).parent / "meters" / "data"
 CPU_TABLE = _DATA / "cpus.csv"
@@ -247,8 +247,7 @@ def is_generic_cpu(brand: str) -> bool:
     return not any(any(c.isdigit() for c in w) or w in _NAMED_PARTS for w in key.words)
 
 
-@dataclass(frozen=True)
-class CpuSpec:
+class CpuSpec(NamedTuple):
     model: str
     vendor: str
     family: str
@@ -413,8 +412,7 @@ def gpu_key(name: str) -> GpuKey:
     return GpuKey(vendor, tuple(base), form, memory, memory_type)
 
 
-@dataclass(frozen=True)
-class GpuSpec:
+class GpuSpec(NamedTuple):
     model: str
     vendor: str
     tdp_w: float | None

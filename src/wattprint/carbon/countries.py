@@ -8,16 +8,15 @@ from __future__ import annotations
 import csv
 import functools
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 WORLD = "WLD"
 # Read from the package folder: importlib.resources alone would add ~4 ms to the import.
 DATA = Path(__file__).parent / "data"
 
 
-@dataclass(frozen=True)
-class Country:
+class Country(NamedTuple):
     iso3: str
     iso2: str
     name: str

@@ -12,8 +12,8 @@ import csv
 import functools
 import math
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 # Read from the package folder: importlib.resources alone would add ~4 ms to the import.
 DATA = Path(__file__).parent / "data"
@@ -42,8 +42,7 @@ def _int(text: str) -> int | None:
 # zones
 
 
-@dataclass(frozen=True)
-class Zone:
+class Zone(NamedTuple):
     key: str
     name: str
     country: str  # ISO 3166-1 alpha-3
@@ -191,8 +190,7 @@ def normalise_provider(name: str) -> str | None:
     return _PROVIDER_ALIASES.get(folded) or _PROVIDER_ALIASES.get(folded.replace(" ", ""))
 
 
-@dataclass(frozen=True)
-class CloudRegion:
+class CloudRegion(NamedTuple):
     provider: str
     region: str
     city: str
@@ -289,8 +287,7 @@ def provider_defaults(provider: str) -> tuple[float | None, float | None, str]:
 # hourly profiles
 
 
-@dataclass(frozen=True)
-class HourlyProfile:
+class HourlyProfile(NamedTuple):
     zone: str
     tz: str  # the IANA time zone the hours are in
     values: tuple[tuple[float | None, ...], ...]  # [month - 1][local hour] in g/kWh
@@ -355,8 +352,7 @@ def hourly_profile(zone: str) -> HourlyProfile | None:
 # marginal factors
 
 
-@dataclass(frozen=True)
-class MarginalFactor:
+class MarginalFactor(NamedTuple):
     country: str  # ISO 3166-1 alpha-3
     g_per_kwh: float  # operating margin, direct CO2
     year: int

@@ -48,11 +48,11 @@ from __future__ import annotations
 import json
 import math
 from collections import namedtuple
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
-TYPE_CHECKING = False  # typing costs milliseconds to import; annotations are strings here
+TYPE_CHECKING = False  # annotations are strings here
 if TYPE_CHECKING:
     from typing import Any
 
@@ -68,8 +68,7 @@ ComponentPower.__doc__ = "One component's power in watts, its bounds, and what i
 _Point = namedtuple("_Point", "watts ratio_low ratio_high")  # one of idle / full load
 
 
-@dataclass(frozen=True)
-class PowerEstimate:
+class PowerEstimate(NamedTuple):
     """Whole-machine wall power at one utilization, and its split into components (watts)."""
 
     machine_w: float

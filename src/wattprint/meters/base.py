@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 #: Components a meter can measure. "platform" is the rest of the machine (board, fans,
 #: storage, power-supply losses): nothing measures it, so it is always a model.
@@ -26,8 +26,7 @@ COMPONENTS = ("cpu", "gpu", "ram", "platform")
 IT_COMPONENTS = ("cpu", "gpu", "ram")
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
     """Cumulative energy since the meter was opened.
 
     ``low_j <= energy_j <= high_j`` always holds. ``gap_s`` is the cumulative time for which the
@@ -68,8 +67,7 @@ def utilization_percent(meter: Meter) -> float | None:
     return fn() if fn is not None else None
 
 
-@dataclass(frozen=True, slots=True)
-class Probe:
+class Probe(NamedTuple):
     """What one attempt to measure one component found: a meter, or why there is none."""
 
     name: str  # "rapl", "nvml", "amdsmi", "cpu-model", "ram-model"

@@ -7,12 +7,11 @@ On a system without /proc (macOS, Windows) the callers fall back to psutil.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class CpuInfo:
+class CpuInfo(NamedTuple):
     model: str  # the brand string, "" if the kernel gives none
     sockets: int
     threads: int

@@ -25,8 +25,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .base import MeterError, Probe, ProbeContext, Reading, scaled
 
@@ -63,8 +63,7 @@ _NO_PACKAGE = "RAPL exposes no package domain on this CPU"
 _MODPROBE = "sudo modprobe intel_rapl_msr"  # pulls in intel_rapl_common, which alone adds no zones
 
 
-@dataclass(frozen=True, slots=True)
-class RaplDomain:
+class RaplDomain(NamedTuple):
     """One RAPL counter that a meter reads."""
 
     name: str  # what it measures: "package-0", "package-0/dram", "dram"
@@ -150,8 +149,7 @@ class RaplMeter:
         return None  # nothing is held open between reads
 
 
-@dataclass(frozen=True, slots=True)
-class _Zone:
+class _Zone(NamedTuple):
     zone: str
     provider: str
     index: tuple[int, ...]
