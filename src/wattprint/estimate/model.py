@@ -196,7 +196,8 @@ def _interp(xs: list[float], ys: list[float], x: float) -> float:
 class MachineCurve:
     """The estimate for one machine at any utilization (build once, evaluate per interval)."""
 
-    __slots__ = ("idle", "full", "model", "cpu_row", "bases", "notes", "_loads", "_below", "_above")
+    __slots__ = ("idle", "full", "model", "cpu_row", "bases", "notes", "_loads", "_below", "_above",
+                 "_memo")  # fmt: skip
 
     def __init__(
         self,
@@ -213,11 +214,21 @@ class MachineCurve:
         self._loads = [float(x) for x in shape["loads"]]
         self._below = [float(x) for x in shape["below"]]
         self._above = [float(x) for x in shape["above"]]
+        self._memo: tuple[float, float, float] = (-1.0, 0.0, 0.0)
 
     def widening(self, load: float) -> tuple[float, float]:
         """How far below and above the idle-full line a measured curve may lie at ``load``,
         as shares of the idle-to-full range (0 at idle and at full load)."""
-        return _interp(self._loads, self._below, load), _interp(self._loads, self._above, load)
+        # The CPU, RAM and platform meters ask in turn for the same load on every update.
+        memo = self._memo
+        if memo[0] == load:
+            return memo[1], memo[2]
+        below, above = (
+            _interp(self._loads, self._below, load),
+            _interp(self._loads, self._above, load),
+        )
+        self._memo = (load, below, above)
+        return below, above
 
     def component(self, name: str, load: float) -> tuple[float, float, float]:
         """(watts, low, high) of one component at utilization ``load`` in [0, 1]."""

@@ -58,6 +58,9 @@ class LoadMeter:
             shared[key] = read()
         return shared[key]
 
+    def _read_stat(self) -> tuple[float, float] | None:
+        return cpu_busy_total(self._ctx.root)
+
     def _process_seconds(self) -> float:
         if self._process is None:
             return 0.0
@@ -82,8 +85,7 @@ class LoadMeter:
         dt = now - self._t
         if dt <= 0:
             return
-        root = self._ctx.root
-        machine = self._shared("stat", lambda: cpu_busy_total(root))
+        machine = self._shared("stat", self._read_stat)
         share = 1.0
         if machine is not None and self._machine is not None:
             busy = machine[0] - self._machine[0]
