@@ -46,14 +46,37 @@ def cpu_info(root: Path) -> CpuInfo:
     return CpuInfo(model, max(1, len(packages)), threads, virtual)
 
 
+_STAT_FD: int | None = None  # /proc/stat of the real machine, kept open: one pread per sample
+
+
+def _first_line(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 512).split(b"\n", 1)[0]
+    finally:
+        os.close(fd)
+
+
+def _stat_line(root: Path) -> bytes:
+    """The first line of /proc/stat. On the real machine the file stays open and each read is
+    one pread at offset 0 (the kernel regenerates it): this runs on every sample."""
+    global _STAT_FD
+    path = root / "proc/stat"
+    if str(root) != "/":
+        return _first_line(path)
+    if _STAT_FD is None:
+        _STAT_FD = os.open(path, os.O_RDONLY)
+    try:
+        return os.pread(_STAT_FD, 512, 0).split(b"\n", 1)[0]
+    except OSError:  # closed behind our back (a daemonising fork): open it again
+        _STAT_FD = None
+        return _first_line(path)
+
+
 def cpu_busy_total(root: Path) -> tuple[float, float] | None:
     """Machine-wide (busy, total) CPU time in clock ticks from the first line of /proc/stat."""
-    try:  # os.open/os.read: this runs on every sample, and io.open's layers cost more
-        fd = os.open(root / "proc/stat", os.O_RDONLY)
-        try:
-            line = os.read(fd, 512).split(b"\n", 1)[0]
-        finally:
-            os.close(fd)
+    try:
+        line = _stat_line(root)
     except OSError:
         return None
     fields = line.split()
