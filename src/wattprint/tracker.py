@@ -378,41 +378,7 @@ class Tracker:
         return result
 
     def _recover(self, output_dir: Path) -> None:
-        from pathlib import Path
-
-        from . import journal
-
-        try:
-            found = journal.unfinished(output_dir)
-        except Exception as exc:  # recovery must never stop a new run from starting
-            _logs().logger.warning("could not look for interrupted runs in %s: %s", output_dir, exc)
-            return
-        for path, meta, last in found:
-            claimed = journal.claim(path)
-            if claimed is None:
-                continue
-            state = last
-            if state is None:
-                lost = {"energy_j": None, "low_j": None, "high_j": None, "method": "lost"}
-                state = {
-                    "t": meta["started_at"],
-                    "duration_s": 0.0,
-                    "components": {c: dict(lost) for c in ("cpu", "gpu", "ram", "platform")},
-                    "emissions_g": None,
-                    "emissions_low_g": None,
-                    "emissions_high_g": None,
-                    "notes": ["the process ended before its first interval was recorded"],
-                }
-            result = journal.build_result(meta, state, "interrupted")
-            target = Path(meta["csv"]) if meta.get("csv") else output_dir / CSV_NAME
-            self._write_row(target, result)
-            journal.release(claimed, "interrupted")
-            _logs().logger.warning(
-                "run %s (%s) ended without stopping (process %s killed?): wrote its last "
-                "recorded state, %.1f s, to %s with status=interrupted",
-                meta["run_id"], meta.get("project_name"), meta.get("pid"),
-                result.duration_s, target,
-            )  # fmt: skip
+        recover(output_dir)
 
     # -- measuring ----------------------------------------------------------------------------
 
@@ -666,17 +632,7 @@ class Tracker:
         return path
 
     def _write_row(self, path: Path | None, result: RunResult) -> None:
-        if path is None:
-            return
-        from ._version import __version__
-        from .records import COLUMNS, TASK_COLUMNS, to_row
-        from .sinks.csv import append_row
-
-        columns = COLUMNS if result.task_name is None else TASK_COLUMNS
-        try:
-            append_row(path, columns, to_row(result, __version__))
-        except OSError as exc:
-            _logs().warn_once(f"csv-write:{path}", f"cannot write to {path}: {exc}")
+        _write_row(path, result)
 
     def _live_feed(self, s: Settings, location: Any) -> Any:
         """A live intensity feed with its own thread, when the user asked for one."""
@@ -710,6 +666,67 @@ class Tracker:
             ),
             ram_total_gb=kib * 1024 / 1e9,
         )
+
+
+def recover(output_dir: str | os.PathLike[str]) -> list[RunResult]:
+    """Write the summary row of every run in ``output_dir`` whose process died before stopping.
+
+    Called by every tracker that starts there, and by ``wattprint recover``. A run still alive
+    (its process exists, on this host) is left alone; each run is recovered once.
+    """
+    from pathlib import Path
+
+    from . import journal
+
+    folder = Path(output_dir)
+    try:
+        found = journal.unfinished(folder)
+    except Exception as exc:  # recovery must never stop a new run from starting
+        _logs().logger.warning("could not look for interrupted runs in %s: %s", folder, exc)
+        return []
+    recovered = []
+    for path, meta, last in found:
+        claimed = journal.claim(path)
+        if claimed is None:
+            continue  # another process took it first
+        state = last
+        if state is None:
+            lost = {"energy_j": None, "low_j": None, "high_j": None, "method": "lost"}
+            state = {
+                "t": meta["started_at"],
+                "duration_s": 0.0,
+                "components": {c: dict(lost) for c in ("cpu", "gpu", "ram", "platform")},
+                "emissions_g": None,
+                "emissions_low_g": None,
+                "emissions_high_g": None,
+                "notes": ["the process ended before its first interval was recorded"],
+            }
+        result = journal.build_result(meta, state, "interrupted")
+        target = Path(meta["csv"]) if meta.get("csv") else folder / CSV_NAME
+        _write_row(target, result)
+        journal.release(claimed, "interrupted")
+        recovered.append(result)
+        _logs().logger.warning(
+            "run %s (%s) ended without stopping (process %s killed?): wrote its last "
+            "recorded state, %.1f s, to %s with status=interrupted",
+            meta["run_id"], meta.get("project_name"), meta.get("pid"),
+            result.duration_s, target,
+        )  # fmt: skip
+    return recovered
+
+
+def _write_row(path: Path | None, result: RunResult) -> None:
+    if path is None:
+        return
+    from ._version import __version__
+    from .records import COLUMNS, TASK_COLUMNS, to_row
+    from .sinks.csv import append_row
+
+    columns = COLUMNS if result.task_name is None else TASK_COLUMNS
+    try:
+        append_row(path, columns, to_row(result, __version__))
+    except OSError as exc:
+        _logs().warn_once(f"csv-write:{path}", f"cannot write to {path}: {exc}")
 
 
 def _uuid4() -> str:

@@ -6,7 +6,8 @@ Each subcommand's work lives in its own module, imported when the subcommand run
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -19,9 +20,72 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from .._version import __version__
+
+        typer.echo(f"wattprint {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def wattprint() -> None:
+def wattprint(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
     """Measure and estimate the energy and CO2 of computing, with honest bounds."""
+
+
+def _run(fn: Any, *args: Any) -> None:
+    """Run a command: a user error is one line on stderr and exit 2, never a traceback."""
+    try:
+        code = fn(*args)
+    except ValueError as exc:
+        typer.echo(f"wattprint: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        typer.echo(f"wattprint: {exc}", err=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def detect(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """What each component is measured with here, what was tried, and what to do about it;
+    and the location and intensity a tracker would use."""
+    from .inspect import detect as run_detect
+
+    _run(run_detect, as_json)
+
+
+@app.command()
+def intensity(
+    country: Annotated[str | None, typer.Option(help="ISO-3, ISO-2 or name")] = None,
+    zone: Annotated[str | None, typer.Option(help="grid zone, e.g. US-CAL-CISO")] = None,
+    cloud: Annotated[str | None, typer.Option(help="cloud provider")] = None,
+    region: Annotated[str | None, typer.Option(help="the cloud provider's region")] = None,
+    at: Annotated[str | None, typer.Option(help="ISO time with offset (default: now)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The carbon intensity that would be used, with its provenance."""
+    from .inspect import intensity as run_intensity
+
+    _run(run_intensity, country, zone, cloud, region, at, as_json)
+
+
+@app.command()
+def recover(
+    folder: Annotated[Path, typer.Argument(help="the runs' output_dir")] = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Write the summary rows of runs whose process was killed before it stopped."""
+    from .inspect import recover as run_recover
+
+    _run(run_recover, folder, as_json)
 
 
 @app.command()

@@ -1,0 +1,5 @@
+"""``python -m wattprint``: the same as the ``wattprint`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,112 @@
+"""The small commands, through the real entry point where it matters: --version, detect,
+intensity, recover; user errors are one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from wattprint._version import __version__
+from wattprint.carbon import tables
+from wattprint.cli import app
+
+runner = CliRunner()
+BIN = Path(sys.executable).parent / "wattprint"
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    command = [str(BIN)] if BIN.exists() else [sys.executable, "-m", "wattprint"]
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})  # fmt: skip
+
+
+def test_version_through_the_console_script():
+    done = cli("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"wattprint {__version__}"
+
+
+def test_detect_json_on_a_fake_machine(machine):
+    machine.add_rapl_domain("intel-rapl", "0", "package-0", energy_uj=1)
+    done = cli("detect", "--json")  # the fixture's WATTPRINT_ROOT and config reach the child
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["components"]["cpu"]["method"] == "rapl"
+    assert data["components"]["ram"]["method"] == "ram-model"  # no dram domain
+    assert data["components"]["platform"]["method"] == "platform-model"
+    gpu_tried = {p["name"]: p for p in data["components"]["gpu"]["tried"]}
+    assert not gpu_tried["nvml"]["usable"] and gpu_tried["nvml"]["reason"]
+    assert data["location"]["source"] == "timezone" and data["location"]["country"] == "FRA"
+    assert data["intensity"]["value"] > 0 and data["intensity"]["source"]
+
+
+def test_detect_says_how_to_make_rapl_readable(machine):
+    machine.add_rapl_domain("intel-rapl", "0", "package-0", energy_uj=1)
+    machine.deny(machine.energy_path("intel-rapl:0"))
+    result = runner.invoke(app, ["detect"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "not usable" in result.output and "sudo chmod" in result.output
+    assert "Intensity now" in result.output
+
+
+def test_intensity_with_provenance(machine):
+    profile = tables.hourly_profile("GB")
+    done = cli("intensity", "--zone", "GB", "--at", "2026-01-15T18:30+00:00", "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["intensity"]["value"] == profile.at(1, 18)
+    assert (
+        data["intensity"]["kind"] == "hourly-profile" and data["location"]["source"] == "explicit"
+    )
+
+
+def test_user_errors_are_one_line_and_exit_2(machine):
+    for args, text in (
+        (["intensity", "--zone", "XX-NOWHERE"], "XX-NOWHERE"),
+        (["intensity", "--at", "yesterday"], "--at"),
+        (["intensity", "--at", "2026-01-15T18:00"], "UTC offset"),
+        (["intensity", "--cloud", "aws"], "--region"),
+        (["recover", "/nonexistent/folder"], "not a folder"),
+    ):
+        done = cli(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert text in done.stderr and "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_recover_writes_interrupted_rows(machine):
+    Path(".wattprint").mkdir()
+    meta = {
+        "type": "run", "run_id": "dead-1", "pid": 999_999_999, "host": os.uname().nodename,
+        "create_time": 0.0, "started_at": "2026-11-23T10:00:00+00:00", "project_name": "p",
+        "pue": 1.0, "machine": {}, "location": {"country": "FRA", "source": "explicit"},
+        "intensity": {"value": 31.0, "low": 31.0, "high": 31.0, "kind": "zone-annual",
+                      "zone": "FR", "year": 2025, "source": "test"},
+        "csv": "emissions.csv",
+    }  # fmt: skip
+    cpu = {"energy_j": 3600.0, "low_j": 3000.0, "high_j": 4000.0, "method": "rapl"}
+    interval = {
+        "type": "interval",
+        "t": 1.8e9,
+        "duration_s": 12.5,
+        "components": {"cpu": cpu},
+        "emissions_g": 0.031,
+        "emissions_low_g": 0.026,
+        "emissions_high_g": 0.034,
+    }
+    Path(".wattprint/dead-1.running.jsonl").write_text(
+        json.dumps(meta) + "\n" + json.dumps(interval) + "\n"
+    )
+    done = cli("recover", ".", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [
+        {"run_id": "dead-1", "project_name": "p", "duration_s": 12.5, "status": "interrupted"}
+    ]
+    row = Path("emissions.csv").read_text().splitlines()[1]
+    assert "dead-1" in row and "interrupted" in row
+    again = cli("recover", ".")
+    assert again.returncode == 0 and "no interrupted run" in again.stdout
