@@ -228,7 +228,7 @@ def to_row(result: RunResult, version: str) -> dict[str, Any]:
     return row
 
 
-def _energy(kwh: float | None) -> str:
+def energy_text(kwh: float | None) -> str:
     if kwh is None:
         return "not measured"
     if kwh >= 1:
@@ -238,7 +238,7 @@ def _energy(kwh: float | None) -> str:
     return f"{kwh * J_PER_KWH:.3g} J"
 
 
-def _mass(kg: float | None) -> str:
+def mass_text(kg: float | None) -> str:
     if kg is None:
         return "?"
     if kg >= 1:
@@ -254,39 +254,39 @@ def render_text(r: RunResult) -> str:
     for name, c in r.components.items():
         power = f"{c.power_w:.1f} W avg" if c.power_w is not None else ""
         bounds = (
-            f"[{_energy(c.low_kwh)} - {_energy(c.high_kwh)}]"
+            f"[{energy_text(c.low_kwh)} - {energy_text(c.high_kwh)}]"
             if c.energy_kwh is not None and c.low_kwh is not None and c.high_kwh is not None
             else ""
         )
         lines.append(
-            f"  {name:<6}{_energy(c.energy_kwh):>12}  {bounds:<30} {power:>12}  {c.method}"
+            f"  {name:<6}{energy_text(c.energy_kwh):>12}  {bounds:<30} {power:>12}  {c.method}"
         )
         if c.note:
             lines.append(f"        note: {c.note}")
     if r.platform is not None:
         c = r.platform
-        bounds = (f"[{_energy(c.low_kwh)} - {_energy(c.high_kwh)}]"
+        bounds = (f"[{energy_text(c.low_kwh)} - {energy_text(c.high_kwh)}]"
                   if c.low_kwh is not None and c.high_kwh is not None else "")  # fmt: skip
         power = f"{c.power_w:.1f} W avg" if c.power_w is not None else ""
         lines.append(
-            f"  {'platf.':<6}{_energy(c.energy_kwh):>12}  {bounds:<30} {power:>12}  {c.method}"
+            f"  {'platf.':<6}{energy_text(c.energy_kwh):>12}  {bounds:<30} {power:>12}  {c.method}"
         )
     pue = f" (with PUE {r.pue:g})" if r.pue != 1 else ""
     lines.append(
-        f"  total {_energy(r.energy_kwh):>12}  "
-        f"[{_energy(r.energy_low_kwh)} - {_energy(r.energy_high_kwh)}]{pue}"
+        f"  total {energy_text(r.energy_kwh):>12}  "
+        f"[{energy_text(r.energy_low_kwh)} - {energy_text(r.energy_high_kwh)}]{pue}"
     )
     it = r.intensity
     year = f" {it.year}" if it.year else ""
     lines.append(
-        f"  CO2eq {_mass(r.emissions_kg):>12}  [{_mass(r.emissions_low_kg)} - "
-        f"{_mass(r.emissions_high_kg)}] at {it.value:g} g/kWh ({it.zone}{year}, {it.kind}; "
+        f"  CO2eq {mass_text(r.emissions_kg):>12}  [{mass_text(r.emissions_low_kg)} - "
+        f"{mass_text(r.emissions_high_kg)}] at {it.value:g} g/kWh ({it.zone}{year}, {it.kind}; "
         f"location: {r.location.source})"
     )
     lines.append(f"        intensity source: {it.source}")
     if r.emissions_marginal_kg is not None and r.marginal is not None:
         lines.append(
-            f"  marginal CO2eq {_mass(r.emissions_marginal_kg)} at {r.marginal.value:g} g/kWh "
+            f"  marginal CO2eq {mass_text(r.emissions_marginal_kg)} at {r.marginal.value:g} g/kWh "
             f"({r.marginal.source})"
         )
     if r.water_l is not None:

@@ -249,6 +249,13 @@ class Tracker:
             self._write_row(run.csv_path, result)
             return result
 
+    def peek(self) -> RunResult:
+        """The run's cumulative result so far, written nowhere (for live views)."""
+        with self._lock:
+            run = self._require_run("peek()")
+            self._update(run)
+            return self._result(run, "running")
+
     def start_task(self, name: str) -> None:
         with self._lock:
             run = self._require_run(f"start_task({name!r})")

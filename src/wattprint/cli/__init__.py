@@ -51,6 +51,39 @@ def _run(fn: Any, *args: Any) -> None:
     raise typer.Exit(code)
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def run(
+    command: Annotated[list[str] | None, typer.Argument(help="the command, after --")] = None,
+    project_name: Annotated[str | None, typer.Option(help="project label")] = None,
+    experiment_name: Annotated[str | None, typer.Option(help="experiment label")] = None,
+    output_dir: Annotated[str | None, typer.Option(help="where emissions.csv goes")] = None,
+    interval: Annotated[float | None, typer.Option(help="seconds between records")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO-3, ISO-2 or name")] = None,
+    region: Annotated[str | None, typer.Option(help="state/province or zone")] = None,
+    cloud_provider: Annotated[str | None, typer.Option(help="aws, azure, gcp, ...")] = None,
+    cloud_region: Annotated[str | None, typer.Option(help="the provider's region")] = None,
+    gpu_ids: Annotated[str | None, typer.Option(help="GPUs to measure: 0,1 or UUIDs")] = None,
+    pue: Annotated[float | None, typer.Option(help="power usage effectiveness")] = None,
+    intensity: Annotated[float | None, typer.Option(help="gCO2e/kWh, overrides the grid")] = None,
+) -> None:
+    """Run a command and track it: wattprint run [options] -- CMD [ARGS...]
+
+    Exits with the command's exit code; Ctrl-C and SIGTERM go to the command and the record
+    is still written, with a status that says how it ended.
+    """
+    from .run import run as run_command
+
+    options = {
+        "project_name": project_name, "experiment_name": experiment_name,
+        "output_dir": output_dir, "interval_s": interval, "country": country, "region": region,
+        "cloud_provider": cloud_provider, "cloud_region": cloud_region, "gpu_ids": gpu_ids,
+        "pue": pue, "intensity_g_per_kwh": intensity,
+    }  # fmt: skip
+    _run(run_command, list(command or []), options)
+
+
 @app.command()
 def detect(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,

@@ -1,0 +1,82 @@
+"""`wattprint run -- CMD` through the real entry point: exit codes, signals, the record."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent / "wattprint"
+COMMAND = [str(BIN)] if BIN.exists() else [sys.executable, "-m", "wattprint"]
+
+
+def rows(folder: Path) -> list[dict[str, str]]:
+    with open(folder / "emissions.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def wattprint_run(tmp_path: Path, *child: str, **kwargs) -> subprocess.Popen:
+    args = [*COMMAND, "run", "--country", "FRA", "--output-dir", str(tmp_path / "out"),
+            "--project-name", "wrapped", "--", *child]  # fmt: skip
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **kwargs)  # fmt: skip
+
+
+def test_exit_code_and_record_of_a_successful_command(machine, tmp_path):
+    proc = wattprint_run(tmp_path, sys.executable, "-c", "print('hello from the child')")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert out.strip() == "hello from the child"  # the child's stdout is untouched
+    assert "finished" in err and "cpu" in err  # the summary goes to stderr
+    (row,) = rows(tmp_path / "out")
+    assert row["status"] == "finished" and row["project_name"] == "wrapped"
+    assert row["country_iso_code"] == "FRA" and float(row["duration"]) > 0
+
+
+def test_the_childs_exit_code_is_ours(machine, tmp_path):
+    proc = wattprint_run(tmp_path, sys.executable, "-c", "import sys; sys.exit(7)")
+    proc.communicate(timeout=120)
+    assert proc.returncode == 7
+    assert rows(tmp_path / "out")[0]["status"] == "failed"
+
+
+def test_sigterm_is_forwarded_and_the_record_still_written(machine, tmp_path):
+    marker = tmp_path / "got-sigterm"
+    child = (
+        "import signal, sys, time, pathlib\n"
+        f"def bye(*a):\n    pathlib.Path({str(marker)!r}).write_text('yes'); sys.exit(143)\n"
+        "signal.signal(signal.SIGTERM, bye)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = wattprint_run(tmp_path, sys.executable, "-c", child)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=120)
+    assert proc.returncode == 143
+    assert marker.read_text() == "yes"  # the child got the signal
+    assert rows(tmp_path / "out")[0]["status"] == "interrupted"
+
+
+def test_a_missing_command_and_bad_options(machine, tmp_path):
+    proc = wattprint_run(tmp_path, "no-such-command-wattprint")
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 127 and "cannot run" in err
+    done = subprocess.run([*COMMAND, "run", "--pue", "0.5", "--", "true"], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and "pue" in done.stderr and "Traceback" not in done.stderr
+    done = subprocess.run([*COMMAND, "run"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "nothing to run" in done.stderr
+
+
+def test_no_live_line_when_stderr_is_not_a_terminal(machine, tmp_path):
+    proc = wattprint_run(tmp_path, sys.executable, "-c", "import time; time.sleep(2.5)",
+                         env={**os.environ, "COLUMNS": "120"})  # fmt: skip
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    assert "\r" not in err and "CO2eq " not in err.split("wattprint:")[0]  # terminals only
