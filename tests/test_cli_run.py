@@ -80,3 +80,29 @@ def test_no_live_line_when_stderr_is_not_a_terminal(machine, tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0
     assert "\r" not in err and "CO2eq " not in err.split("wattprint:")[0]  # terminals only
+
+
+def test_monitor_for_a_duration_writes_its_rows(machine, tmp_path):
+    out = tmp_path / "mon"
+    done = subprocess.run([*COMMAND, "monitor", "--duration", "1.5", "--interval", "0.5",
+                           "--country", "FRA", "--output-dir", str(out)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (row,) = rows(out)
+    assert row["status"] == "finished" and row["tracking_mode"] == "machine"
+    assert 1.4 <= float(row["duration"]) < 10
+    journal = next((out / ".wattprint").glob("*.jsonl"))
+    assert journal.read_text().count('"type":"interval"') >= 2  # records as the core writes them
+
+
+def test_monitor_stops_on_sigterm(machine, tmp_path):
+    out = tmp_path / "mon2"
+    proc = subprocess.Popen([*COMMAND, "monitor", "--country", "FRA", "--output-dir", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not list((out / ".wattprint").glob("*.running.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    assert rows(out)[0]["status"] == "interrupted"

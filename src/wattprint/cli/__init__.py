@@ -85,6 +85,32 @@ def run(
 
 
 @app.command()
+def monitor(
+    interval: Annotated[float | None, typer.Option(help="seconds between records")] = None,
+    duration: Annotated[float | None, typer.Option(min=0, help="stop after S seconds")] = None,
+    project_name: Annotated[str | None, typer.Option(help="project label")] = None,
+    output_dir: Annotated[str | None, typer.Option(help="where emissions.csv goes")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO-3, ISO-2 or name")] = None,
+    region: Annotated[str | None, typer.Option(help="state/province or zone")] = None,
+    cloud_provider: Annotated[str | None, typer.Option(help="aws, azure, gcp, ...")] = None,
+    cloud_region: Annotated[str | None, typer.Option(help="the provider's region")] = None,
+    gpu_ids: Annotated[str | None, typer.Option(help="GPUs to measure: 0,1 or UUIDs")] = None,
+    pue: Annotated[float | None, typer.Option(help="power usage effectiveness")] = None,
+    intensity: Annotated[float | None, typer.Option(help="gCO2e/kWh, overrides the grid")] = None,
+) -> None:
+    """Monitor the whole machine until Ctrl-C (or --duration), with the same live view."""
+    from .run import monitor as run_monitor
+
+    options = {
+        "project_name": project_name, "output_dir": output_dir, "interval_s": interval,
+        "country": country, "region": region, "cloud_provider": cloud_provider,
+        "cloud_region": cloud_region, "gpu_ids": gpu_ids, "pue": pue,
+        "intensity_g_per_kwh": intensity, "tracking_mode": "machine",
+    }  # fmt: skip
+    _run(run_monitor, duration, options)
+
+
+@app.command()
 def detect(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from typing import Any
 
 from ..records import RunResult, energy_text, mass_text
@@ -131,3 +132,49 @@ def _wait(child: subprocess.Popen, tracker: Any, console: Any) -> int:
         if live is not None:
             live.stop()
     return 128 - code if code < 0 else code  # killed by a signal: the shell's convention
+
+
+def monitor(duration_s: float | None, options: dict[str, Any]) -> int:
+    """Machine-wide monitoring until Ctrl-C, SIGTERM or ``duration_s``; records as they come."""
+    from rich.console import Console
+
+    from ..tracker import Tracker
+
+    tracker = Tracker(**options)
+    console = Console(stderr=True)
+    stop: list[int] = []
+
+    def request_stop(signum: int, frame: Any) -> None:
+        stop.append(signum)
+
+    previous_handlers = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    live = None
+    tracker.start()
+    started = time.monotonic()
+    try:
+        if console.is_terminal:
+            from rich.live import Live
+
+            live = Live("", console=console, refresh_per_second=4, transient=True)
+            live.start()
+        previous = None
+        while not stop and (duration_s is None or time.monotonic() - started < duration_s):
+            wait = (
+                REFRESH_S
+                if duration_s is None
+                else min(REFRESH_S, max(0.0, duration_s - (time.monotonic() - started)))
+            )
+            time.sleep(wait)
+            if live is not None:
+                current = tracker.peek()
+                live.update(_status_line(current, previous))
+                previous = current
+    finally:
+        if live is not None:
+            live.stop()
+        for sig, handler in previous_handlers.items():
+            signal.signal(sig, handler)
+    result = tracker.stop("interrupted" if stop else "finished")
+    if result is not None:
+        console.print(_summary(result))
+    return 0
