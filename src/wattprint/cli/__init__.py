@@ -198,5 +198,21 @@ def estimate(
     raise typer.Exit(run(job, as_json=as_json))
 
 
+@app.command()
+def report(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="emissions CSVs or folders (default: ./emissions.csv)"),
+    ] = None,
+    by: Annotated[str, typer.Option(help="project, experiment, run or day")] = "project",
+    since: Annotated[str | None, typer.Option(help="only runs on or after this ISO date")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Totals of emissions.csv files (wattprint's or CodeCarbon's), with equivalents."""
+    from .report import report as run_report
+
+    _run(run_report, list(files or []), by, since, as_json)
+
+
 def main() -> None:
     app()

@@ -1,0 +1,95 @@
+"""``wattprint report``: totals of emissions.csv files by project, experiment, run or day."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def _kwh(value: float | None) -> str:
+    from ..records import energy_text
+
+    return energy_text(value) if value is not None else "?"
+
+
+def _kg(value: float | None) -> str:
+    from ..records import mass_text
+
+    return mass_text(value)
+
+
+def _render(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    since = f" since {data['since']}" if data["since"] else ""
+    if not data["groups"]:
+        console.print(f"No runs{since} in {', '.join(data['files'])}")
+        return
+    table = Table(title=f"Emissions by {data['by']}{since}", title_justify="left")
+    for c in ("group", "runs", "time", "cpu", "gpu", "ram", "energy", "CO2eq", "g/kWh"):
+        table.add_column(c, justify="left" if c == "group" else "right", overflow="fold",
+                         min_width=5 if c == "group" else None)  # fmt: skip
+    how = Table(title="How it was obtained", title_justify="left")
+    for c in ("group", "CO2eq bounds", "whole machine", "intensity", "methods"):
+        how.add_column(c, overflow="fold")
+    rows = list(data["groups"])
+    if data["total"] and len(rows) > 1:
+        rows.append(data["total"])
+    for g in rows:
+        e, m = g["energy"], g["emissions"]
+        bounds = (f"{_kg(m['low_kg'])} - {_kg(m['high_kg'])}" if m["low_kg"] is not None
+                  else m["bounds"])  # fmt: skip
+        machine = g["machine"]
+        machine_text = (f"{_kwh(machine['energy_kwh'])}, {_kg(machine['emissions_kg'])}"
+                        if machine["energy_kwh"] is not None else "-")  # fmt: skip
+        it = g["intensity"]
+        g_kwh = f"{it['g_per_kwh']:.4g}" if it["g_per_kwh"] is not None else "?"
+        methods = "; ".join(f"{c}: {', '.join(v)}" for c, v in g["methods"].items())
+        style = "bold" if g is data["total"] else None
+        table.add_row(
+            g["group"], str(g["runs"]), f"{g['duration_s']:.0f} s",
+            _kwh(e["cpu"]["kwh"]), _kwh(e["gpu"]["kwh"]), _kwh(e["ram"]["kwh"]),
+            _kwh(e["total"]["kwh"]), _kg(m["kg"]), g_kwh, style=style,
+        )  # fmt: skip
+        how.add_row(g["group"], bounds, machine_text,
+                    "; ".join(it["sources"]) + " (" + ", ".join(it["kinds"]) + ")", methods,
+                    style=style)  # fmt: skip
+    console.print(table)
+    console.print(how)
+    total = data["total"]
+    if total:
+        parts = [f"{q['amount']:.3g} {q['unit']} ({q['label']})" for q in total["equivalents"]]
+        console.print("[bold]That is about[/]: " + "; ".join(parts))
+        for q in total["equivalents"]:
+            note = f" ({q['note']})" if q["note"] else ""
+            console.print(
+                f"  [dim]{q['label']}: {q['factor_g']:g} g CO2e/{q['unit']}, {q['year']}, "
+                f"{q['source']}{note}[/]"
+            )
+    for g in data["groups"]:
+        for o in g["elsewhere"]:
+            if "note" in o:
+                console.print(f"[yellow]note[/] ({g['group']}): {o['note']}")
+                continue
+            console.print(
+                f"[bold]{g['group']}[/]: had its {o['runs']} {o['provider']} run(s) "
+                f"({', '.join(o['regions'])}) run in {o['label']}: {_kg(o['kg'])} instead of "
+                f"{_kg(o['actual_kg'])} ({o['intensity_g_per_kwh']:.4g} g/kWh, PUE {o['pue']:g})"
+            )
+
+
+def report(files: list[Path], by: str, since: str | None, as_json: bool) -> int:
+    """Print the report; ValueError for files that are not emissions CSVs."""
+    from ..report.summary import summarise
+
+    os.environ.setdefault("WATTPRINT_LOG_LEVEL", "warning")
+    data = summarise(list(files), by=by, since=since)
+    if as_json:
+        print(json.dumps(data, indent=2))
+    else:
+        _render(data)
+    return 0
