@@ -109,28 +109,41 @@ def run(command: list[str], options: dict[str, Any]) -> int:
     return code
 
 
-def _wait(child: subprocess.Popen, tracker: Any, console: Any) -> int:
-    live = None
-    if console.is_terminal:
-        from rich.live import Live
+class _LiveView:
+    """The live line, on a terminal only: ``refresh()`` once a second while the run goes on."""
 
-        live = Live("", console=console, refresh_per_second=4, transient=True)
-        live.start()
-    previous = None
-    try:
+    def __init__(self, console: Any, tracker: Any) -> None:
+        self._console, self._tracker = console, tracker
+        self._live: Any = None
+        self._previous: RunResult | None = None
+
+    def __enter__(self) -> _LiveView:
+        if self._console.is_terminal:
+            from rich.live import Live
+
+            self._live = Live("", console=self._console, refresh_per_second=4, transient=True)
+            self._live.start()
+        return self
+
+    def refresh(self) -> None:
+        if self._live is not None:
+            current = self._tracker.peek()
+            self._live.update(_status_line(current, self._previous))
+            self._previous = current
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._live is not None:
+            self._live.stop()
+
+
+def _wait(child: subprocess.Popen, tracker: Any, console: Any) -> int:
+    with _LiveView(console, tracker) as view:
         while True:
             try:
                 code = child.wait(timeout=REFRESH_S)
                 break
             except subprocess.TimeoutExpired:
-                pass
-            if live is not None:
-                current = tracker.peek()
-                live.update(_status_line(current, previous))
-                previous = current
-    finally:
-        if live is not None:
-            live.stop()
+                view.refresh()
     return 128 - code if code < 0 else code  # killed by a signal: the shell's convention
 
 
@@ -148,30 +161,17 @@ def monitor(duration_s: float | None, options: dict[str, Any]) -> int:
         stop.append(signum)
 
     previous_handlers = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    live = None
     tracker.start()
     started = time.monotonic()
     try:
-        if console.is_terminal:
-            from rich.live import Live
-
-            live = Live("", console=console, refresh_per_second=4, transient=True)
-            live.start()
-        previous = None
-        while not stop and (duration_s is None or time.monotonic() - started < duration_s):
-            wait = (
-                REFRESH_S
-                if duration_s is None
-                else min(REFRESH_S, max(0.0, duration_s - (time.monotonic() - started)))
-            )
-            time.sleep(wait)
-            if live is not None:
-                current = tracker.peek()
-                live.update(_status_line(current, previous))
-                previous = current
+        with _LiveView(console, tracker) as view:
+            while not stop:
+                left = None if duration_s is None else duration_s - (time.monotonic() - started)
+                if left is not None and left <= 0:
+                    break
+                time.sleep(REFRESH_S if left is None else min(REFRESH_S, left))
+                view.refresh()
     finally:
-        if live is not None:
-            live.stop()
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
     result = tracker.stop("interrupted" if stop else "finished")
