@@ -55,6 +55,14 @@ class Settings:
     electricitymaps_token: str | None = field(default=None, repr=False)
     watttime_username: str | None = None
     watttime_password: str | None = field(default=None, repr=False)
+    # Sinks besides the CSV: each is off until its setting is given (see wattprint.sinks).
+    prometheus_port: int | None = None
+    prometheus_pushgateway: str | None = None
+    otel_endpoint: str | None = None
+    log_records: bool = False
+    logger_name: str = "wattprint.records"
+    webhook_url: str | None = None
+    webhook_token: str | None = field(default=None, repr=False)
 
     def public(self) -> dict[str, Any]:
         """The settings without secrets, for records and journals."""
@@ -65,7 +73,7 @@ class Settings:
 
 
 NAMES = tuple(f.name for f in dataclasses.fields(Settings))
-SECRETS = ("electricitymaps_token", "watttime_password")
+SECRETS = ("electricitymaps_token", "watttime_password", "webhook_token")
 
 
 def _text(name: str, value: Any) -> str | None:
@@ -163,6 +171,30 @@ def _gpu_ids(name: str, value: Any) -> tuple[str, ...] | None:
     return tuple(items)
 
 
+def _port(name: str, value: Any) -> int | None:
+    if _text(name, value) is None:
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 65535:
+        raise ValueError("must be a TCP port number, 1-65535")
+    return number
+
+
+def _url(name: str, value: Any) -> str | None:
+    text = _text(name, value)
+    if text is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http:// or https:// URL, e.g. http://localhost:9091")
+    return text
+
+
 def _country(name: str, value: Any) -> str | None:
     text = _text(name, value)
     if text is None:
@@ -198,6 +230,13 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "electricitymaps_token": _text,
     "watttime_username": _text,
     "watttime_password": _text,
+    "prometheus_port": _port,
+    "prometheus_pushgateway": _url,
+    "otel_endpoint": _url,
+    "log_records": _boolean,
+    "logger_name": _name,
+    "webhook_url": _url,
+    "webhook_token": _text,
 }
 
 

@@ -113,6 +113,7 @@ class _Run:
         self.accounted_at = self.wall  # emissions are counted up to here
         self.tasks: dict[str, tuple[dict[str, Any], float]] = {}
         self.shared: dict[str, Any] | None = None  # the meters' per-update readings
+        self.sinks: Any = None  # wattprint.sinks.Sinks, when a setting turns one on
 
 
 class _TaskBlock:
@@ -173,6 +174,13 @@ class Tracker:
         electricitymaps_token: str | None = None,
         watttime_username: str | None = None,
         watttime_password: str | None = None,
+        prometheus_port: int | None = None,
+        prometheus_pushgateway: str | None = None,
+        otel_endpoint: str | None = None,
+        log_records: bool | None = None,
+        logger_name: str | None = None,
+        webhook_url: str | None = None,
+        webhook_token: str | None = None,
     ) -> None:
         arguments = {k: v for k, v in locals().items() if k != "self"}
         if output_dir is not None:
@@ -182,6 +190,10 @@ class Tracker:
         self.settings: Settings = load_settings(arguments)
         _logs().setup(self.settings.log_level)
         self._check_location()
+        if self._sinks_on():
+            from .sinks import check
+
+            check(self.settings)  # a sink's missing package fails here, not mid-run
         self._lock = threading.RLock()  # guards meters and run state
         self._lifecycle = threading.Lock()  # serialises start and stop
         self._run: _Run | None = None
@@ -197,6 +209,11 @@ class Tracker:
 
         locate(s.country, s.region, s.zone, s.cloud_provider, s.cloud_region, s.latitude,
                s.longitude)  # fmt: skip
+
+    def _sinks_on(self) -> bool:
+        s = self.settings
+        return bool(s.prometheus_port or s.prometheus_pushgateway or s.otel_endpoint
+                    or s.log_records or s.webhook_url)  # fmt: skip
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -247,6 +264,8 @@ class Tracker:
                 self._journal(run)
             result = self._result(run, "running")
             self._write_row(run.csv_path, result)
+            if run.sinks:
+                run.sinks.write(result)
             return result
 
     def peek(self) -> RunResult:
@@ -354,6 +373,10 @@ class Tracker:
             notes=notes,
         )
         run.shared = ctx.shared
+        if self._sinks_on():
+            from .sinks import open_sinks
+
+            run.sinks = open_sinks(s, meta, _logs().warn_once)
         from .meters.procfs import cpu_busy_total
 
         run.cpu_start = run.cpu_now = cpu_busy_total(ctx.root)
@@ -376,12 +399,16 @@ class Tracker:
                 self._end_task(run, name, status)
             result = self._result(run, status)
             self._write_row(run.csv_path, result)
+            if run.sinks:
+                run.sinks.write(result)
             if run.journal is not None:
                 self._journal(run)
                 run.journal.end(status)
         finally:
             run.detection.close()
             run.carbon.close()
+            if run.sinks is not None:
+                run.sinks.close()
         return result
 
     def _recover(self, output_dir: Path) -> None:
@@ -415,6 +442,8 @@ class Tracker:
                         self._update(run)
                         if run.journal is not None:
                             self._journal(run)
+                        if run.sinks is not None and run.sinks.wants_updates:
+                            run.sinks.update(self._result(run, "running"))
             except Exception as exc:  # nothing may escape into the user's program
                 _logs().warn_once(
                     f"sampler:{type(exc).__name__}",
@@ -618,6 +647,8 @@ class Tracker:
             delta[key] = _sub(end[key], start[key])
         result = build_result(run.meta, delta, status, task_name=name)
         self._write_row(run.tasks_csv_path, result)
+        if run.sinks:
+            run.sinks.write(result)
         return result
 
     # -- output -------------------------------------------------------------------------------

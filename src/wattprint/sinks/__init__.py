@@ -1,0 +1,110 @@
+"""Where records go besides the CSV: the sinks that a run's settings turn on.
+
+A sink is a small object with these methods:
+
+* ``write(result)``: every row the core writes (``flush()``, ``stop()``, a task's end, where
+  ``result.task_name`` is set). Called in the caller's thread: a sink that talks to the network
+  queues here and sends from a thread of its own, so that ``stop()`` never waits on a server.
+* ``update(result)``: every sampling interval, in the sampling thread, for sinks whose
+  ``wants_updates`` is true (gauges that a scraper reads). It must not block.
+* ``close()``: when the run has ended, after its last write.
+
+Each sink lives in its own module and imports its library only when its setting turns it on;
+the core pays nothing for sinks nobody asked for. A sink that fails is logged once and never
+reaches the user's program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.util import find_spec
+from typing import Any
+
+#: setting -> (is it on?, module under wattprint.sinks, the package it needs, the extra that has it)
+_SINKS: dict[str, tuple[Callable[[Any], bool], str, str | None, str | None]] = {
+    "prometheus": (
+        lambda s: s.prometheus_port is not None or s.prometheus_pushgateway is not None,
+        "prometheus",
+        "prometheus_client",
+        "prometheus",
+    ),
+    "otel": (lambda s: s.otel_endpoint is not None, "otel", "opentelemetry.sdk", "otel"),
+    "logger": (lambda s: bool(s.log_records), "log", None, None),
+    "webhook": (lambda s: s.webhook_url is not None, "http", None, None),
+}
+
+
+def enabled(settings: Any) -> list[str]:
+    """The sinks these settings turn on."""
+    return [name for name, (on, *_rest) in _SINKS.items() if on(settings)]
+
+
+def check(settings: Any) -> None:
+    """Fail before anything is measured when a sink's package is not installed."""
+    for name in enabled(settings):
+        _, _, package, extra = _SINKS[name]
+        if package is not None and find_spec(package.split(".")[0]) is None:
+            raise ValueError(
+                f"the {name} sink needs the {package} package: pip install 'wattprint[{extra}]'"
+            )
+
+
+class Sinks:
+    """The sinks of one run; every call is guarded so that a sink's failure stays here."""
+
+    def __init__(self, sinks: dict[str, Any], warn: Callable[[str, str], None]) -> None:
+        self._sinks = sinks
+        self._warn = warn
+        self.wants_updates = any(getattr(s, "wants_updates", False) for s in sinks.values())
+
+    def __bool__(self) -> bool:
+        return bool(self._sinks)
+
+    def _each(self, method: str, *args: Any) -> None:
+        for name, sink in self._sinks.items():
+            fn = getattr(sink, method, None)
+            if fn is None:
+                continue
+            try:
+                fn(*args)
+            except Exception as exc:  # a sink must never break a run
+                self._warn(
+                    f"sink:{name}:{method}",
+                    f"the {name} sink failed in {method}() ({type(exc).__name__}: {exc}); "
+                    "the run goes on and the CSV has every row",
+                )
+
+    def update(self, result: Any) -> None:
+        for name, sink in self._sinks.items():
+            if getattr(sink, "wants_updates", False):
+                try:
+                    sink.update(result)
+                except Exception as exc:
+                    self._warn(f"sink:{name}:update", f"the {name} sink failed: {exc}")
+
+    def write(self, result: Any) -> None:
+        self._each("write", result)
+
+    def close(self) -> None:
+        self._each("close")
+
+
+def open_sinks(settings: Any, meta: dict[str, Any], warn: Callable[[str, str], None]) -> Sinks:
+    """The sinks ``settings`` turn on, opened for the run described by ``meta``.
+
+    Each sink module has ``open(settings, meta)`` returning the sink object.
+    """
+    import importlib
+
+    sinks: dict[str, Any] = {}
+    for name in enabled(settings):
+        module = importlib.import_module(f"{__name__}.{_SINKS[name][1]}")
+        try:
+            sinks[name] = module.open(settings, meta)
+        except Exception as exc:
+            warn(
+                f"sink-open:{name}",
+                f"the {name} sink could not start ({type(exc).__name__}: {exc}); "
+                "the run is measured without it",
+            )
+    return Sinks(sinks, warn)
