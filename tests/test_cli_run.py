@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 BIN = Path(sys.executable).parent / "wattprint"
 COMMAND = [str(BIN)] if BIN.exists() else [sys.executable, "-m", "wattprint"]
@@ -106,3 +109,44 @@ def test_monitor_stops_on_sigterm(machine, tmp_path):
     proc.communicate(timeout=120)
     assert proc.returncode == 0
     assert rows(out)[0]["status"] == "interrupted"
+
+
+def test_run_json_summary_goes_to_stderr_and_matches_the_row(machine, tmp_path):
+    out = tmp_path / "j"
+    done = subprocess.run([*COMMAND, "run", "--json", "--country", "FRA", "--experiment-name",
+                           "exp1", "--output-dir", str(out), "--", sys.executable, "-c",
+                           "print('child output')"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "child output"  # stdout stays the command's
+    data = json.loads(done.stderr)
+    (row,) = rows(out)
+    assert data["run_id"] == row["run_id"] and data["status"] == "finished"
+    assert data["experiment_name"] == "exp1" == row["experiment_name"]
+    assert data["emissions_kg"] == pytest.approx(float(row["emissions"]))
+    assert data["cpu"]["method"] == row["cpu_method"]
+    assert data["location"]["country"] == "FRA"
+
+
+def test_monitor_json_on_stdout_with_every_tracker_option(machine, tmp_path):
+    out = tmp_path / "mj"
+    done = subprocess.run([*COMMAND, "monitor", "--json", "--duration", "0.6", "--interval",
+                           "0.3", "--project-name", "box", "--experiment-name", "night",
+                           "--output-dir", str(out), "--country", "DEU", "--pue", "1.3",
+                           "--intensity", "100"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    (row,) = rows(out)
+    assert data["project_name"] == "box" == row["project_name"]
+    assert data["experiment_name"] == "night"
+    assert data["pue"] == 1.3 and float(row["pue"]) == 1.3
+    assert data["intensity"]["value"] == pytest.approx(100.0)
+    assert data["emissions_kg"] == pytest.approx(data["energy_kwh"] * 100.0 / 1000.0)
+
+
+def test_a_sink_option_whose_value_is_bad_is_one_line(machine, tmp_path):
+    done = subprocess.run([*COMMAND, "monitor", "--duration", "0", "--webhook-url", "ftp://x"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2
+    assert "webhook_url" in done.stderr and "Traceback" not in done.stderr

@@ -228,6 +228,17 @@ def to_row(result: RunResult, version: str) -> dict[str, Any]:
     return row
 
 
+def to_dict(result: RunResult) -> dict[str, Any]:
+    """The result as plain JSON-able data, nested as the dataclasses are (times ISO 8601)."""
+    from dataclasses import asdict
+
+    data = asdict(result)
+    data["started_at"] = result.started_at.isoformat()
+    data["timestamp"] = result.timestamp.isoformat()
+    data["notes"] = list(result.notes)
+    return data
+
+
 def energy_text(kwh: float | None) -> str:
     if kwh is None:
         return "not measured"

@@ -51,63 +51,112 @@ def _run(fn: Any, *args: Any) -> None:
     raise typer.Exit(code)
 
 
+# The tracker's settings as options, shared by `run` and `monitor`.
+ProjectName = Annotated[str | None, typer.Option(help="project label")]
+ExperimentName = Annotated[str | None, typer.Option(help="experiment label")]
+OutputDir = Annotated[str | None, typer.Option(help="where emissions.csv goes")]
+Interval = Annotated[float | None, typer.Option(help="seconds between records")]
+Country = Annotated[str | None, typer.Option(help="ISO-3, ISO-2 or name")]
+Region = Annotated[str | None, typer.Option(help="state/province or zone")]
+CloudProvider = Annotated[str | None, typer.Option(help="aws, azure, gcp, ...")]
+CloudRegion = Annotated[str | None, typer.Option(help="the provider's region")]
+GpuIds = Annotated[str | None, typer.Option(help="GPUs to measure: 0,1 or UUIDs")]
+Pue = Annotated[float | None, typer.Option(help="power usage effectiveness")]
+IntensityOpt = Annotated[float | None, typer.Option(help="gCO2e/kWh, overrides the grid")]
+PrometheusPort = Annotated[
+    int | None, typer.Option(min=1, max=65535, help="serve Prometheus /metrics on this port")
+]
+Pushgateway = Annotated[
+    str | None, typer.Option(help="push to this Prometheus Pushgateway URL at each row")
+]
+OtelEndpoint = Annotated[str | None, typer.Option(help="send OTLP metrics to this URL")]
+WebhookUrl = Annotated[str | None, typer.Option(help="POST each record as JSON to this URL")]
+LogRecords = Annotated[
+    bool | None, typer.Option("--log-records", help="one log line per record")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="the summary as JSON")]
+
+
+def _tracker_options(**given: Any) -> dict[str, Any]:
+    """CLI option names -> Tracker settings; None means not given (config files decide)."""
+    renamed = {"interval": "interval_s", "intensity": "intensity_g_per_kwh"}
+    return {renamed.get(k, k): v for k, v in given.items()}
+
+
 @app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )
 def run(
     command: Annotated[list[str] | None, typer.Argument(help="the command, after --")] = None,
-    project_name: Annotated[str | None, typer.Option(help="project label")] = None,
-    experiment_name: Annotated[str | None, typer.Option(help="experiment label")] = None,
-    output_dir: Annotated[str | None, typer.Option(help="where emissions.csv goes")] = None,
-    interval: Annotated[float | None, typer.Option(help="seconds between records")] = None,
-    country: Annotated[str | None, typer.Option(help="ISO-3, ISO-2 or name")] = None,
-    region: Annotated[str | None, typer.Option(help="state/province or zone")] = None,
-    cloud_provider: Annotated[str | None, typer.Option(help="aws, azure, gcp, ...")] = None,
-    cloud_region: Annotated[str | None, typer.Option(help="the provider's region")] = None,
-    gpu_ids: Annotated[str | None, typer.Option(help="GPUs to measure: 0,1 or UUIDs")] = None,
-    pue: Annotated[float | None, typer.Option(help="power usage effectiveness")] = None,
-    intensity: Annotated[float | None, typer.Option(help="gCO2e/kWh, overrides the grid")] = None,
+    project_name: ProjectName = None,
+    experiment_name: ExperimentName = None,
+    output_dir: OutputDir = None,
+    interval: Interval = None,
+    country: Country = None,
+    region: Region = None,
+    cloud_provider: CloudProvider = None,
+    cloud_region: CloudRegion = None,
+    gpu_ids: GpuIds = None,
+    pue: Pue = None,
+    intensity: IntensityOpt = None,
+    prometheus_port: PrometheusPort = None,
+    prometheus_pushgateway: Pushgateway = None,
+    otel_endpoint: OtelEndpoint = None,
+    webhook_url: WebhookUrl = None,
+    log_records: LogRecords = None,
+    as_json: AsJson = False,
 ) -> None:
     """Run a command and track it: wattprint run [options] -- CMD [ARGS...]
 
     Exits with the command's exit code; Ctrl-C and SIGTERM go to the command and the record
-    is still written, with a status that says how it ended.
+    is still written, with a status that says how it ended. wattprint's own output (live line,
+    summary, --json) goes to stderr: stdout is the command's.
     """
     from .run import run as run_command
 
-    options = {
-        "project_name": project_name, "experiment_name": experiment_name,
-        "output_dir": output_dir, "interval_s": interval, "country": country, "region": region,
-        "cloud_provider": cloud_provider, "cloud_region": cloud_region, "gpu_ids": gpu_ids,
-        "pue": pue, "intensity_g_per_kwh": intensity,
-    }  # fmt: skip
-    _run(run_command, list(command or []), options)
+    options = _tracker_options(
+        project_name=project_name, experiment_name=experiment_name, output_dir=output_dir,
+        interval=interval, country=country, region=region, cloud_provider=cloud_provider,
+        cloud_region=cloud_region, gpu_ids=gpu_ids, pue=pue, intensity=intensity,
+        prometheus_port=prometheus_port, prometheus_pushgateway=prometheus_pushgateway,
+        otel_endpoint=otel_endpoint, webhook_url=webhook_url, log_records=log_records,
+    )  # fmt: skip
+    _run(run_command, list(command or []), options, as_json)
 
 
 @app.command()
 def monitor(
-    interval: Annotated[float | None, typer.Option(help="seconds between records")] = None,
+    interval: Interval = None,
     duration: Annotated[float | None, typer.Option(min=0, help="stop after S seconds")] = None,
-    project_name: Annotated[str | None, typer.Option(help="project label")] = None,
-    output_dir: Annotated[str | None, typer.Option(help="where emissions.csv goes")] = None,
-    country: Annotated[str | None, typer.Option(help="ISO-3, ISO-2 or name")] = None,
-    region: Annotated[str | None, typer.Option(help="state/province or zone")] = None,
-    cloud_provider: Annotated[str | None, typer.Option(help="aws, azure, gcp, ...")] = None,
-    cloud_region: Annotated[str | None, typer.Option(help="the provider's region")] = None,
-    gpu_ids: Annotated[str | None, typer.Option(help="GPUs to measure: 0,1 or UUIDs")] = None,
-    pue: Annotated[float | None, typer.Option(help="power usage effectiveness")] = None,
-    intensity: Annotated[float | None, typer.Option(help="gCO2e/kWh, overrides the grid")] = None,
+    project_name: ProjectName = None,
+    experiment_name: ExperimentName = None,
+    output_dir: OutputDir = None,
+    country: Country = None,
+    region: Region = None,
+    cloud_provider: CloudProvider = None,
+    cloud_region: CloudRegion = None,
+    gpu_ids: GpuIds = None,
+    pue: Pue = None,
+    intensity: IntensityOpt = None,
+    prometheus_port: PrometheusPort = None,
+    prometheus_pushgateway: Pushgateway = None,
+    otel_endpoint: OtelEndpoint = None,
+    webhook_url: WebhookUrl = None,
+    log_records: LogRecords = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the summary as JSON on stdout")] = False,
 ) -> None:
     """Monitor the whole machine until Ctrl-C (or --duration), with the same live view."""
     from .run import monitor as run_monitor
 
-    options = {
-        "project_name": project_name, "output_dir": output_dir, "interval_s": interval,
-        "country": country, "region": region, "cloud_provider": cloud_provider,
-        "cloud_region": cloud_region, "gpu_ids": gpu_ids, "pue": pue,
-        "intensity_g_per_kwh": intensity, "tracking_mode": "machine",
-    }  # fmt: skip
-    _run(run_monitor, duration, options)
+    options = _tracker_options(
+        project_name=project_name, experiment_name=experiment_name, output_dir=output_dir,
+        interval=interval, country=country, region=region, cloud_provider=cloud_provider,
+        cloud_region=cloud_region, gpu_ids=gpu_ids, pue=pue, intensity=intensity,
+        prometheus_port=prometheus_port, prometheus_pushgateway=prometheus_pushgateway,
+        otel_endpoint=otel_endpoint, webhook_url=webhook_url, log_records=log_records,
+        tracking_mode="machine",
+    )  # fmt: skip
+    _run(run_monitor, duration, options, as_json)
 
 
 @app.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 from typing import Any
 
@@ -60,7 +61,16 @@ def _summary(result: RunResult) -> Any:
     return table
 
 
-def run(command: list[str], options: dict[str, Any]) -> int:
+def _print_json(result: RunResult, stream: Any) -> None:
+    import json
+
+    from ..records import to_dict
+
+    stream.write(json.dumps(to_dict(result), indent=2) + "\n")
+    stream.flush()
+
+
+def run(command: list[str], options: dict[str, Any], as_json: bool = False) -> int:
     """Run ``command`` under a tracker; return the child's exit code."""
     from rich.console import Console
 
@@ -99,7 +109,9 @@ def run(command: list[str], options: dict[str, Any]) -> int:
     else:
         status = "finished" if code == 0 else "failed"
     result = tracker.stop(status)
-    if result is not None:
+    if result is not None and as_json:
+        _print_json(result, sys.stderr)  # stdout is the command's
+    elif result is not None:
         console.print(_summary(result))
         if result.emissions_kg is not None:
             it = result.intensity
@@ -147,7 +159,7 @@ def _wait(child: subprocess.Popen, tracker: Any, console: Any) -> int:
     return 128 - code if code < 0 else code  # killed by a signal: the shell's convention
 
 
-def monitor(duration_s: float | None, options: dict[str, Any]) -> int:
+def monitor(duration_s: float | None, options: dict[str, Any], as_json: bool = False) -> int:
     """Machine-wide monitoring until Ctrl-C, SIGTERM or ``duration_s``; records as they come."""
     from rich.console import Console
 
@@ -175,6 +187,8 @@ def monitor(duration_s: float | None, options: dict[str, Any]) -> int:
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
     result = tracker.stop("interrupted" if stop else "finished")
-    if result is not None:
+    if result is not None and as_json:
+        _print_json(result, sys.stdout)
+    elif result is not None:
         console.print(_summary(result))
     return 0
