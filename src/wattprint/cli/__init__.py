@@ -71,9 +71,7 @@ Pushgateway = Annotated[
 ]
 OtelEndpoint = Annotated[str | None, typer.Option(help="send OTLP metrics to this URL")]
 WebhookUrl = Annotated[str | None, typer.Option(help="POST each record as JSON to this URL")]
-LogRecords = Annotated[
-    bool | None, typer.Option("--log-records", help="one log line per record")
-]
+LogRecords = Annotated[bool | None, typer.Option("--log-records", help="one log line per record")]
 AsJson = Annotated[bool, typer.Option("--json", help="the summary as JSON")]
 
 
