@@ -16,9 +16,11 @@ reaches the user's program.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from importlib.util import find_spec
-from typing import Any
+# Typing names only: sinks.csv is imported at every start, and this package with it.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 #: setting -> (is it on?, module under wattprint.sinks, the package it needs, the extra that has it)
 _SINKS: dict[str, tuple[Callable[[Any], bool], str, str | None, str | None]] = {
@@ -41,6 +43,8 @@ def enabled(settings: Any) -> list[str]:
 
 def check(settings: Any) -> None:
     """Fail before anything is measured when a sink's package is not installed."""
+    from importlib.util import find_spec
+
     for name in enabled(settings):
         _, _, package, extra = _SINKS[name]
         if package is not None and find_spec(package.split(".")[0]) is None:
