@@ -255,24 +255,78 @@ def project_config_path(start: Path) -> Path | None:
     return None
 
 
-def _read_file(path: Path) -> dict[str, str]:
+def ini_error(exc: configparser.Error) -> str:
+    """What is wrong in an INI file, on one line."""
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"line {exc.lineno}: {exc.line.strip()!r} comes before any [section]"
+    if isinstance(exc, configparser.ParsingError):
+        import ast
+
+        lines = [(n, ast.literal_eval(line).strip()) for n, line in exc.errors]  # repr()s
+        return "; ".join(f"line {n}: {line!r} is not NAME = VALUE" for n, line in lines)
+    return " ".join(str(exc).split())
+
+
+def _read_file(path: Path, problems: list[str] | None = None) -> dict[str, str]:
+    """The ``[wattprint]`` values of an INI file. A file that cannot be parsed, or one with unknown
+    keys, raises ``ValueError``; with ``problems`` given, unknown keys are reported there instead
+    and left out."""
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(path, encoding="utf-8")
     except configparser.Error as exc:
         raise ValueError(
-            f"{path}: cannot be parsed as an INI file ({exc}); fix or remove it"
+            f"{path}: cannot be parsed as an INI file ({ini_error(exc)}); fix or remove it"
         ) from exc
     if not parser.has_section("wattprint"):
         return {}
     values = dict(parser.items("wattprint"))
     unknown = sorted(set(values) - set(NAMES))
     if unknown:
-        raise ValueError(
+        message = (
             f"{path}: unknown setting(s) {', '.join(unknown)} in [wattprint]; "
             f"allowed: {', '.join(NAMES)}"
         )
+        if problems is None:
+            raise ValueError(message)
+        problems.append(message)
+        values = {k: v for k, v in values.items() if k in NAMES}
     return values
+
+
+def _layers(
+    env: Mapping[str, str], cwd: Path, problems: list[str] | None = None
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """The user file, the project file and the environment, lowest first, as (origin, values).
+
+    With ``problems`` given, a file that cannot be read is reported there and skipped instead of
+    raising (``explain`` shows what it can)."""
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    files = [("user config", user_config_path(env)), ("project config", project_config_path(cwd))]
+    for kind, path in files:
+        if path is None or not path.is_file():
+            continue
+        try:
+            layers.append((f"{kind} {path}", _read_file(path, problems)))
+        except ValueError as exc:
+            if problems is None:
+                raise
+            problems.append(str(exc))
+    from_env = {
+        name: env[f"WATTPRINT_{name.upper()}"]
+        for name in NAMES
+        if f"WATTPRINT_{name.upper()}" in env
+    }
+    layers.append(("environment", from_env))
+    return layers
+
+
+def _parse(name: str, raw: Any, origin: str) -> Any:
+    try:
+        return PARSERS[name](name, raw)
+    except ValueError as exc:
+        where = f"WATTPRINT_{name.upper()}" if origin == "environment" else name
+        raise ValueError(f"{where}={raw!r} ({origin}): {name} {exc}") from None
 
 
 def load_settings(
@@ -284,19 +338,7 @@ def load_settings(
     """Merge every layer and validate. ``arguments`` with value None are treated as not given."""
     env = os.environ if env is None else env
     cwd = Path.cwd() if cwd is None else cwd
-    layers: list[tuple[str, Mapping[str, Any]]] = []
-    user_file = user_config_path(env)
-    if user_file.is_file():
-        layers.append((f"user config {user_file}", _read_file(user_file)))
-    project_file = project_config_path(cwd)
-    if project_file is not None:
-        layers.append((f"project config {project_file}", _read_file(project_file)))
-    from_env = {
-        name: env[f"WATTPRINT_{name.upper()}"]
-        for name in NAMES
-        if f"WATTPRINT_{name.upper()}" in env
-    }
-    layers.append(("environment", from_env))
+    layers = _layers(env, cwd)
     given = {k: v for k, v in (arguments or {}).items() if v is not None}
     unknown = sorted(set(given) - set(NAMES))
     if unknown:
@@ -306,14 +348,75 @@ def load_settings(
     merged: dict[str, Any] = {}
     for origin, layer in layers:
         for name, raw in layer.items():
-            try:
-                merged[name] = PARSERS[name](name, raw)
-            except ValueError as exc:
-                where = f"WATTPRINT_{name.upper()}" if origin == "environment" else name
-                raise ValueError(f"{where}={raw!r} ({origin}): {name} {exc}") from None
+            merged[name] = _parse(name, raw, origin)
     settings = Settings(**merged)
     _check_together(settings)
     return settings
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one setting's effective value comes from."""
+
+    name: str
+    value: Any  # parsed; the default when unset, or when the winning value is invalid
+    origin: str  # "default", "user config PATH", "project config PATH", "environment WATTPRINT_X"
+    raw: Any = None  # as written in that layer; None for a default
+    overridden: tuple[str, ...] = ()  # lower layers that set it too, lowest first
+    error: str | None = None  # why the winning value is invalid
+
+    @property
+    def secret(self) -> bool:
+        return self.name in SECRETS
+
+
+@dataclass(frozen=True)
+class Explanation:
+    sources: dict[str, Source]  # every setting, in NAMES order
+    problems: tuple[str, ...]  # what would make load_settings raise, one line each
+    user_file: Path
+    project_file: Path | None  # the nearest .wattprint.ini, if any
+
+
+def explain(
+    arguments: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Explanation:
+    """Each setting's effective value and where it comes from, read the way ``load_settings``
+    reads them; never raises for a bad file or value, it lists them in ``problems``."""
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    problems: list[str] = []
+    layers = _layers(env, cwd, problems)
+    given = {k: v for k, v in (arguments or {}).items() if v is not None and k in NAMES}
+    layers.append(("argument", given))
+    defaults = Settings()
+    sources: dict[str, Source] = {}
+    for name in NAMES:
+        found = [(origin, layer[name]) for origin, layer in layers if name in layer]
+        if not found:
+            sources[name] = Source(name, getattr(defaults, name), "default")
+            continue
+        origins = [
+            f"environment WATTPRINT_{name.upper()}" if origin == "environment" else origin
+            for origin, _ in found
+        ]
+        value, error = getattr(defaults, name), None
+        for origin, raw in found:  # load_settings checks overridden values too
+            try:
+                value, error = _parse(name, raw, origin), None
+            except ValueError as exc:
+                value, error = getattr(defaults, name), str(exc)
+                problems.append(error)
+        sources[name] = Source(name, value, origins[-1], raw, tuple(origins[:-1]), error)
+    if not problems:
+        try:
+            _check_together(Settings(**{n: s.value for n, s in sources.items()}))
+        except ValueError as exc:
+            problems.append(str(exc))
+    return Explanation(sources, tuple(problems), user_config_path(env), project_config_path(cwd))
 
 
 def _check_together(s: Settings) -> None:
