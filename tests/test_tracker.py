@@ -317,3 +317,18 @@ def test_the_machine_adds_the_platform_beside_codecarbons_energy(machine):
     assert float(row["machine_energy_kwh"]) == pytest.approx(r.machine_energy_kwh)
     assert float(row["energy_consumed"]) == pytest.approx(r.energy_kwh)
     assert row["platform_method"] == "platform-model" and float(row["platform_energy_kwh"]) > 0
+
+
+def test_a_chdir_during_the_run_does_not_move_or_break_its_files(machine, tmp_path):
+    import os
+
+    start_dir = Path.cwd()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    tracker = Tracker(country="FRA").start()
+    os.chdir(elsewhere)
+    result = tracker.stop()
+    assert result is not None and result.status == "finished"
+    assert (start_dir / "emissions.csv").is_file()
+    assert not (elsewhere / "emissions.csv").exists()
+    assert list((start_dir / ".wattprint").glob("*.jsonl"))

@@ -323,7 +323,8 @@ class Tracker:
         from .records import COLUMNS, TASK_COLUMNS
 
         s = self.settings
-        output_dir = Path(s.output_dir)
+        # Absolute now: the program may chdir before stop(), and the run's files stay put.
+        output_dir = Path(s.output_dir).absolute()
         if s.save_csv:
             self._recover(output_dir)
         ctx = ProbeContext(
