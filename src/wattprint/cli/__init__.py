@@ -254,11 +254,44 @@ def report(
     by: Annotated[str, typer.Option(help="project, experiment, run or day")] = "project",
     since: Annotated[str | None, typer.Option(help="only runs on or after this ISO date")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="also write a self-contained HTML page with charts here"),
+    ] = None,
 ) -> None:
     """Totals of emissions.csv files (wattprint's or CodeCarbon's), with equivalents."""
     from .report import report as run_report
 
-    _run(run_report, list(files or []), by, since, as_json)
+    _run(run_report, list(files or []), by, since, as_json, html)
+
+
+@app.command()
+def config(
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="NAME=VALUE", help="set a setting in the file (repeatable)"),
+    ] = None,
+    unset: Annotated[
+        list[str] | None,
+        typer.Option("--unset", metavar="NAME", help="remove a setting from the file (repeatable)"),
+    ] = None,
+    global_: Annotated[
+        bool,
+        typer.Option("--global", help="edit the user file, not the project's .wattprint.ini"),
+    ] = False,
+    no_input: Annotated[bool, typer.Option("--no-input", help="never prompt")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Each setting's value and where it comes from; create or edit the config file.
+
+    Edits go to the nearest .wattprint.ini (or ./.wattprint.ini), or with --global to the user
+    file. On a terminal with no --set/--unset, asks about the common settings, shows the changes
+    and writes them when you confirm (Ctrl-C: nothing written, exit 1). Comments and other
+    keys in the file are kept as they are.
+    """
+    from .config import config as run_config
+
+    _run(run_config, list(set_ or []), list(unset or []), global_, as_json, no_input)
 
 
 def main() -> None:

@@ -82,14 +82,29 @@ def _render(data: dict[str, Any]) -> None:
             )
 
 
-def report(files: list[Path], by: str, since: str | None, as_json: bool) -> int:
-    """Print the report; ValueError for files that are not emissions CSVs."""
-    from ..report.summary import summarise
+def report(
+    files: list[Path], by: str, since: str | None, as_json: bool, html: Path | None = None
+) -> int:
+    """Print the report, and with ``html`` write the HTML page there; ValueError for files that
+    are not emissions CSVs, a missing plotly or an ``html`` path that cannot be written."""
+    from ..report.summary import DETAIL_KEYS, summarise
 
     os.environ.setdefault("WATTPRINT_LOG_LEVEL", "warning")
-    data = summarise(list(files), by=by, since=since)
-    if as_json:
-        print(json.dumps(data, indent=2))
+    js = None
+    if html is not None:  # plotly only now, and before the CSVs are read: fail fast
+        from ..report.html import check_target, plotly_js
+
+        check_target(html)
+        js = plotly_js()
+    data = summarise(list(files), by=by, since=since, details=html is not None)
+    if html is not None:
+        from ..report.html import write_page
+
+        write_page(html, data, js)
+    if as_json:  # the same JSON with or without --html
+        print(json.dumps({k: v for k, v in data.items() if k not in DETAIL_KEYS}, indent=2))
     else:
         _render(data)
+        if html is not None:
+            print(f"wrote {html}")
     return 0

@@ -8,14 +8,26 @@ on a tie). A column a file lacks (an older CodeCarbon) is unknown, never zero.
 from __future__ import annotations
 
 import csv
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .whatif import RegionOption
 
 GROUPINGS = ("project", "experiment", "run", "day")
 COMPONENTS = ("cpu", "gpu", "ram")
+#: The parts of a machine's energy, each with its column. The platform (board, fans, storage, PSU
+#: losses) is estimated by wattprint's power model; it is not part of ``energy_consumed``.
+PARTS = {"cpu": "cpu_energy", "gpu": "gpu_energy", "ram": "ram_energy",
+         "platform": "platform_energy_kwh"}  # fmt: skip
+#: What ``summarise(details=True)`` adds for the HTML page; ``--json`` leaves them out.
+DETAIL_KEYS = ("runs", "regions")
+#: Grids to set non-cloud runs' energy against, from low- to high-carbon (keys of zones.csv).
+REFERENCE_ZONES = ("SE", "FR", "GB", "DE", "US", "IN", "ZA")
 #: The fewest columns a CodeCarbon file has had, in every version.
 _REQUIRED = ("timestamp", "project_name", "duration", "emissions")
 
@@ -42,9 +54,10 @@ class Run:
         if not value:
             return None
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             return None
+        return number if math.isfinite(number) else None  # "nan" in a file is unknown too
 
     def text(self, column: str) -> str:
         return (self.row.get(column) or "").strip()
@@ -164,8 +177,8 @@ def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
     duration, _ = _sum_known([r.num("duration") for r in runs])
     out["duration_s"] = duration or 0.0
     energy: dict[str, Any] = {}
-    for c in COMPONENTS:
-        total, unknown = _sum_known([r.num(f"{c}_energy") for r in runs])
+    for c, column in PARTS.items():
+        total, unknown = _sum_known([r.num(column) for r in runs])
         energy[c] = {"kwh": total, "unknown_runs": unknown}
     total, unknown = _sum_known([r.num("energy_consumed") for r in runs])
     energy["total"] = {"kwh": total, "unknown_runs": unknown}
@@ -237,19 +250,9 @@ def _elsewhere(runs: list[Run]) -> list[dict[str, Any]]:
     """For cloud runs, per provider: the same IT energy in the provider's lowest-carbon region."""
     from .whatif import region_options
 
-    per: dict[str, list[Run]] = defaultdict(list)
-    for r in runs:
-        if r.text("on_cloud").upper() in ("Y", "YES", "TRUE", "1") and r.text("cloud_provider"):
-            per[r.text("cloud_provider").lower()].append(r)
     out = []
-    for provider, group in sorted(per.items()):
-        it_kwh = 0.0
-        actual = 0.0
-        for r in group:
-            e = r.num("energy_consumed") or 0.0
-            pue = r.num("pue") or 1.0
-            it_kwh += e / pue  # energy_consumed includes the PUE, as CodeCarbon's
-            actual += r.num("emissions") or 0.0
+    for provider, group in sorted(_cloud_runs(runs).items()):
+        it_kwh, actual = _it_energy(group)
         try:
             options = region_options(provider, it_kwh)
         except ValueError as exc:
@@ -276,8 +279,113 @@ def _elsewhere(runs: list[Run]) -> list[dict[str, Any]]:
     return out
 
 
-def summarise(paths: list[Path], by: str = "project", since: str | None = None) -> dict[str, Any]:
-    """Everything ``wattprint report`` shows, as plain data."""
+def _cloud_runs(runs: list[Run]) -> dict[str, list[Run]]:
+    per: dict[str, list[Run]] = defaultdict(list)
+    for r in runs:
+        if r.text("on_cloud").upper() in ("Y", "YES", "TRUE", "1") and r.text("cloud_provider"):
+            per[r.text("cloud_provider").lower()].append(r)
+    return per
+
+
+def _it_energy(runs: list[Run]) -> tuple[float, float]:
+    """The runs' IT energy (kWh, without their PUE) and their emissions (kg)."""
+    it_kwh = actual = 0.0
+    for r in runs:
+        # energy_consumed includes the PUE, as CodeCarbon's does
+        it_kwh += (r.num("energy_consumed") or 0.0) / (r.num("pue") or 1.0)
+        actual += r.num("emissions") or 0.0
+    return it_kwh, actual
+
+
+def run_row(run: Run, group: str) -> dict[str, Any]:
+    """One run's figures for the charts; None where its file does not say."""
+    row: dict[str, Any] = {
+        "run_id": run.run_id, "group": group, "project": run.project,
+        "run_name": run.text("run_name"), "file": run.file, "source": run.kind,
+        "status": run.text("status") or "unknown",
+        "end": run.instant.isoformat(sep=" ", timespec="seconds"),  # UTC
+        "duration_s": run.num("duration"),
+    }  # fmt: skip
+    for key, column in (("energy_kwh", "energy_consumed"), ("energy_low_kwh", "energy_low_kwh"),
+                        ("energy_high_kwh", "energy_high_kwh"), ("emissions_kg", "emissions"),
+                        ("emissions_low_kg", "emissions_low_kg"),
+                        ("emissions_high_kg", "emissions_high_kg")):  # fmt: skip
+        row[key] = run.num(column)
+    row["parts_kwh"] = {c: run.num(column) for c, column in PARTS.items()}
+    return row
+
+
+def _pick(options: list[RegionOption], own: set[str]) -> list[RegionOption]:
+    """Several regions, not all 30 to 60: the lowest-carbon ones, the runs' own, the highest."""
+    if len(options) <= 12:
+        return options
+    keep = options[:6] + [o for o in options if o.region in own] + options[-3:]
+    return sorted({o.region: o for o in keep}.values(), key=lambda o: (o.emissions_kg, o.region))
+
+
+def compare_regions(runs: list[Run]) -> list[dict[str, Any]]:
+    """Had the runs run elsewhere: cloud runs in other regions of their provider (each region's
+    annual intensity and PUE); the other runs' energy at reference grids' annual averages."""
+    from ..carbon import tables
+    from ..carbon.grid import annual
+    from ..carbon.location import Location
+    from .whatif import region_options
+
+    out: list[dict[str, Any]] = []
+    cloud = _cloud_runs(runs)
+    for provider, group in sorted(cloud.items()):
+        it_kwh, actual = _it_energy(group)
+        try:
+            options = region_options(provider, it_kwh)
+        except ValueError as exc:
+            out.append({"kind": "cloud", "provider": provider, "runs": len(group),
+                        "note": str(exc), "options": []})  # fmt: skip
+            continue
+        own = set()
+        for r in group:
+            found = tables.cloud_region(provider, r.text("cloud_region"))
+            own.add(found.region if found else r.text("cloud_region"))
+        out.append({
+            "kind": "cloud", "provider": tables.normalise_provider(provider) or provider,
+            "runs": len(group), "own_regions": sorted(own), "it_energy_kwh": it_kwh,
+            "actual_kg": actual,
+            "options": [{"label": o.label, "region": o.region, "own": o.region in own,
+                         "pue": o.pue, "intensity_g_per_kwh": o.intensity.value,
+                         "source": o.intensity.source, "kg": o.emissions_kg}
+                        for o in _pick(options, own)],
+        })  # fmt: skip
+    in_cloud = {id(r) for group in cloud.values() for r in group}
+    rest = [r for r in runs if id(r) not in in_cloud and r.num("energy_consumed") is not None]
+    if rest:
+        kwh = sum(r.num("energy_consumed") or 0.0 for r in rest)
+        actual, unknown = _sum_known([r.num("emissions") for r in rest])
+        # A Location with no place at all gets the world average.
+        grids = [annual(Location())] + [annual(Location(zone=z)) for z in REFERENCE_ZONES]
+        names = {"WORLD": "world average"}
+        out.append({
+            # "as run" only where every run says its emissions: else it would not compare
+            "kind": "grid", "runs": len(rest), "energy_kwh": kwh,
+            "actual_kg": actual if not unknown else None, "actual_unknown_runs": unknown,
+            "options": [{"label": names.get(it.zone) or _zone_name(it.zone), "zone": it.zone,
+                         "intensity_g_per_kwh": it.value, "year": it.year,
+                         "source": it.source, "kg": kwh * it.value / 1000.0}
+                        for it in grids],
+        })  # fmt: skip
+    return out
+
+
+def _zone_name(key: str) -> str:
+    from ..carbon import tables
+
+    zone = tables.zone(key)
+    return f"{zone.name} ({key})" if zone else key
+
+
+def summarise(
+    paths: list[Path], by: str = "project", since: str | None = None, *, details: bool = False
+) -> dict[str, Any]:
+    """Everything ``wattprint report`` shows, as plain data; with ``details``, also each run
+    (``runs``) and the region comparison (``regions``) that the HTML page draws."""
     if by not in GROUPINGS:
         raise ValueError(f"--by {by!r}: use one of {', '.join(GROUPINGS)}")
     since_day = parse_since(since)
@@ -288,10 +396,15 @@ def summarise(paths: list[Path], by: str = "project", since: str | None = None) 
     groups: dict[str, list[Run]] = defaultdict(list)
     for r in sorted(runs, key=lambda r: (r.instant, r.order)):
         groups[_group_key(r, by)].append(r)
-    return {
+    out = {
         "by": by,
         "since": since_day.isoformat() if since_day else None,
         "files": [str(f) for f in files],
         "groups": [summarise_group(k, v) for k, v in sorted(groups.items())],
         "total": summarise_group("total", runs) if runs else None,
     }
+    if details:
+        timeline = sorted(runs, key=lambda r: (r.instant, r.order))
+        out["runs"] = [run_row(r, _group_key(r, by)) for r in timeline]
+        out["regions"] = compare_regions(timeline)
+    return out
