@@ -193,8 +193,18 @@ class FakeSys:
         return zone
 
     def set_energy(self, zone: str, energy_uj: int) -> None:
-        """Set a zone's counter (zone id as returned by add_rapl_domain)."""
-        self.write(f"{self.rapl_zone_dir(zone)}/energy_uj", f"{energy_uj}\n")
+        """Set a zone's counter (zone id as returned by add_rapl_domain).
+
+        Atomically (a rename), keeping the file's mode: a sampler thread reading it at that
+        moment must see the old value or the new one, never an empty file.
+        """
+        path = self.path(f"{self.rapl_zone_dir(zone)}/energy_uj")
+        tmp = path.with_name(path.name + ".tmp")
+        with _REAL_IO_OPEN(tmp, "w") as f:
+            f.write(f"{energy_uj}\n")
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
 
     def energy_path(self, zone: str) -> str:
         """The machine path of a zone's energy_uj file."""
