@@ -153,6 +153,7 @@ class Tracker:
         experiment_name: str | None = None,
         run_name: str | None = None,
         output_dir: str | os.PathLike[str] | None = None,
+        output_file: str | os.PathLike[str] | None = None,
         interval_s: float | None = None,
         gpu_ids: Any = None,
         country: str | None = None,
@@ -185,6 +186,8 @@ class Tracker:
         arguments = {k: v for k, v in locals().items() if k != "self"}
         if output_dir is not None:
             arguments["output_dir"] = os.fspath(output_dir)
+        if output_file is not None:
+            arguments["output_file"] = os.fspath(output_file)
         from .config import load_settings
 
         self.settings: Settings = load_settings(arguments)
@@ -354,7 +357,7 @@ class Tracker:
         machine = self._machine(ctx, components)
         csv_path = tasks_path = None
         if s.save_csv:
-            csv_path = self._csv_path(output_dir / CSV_NAME, COLUMNS)
+            csv_path = self._csv_path(output_dir / s.output_file, COLUMNS)  # absolute wins
             tasks_path = self._csv_path(output_dir / TASKS_CSV_NAME, TASK_COLUMNS)
         from . import journal
 
@@ -444,7 +447,8 @@ class Tracker:
                         if run.journal is not None:
                             self._journal(run)
                         if run.sinks is not None and run.sinks.wants_updates:
-                            run.sinks.update(self._result(run, "running"))
+                            # RAM in use stays as last read: /proc/meminfo is for rows only.
+                            run.sinks.update(self._result(run, "running", memory=False))
             except Exception as exc:  # nothing may escape into the user's program
                 _logs().warn_once(
                     f"sampler:{type(exc).__name__}",
@@ -623,10 +627,11 @@ class Tracker:
         except (OSError, ValueError) as exc:
             _logs().warn_once("journal-write", f"cannot append to {run.journal.path}: {exc}")
 
-    def _result(self, run: _Run, status: str) -> RunResult:
+    def _result(self, run: _Run, status: str, memory: bool = True) -> RunResult:
         from .journal import build_result
 
-        self._memory(run)
+        if memory:
+            self._memory(run)
         return build_result(run.meta, self._state(run), status)
 
     def _end_task(self, run: _Run, name: str, status: str) -> TaskResult:
