@@ -53,7 +53,7 @@ def test_units_are_codecarbons(machine):
     assert energy == float(row["cpu_energy"]) + float(row["ram_energy"])
     intensity = float(row["intensity_g_per_kwh"])
     assert abs(float(row["emissions"]) - energy * intensity / 1000) < 1e-12  # kg
-    assert float(row["ram_total_size"]) == 16.384  # GB (16 000 000 kB)
+    assert float(row["ram_total_size"]) == 15.259  # GiB, as CodeCarbon (16 000 000 kB)
     assert row["country_iso_code"] == "FRA" and row["country_name"] == "France"
     assert row["intensity_year"] and row["intensity_zone"] == "FR" and row["wattprint_version"]
     assert row["on_cloud"] == "N" and row["tracking_mode"] == "machine"

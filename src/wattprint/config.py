@@ -33,6 +33,7 @@ class Settings:
     experiment_name: str | None = None
     run_name: str | None = None
     output_dir: str = "."
+    output_file: str = "emissions.csv"  # the runs' CSV; relative to output_dir or absolute
     interval_s: float = 10.0
     gpu_ids: tuple[str, ...] | None = None
     country: str | None = None
@@ -209,6 +210,7 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "experiment_name": _text,
     "run_name": _text,
     "output_dir": _name,
+    "output_file": _name,
     "interval_s": _number(0.0, 86400.0, low_open=True),
     "gpu_ids": _gpu_ids,
     "country": _country,

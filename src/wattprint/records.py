@@ -15,6 +15,7 @@ from .carbon.grid import Intensity
 from .carbon.location import Location
 
 J_PER_KWH = 3.6e6
+GB_PER_GIB = 1e9 / 2**30  # GB -> GiB
 
 CODECARBON_COLUMNS = (
     "timestamp", "project_name", "run_id", "experiment_id", "duration", "emissions",
@@ -136,6 +137,10 @@ class RunResult:
 TaskResult = RunResult  # a task's result has the same shape, with task_name set
 
 
+def _gib(gb: float | None) -> float | None:
+    return None if gb is None else gb * GB_PER_GIB
+
+
 def _num(value: float | None) -> Any:
     return "" if value is None else value
 
@@ -167,12 +172,14 @@ def to_row(result: RunResult, version: str) -> dict[str, Any]:
         "gpu_model": m.gpu_model,
         "longitude": _num(loc.longitude),
         "latitude": _num(loc.latitude),
-        "ram_total_size": round(m.ram_total_gb, 3),
+        # CodeCarbon writes these two in GiB (bytes / 1024**3) under a "GB" label: the same
+        # machine must read the same in both files.
+        "ram_total_size": round(m.ram_total_gb * GB_PER_GIB, 3),
         "tracking_mode": result.tracking_mode,
         "cpu_utilization_percent": _num(u.get("cpu")),
         "gpu_utilization_percent": _num(u.get("gpu")),
         "ram_utilization_percent": _num(u.get("ram")),
-        "ram_used_gb": _num(u.get("ram_used_gb")),
+        "ram_used_gb": _num(_gib(u.get("ram_used_gb"))),
         "on_cloud": "Y" if loc.cloud_provider else "N",
         "pue": result.pue,
         "wue": _num(result.wue_l_per_kwh),

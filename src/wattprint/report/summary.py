@@ -97,9 +97,9 @@ def find_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(
-                p for p in path.glob("emissions*.csv") if p.name != "emissions_tasks.csv"
-            )
+            # Tasks files (wattprint's emissions_tasks.csv, CodeCarbon's
+            # emissions_<experiment>_<run>.csv) describe parts of runs: a folder means its runs.
+            found = sorted(p for p in path.glob("emissions*.csv") if not _is_tasks_file(p))
             if not found:
                 raise ValueError(f"{path}: no emissions*.csv in this folder")
             files.extend(found)
@@ -108,6 +108,15 @@ def find_files(paths: list[Path]) -> list[Path]:
         else:
             raise ValueError(f"{path}: no such file or folder")
     return files
+
+
+def _is_tasks_file(path: Path) -> bool:
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            header = next(csv.reader([f.readline()]), [])
+    except (OSError, UnicodeDecodeError):
+        return False  # read_runs says what is wrong with it
+    return "task_name" in header
 
 
 def read_runs(files: list[Path]) -> list[Run]:
