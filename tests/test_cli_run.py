@@ -150,3 +150,42 @@ def test_a_sink_option_whose_value_is_bad_is_one_line(machine, tmp_path):
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 2
     assert "webhook_url" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_monitor_serves_prometheus_metrics_while_it_runs(machine, tmp_path):
+    """`wattprint monitor --prometheus-port N`: a real scrape of the running command."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+    from receiver import free_port
+
+    port = free_port()
+    out = tmp_path / "prom"
+    proc = subprocess.Popen([*COMMAND, "monitor", "--interval", "0.2", "--country", "FRA",
+                             "--project-name", "box", "--prometheus-port", str(port),
+                             "--output-dir", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        families: dict = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "wattprint_energy_joules" not in families:
+            time.sleep(0.2)
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                    text = r.read().decode()
+            except OSError:
+                continue
+            families = {f.name: f for f in text_string_to_metric_families(text)}
+        assert "wattprint_energy_joules" in families, proc.stderr
+        samples = [s for s in families["wattprint_energy_joules"].samples
+                   if s.name.endswith("_total")]  # fmt: skip
+        cpu = [s for s in samples if s.labels["component"] == "cpu"]
+        assert cpu and cpu[0].labels["project"] == "box" and cpu[0].labels["method"]
+        assert cpu[0].value > 0  # the idle CPU model, after the first interval
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    (row,) = rows(out)
+    # The last scrape came before the end: what it showed is at most the run's total.
+    assert cpu[0].value <= float(row["cpu_energy"]) * 3.6e6 + 1e-6
