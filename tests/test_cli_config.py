@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from wattprint import Tracker
-from wattprint.config import NAMES, explain, load_settings
+from wattprint.config import NAMES, load_settings
+from wattprint.config_origins import explain
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 

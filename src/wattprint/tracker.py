@@ -46,6 +46,13 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).astimezone()
 
 
+def exit_status(exc_type: type[BaseException] | None) -> str:
+    """How a ``with`` block ended, as a run status: Ctrl-C is an interruption, not a failure."""
+    if exc_type is None:
+        return "finished"
+    return "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
+
+
 class _Component:
     """Cumulative energy of one component, as last read."""
 
@@ -128,12 +135,7 @@ class _TaskBlock:
         return self._tracker
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            status = "finished"
-        elif issubclass(exc_type, KeyboardInterrupt):
-            status = "interrupted"
-        else:
-            status = "failed"
+        status = exit_status(exc_type)
         try:
             self._tracker.stop_task(self._name, status)
         except (ValueError, RuntimeError):  # the run was stopped inside the block
@@ -302,12 +304,7 @@ class Tracker:
         return self.start()
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            status = "finished"
-        elif issubclass(exc_type, KeyboardInterrupt):
-            status = "interrupted"
-        else:
-            status = "failed"
+        status = exit_status(exc_type)
         self.stop(status)
 
     # -- run lifecycle ------------------------------------------------------------------------

@@ -33,13 +33,11 @@ from ..config import (
     PARSERS,
     PROJECT_FILE,
     SECRETS,
-    Explanation,
-    Source,
-    explain,
     ini_error,
     project_config_path,
     user_config_path,
 )
+from ..config_origins import Explanation, Source, explain
 
 SECTION = "wattprint"
 # The settings the interactive mode asks about, in order; the others are set with --set.

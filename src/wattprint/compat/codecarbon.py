@@ -42,7 +42,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from ..tracker import Tracker
+from ..tracker import Tracker, exit_status
 from . import _codecarbon_config as cc_config
 
 __all__ = [
@@ -632,12 +632,7 @@ class BaseEmissionsTracker:
         return self
 
     def __exit__(self, exc_type: Any, exc_value: Any, tb: Any) -> None:
-        if exc_type is None:
-            status = "finished"
-        elif issubclass(exc_type, KeyboardInterrupt):
-            status = "interrupted"
-        else:
-            status = "failed"
+        status = exit_status(exc_type)
         self._stop(status)
 
     # -- inside -----------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ class VmCurve:
     def __init__(self, threads: int, memory_gb: float) -> None:
         self.threads, self.memory_gb = threads, memory_gb
         self._hosts = {h: machine_curve("unknown", 2, h, h * GB_PER_THREAD) for h in HOSTS}
-        self._table: dict[str, list[tuple[float, float, float]]] = {}
+        self._table: dict[tuple[str, int], tuple[float, float, float]] = {}
         share = f"{threads} of a ~{TYPICAL_HOST}-thread host's"
         self.bases = {
             "cpu": f"VM share: {share} CPU (SPECpower fit, threads)",
@@ -53,16 +53,20 @@ class VmCurve:
         return min(1.0, self.memory_gb / (host_threads * GB_PER_THREAD))
 
     def component(self, name: str, load: float) -> tuple[float, float, float]:
-        # Four host curves per call: tabulated at open in 5 % steps and interpolated, since
-        # the tracker asks on every update.
-        table = self._table.get(name)
-        if table is None:
-            table = self._table[name] = [self._exact(name, i / STEPS) for i in range(STEPS + 1)]
+        # Four host curves per call: tabulated in 5 % steps and interpolated, since the tracker
+        # asks on every update. A step is computed when first needed: a run's load visits few.
         u = min(1.0, max(0.0, load)) * STEPS
         i = min(int(u), STEPS - 1)
         t = u - i
-        a, b = table[i], table[i + 1]
+        a, b = self._step(name, i), self._step(name, i + 1)
         return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t)
+
+    def _step(self, name: str, i: int) -> tuple[float, float, float]:
+        key = (name, i)
+        found = self._table.get(key)
+        if found is None:
+            found = self._table[key] = self._exact(name, i / STEPS)
+        return found
 
     def _exact(self, name: str, load: float) -> tuple[float, float, float]:
         value = lows = highs = None

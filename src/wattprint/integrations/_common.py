@@ -123,9 +123,9 @@ def hardware_text(machine: Machine) -> str:
 
 
 def status_for(exc: BaseException | None) -> str:
-    if exc is None:
-        return "finished"
-    return "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+    from ..tracker import exit_status
+
+    return exit_status(None if exc is None else type(exc))
 
 
 class Session:
