@@ -166,22 +166,28 @@ def test_monitor_serves_prometheus_metrics_while_it_runs(machine, tmp_path):
                              "--output-dir", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
-        families: dict = {}
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and "wattprint_energy_joules" not in families:
-            time.sleep(0.2)
+
+        def scrape_cpu() -> list:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
                     text = r.read().decode()
             except OSError:
-                continue
+                return []
             families = {f.name: f for f in text_string_to_metric_families(text)}
-        assert "wattprint_energy_joules" in families, proc.stderr
-        samples = [s for s in families["wattprint_energy_joules"].samples
-                   if s.name.endswith("_total")]  # fmt: skip
-        cpu = [s for s in samples if s.labels["component"] == "cpu"]
-        assert cpu and cpu[0].labels["project"] == "box" and cpu[0].labels["method"]
-        assert cpu[0].value > 0  # the idle CPU model, after the first interval
+            energy = families.get("wattprint_energy_joules")
+            return [s for s in (energy.samples if energy else [])
+                    if s.name.endswith("_total") and s.labels["component"] == "cpu"]  # fmt: skip
+
+        seen = []  # every scrape's CPU energy: a counter, from 0 at the start, never down
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (seen and seen[-1].value > 0):
+            time.sleep(0.1)
+            seen.extend(scrape_cpu())
+        assert seen and seen[-1].value > 0, proc.stderr  # the idle CPU model, after an interval
+        cpu = [seen[-1]]
+        assert cpu[0].labels["project"] == "box" and cpu[0].labels["method"]
+        values = [s.value for s in seen]
+        assert values == sorted(values)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=120)

@@ -193,3 +193,23 @@ def test_pushgateway_down_does_not_hold_stop_and_is_said(machine, caplog, monkey
     assert r.status == "finished"
     assert took < 5.0  # a hang guard, not a performance figure
     assert sum("Pushgateway" in m and "did not take" in m for m in caplog.messages) == 1
+
+
+def test_scrapes_ask_the_tracker_and_get_one_result_per_interval(machine):
+    """Live sinks pull: no result is built per sample for them, at most one per interval."""
+    add_rapl(machine)
+    port = free_port()
+    tracker = Tracker(country="FRA", interval_s=3600, prometheus_port=port).start()
+    try:
+        state = tracker._run.sinks._sinks["prometheus"].state
+        first, again = state.source(), state.source()
+        assert first is again  # asked twice within one interval: built once
+        set_energy(machine, "intel-rapl:0", 1_000_000 + 36_000_000)  # +36 J
+        tracker.flush()  # an update: the next scrape sees a new interval
+        assert state.source() is not first
+        run = tracker.run_id
+        cpu = one(scrape(port), "wattprint_energy_joules_total", component="cpu", run=run)
+        assert cpu == pytest.approx(36.0)
+    finally:
+        tracker.stop()
+    assert state.source is None  # after the final row nothing asks the stopped tracker

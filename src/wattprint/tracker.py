@@ -121,6 +121,7 @@ class _Run:
         self.tasks: dict[str, tuple[dict[str, Any], float]] = {}
         self.shared: dict[str, Any] | None = None  # the meters' per-update readings
         self.sinks: Any = None  # wattprint.sinks.Sinks, when a setting turns one on
+        self.snapshot: tuple[float, RunResult] | None = None  # (t, result) for live sinks
 
 
 class _TaskBlock:
@@ -377,7 +378,7 @@ class Tracker:
         if self._sinks_on():
             from .sinks import open_sinks
 
-            run.sinks = open_sinks(s, meta, _logs().warn_once)
+            run.sinks = open_sinks(s, meta, _logs().warn_once, lambda: self._snapshot(run))
         from .meters.procfs import cpu_busy_total
 
         run.cpu_start = run.cpu_now = cpu_busy_total(ctx.root)
@@ -623,6 +624,22 @@ class Tracker:
             run.journal.interval(self._state(run))
         except (OSError, ValueError) as exc:
             _logs().warn_once("journal-write", f"cannot append to {run.journal.path}: {exc}")
+
+    def _snapshot(self, run: _Run) -> RunResult | None:
+        """The run as of its last interval, for a scrape or an export: no meter is read, and
+        the result is built once per interval however often it is asked for. None once the
+        run has ended, or when the lock stays taken (a stop in progress): the caller keeps
+        what it last saw."""
+        if not self._lock.acquire(timeout=1.0):
+            return None
+        try:
+            if run is not self._run:
+                return None
+            if run.snapshot is None or run.snapshot[0] != run.t:
+                run.snapshot = (run.t, self._result(run, "running", memory=False))
+            return run.snapshot[1]
+        finally:
+            self._lock.release()
 
     def _result(self, run: _Run, status: str, memory: bool = True) -> RunResult:
         from .journal import build_result

@@ -5,8 +5,12 @@ A sink is a small object with these methods:
 * ``write(result)``: every row the core writes (``flush()``, ``stop()``, a task's end, where
   ``result.task_name`` is set). Called in the caller's thread: a sink that talks to the network
   queues here and sends from a thread of its own, so that ``stop()`` never waits on a server.
+* ``live(snapshot)``: optional, once at open. ``snapshot()`` returns the run's cumulative result
+  as of its last sampling interval (None once the run has ended), built when called and at most
+  once per interval. Sinks that show live values (a scrape, a periodic export) call it when
+  asked, so that a tracker with such a sink pays per scrape, not per sample.
 * ``update(result)``: every sampling interval, in the sampling thread, for sinks whose
-  ``wants_updates`` is true (gauges that a scraper reads). It must not block.
+  ``wants_updates`` is true. It must not block. (No sink needs it now; ``live`` is cheaper.)
 * ``close()``: when the run has ended, after its last write.
 
 Each sink lives in its own module and imports its library only when its setting turns it on;
@@ -93,10 +97,16 @@ class Sinks:
         self._each("close")
 
 
-def open_sinks(settings: Any, meta: dict[str, Any], warn: Callable[[str, str], None]) -> Sinks:
+def open_sinks(
+    settings: Any,
+    meta: dict[str, Any],
+    warn: Callable[[str, str], None],
+    snapshot: Callable[[], Any] | None = None,
+) -> Sinks:
     """The sinks ``settings`` turn on, opened for the run described by ``meta``.
 
-    Each sink module has ``open(settings, meta)`` returning the sink object.
+    Each sink module has ``open(settings, meta)`` returning the sink object; ``snapshot`` goes
+    to the sinks that have ``live()``.
     """
     import importlib
 
@@ -104,7 +114,10 @@ def open_sinks(settings: Any, meta: dict[str, Any], warn: Callable[[str, str], N
     for name in enabled(settings):
         module = importlib.import_module(f"{__name__}.{_SINKS[name][1]}")
         try:
-            sinks[name] = module.open(settings, meta)
+            sink = module.open(settings, meta)
+            if snapshot is not None and hasattr(sink, "live"):
+                sink.live(snapshot)
+            sinks[name] = sink
         except Exception as exc:
             warn(
                 f"sink-open:{name}",

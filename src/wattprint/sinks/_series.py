@@ -247,10 +247,24 @@ class RunState:
         self.power: dict[str, float] = {}
         self.tasks: OrderedDict[str, Any] = OrderedDict()
         self.closed_at: float | None = None
+        self.source: Any = None  # the tracker's snapshot(), while the run goes on
         self._power = PowerTracker()
+        self._rows: list[Sample] | None = None  # samples() as last computed
+
+    def refresh(self) -> None:
+        """Take the run's latest figures from the tracker, if it is still running."""
+        source = self.source
+        if source is None:
+            return
+        result = source()
+        if result is not None and result is not self.result:
+            self.see(result)
 
     def see(self, result: Any) -> None:
+        if result.task_name is None and result.status != "running":
+            self.source = None  # the final row: nothing newer will come
         with self.lock:
+            self._rows = None
             if result.task_name is not None:
                 self.tasks.pop(result.task_name, None)
                 self.tasks[result.task_name] = result
@@ -261,12 +275,18 @@ class RunState:
                 self.result = result
 
     def samples(self) -> list[Sample]:
-        """The run's samples and those of its ended tasks, as last seen."""
+        """The run's samples and those of its ended tasks, as of the run's last interval."""
+        self.refresh()
         with self.lock:
+            if self._rows is not None:
+                return self._rows
             result, power, tasks = self.result, self.power, list(self.tasks.values())
         rows = samples(result, power) if result is not None else []
         for task in tasks:
             rows.extend(samples(task))
+        with self.lock:
+            if result is self.result and len(tasks) == len(self.tasks):
+                self._rows = rows
         return rows
 
 

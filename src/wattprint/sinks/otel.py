@@ -47,8 +47,6 @@ def resource() -> Any:
 
 
 class OtelSink:
-    wants_updates = True
-
     def __init__(self, settings: Any, meta: dict[str, Any], reader: Any = None) -> None:
         from opentelemetry.sdk.metrics import MeterProvider
 
@@ -89,8 +87,8 @@ class OtelSink:
 
         return observe
 
-    def update(self, result: Any) -> None:
-        self.state.see(result)
+    def live(self, snapshot: Any) -> None:
+        self.state.source = snapshot  # each export asks for the run as of its last interval
 
     def write(self, result: Any) -> None:
         self.state.see(result)

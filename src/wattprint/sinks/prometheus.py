@@ -190,13 +190,11 @@ class PrometheusSink:
 
         self.run_id = meta["run_id"]
         self.state = RunState()
-        self.wants_updates = False
         self.port = settings.prometheus_port
         self.gateway = settings.prometheus_pushgateway
         if self.port is not None:
             try:
                 _serve(self.port).add(self.state)
-                self.wants_updates = True
             except OSError as exc:
                 warn_once(
                     f"prometheus-port:{self.port}",
@@ -205,8 +203,8 @@ class PrometheusSink:
                 )
         self.pusher = _Pusher(self.gateway, self.run_id, self.state) if self.gateway else None
 
-    def update(self, result: Any) -> None:
-        self.state.see(result)
+    def live(self, snapshot: Any) -> None:
+        self.state.source = snapshot  # each scrape asks for the run as of its last interval
 
     def write(self, result: Any) -> None:
         self.state.see(result)
