@@ -160,3 +160,32 @@ def test_stop_does_not_hang_on_a_receiver_that_never_answers(machine):
     assert r.status == "finished"
     assert took < 5.0  # a hang guard, not a performance figure
     assert len(spool()) == 1  # the record waits for next time
+
+
+def test_a_killed_runs_recovered_row_reaches_the_receiver_once(machine):
+    """A run killed before it stopped: the next run's start recovers its row from the journal,
+    writes it to the CSV and sends it, so that the receiver learns how the run ended."""
+    import signal
+
+    from test_recovery import start_victim, wait_for_intervals
+
+    victim, victim_id = start_victim()
+    wait_for_intervals(victim_id, 2)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=20)
+    with Receiver() as receiver:
+        url = f"http://127.0.0.1:{receiver.port}/hook"
+        tracker = Tracker(country="FRA", webhook_url=url).start()
+        tracker.stop()
+        later = Tracker(country="FRA", webhook_url=url).start()  # recovers nothing again
+        later.stop()
+        assert wait_for(lambda: not spool(), 10)
+        keys = [r.headers["idempotency-key"] for r in receiver.received()]
+        got = {r.headers["idempotency-key"]: json.loads(r.body) for r in receiver.received()}
+    recovered = got[f"{victim_id}:recovered"]
+    assert recovered["record"]["run_id"] == victim_id
+    assert recovered["record"]["status"] == "interrupted"
+    assert recovered["record"]["project_name"] == "victim"
+    assert sorted(keys) == sorted(
+        [f"{victim_id}:recovered", f"{tracker.run_id}:1", f"{later.run_id}:1"]
+    )

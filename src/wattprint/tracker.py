@@ -326,8 +326,7 @@ class Tracker:
         s = self.settings
         # Absolute now: the program may chdir before stop(), and the run's files stay put.
         output_dir = Path(s.output_dir).absolute()
-        if s.save_csv:
-            self._recover(output_dir)
+        recovered = self._recover(output_dir) if s.save_csv else []
         ctx = ProbeContext(
             gpu_ids=s.gpu_ids, tracking_mode=s.tracking_mode, warn=_logs().warn_once, shared={}
         )
@@ -379,6 +378,8 @@ class Tracker:
             from .sinks import open_sinks
 
             run.sinks = open_sinks(s, meta, _logs().warn_once, lambda: self._snapshot(run))
+            for result in recovered:  # killed runs' last rows: a receiver learns how they ended
+                run.sinks.recovered(result)
         from .meters.procfs import cpu_busy_total
 
         run.cpu_start = run.cpu_now = cpu_busy_total(ctx.root)
@@ -413,8 +414,8 @@ class Tracker:
                 run.sinks.close()
         return result
 
-    def _recover(self, output_dir: Path) -> None:
-        recover(output_dir)
+    def _recover(self, output_dir: Path) -> list[RunResult]:
+        return recover(output_dir)
 
     # -- measuring ----------------------------------------------------------------------------
 

@@ -11,6 +11,9 @@ A sink is a small object with these methods:
   asked, so that a tracker with such a sink pays per scrape, not per sample.
 * ``update(result)``: every sampling interval, in the sampling thread, for sinks whose
   ``wants_updates`` is true. It must not block. (No sink needs it now; ``live`` is cheaper.)
+* ``recovered(result)``: optional; the final row of another run, killed before it stopped,
+  that this run's start recovered from its journal (``status`` "interrupted"). Row sinks
+  (logger, webhook) pass it on; per-run sinks (Prometheus, OTel) have nothing to show for it.
 * ``close()``: when the run has ended, after its last write.
 
 Each sink lives in its own module and imports its library only when its setting turns it on;
@@ -92,6 +95,9 @@ class Sinks:
 
     def write(self, result: Any) -> None:
         self._each("write", result)
+
+    def recovered(self, result: Any) -> None:
+        self._each("recovered", result)
 
     def close(self) -> None:
         self._each("close")

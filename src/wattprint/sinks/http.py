@@ -26,7 +26,8 @@ delivered and returns at once when a send attempt fails: ``stop()`` never waits 
 that is down; what it did not take waits in the spool.
 
 Exactly once. A record whose answer was lost (a timeout after the receiver stored it) is sent
-again. Each request carries ``Idempotency-Key: <run_id>:<seq>`` (also ``key`` in the body),
+again. Each request carries ``Idempotency-Key: <run_id>:<seq>`` (also ``key`` in the body;
+``<run_id>:recovered`` for the last row of a killed run, sent by the run that recovered it),
 unique per record and identical on every retry: a receiver stores a key once and answers 2xx to
 a key it already has. The body::
 
@@ -69,10 +70,11 @@ def spool_folder(output_dir: str | os.PathLike[str]) -> Path:
 
 
 def key_of(path: Path) -> str:
-    """``<run_id>:<seq>`` for a spool file ``<time_ns>-<run_id>-<seq>.json``."""
+    """``<run_id>:<seq>`` for a spool file ``<time_ns>-<run_id>-<seq>.json`` (``seq`` is
+    ``recovered`` for a killed run's row that a later run recovered)."""
     _, rest = path.stem.split("-", 1)
     run_id, seq = rest.rsplit("-", 1)
-    return f"{run_id}:{int(seq)}"
+    return f"{run_id}:{int(seq) if seq.isdigit() else seq}"
 
 
 def _warn(key: str, message: str) -> None:
@@ -317,10 +319,16 @@ class WebhookSink:
 
     def write(self, result: Any) -> None:
         self.seq += 1
-        key = f"{self.run_id}:{self.seq}"
+        self._spool(f"{self.run_id}:{self.seq}", f"{self.run_id}-{self.seq:06d}", result)
+
+    def recovered(self, result: Any) -> None:
+        # A run is recovered once (its journal is claimed atomically): one key per run.
+        self._spool(f"{result.run_id}:recovered", f"{result.run_id}-recovered", result)
+
+    def _spool(self, key: str, name: str, result: Any) -> None:
         body = {"type": "wattprint.record", "version": 1, "key": key, "record": record(result)}
         data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        name = f"{time.time_ns():020d}-{self.run_id}-{self.seq:06d}.json"
+        name = f"{time.time_ns():020d}-{name}.json"
         tmp = self.folder / f".{name}.tmp"
         tmp.write_bytes(data)
         os.replace(tmp, self.folder / name)
