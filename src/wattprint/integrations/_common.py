@@ -128,6 +128,21 @@ def status_for(exc: BaseException | None) -> str:
     return exit_status(None if exc is None else type(exc))
 
 
+class SessionProperties:
+    """What every callback exposes of its session: ``callback.tracker``, ``callback.result``."""
+
+    _session: Session
+
+    @property
+    def tracker(self) -> Tracker:
+        return self._session.tracker
+
+    @property
+    def result(self) -> RunResult | None:
+        """The last training's final result (None before the first one ends)."""
+        return self._session.result
+
+
 class Session:
     """The tracker behind a callback, and the run it measures for one training.
 

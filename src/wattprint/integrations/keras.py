@@ -39,16 +39,15 @@ from typing import TYPE_CHECKING, Any
 
 import keras
 
-from ._common import PREFIX, Session, co2_eq_emissions, status_for
+from ._common import PREFIX, Session, SessionProperties, co2_eq_emissions, status_for
 
 if TYPE_CHECKING:
-    from ..records import RunResult
     from ..tracker import Tracker
 
 __all__ = ["WattprintCallback"]
 
 
-class WattprintCallback(keras.callbacks.Callback):
+class WattprintCallback(SessionProperties, keras.callbacks.Callback):
     """Track ``model.fit`` and add its energy and emissions to each epoch's logs.
 
     ``tracker``: a Tracker to use; or tracker settings as keyword arguments. ``prefix``: of the
@@ -69,15 +68,6 @@ class WattprintCallback(keras.callbacks.Callback):
         self._session = Session(tracker, settings, prefix, mlflow)
         self.training_type = training_type
         self.co2_eq_emissions: dict[str, Any] | None = None
-
-    @property
-    def tracker(self) -> Tracker:
-        return self._session.tracker
-
-    @property
-    def result(self) -> RunResult | None:
-        """The last fit's final result (None before the first one ends)."""
-        return self._session.result
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.co2_eq_emissions = None

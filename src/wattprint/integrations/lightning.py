@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from lightning.pytorch import Callback
 
-from ._common import PREFIX, Session, co2_eq_emissions, status_for, warn
+from ._common import PREFIX, Session, SessionProperties, co2_eq_emissions, status_for, warn
 
 if TYPE_CHECKING:
     from lightning.pytorch import LightningModule, Trainer
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["WattprintCallback"]
 
 
-class WattprintCallback(Callback):
+class WattprintCallback(SessionProperties, Callback):
     """Track ``Trainer.fit`` and log its energy and emissions through the trainer's loggers.
 
     ``tracker``: a Tracker to use; or tracker settings as keyword arguments. ``prefix``: of the
@@ -74,15 +74,6 @@ class WattprintCallback(Callback):
         self.training_type = training_type
         self.co2_eq_emissions: dict[str, Any] | None = None
         self._logged_step = -1
-
-    @property
-    def tracker(self) -> Tracker:
-        return self._session.tracker
-
-    @property
-    def result(self) -> RunResult | None:
-        """The last fit's final result (None before the first one ends)."""
-        return self._session.result
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if not trainer.is_global_zero:

@@ -53,18 +53,17 @@ from typing import TYPE_CHECKING, Any
 from transformers import TrainerCallback
 
 from .. import _log
-from ._common import PREFIX, Session, co2_eq_emissions, status_for
+from ._common import PREFIX, Session, SessionProperties, co2_eq_emissions, status_for
 
 if TYPE_CHECKING:
     from transformers import Trainer, TrainerControl, TrainerState, TrainingArguments
 
-    from ..records import RunResult
     from ..tracker import Tracker
 
 __all__ = ["WattprintCallback", "write_model_card"]
 
 
-class WattprintCallback(TrainerCallback):
+class WattprintCallback(SessionProperties, TrainerCallback):
     """Track a ``Trainer``'s training; log energy and emissions; write the model-card metadata.
 
     ``tracker``: a Tracker to use; or tracker settings as keyword arguments
@@ -90,15 +89,6 @@ class WattprintCallback(TrainerCallback):
         self.co2_eq_emissions: dict[str, Any] | None = None
         self._attached = False
         self._model: Any = None
-
-    @property
-    def tracker(self) -> Tracker:
-        return self._session.tracker
-
-    @property
-    def result(self) -> RunResult | None:
-        """The last training's final result (None before the first one ends)."""
-        return self._session.result
 
     # -- wiring ---------------------------------------------------------------------------------
 
