@@ -12,7 +12,6 @@ CodeCarbon 2.x headers (fewer columns) are written by hand from the headers thos
 from __future__ import annotations
 
 import csv
-import json
 import os
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from test_report import last_rows, report, rows
 from typer.testing import CliRunner
 
 from wattprint.cli import app
@@ -80,30 +80,12 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def report(*args: str) -> dict:
-    result = runner.invoke(app, ["report", *args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-def rows(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def last_per_run(path: Path) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for row in rows(path):
-        out[row["run_id"]] = row  # CodeCarbon appends in time order
-    return out
-
-
 def test_the_files_are_codecarbons(produced):
     path = produced / "append" / "emissions.csv"
     with open(path, newline="") as f:
         assert next(csv.reader(f)) == list(CODECARBON_COLUMNS)
     all_rows = rows(path)
-    assert len(all_rows) == 4 and len(last_per_run(path)) == 3  # alpha flushed once
+    assert len(all_rows) == 4 and len(last_rows(path)) == 3  # alpha flushed once
     assert all(r["codecarbon_version"] == "3.3.2" for r in all_rows)
     tasks = sorted(p.name for p in (produced / "append").glob("emissions_*.csv"))
     assert len(tasks) == 1 and tasks[0].startswith("emissions_base_")
@@ -111,7 +93,7 @@ def test_the_files_are_codecarbons(produced):
 
 def test_report_counts_each_codecarbon_run_once_with_its_last_row(produced):
     path = produced / "append" / "emissions.csv"
-    last = last_per_run(path)
+    last = last_rows(path)
     data = report(str(path))
     total = data["total"]
     assert total["runs"] == 3
@@ -148,7 +130,7 @@ def test_report_counts_each_codecarbon_run_once_with_its_last_row(produced):
 
 def test_report_groups_codecarbon_runs_by_experiment_run_and_day(produced):
     path = produced / "append" / "emissions.csv"
-    last = last_per_run(path)
+    last = last_rows(path)
     by_exp = report(str(path), "--by", "experiment")
     experiments = defaultdict(int)
     for r in last.values():
@@ -167,7 +149,7 @@ def test_report_groups_codecarbon_runs_by_experiment_run_and_day(produced):
 
 def test_report_cloud_what_if_on_a_codecarbon_cloud_run(produced):
     path = produced / "append" / "emissions.csv"
-    cloud_row = next(r for r in last_per_run(path).values() if r["project_name"] == "cloud")
+    cloud_row = next(r for r in last_rows(path).values() if r["project_name"] == "cloud")
     assert (cloud_row["on_cloud"], cloud_row["cloud_provider"]) == ("Y", "gcp")
     data = report(str(path))
     (cloud,) = [g for g in data["groups"] if g["group"] == "cloud"]
@@ -186,7 +168,7 @@ def test_report_renders_a_codecarbon_file_as_a_table(produced):
 
 def test_report_on_a_file_rewritten_by_on_csv_write_update(produced):
     path = produced / "update" / "emissions.csv"
-    last = last_per_run(path)
+    last = last_rows(path)
     assert len(last) == 2 and len(rows(path)) == 2  # "update" kept one row per run
     data = report(str(path))
     assert data["total"]["runs"] == 2
@@ -198,14 +180,14 @@ def test_report_on_a_file_rewritten_by_on_csv_write_update(produced):
 def test_report_on_codecarbon_and_compat_files_together(produced):
     cc = produced / "append" / "emissions.csv"
     wp = produced / "compat" / "emissions.csv"
-    wp_last = last_per_run(wp)
+    wp_last = last_rows(wp)
     assert len(wp_last) == 1 and [r["status"] for r in rows(wp)] == ["running", "finished"]
     data = report(str(cc), str(wp))
     assert data["total"]["runs"] == 4
     assert data["total"]["sources"] == {"codecarbon": 3, "wattprint": 1}
     (alpha,) = [g for g in data["groups"] if g["group"] == "alpha"]
     assert alpha["runs"] == 2 and alpha["sources"] == {"codecarbon": 1, "wattprint": 1}
-    expected = sum(float(r["emissions"]) for r in (*last_per_run(cc).values(), *wp_last.values()))
+    expected = sum(float(r["emissions"]) for r in (*last_rows(cc).values(), *wp_last.values()))
     assert data["total"]["emissions"]["kg"] == pytest.approx(expected)
 
 
