@@ -17,34 +17,95 @@ from .carbon.location import Location
 J_PER_KWH = 3.6e6
 GB_PER_GIB = 1e9 / 2**30  # GB -> GiB
 
-CODECARBON_COLUMNS = (
-    "timestamp", "project_name", "run_id", "experiment_id", "duration", "emissions",
-    "emissions_rate", "cpu_power", "gpu_power", "ram_power", "cpu_energy", "gpu_energy",
-    "ram_energy", "energy_consumed", "water_consumed", "country_name", "country_iso_code",
-    "region", "cloud_provider", "cloud_region", "os", "python_version", "codecarbon_version",
-    "cpu_count", "cpu_model", "gpu_count", "gpu_model", "longitude", "latitude",
-    "ram_total_size", "tracking_mode", "cpu_utilization_percent", "gpu_utilization_percent",
-    "ram_utilization_percent", "ram_used_gb", "on_cloud", "pue", "wue",
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the record: its name, its type, its unit, and whose column it is.
+
+    ``kind`` is one of ``text``, ``float``, ``int``, ``timestamp`` (ISO 8601); ``unit`` is the
+    unit of the value as written in the CSV (CodeCarbon's units for its columns), ``""`` for none;
+    ``origin`` is ``codecarbon`` (CodeCarbon 3.x's 38 columns, in its order) or ``wattprint``.
+    """
+
+    name: str
+    kind: str
+    unit: str = ""
+    origin: str = "wattprint"
+
+
+def _cc(name: str, kind: str = "text", unit: str = "") -> Column:
+    return Column(name, kind, unit, "codecarbon")
+
+
+def _wp(name: str, kind: str = "text", unit: str = "") -> Column:
+    return Column(name, kind, unit, "wattprint")
+
+
+#: THE record's columns, in the CSV's order: everything else (the CSV header, the JSON record,
+#: the envelope, the server's tables) is derived from this.
+SPEC: tuple[Column, ...] = (
+    _cc("timestamp", "timestamp"), _cc("project_name"), _cc("run_id"), _cc("experiment_id"),
+    _cc("duration", "float", "s"), _cc("emissions", "float", "kg"),
+    _cc("emissions_rate", "float", "kg/s"), _cc("cpu_power", "float", "W"),
+    _cc("gpu_power", "float", "W"), _cc("ram_power", "float", "W"),
+    _cc("cpu_energy", "float", "kWh"), _cc("gpu_energy", "float", "kWh"),
+    _cc("ram_energy", "float", "kWh"), _cc("energy_consumed", "float", "kWh"),
+    _cc("water_consumed", "float", "L"), _cc("country_name"), _cc("country_iso_code"),
+    _cc("region"), _cc("cloud_provider"), _cc("cloud_region"), _cc("os"), _cc("python_version"),
+    _cc("codecarbon_version"), _cc("cpu_count", "int"), _cc("cpu_model"), _cc("gpu_count", "int"),
+    _cc("gpu_model"), _cc("longitude", "float", "deg"), _cc("latitude", "float", "deg"),
+    _cc("ram_total_size", "float", "GiB"), _cc("tracking_mode"),
+    _cc("cpu_utilization_percent", "float", "%"), _cc("gpu_utilization_percent", "float", "%"),
+    _cc("ram_utilization_percent", "float", "%"), _cc("ram_used_gb", "float", "GiB"),
+    _cc("on_cloud"), _cc("pue", "float"), _cc("wue", "float", "L/kWh"),
+    _wp("status"), _wp("experiment_name"), _wp("run_name"), _wp("started_at", "timestamp"),
+    _wp("cpu_method"), _wp("gpu_method"), _wp("ram_method"),
+    _wp("cpu_energy_low_kwh", "float", "kWh"), _wp("cpu_energy_high_kwh", "float", "kWh"),
+    _wp("gpu_energy_low_kwh", "float", "kWh"), _wp("gpu_energy_high_kwh", "float", "kWh"),
+    _wp("ram_energy_low_kwh", "float", "kWh"), _wp("ram_energy_high_kwh", "float", "kWh"),
+    _wp("energy_low_kwh", "float", "kWh"), _wp("energy_high_kwh", "float", "kWh"),
+    _wp("emissions_low_kg", "float", "kg"), _wp("emissions_high_kg", "float", "kg"),
+    _wp("intensity_g_per_kwh", "float", "g/kWh"), _wp("intensity_low_g_per_kwh", "float", "g/kWh"),
+    _wp("intensity_high_g_per_kwh", "float", "g/kWh"), _wp("intensity_source"),
+    _wp("intensity_year", "int"), _wp("intensity_zone"), _wp("intensity_kind"),
+    _wp("intensity_basis"), _wp("platform_method"), _wp("platform_power_w", "float", "W"),
+    _wp("platform_energy_kwh", "float", "kWh"), _wp("platform_energy_low_kwh", "float", "kWh"),
+    _wp("platform_energy_high_kwh", "float", "kWh"), _wp("machine_energy_kwh", "float", "kWh"),
+    _wp("machine_energy_low_kwh", "float", "kWh"), _wp("machine_energy_high_kwh", "float", "kWh"),
+    _wp("machine_emissions_kg", "float", "kg"), _wp("machine_emissions_low_kg", "float", "kg"),
+    _wp("machine_emissions_high_kg", "float", "kg"), _wp("location_source"),
+    _wp("location_detail"), _wp("emissions_marginal_kg", "float", "kg"),
+    _wp("marginal_g_per_kwh", "float", "g/kWh"), _wp("marginal_source"), _wp("pue_source"),
+    _wp("wue_source"), _wp("notes"), _wp("wattprint_version"),
 )  # fmt: skip
 
-WATTPRINT_COLUMNS = (
-    "status", "experiment_name", "run_name", "started_at",
-    "cpu_method", "gpu_method", "ram_method",
-    "cpu_energy_low_kwh", "cpu_energy_high_kwh", "gpu_energy_low_kwh", "gpu_energy_high_kwh",
-    "ram_energy_low_kwh", "ram_energy_high_kwh",
-    "energy_low_kwh", "energy_high_kwh", "emissions_low_kg", "emissions_high_kg",
-    "intensity_g_per_kwh", "intensity_low_g_per_kwh", "intensity_high_g_per_kwh",
-    "intensity_source", "intensity_year", "intensity_zone", "intensity_kind", "intensity_basis",
-    "platform_method", "platform_power_w", "platform_energy_kwh", "platform_energy_low_kwh",
-    "platform_energy_high_kwh", "machine_energy_kwh", "machine_energy_low_kwh",
-    "machine_energy_high_kwh", "machine_emissions_kg", "machine_emissions_low_kg",
-    "machine_emissions_high_kg",
-    "location_source", "location_detail", "emissions_marginal_kg", "marginal_g_per_kwh",
-    "marginal_source", "pue_source", "wue_source", "notes", "wattprint_version",
-)  # fmt: skip
+#: A task's row: the run's columns and the task's name.
+TASK_SPEC: tuple[Column, ...] = SPEC + (_wp("task_name"),)
 
-COLUMNS = CODECARBON_COLUMNS + WATTPRINT_COLUMNS
-TASK_COLUMNS = COLUMNS + ("task_name",)
+COLUMNS = tuple(c.name for c in SPEC)
+CODECARBON_COLUMNS = tuple(c.name for c in SPEC if c.origin == "codecarbon")
+WATTPRINT_COLUMNS = tuple(c.name for c in SPEC if c.origin == "wattprint")
+TASK_COLUMNS = tuple(c.name for c in TASK_SPEC)
+BY_NAME: dict[str, Column] = {c.name: c for c in TASK_SPEC}
+
+
+#: One sampling interval of a run in progress, as the server sink sends it: the run's identity,
+#: cumulative energy and emissions since the start, and each component's mean power over this
+#: interval. Envelope: ``{"type": "wattprint.interval", "version": 1, "key": "<run_id>:i<seq>",
+#: "interval": {...}}``, beside the row envelope ``{"type": "wattprint.record", "version": 1,
+#: "key": "<run_id>:<seq>", "record": {...COLUMNS...}}``. Empty or missing: not measured.
+INTERVAL_SPEC: tuple[Column, ...] = (
+    _wp("run_id"), _wp("seq", "int"), _wp("timestamp", "timestamp"),
+    _wp("project_name"), _wp("experiment_id"), _wp("experiment_name"), _wp("run_name"),
+    _wp("started_at", "timestamp"), _wp("duration", "float", "s"), _wp("interval_s", "float", "s"),
+    _wp("cpu_energy", "float", "kWh"), _wp("gpu_energy", "float", "kWh"),
+    _wp("ram_energy", "float", "kWh"), _wp("platform_energy_kwh", "float", "kWh"),
+    _wp("cpu_power", "float", "W"), _wp("gpu_power", "float", "W"), _wp("ram_power", "float", "W"),
+    _wp("platform_power_w", "float", "W"), _wp("energy_consumed", "float", "kWh"),
+    _wp("emissions", "float", "kg"), _wp("emissions_low_kg", "float", "kg"),
+    _wp("emissions_high_kg", "float", "kg"), _wp("intensity_g_per_kwh", "float", "g/kWh"),
+)  # fmt: skip
+INTERVAL_COLUMNS = tuple(c.name for c in INTERVAL_SPEC)
 
 #: Run status values. "running": a flush() row; "failed": the tracked code raised;
 #: "interrupted": Ctrl-C, or a killed process whose run was recovered from its time series.
