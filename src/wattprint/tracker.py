@@ -32,6 +32,14 @@ if TYPE_CHECKING:
 CSV_NAME = "emissions.csv"
 TASKS_CSV_NAME = "emissions_tasks.csv"
 J_PER_KWH = 3.6e6
+#: The most stop() waits for the sampler and the last meter reads: a meter that stalls past it
+#: costs the energy after its last reading (labelled), never the user's program its time.
+STOP_WAIT_S = 5.0
+
+#: Final rows stop() could not write (a full disk), by run id. The next tracker started in the
+#: run's output_dir writes them with their own status, rather than rebuilding them from the
+#: journal as "interrupted"; if the process dies first, the journal still has the run.
+_unwritten: dict[str, RunResult] = {}
 
 
 def _logs() -> Any:
@@ -46,11 +54,17 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).astimezone()
 
 
-def exit_status(exc_type: type[BaseException] | None) -> str:
-    """How a ``with`` block ended, as a run status: Ctrl-C is an interruption, not a failure."""
+def exit_status(exc_type: type[BaseException] | None, exc: BaseException | None = None) -> str:
+    """How a ``with`` block ended, as a run status: Ctrl-C is an interruption, not a failure,
+    and ``sys.exit(0)`` (or ``sys.exit()``) is a program that finished."""
     if exc_type is None:
         return "finished"
-    return "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
+    if issubclass(exc_type, KeyboardInterrupt):
+        return "interrupted"
+    if issubclass(exc_type, SystemExit):
+        code = exc.code if isinstance(exc, SystemExit) else None
+        return "finished" if code in (None, 0) else "failed"
+    return "failed"
 
 
 class _Component:
@@ -122,6 +136,7 @@ class _Run:
         self.shared: dict[str, Any] | None = None  # the meters' per-update readings
         self.sinks: Any = None  # wattprint.sinks.Sinks, when a setting turns one on
         self.snapshot: tuple[float, RunResult] | None = None  # (t, result) for live sinks
+        self.last_state: dict[str, Any] | None = None  # as last written to the journal
 
 
 class _TaskBlock:
@@ -136,7 +151,7 @@ class _TaskBlock:
         return self._tracker
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        status = exit_status(exc_type)
+        status = exit_status(exc_type, exc)
         try:
             self._tracker.stop_task(self._name, status)
         except (ValueError, RuntimeError):  # the run was stopped inside the block
@@ -247,18 +262,39 @@ class Tracker:
         return self
 
     def stop(self, status: str = "finished") -> RunResult | None:
-        """End the run and write its row. Harmless when not running: returns the last result."""
+        """End the run and write its row. Harmless when not running: returns the last result.
+
+        Never raises and returns within about ``STOP_WAIT_S``: a meter that stalls, a full disk
+        or a fault of wattprint's own is said once and leaves the best row that can be made.
+        """
+        deadline = time.monotonic() + STOP_WAIT_S
         with self._lifecycle:
-            with self._lock:
-                run = self._run
-                self._run = None
+            # The sampler holds the lock while it reads meters; a stalled one must not hold
+            # stop() too. Taking the run without the lock is safe: the sampler checks, under
+            # the lock, that its run is still the tracker's before each update.
+            locked = self._lock.acquire(timeout=STOP_WAIT_S)
+            run, self._run = self._run, None
+            if locked:
+                self._lock.release()
             if run is None:
                 return self.result
             run.stop_event.set()
             if run.thread is not None and run.thread is not threading.current_thread():
-                run.thread.join()
-            with self._lock:
-                self.result = self._close_run(run, status)
+                run.thread.join(_left(deadline))
+            locked = self._lock.acquire(timeout=_left(deadline))
+            try:
+                self.result = self._close_run(run, status, deadline, locked)
+            except Exception as exc:  # nothing may escape into the user's program
+                if run.journal is not None:
+                    run.journal.close()  # not alive any more: the next tracker here recovers it
+                _logs().warn_once(
+                    f"stop:{type(exc).__name__}",
+                    f"could not finish run {run.run_id} ({type(exc).__name__}: {exc}); "
+                    "its last recorded interval is recovered by the next tracker started here",
+                )
+            finally:
+                if locked:
+                    self._lock.release()
             return self.result
 
     def flush(self) -> RunResult:
@@ -305,8 +341,7 @@ class Tracker:
         return self.start()
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        status = exit_status(exc_type)
-        self.stop(status)
+        self.stop(exit_status(exc_type, exc))
 
     # -- run lifecycle ------------------------------------------------------------------------
 
@@ -358,7 +393,8 @@ class Tracker:
             tasks_path = self._csv_path(output_dir / TASKS_CSV_NAME, TASK_COLUMNS)
         from . import journal
 
-        meta = journal.meta_for(run_id, s.public(), machine, carbon, started, str(csv_path or ""))
+        meta = journal.meta_for(run_id, s.public(), machine, carbon, started,
+                                str(csv_path or ""), str(output_dir))  # fmt: skip
         meta["devices"] = {name: list(c.devices) for name, c in components.items()}
         run = _Run(
             run_id=run_id,
@@ -395,27 +431,92 @@ class Tracker:
                 )
         return run
 
-    def _close_run(self, run: _Run, status: str) -> RunResult:
+    def _close_run(self, run: _Run, status: str, deadline: float, locked: bool) -> RunResult:
+        """The run's last reading, its tasks' rows, its row, then its journal closed."""
         try:
-            self._update(run)
+            end = self._final_state(run, deadline, locked)
             for name in list(run.tasks):
-                self._end_task(run, name, status)
-            result = self._result(run, status)
-            self._write_row(run.csv_path, result)
+                self._end_task(run, name, status, end)
+            result = self._build(run, end, status)
+            written = self._write_row(run.csv_path, result)
             if run.sinks:
                 run.sinks.write(result)
-            if run.journal is not None:
-                self._journal(run)
-                run.journal.end(status)
+            self._end_journal(run, end, status, written, result)
         finally:
-            run.detection.close()
-            run.carbon.close()
-            if run.sinks is not None:
-                run.sinks.close()
+            for closer in (run.detection.close, run.carbon.close,
+                           run.sinks.close if run.sinks is not None else None):  # fmt: skip
+                if closer is not None:
+                    try:
+                        closer()
+                    except Exception as exc:
+                        _logs().warn_once(f"close:{type(exc).__name__}", f"at stop(): {exc}")
         return result
 
+    def _final_state(self, run: _Run, deadline: float, locked: bool) -> dict[str, Any]:
+        """The run's state after one last reading of every meter, within the deadline.
+
+        The reading runs in a thread of its own so that a meter that does not answer costs
+        the rest of the deadline, not the user's program: the row then has the state as of
+        the reading before, the stalled component labelled and its upper bound dropped.
+        """
+        if not locked:  # the sampler is stuck inside a reading, holding the lock
+            state = dict(run.last_state) if run.last_state else self._state(run)
+            return _stalled(run, state, _reading_component(run.thread))
+        before = self._state(run)
+        failure: list[BaseException] = []
+        done = threading.Event()
+
+        def last_reading() -> None:
+            try:
+                self._update(run)
+                self._memory(run)
+            except BaseException as exc:  # said below, from stop()'s thread
+                failure.append(exc)
+            finally:
+                done.set()
+
+        reader = threading.Thread(target=last_reading, name="wattprint-stop", daemon=True)
+        reader.start()
+        if not done.wait(_left(deadline)):
+            return _stalled(run, before, _reading_component(reader))
+        if failure:
+            return _accounting_failed(run, self._state(run), failure[0])
+        return self._state(run)
+
+    def _build(self, run: _Run, state: dict[str, Any], status: str) -> RunResult:
+        from .journal import build_result
+
+        return build_result(run.meta, state, status)
+
+    def _end_journal(self, run: _Run, end: dict[str, Any], status: str, written: bool,
+                     result: RunResult) -> None:  # fmt: skip
+        """Close the journal once the row is on disk; else leave it for the next tracker here."""
+        journal = run.journal
+        if journal is None:
+            return
+        try:
+            journal.interval(dict(end))
+        except (OSError, ValueError) as exc:
+            _say_write_failure(journal.path, exc)
+        if not written:
+            journal.close()  # ".running", no longer alive: the next recovery here writes it
+            _unwritten[run.run_id] = result
+            return
+        try:
+            journal.end(status)
+        except OSError as exc:  # the row is written; recovery will find it and close this
+            _say_write_failure(journal.path, exc)
+
     def _recover(self, output_dir: Path) -> list[RunResult]:
-        return recover(output_dir)
+        try:
+            return recover(output_dir)
+        except Exception as exc:  # recovery must never stop a new run from starting
+            _logs().warn_once(
+                f"recover:{output_dir}",
+                f"could not look for interrupted runs in {output_dir} "
+                f"({type(exc).__name__}: {exc}); this run is measured as usual",
+            )
+            return []
 
     # -- measuring ----------------------------------------------------------------------------
 
@@ -621,10 +722,14 @@ class Tracker:
         return []
 
     def _journal(self, run: _Run) -> None:
+        state = self._state(run)
+        run.last_state = state  # what stop() writes if a stalled meter holds the lock
         try:
-            run.journal.interval(self._state(run))
-        except (OSError, ValueError) as exc:
-            _logs().warn_once("journal-write", f"cannot append to {run.journal.path}: {exc}")
+            run.journal.interval(state)
+        except OSError as exc:
+            _say_write_failure(run.journal.path, exc)
+        except ValueError:
+            pass  # closed by a stop() that did not wait for a stalled meter
 
     def _snapshot(self, run: _Run) -> RunResult | None:
         """The run as of its last interval, for a scrape or an export: no meter is read, and
@@ -649,15 +754,19 @@ class Tracker:
             self._memory(run)
         return build_result(run.meta, self._state(run), status)
 
-    def _end_task(self, run: _Run, name: str, status: str) -> TaskResult:
+    def _end_task(
+        self, run: _Run, name: str, status: str, end: dict[str, Any] | None = None
+    ) -> TaskResult:
+        """A task's row. ``end``: the state it ends at (stop() reads the meters once for all)."""
         from .journal import build_result
 
         start, t_start = run.tasks.pop(name)
-        self._update(run)
-        self._memory(run)
-        end = self._state(run)
+        if end is None:
+            self._update(run)
+            self._memory(run)
+            end = self._state(run)
         delta = dict(end)
-        delta["duration_s"] = run.t - t_start
+        delta["duration_s"] = end["duration_s"] - (t_start - run.t0)
         delta["components"] = {
             c: {**s, **{k: _sub(s[k], start["components"][c][k]) for k in
                         ("energy_j", "low_j", "high_j")}}
@@ -690,8 +799,8 @@ class Tracker:
             )
         return path
 
-    def _write_row(self, path: Path | None, result: RunResult) -> None:
-        _write_row(path, result)
+    def _write_row(self, path: Path | None, result: RunResult) -> bool:
+        return _write_row(path, result)
 
     def _live_feed(self, s: Settings, location: Any) -> Any:
         """A live intensity feed with its own thread, when the user asked for one."""
@@ -731,61 +840,212 @@ def recover(output_dir: str | os.PathLike[str]) -> list[RunResult]:
     """Write the summary row of every run in ``output_dir`` whose process died before stopping.
 
     Called by every tracker that starts there, and by ``wattprint recover``. A run still alive
-    (its process exists, on this host) is left alone; each run is recovered once.
+    (its process exists, on this host) is left alone; each run gets one final row, however
+    often recovery runs or is killed. A journal that cannot be read is set aside, never
+    deleted, and never keeps the others from being recovered.
     """
     from pathlib import Path
 
     from . import journal
 
     folder = Path(output_dir)
-    try:
-        found = journal.unfinished(folder)
-    except Exception as exc:  # recovery must never stop a new run from starting
-        _logs().logger.warning("could not look for interrupted runs in %s: %s", folder, exc)
-        return []
     recovered = []
-    for path, meta, last in found:
-        claimed = journal.claim(path)
-        if claimed is None:
-            continue  # another process took it first
-        state = last
-        if state is None:
-            lost = {"energy_j": None, "low_j": None, "high_j": None, "method": "lost"}
-            state = {
-                "t": meta["started_at"],
-                "duration_s": 0.0,
-                "components": {c: dict(lost) for c in ("cpu", "gpu", "ram", "platform")},
-                "emissions_g": None,
-                "emissions_low_g": None,
-                "emissions_high_g": None,
-                "notes": ["the process ended before its first interval was recorded"],
-            }
-        result = journal.build_result(meta, state, "interrupted")
-        target = Path(meta["csv"]) if meta.get("csv") else folder / CSV_NAME
-        _write_row(target, result)
-        journal.release(claimed, "interrupted")
-        recovered.append(result)
-        _logs().logger.warning(
-            "run %s (%s) ended without stopping (process %s killed?): wrote its last "
-            "recorded state, %.1f s, to %s with status=interrupted",
-            meta["run_id"], meta.get("project_name"), meta.get("pid"),
-            result.duration_s, target,
-        )  # fmt: skip
+    for path in journal.candidates(folder):
+        try:
+            result = _recover_journal(folder, path)
+        except Exception as exc:  # one journal never blocks the others
+            _logs().warn_once(
+                f"recover:{path}",
+                f"could not recover {path} ({type(exc).__name__}: {exc}); it is left as it is",
+            )
+            continue
+        if result is not None:
+            recovered.append(result)
     return recovered
 
 
-def _write_row(path: Path | None, result: RunResult) -> None:
-    if path is None:
+def _recover_journal(folder: Path, path: Path) -> RunResult | None:
+    """Recover one journal; the result if this call wrote a killed run's row."""
+    from . import journal
+
+    try:
+        contents = journal.read(path)
+    except FileNotFoundError:
+        return None  # another process took it
+    meta = contents.meta
+    if meta is None:
+        _set_aside(path, "it has no readable run line", contents.damaged)
+        return None
+    if path.name.endswith(journal.CLAIMED):
+        if not journal.stale(path, contents):
+            return None  # another process is recovering it now
+    elif journal.alive(meta):
+        return None
+    elif contents.ended is not None:  # killed after its end line, before the rename
+        journal.finish(path)
+        return None
+    claimed = journal.claim(path)
+    if claimed is None:
+        return None
+    run_id = str(meta.get("run_id"))
+    deferred = _unwritten.get(run_id)
+    result = deferred or _rebuild(meta, contents)
+    if result is None:
+        _set_aside(claimed, "its run line lacks what a row needs", contents.damaged)
+        return None
+    target = _recovery_target(folder, meta)
+    try:
+        written = _append(target, result, create_dir=False, unless_final=run_id)
+    except OSError as exc:
+        journal.unclaim(claimed)  # tried again by the next tracker here
+        _say_write_failure(target, exc)
+        return None
+    _unwritten.pop(run_id, None)
+    journal.release(claimed, result.status)
+    if not written or deferred is not None:
+        return None  # its row was already there, or it is a row of this process's own run
+    _logs().logger.warning(
+        "run %s (%s) ended without stopping (process %s killed?): wrote its last "
+        "recorded state, %.1f s, to %s with status=interrupted",
+        run_id, meta.get("project_name"), meta.get("pid"), result.duration_s, target,
+    )  # fmt: skip
+    return result
+
+
+def _rebuild(meta: dict[str, Any], contents: Any) -> RunResult | None:
+    """The killed run's row from the newest interval that makes one; None if none does."""
+    from .journal import build_result
+
+    skipped = (
+        [f"{contents.damaged} damaged line(s) of the run's journal were skipped"]
+        if contents.damaged
+        else []
+    )
+    for state in reversed(contents.states):
+        notes = state.get("notes")
+        notes = [n for n in notes if isinstance(n, str)] if isinstance(notes, list) else []
+        try:
+            return build_result(meta, {**state, "notes": notes + skipped}, "interrupted")
+        except Exception:
+            continue  # a line that parsed but does not add up: try the one before
+    lost = {"energy_j": None, "low_j": None, "high_j": None, "method": "lost"}
+    state = {
+        "t": meta.get("started_at"),
+        "duration_s": 0.0,
+        "components": {c: dict(lost) for c in ("cpu", "gpu", "ram", "platform")},
+        "emissions_g": None,
+        "emissions_low_g": None,
+        "emissions_high_g": None,
+        "notes": ["the process ended before its first interval was recorded", *skipped],
+    }
+    try:
+        return build_result(meta, state, "interrupted")
+    except Exception:
+        return None
+
+
+def _recovery_target(folder: Path, meta: dict[str, Any]) -> Path:
+    """The run's CSV in the folder its journal is in now, beside any file not ours."""
+    from . import journal
+    from .records import COLUMNS
+    from .sinks.csv import choose_path
+
+    wanted = journal.csv_target(folder, meta)
+    path, moved = choose_path(wanted, COLUMNS)
+    if moved:
+        _logs().warn_once(f"csv-moved:{wanted}", f"{wanted} is not wattprint's; rows go to {path}")
+    return path
+
+
+def _set_aside(path: Path, why: str, damaged: int) -> None:
+    from . import journal
+
+    try:
+        aside = journal.set_aside(path)
+    except OSError as exc:
+        _logs().warn_once(f"journal-damaged:{path}", f"{path} cannot be used ({why}) nor moved "
+                          f"aside ({exc}); other runs are recovered as usual")  # fmt: skip
         return
+    _logs().warn_once(
+        f"journal-damaged:{path}",
+        f"{path} cannot be used ({why}; {damaged} damaged line(s)); it is kept as {aside.name} "
+        "for you to look at, and other runs are recovered as usual",
+    )
+
+
+def _write_row(path: Path | None, result: RunResult) -> bool:
+    """Write a row; False (said once) if it could not be. No path (no CSV wanted) is True."""
+    if path is None:
+        return True
+    try:
+        _append(path, result)
+    except OSError as exc:
+        _say_write_failure(path, exc)
+        return False
+    return True
+
+
+def _append(path: Path, result: RunResult, **how: Any) -> bool:
     from ._version import __version__
     from .records import COLUMNS, TASK_COLUMNS, to_row
     from .sinks.csv import append_row
 
     columns = COLUMNS if result.task_name is None else TASK_COLUMNS
-    try:
-        append_row(path, columns, to_row(result, __version__))
-    except OSError as exc:
-        _logs().warn_once(f"csv-write:{path}", f"cannot write to {path}: {exc}")
+    return append_row(path, columns, to_row(result, __version__), **how)
+
+
+def _say_write_failure(path: Path, exc: BaseException) -> None:
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        _logs().warn_once(
+            "disk-full",
+            f"no space left to write {path} ({exc.strerror}): no file is left damaged, and the "
+            "run's row is written by the next tracker started in its output_dir (or by "
+            "`wattprint recover`) once space is freed",
+        )
+    else:
+        _logs().warn_once(f"write:{path}", f"cannot write to {path}: {exc}")
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
+
+
+def _reading_component(thread: threading.Thread | None) -> str | None:
+    """The component a thread is reading now, from its stack: the sampling tick stays as is."""
+    frames = getattr(sys, "_current_frames", dict)()
+    frame = frames.get(thread.ident) if thread is not None else None
+    while frame is not None:
+        if frame.f_code.co_name == "_update" and isinstance(frame.f_locals.get("name"), str):
+            return frame.f_locals["name"]
+        frame = frame.f_back
+    return None
+
+
+def _stalled(run: _Run, state: dict[str, Any], name: str | None) -> dict[str, Any]:
+    """``state`` with the component whose meter stalled (all measured ones if unknown) labelled:
+    its energy after its last reading is not counted, so it has no upper bound."""
+    names = [name] if name else [n for n, c in run.components.items() if c.meters]
+    note = f"its meter did not answer within {STOP_WAIT_S:g} s at stop(); energy after the last reading is not counted"  # noqa: E501
+    components = dict(state["components"])
+    for n in names:
+        if n in components:
+            part = dict(components[n])
+            part.update(high_j=None, method=f"{part.get('method', 'none')}+stalled", note=note)
+            components[n] = part
+    notes = [*state.get("notes", ()), *(f"{n}: {note}" for n in names)]
+    _logs().warn_once(f"stop-stalled:{','.join(names)}", f"{', '.join(names)}: {note}")
+    return {**state, "components": components, "emissions_high_g": None,
+            "machine_high_g": None, "notes": notes}  # fmt: skip
+
+
+def _accounting_failed(run: _Run, state: dict[str, Any], exc: BaseException) -> dict[str, Any]:
+    note = (f"emission accounting failed at stop() ({type(exc).__name__}: {exc}); emissions "
+            "after the last interval are not counted")  # fmt: skip
+    _logs().warn_once(f"accounting:{type(exc).__name__}", note)
+    return {**state, "emissions_high_g": None, "machine_high_g": None,
+            "notes": [*state.get("notes", ()), note]}  # fmt: skip
 
 
 def _uuid4() -> str:

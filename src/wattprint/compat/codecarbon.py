@@ -632,7 +632,7 @@ class BaseEmissionsTracker:
         return self
 
     def __exit__(self, exc_type: Any, exc_value: Any, tb: Any) -> None:
-        status = exit_status(exc_type)
+        status = exit_status(exc_type, exc_value)
         self._stop(status)
 
     # -- inside -----------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ def hardware_text(machine: Machine) -> str:
 def status_for(exc: BaseException | None) -> str:
     from ..tracker import exit_status
 
-    return exit_status(None if exc is None else type(exc))
+    return exit_status(None if exc is None else type(exc), exc)
 
 
 class SessionProperties:

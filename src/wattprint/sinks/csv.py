@@ -1,14 +1,22 @@
 """Append rows to a CSV file that people and pandas read, without ever damaging one they had.
 
-A file whose header is not exactly ours (an older wattprint, CodeCarbon's own file, a file the
-user edited) is left untouched: rows go to a sibling file, and the caller says so once.
+A file wattprint did not write -- its header is not exactly ours (an older wattprint,
+CodeCarbon's own file, a file the user edited), it is not UTF-8, its first line is blank, or it
+is not a regular file at all (a FIFO, a folder) -- is never opened for writing: rows go to a
+sibling file, and the caller says so once.
+
+A row is written whole or not at all: the header (for a new file) and the row are one
+``write(2)`` under an ``flock``, and a write the disk could not take in full is cut back to the
+file's previous length. A full disk therefore costs the row, never the file.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,15 +26,34 @@ try:  # POSIX: serialise appends from several processes sharing an output_dir
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
+#: Statuses of a row that is not a run's last word: a flush() row.
+NOT_FINAL = ("running",)
 
-def _header(path: Path) -> list[str] | None:
-    """The file's header, [] if it is empty, None if it does not exist."""
+
+def _is_ours(path: Path, columns: Sequence[str]) -> bool:
+    """Whether rows may be appended to ``path``: it is absent, empty, or starts with our header."""
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            first = f.readline()
+        st = os.stat(path)
     except FileNotFoundError:
-        return None
-    return next(csv.reader([first]), []) if first.strip() else []
+        return not os.path.lexists(path)  # a dangling link points somewhere that is not ours
+    except OSError:
+        return False  # cannot tell: leave it alone
+    if not stat.S_ISREG(st.st_mode):
+        return False  # a FIFO would block, a folder cannot hold rows
+    if st.st_size == 0:
+        return True
+    expected = ",".join(columns)
+    try:
+        # O_NONBLOCK: should the file become a FIFO after the stat, the open must not wait.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            first = os.read(fd, len(expected.encode()) + 2)
+        finally:
+            os.close(fd)
+    except OSError:
+        return False
+    end = first.find(b"\n")
+    return end >= 0 and first[:end].rstrip(b"\r") == expected.encode()
 
 
 def choose_path(path: Path, columns: Sequence[str]) -> tuple[Path, bool]:
@@ -39,29 +66,88 @@ def choose_path(path: Path, columns: Sequence[str]) -> tuple[Path, bool]:
         for n in range(1, 100)
     ]
     for candidate in candidates:
-        header = _header(candidate)
-        if header is None or header == [] or header == list(columns):
+        if _is_ours(candidate, columns):
             return candidate, candidate != path
     raise OSError(f"{path.parent}: no free file name for {path.name}; clean up old copies")
 
 
-def append_row(path: Path, columns: Sequence[str], row: Mapping[str, Any]) -> None:
-    """Append one row (writing the header first if the file is new), flushed to the OS."""
+def format_row(columns: Sequence[str], row: Mapping[str, Any], header: bool) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", newline="", encoding="utf-8") as f:
+    if header:
+        writer.writeheader()
+    writer.writerow(row)
+    return buffer.getvalue().encode("utf-8")
+
+
+def append_row(
+    path: Path,
+    columns: Sequence[str],
+    row: Mapping[str, Any],
+    *,
+    create_dir: bool = True,
+    unless_final: str | None = None,
+) -> bool:
+    """Append one row (the header first if the file is new), whole or not at all.
+
+    ``unless_final``: a run id; nothing is written if the file already holds a final row of
+    that run (recovery is then safe to repeat). Returns whether the row was written. Raises
+    OSError when it could not be written; the file is then as it was.
+    """
+    if create_dir:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags, 0o644)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, f"{path} is not a regular file")
         if fcntl is not None:
-            fcntl.flock(f, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd is closed
+        size = os.fstat(fd).st_size
+        if unless_final is not None and size and has_final_row(path, columns, unless_final):
+            return False
+        data = format_row(columns, row, header=size == 0)
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\r\n" + data  # a row torn by a crash stays apart from ours
+        _write_whole(fd, data, size)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _write_whole(fd: int, data: bytes, size: int) -> None:
+    """One write of ``data`` at the end of a file ``size`` bytes long, or the file cut back."""
+    try:
+        written = os.write(fd, data)
+        if written != len(data):
+            raise OSError(errno.ENOSPC, f"only {written} of {len(data)} bytes written")
+    except OSError:
         try:
-            if f.tell() == 0 and os.fstat(f.fileno()).st_size == 0:
-                writer.writeheader()
-            writer.writerow(row)
-            f.write(buffer.getvalue())
-            f.flush()
-        finally:
-            if fcntl is not None:
-                fcntl.flock(f, fcntl.LOCK_UN)
+            os.ftruncate(fd, size)
+        except OSError:
+            pass
+        raise
+
+
+def has_final_row(path: Path, columns: Sequence[str], run_id: str) -> bool:
+    """Whether ``path`` holds a row of ``run_id`` whose status is final (not a flush row)."""
+    key = run_id.encode()
+    id_at, status_at = list(columns).index("run_id"), list(columns).index("status")
+    try:
+        with open(path, "rb") as f:
+            for raw in f:
+                if key not in raw:
+                    continue
+                try:
+                    fields = next(csv.reader([raw.decode("utf-8")]))
+                except (UnicodeDecodeError, csv.Error, StopIteration):
+                    continue
+                if len(fields) > max(id_at, status_at) and fields[id_at] == run_id:
+                    if fields[status_at] not in NOT_FINAL:
+                        return True
+    except FileNotFoundError:
+        return False
+    return False
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
