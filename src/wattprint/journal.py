@@ -330,7 +330,12 @@ def finish(path: Path) -> None:
 
 def set_aside(path: Path) -> Path:
     """Move a journal that cannot be used out of the way, keeping it for a person to look at."""
-    aside = path.with_name(path.name + DAMAGED)
+    name = f"{_base(path)}{RUNNING}{DAMAGED}"
+    aside = path.with_name(name)
+    n = 1
+    while aside.exists():  # a rename would replace it
+        aside = path.with_name(f"{name}.{n}")
+        n += 1
     os.rename(path, aside)
     with _guard:
         _recovering.discard(str(path))

@@ -884,14 +884,14 @@ def _recover_journal(folder: Path, path: Path) -> RunResult | None:
     elif contents.ended is not None:  # killed after its end line, before the rename
         journal.finish(path)
         return None
-    claimed = journal.claim(path)
-    if claimed is None:
-        return None
     run_id = str(meta.get("run_id"))
     deferred = _unwritten.get(run_id)
     result = deferred or _rebuild(meta, contents)
     if result is None:
-        _set_aside(claimed, "its run line lacks what a row needs", contents.damaged)
+        _set_aside(path, "its run line lacks what a row needs", contents.damaged)
+        return None
+    claimed = journal.claim(path)
+    if claimed is None:
         return None
     target = _recovery_target(folder, meta)
     try:
@@ -962,6 +962,8 @@ def _set_aside(path: Path, why: str, damaged: int) -> None:
 
     try:
         aside = journal.set_aside(path)
+    except FileNotFoundError:
+        return  # another process moved it first
     except OSError as exc:
         _logs().warn_once(f"journal-damaged:{path}", f"{path} cannot be used ({why}) nor moved "
                           f"aside ({exc}); other runs are recovered as usual")  # fmt: skip

@@ -127,11 +127,22 @@ def intensity(country: str | None, zone: str | None, cloud: str | None, region: 
 
 
 def recover(folder: Path, as_json: bool) -> int:
+    """Write the rows of killed runs in ``folder``, then send them where the settings say."""
+    from .. import _log
+    from ..config import load_settings
     from ..tracker import recover as recover_runs
 
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder (give the output_dir of the runs)")
+    # The settings load first: a bad one is said before anything is written. The folder
+    # given wins over the files' output_dir, since the webhook's spool lives beside the rows.
+    settings = load_settings({"output_dir": str(folder)})
+    _log.setup(settings.log_level)
     results = recover_runs(folder)
+    if results:
+        from ..sinks import pass_on_recovered
+
+        pass_on_recovered(settings, results, _log.warn_once)
     if as_json:
         print(json.dumps([{"run_id": r.run_id, "project_name": r.project_name,
                            "duration_s": r.duration_s, "status": r.status} for r in results],

@@ -43,6 +43,11 @@ _SINKS: dict[str, tuple[Callable[[Any], bool], str, str | None, str | None]] = {
 }
 
 
+#: Sinks that pass on a killed run's recovered row (the others show one live run's values), and
+#: that ``wattprint recover`` therefore opens on its own.
+ROW_SINKS = ("logger", "webhook")
+
+
 def enabled(settings: Any) -> list[str]:
     """The sinks these settings turn on."""
     return [name for name, (on, *_rest) in _SINKS.items() if on(settings)]
@@ -108,16 +113,19 @@ def open_sinks(
     meta: dict[str, Any],
     warn: Callable[[str, str], None],
     snapshot: Callable[[], Any] | None = None,
+    only: list[str] | None = None,
 ) -> Sinks:
     """The sinks ``settings`` turn on, opened for the run described by ``meta``.
 
     Each sink module has ``open(settings, meta)`` returning the sink object; ``snapshot`` goes
-    to the sinks that have ``live()``.
+    to the sinks that have ``live()``; ``only`` limits them to those named.
     """
     import importlib
 
     sinks: dict[str, Any] = {}
     for name in enabled(settings):
+        if only is not None and name not in only:
+            continue
         module = importlib.import_module(f"{__name__}.{_SINKS[name][1]}")
         try:
             sink = module.open(settings, meta)
@@ -131,3 +139,18 @@ def open_sinks(
                 "the run is measured without it",
             )
     return Sinks(sinks, warn)
+
+
+def pass_on_recovered(settings: Any, results: list[Any], warn: Callable[[str, str], None]) -> None:
+    """Give rows recovered outside a run (``wattprint recover``) to the row sinks ``settings``
+    turn on, as a tracker's start does with the rows it recovers.
+
+    Each row goes through a sink opened for its own run, so that closing it waits (bounded) for
+    that row's delivery; what is not delivered waits in the sink's spool.
+    """
+    names = [name for name in enabled(settings) if name in ROW_SINKS]
+    for result in results:
+        if names:
+            sinks = open_sinks(settings, {"run_id": result.run_id}, warn, only=names)
+            sinks.recovered(result)
+            sinks.close()
