@@ -63,16 +63,18 @@ def journal_names(folder: Path | str = ".") -> list[str]:
     return sorted(p.name for p in journals.iterdir() if p.is_file()) if journals.is_dir() else []
 
 
-def rows(path: Path | str = "emissions.csv") -> list[dict[str, str]]:
+def rows(
+    path: Path | str = "emissions.csv", columns: tuple[str, ...] = COLUMNS
+) -> list[dict[str, str]]:
     """Every row, after checking that the file is whole: our header, then complete rows."""
     data = Path(path).read_bytes()
     assert data.endswith(b"\r\n"), "the file ends in a torn row"
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
-        assert next(reader) == list(COLUMNS)
+        assert next(reader) == list(columns)
         got = list(reader)
-    assert all(len(r) == len(COLUMNS) for r in got), "a row has the wrong number of fields"
-    return [dict(zip(COLUMNS, r, strict=True)) for r in got]
+    assert all(len(r) == len(columns) for r in got), "a row has the wrong number of fields"
+    return [dict(zip(columns, r, strict=True)) for r in got]
 
 
 def final_rows(run_id: str, path: Path | str = "emissions.csv") -> list[dict[str, str]]:

@@ -1045,7 +1045,8 @@ def _stalled(run: _Run, state: dict[str, Any], name: str | None) -> dict[str, An
 def _accounting_failed(run: _Run, state: dict[str, Any], exc: BaseException) -> dict[str, Any]:
     note = (f"emission accounting failed at stop() ({type(exc).__name__}: {exc}); emissions "
             "after the last interval are not counted")  # fmt: skip
-    _logs().warn_once(f"accounting:{type(exc).__name__}", note)
+    # The sampler's key: a fault it already met and said is not said again.
+    _logs().warn_once(f"sampler:{type(exc).__name__}", note)
     return {**state, "emissions_high_g": None, "machine_high_g": None,
             "notes": [*state.get("notes", ()), note]}  # fmt: skip
 
