@@ -977,14 +977,30 @@ def _set_aside(path: Path, why: str, damaged: int) -> None:
 
 def _write_row(path: Path | None, result: RunResult) -> bool:
     """Write a row; False (said once) if it could not be. No path (no CSV wanted) is True."""
+    from .sinks.csv import NotOurs
+
     if path is None:
         return True
     try:
-        _append(path, result)
+        try:
+            _append(path, result)
+        except NotOurs:  # another tool wrote the file since the run chose it: step around it
+            path = _beside(path, result)
+            _append(path, result)
     except OSError as exc:
         _say_write_failure(path, exc)
         return False
     return True
+
+
+def _beside(path: Path, result: RunResult) -> Path:
+    from .records import COLUMNS, TASK_COLUMNS
+    from .sinks.csv import choose_path
+
+    beside, _ = choose_path(path, COLUMNS if result.task_name is None else TASK_COLUMNS)
+    _logs().warn_once(f"csv-moved:{path}", f"{path} is no longer wattprint's file; it is left "
+                      f"untouched and rows go to {beside.name} instead.")  # fmt: skip
+    return beside
 
 
 def _append(path: Path, result: RunResult, **how: Any) -> bool:

@@ -42,18 +42,26 @@ def _is_ours(path: Path, columns: Sequence[str]) -> bool:
         return False  # a FIFO would block, a folder cannot hold rows
     if st.st_size == 0:
         return True
-    expected = ",".join(columns)
     try:
         # O_NONBLOCK: should the file become a FIFO after the stat, the open must not wait.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         try:
-            first = os.read(fd, len(expected.encode()) + 2)
+            return _has_our_header(fd, columns)
         finally:
             os.close(fd)
     except OSError:
         return False
+
+
+def _has_our_header(fd: int, columns: Sequence[str]) -> bool:
+    expected = ",".join(columns).encode()
+    first = os.pread(fd, len(expected) + 2, 0)
     end = first.find(b"\n")
-    return end >= 0 and first[:end].rstrip(b"\r") == expected.encode()
+    return end >= 0 and first[:end].rstrip(b"\r") == expected
+
+
+class NotOurs(OSError):
+    """The file was ours when chosen, and someone else's file has taken its place."""
 
 
 def choose_path(path: Path, columns: Sequence[str]) -> tuple[Path, bool]:
@@ -104,6 +112,8 @@ def append_row(
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd is closed
         size = os.fstat(fd).st_size
+        if size and not _has_our_header(fd, columns):
+            raise NotOurs(errno.EEXIST, f"{path} is not wattprint's file (any more)")
         if unless_final is not None and size and has_final_row(path, columns, unless_final):
             return False
         data = format_row(columns, row, header=size == 0)
