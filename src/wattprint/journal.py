@@ -10,6 +10,13 @@ than the whole sample).
 A run with no ``end`` line whose process is gone was killed: the next tracker started in the same
 ``output_dir`` rebuilds its result from the last interval, appends it to the CSV with status
 ``interrupted``, and closes the journal.
+
+Recovery survives damage and kills. A journal is read line by line and a damaged line (not
+UTF-8, not a JSON object, missing what its type needs, cut short) is skipped and counted; one
+that cannot be used at all is renamed ``*.damaged``, never deleted. A journal is claimed by
+renaming it ``<run_id>.<pid>.recovering`` and writing a ``claim`` line; a claim whose process
+died is taken over. The row is appended only if the CSV has no final row for the run yet, so
+that every step is safe to repeat, and the journal is closed only once its row is on disk.
 """
 
 from __future__ import annotations
