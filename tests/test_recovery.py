@@ -114,3 +114,27 @@ def test_killed_before_its_first_interval_is_recorded_as_unmeasured(machine):
     assert (
         lost["cpu_energy"] == "" and lost["emissions"] == "" and "first interval" in lost["notes"]
     )
+
+
+def test_recover_command_sends_the_rows_to_the_exporters_the_settings_name(machine, monkeypatch):
+    """`wattprint recover` gives a recovered row to the webhook named by the
+    settings, as a tracker's start does: the receiver learns how the killed run ended."""
+    from faultkit import interval, run_line, write_journal
+    from receiver import Receiver, wait_for
+    from typer.testing import CliRunner
+
+    from wattprint.cli import app
+
+    for key in ("http_proxy", "HTTP_PROXY", "all_proxy"):
+        monkeypatch.delenv(key, raising=False)
+    write_journal("r-1", run_line("r-1"), interval(10.0, 3600.0))
+    with Receiver() as receiver:
+        monkeypatch.setenv("WATTPRINT_WEBHOOK_URL", f"{receiver.url}/hook")
+        result = CliRunner().invoke(app, ["recover", "."])
+        assert result.exit_code == 0, result.output
+        assert wait_for(lambda: receiver.received(), 10)
+        (request,) = receiver.received()
+    body = json.loads(request.body)
+    assert request.headers["idempotency-key"] == "r-1:recovered"
+    assert body["record"]["run_id"] == "r-1" and body["record"]["status"] == "interrupted"
+    assert rows()[0]["run_id"] == "r-1"
