@@ -86,6 +86,19 @@ def test_a_fault_in_emission_accounting_is_contained_and_the_row_written(
     assert len([m for m in caplog.messages if "boom" in m]) == 1
 
 
+def test_a_fault_in_accounting_never_reaches_flush_peek_or_tasks(machine, monkeypatch, caplog):
+    tracker = Tracker(country="FRA", interval_s=60).start()
+    monkeypatch.setattr(Tracker, "_account_emissions", lambda self, run: 1 / 0)
+    with caplog.at_level(logging.WARNING, logger="wattprint"):
+        with tracker.task("step"):
+            assert tracker.peek().status == "running"
+            assert tracker.flush().status == "running"
+        result = tracker.stop()
+    assert result.status == "finished" and len(final_rows(result.run_id)) == 1
+    assert [r["status"] for r in rows("emissions_tasks.csv", TASK_COLUMNS)] == ["finished"]
+    assert len([m for m in caplog.messages if "division by zero" in m]) == 1
+
+
 def test_stop_never_raises_and_a_run_it_could_not_finish_is_recovered(machine, monkeypatch, caplog):
     tracker = Tracker(country="FRA", interval_s=0.02).start()
     run_id = tracker.run_id

@@ -301,7 +301,7 @@ class Tracker:
         """The run's cumulative result so far, also written as a row; the run goes on."""
         with self._lock:
             run = self._require_run("flush()")
-            self._update(run)
+            self._read(run)
             if run.journal is not None:
                 self._journal(run)
             result = self._result(run, "running")
@@ -314,7 +314,7 @@ class Tracker:
         """The run's cumulative result so far, written nowhere (for live views)."""
         with self._lock:
             run = self._require_run("peek()")
-            self._update(run)
+            self._read(run)
             return self._result(run, "running")
 
     def start_task(self, name: str) -> None:
@@ -322,7 +322,7 @@ class Tracker:
             run = self._require_run(f"start_task({name!r})")
             if name in run.tasks:
                 raise ValueError(f"task {name!r} is already running; stop it or use another name")
-            self._update(run)
+            self._read(run)
             run.tasks[name] = (self._state(run), run.t)
 
     def stop_task(self, name: str, status: str = "finished") -> TaskResult:
@@ -559,6 +559,18 @@ class Tracker:
             if now >= next_sample:
                 next_sample += interval * max(1, math.floor((now - next_sample) / interval) + 1)
 
+    def _read(self, run: _Run) -> None:
+        """``_update`` from the user's thread (flush, peek, tasks): a fault of wattprint's own
+        is said once, under the sampler's key, and the figures stay as of the last reading."""
+        try:
+            self._update(run)
+        except Exception as exc:
+            _logs().warn_once(
+                f"sampler:{type(exc).__name__}",
+                f"reading the meters failed ({type(exc).__name__}: {exc}); the figures are "
+                "those of the last reading that succeeded",
+            )
+
     def _poll(self, run: _Run) -> None:
         for name, comp in run.components.items():
             if comp.failed:
@@ -762,7 +774,7 @@ class Tracker:
 
         start, t_start = run.tasks.pop(name)
         if end is None:
-            self._update(run)
+            self._read(run)
             self._memory(run)
             end = self._state(run)
         delta = dict(end)
