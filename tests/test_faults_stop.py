@@ -53,6 +53,11 @@ def test_a_stalled_meter_costs_stop_its_deadline_not_more(machine, monkeypatch, 
         with caplog.at_level(logging.WARNING, logger="wattprint"):
             result = tracker.stop()
         assert not stalling.returned  # stop() did not wait for the meter
+        again = threading.Thread(target=lambda: tracker.start().stop(), daemon=True)
+        again.start()
+        again.join(20)
+        assert not again.is_alive(), "the tracker cannot start again while the meter stalls"
+        assert not stalling.returned
     finally:
         stalling.gate.set()
     assert result.status == "finished"
@@ -60,6 +65,7 @@ def test_a_stalled_meter_costs_stop_its_deadline_not_more(machine, monkeypatch, 
     assert result.cpu.high_kwh is None and result.emissions_high_kg is None
     assert result.ram.method == "ram-model"  # only the stalled component is labelled
     (row,) = final_rows(result.run_id)
+    assert len(rows()) == 2  # and the run after it
     assert row["cpu_method"].endswith("+stalled") and row["emissions_high_kg"] == ""
     assert len([m for m in caplog.messages if "did not answer" in m]) == 1
 

@@ -295,6 +295,8 @@ class Tracker:
             finally:
                 if locked:
                     self._lock.release()
+                else:  # the old lock stays with the stalled sampler; later calls take a new one
+                    self._lock = threading.RLock()
             return self.result
 
     def flush(self) -> RunResult:
@@ -902,18 +904,27 @@ def _recover_journal(folder: Path, path: Path) -> RunResult | None:
     if result is None:
         _set_aside(path, "its run line lacks what a row needs", contents.damaged)
         return None
+    target = _recovery_target(folder, meta)
     claimed = journal.claim(path)
     if claimed is None:
         return None
-    target = _recovery_target(folder, meta)
     try:
         written = _append(target, result, create_dir=False, unless_final=run_id)
-    except OSError as exc:
+    except Exception as exc:
         journal.unclaim(claimed)  # tried again by the next tracker here
+        if not isinstance(exc, OSError):
+            raise
         _say_write_failure(target, exc)
         return None
     _unwritten.pop(run_id, None)
-    journal.release(claimed, result.status)
+    try:
+        journal.release(claimed, result.status)
+    except OSError as exc:  # the next recovery finds the row and closes the journal then
+        _logs().warn_once(
+            f"release:{claimed}",
+            f"wrote the row of run {run_id} but could not close its journal {claimed} ({exc}); "
+            "the next recovery closes it without writing another row",
+        )
     if not written or deferred is not None:
         return None  # its row was already there, or it is a row of this process's own run
     _logs().logger.warning(
@@ -1047,7 +1058,9 @@ def _reading_component(thread: threading.Thread | None) -> str | None:
     frames = getattr(sys, "_current_frames", dict)()
     frame = frames.get(thread.ident) if thread is not None else None
     while frame is not None:
-        if frame.f_code.co_name == "_update" and isinstance(frame.f_locals.get("name"), str):
+        if frame.f_code.co_name in ("_update", "_poll") and isinstance(
+            frame.f_locals.get("name"), str
+        ):
             return frame.f_locals["name"]
         frame = frame.f_back
     return None
