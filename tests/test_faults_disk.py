@@ -19,7 +19,7 @@ import pytest
 from faultkit import PRELUDE, final_rows, rows
 
 from wattprint import Tracker
-from wattprint.records import COLUMNS
+from wattprint.records import COLUMNS, TASK_COLUMNS
 from wattprint.sinks.csv import append_row, format_row
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -87,8 +87,24 @@ def test_a_full_disk_at_stop_keeps_the_users_exception_and_defers_the_row(
     assert row["status"] == "failed"  # its own status, not a rebuilt "interrupted"
     assert float(row["duration"]) == pytest.approx(tracker.result.duration_s)
     assert len(rows(csv)) == 2
+    (task,) = rows(small_disk / "emissions_tasks.csv", TASK_COLUMNS)
+    assert task["task_name"] == "step" and task["status"] == "failed"
     Tracker(country="FRA", output_dir=small_disk).start().stop()
     assert len(final_rows(tracker.run_id, csv)) == 1
+
+
+def test_a_disk_full_from_the_start_loses_no_row(machine, small_disk, caplog):
+    """No room even for the journal: the run is measured, and its row written later."""
+    filler = fill(small_disk)
+    with caplog.at_level(logging.WARNING, logger="wattprint"):
+        tracker = Tracker(country="FRA", output_dir=small_disk).start()
+        result = tracker.stop()
+    assert result.status == "finished"
+    assert len(no_space_messages(caplog)) == 1
+    filler.unlink()
+    Tracker(country="FRA", output_dir=small_disk).start().stop()
+    (row,) = final_rows(result.run_id, small_disk / "emissions.csv")
+    assert row["status"] == "finished"
 
 
 DIES_WITH_A_FULL_DISK = """

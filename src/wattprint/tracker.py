@@ -7,6 +7,7 @@ the time resolution of the journal, and polls the meters that integrate power.
 
 from __future__ import annotations
 
+import errno
 import functools
 import math
 import os
@@ -35,11 +36,13 @@ J_PER_KWH = 3.6e6
 #: The most stop() waits for the sampler and the last meter reads: a meter that stalls past it
 #: costs the energy after its last reading (labelled), never the user's program its time.
 STOP_WAIT_S = 5.0
+_FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left, or over quota
 
-#: Final rows stop() could not write (a full disk), by run id. The next tracker started in the
-#: run's output_dir writes them with their own status, rather than rebuilding them from the
-#: journal as "interrupted"; if the process dies first, the journal still has the run.
-_unwritten: dict[str, RunResult] = {}
+#: Rows a full disk refused: a run's final row, a task's row, with the file each is for. The
+#: next tracker started in that folder writes them, a final row with its own status rather than
+#: rebuilt from the journal as "interrupted"; if the process dies first, the journal still has
+#: the run (not its tasks).
+_unwritten: list[tuple[Path, RunResult]] = []
 
 
 def _logs() -> Any:
@@ -426,6 +429,9 @@ class Tracker:
             try:
                 run.journal = journal.Journal(output_dir, run_id, meta)
             except OSError as exc:
+                if exc.errno in _FULL:
+                    _say_write_failure(output_dir / journal.FOLDER, exc)
+                    return run
                 _logs().warn_once(
                     f"journal:{output_dir}",
                     f"cannot write the run's time series under {output_dir}: {exc}. "
@@ -502,7 +508,6 @@ class Tracker:
             _say_write_failure(journal.path, exc)
         if not written:
             journal.close()  # ".running", no longer alive: the next recovery here writes it
-            _unwritten[run.run_id] = result
             return
         try:
             journal.end(status)
@@ -875,6 +880,8 @@ def recover(output_dir: str | os.PathLike[str]) -> list[RunResult]:
             continue
         if result is not None:
             recovered.append(result)
+    if _unwritten:
+        _write_waiting(folder)
     return recovered
 
 
@@ -899,7 +906,7 @@ def _recover_journal(folder: Path, path: Path) -> RunResult | None:
         journal.finish(path)
         return None
     run_id = str(meta.get("run_id"))
-    deferred = _unwritten.get(run_id)
+    deferred = _waiting_final(run_id)
     result = deferred or _rebuild(meta, contents)
     if result is None:
         _set_aside(path, "its run line lacks what a row needs", contents.damaged)
@@ -916,7 +923,7 @@ def _recover_journal(folder: Path, path: Path) -> RunResult | None:
             raise
         _say_write_failure(target, exc)
         return None
-    _unwritten.pop(run_id, None)
+    _unwritten[:] = [(p, r) for p, r in _unwritten if r is not deferred]
     try:
         journal.release(claimed, result.status)
     except OSError as exc:  # the next recovery finds the row and closes the journal then
@@ -999,7 +1006,11 @@ def _set_aside(path: Path, why: str, damaged: int) -> None:
 
 
 def _write_row(path: Path | None, result: RunResult) -> bool:
-    """Write a row; False (said once) if it could not be. No path (no CSV wanted) is True."""
+    """Write a row; False (said once) if it could not be. No path (no CSV wanted) is True.
+
+    A final or task row that cannot be written waits in ``_unwritten`` for the next recovery
+    in its folder; a flush() row is a snapshot that the final row supersedes, and is dropped.
+    """
     from .sinks.csv import NotOurs
 
     if path is None:
@@ -1012,8 +1023,29 @@ def _write_row(path: Path | None, result: RunResult) -> bool:
             _append(path, result)
     except OSError as exc:
         _say_write_failure(path, exc)
+        if result.status != "running":
+            _unwritten.append((path, result))
         return False
     return True
+
+
+def _waiting_final(run_id: str) -> RunResult | None:
+    return next((r for _, r in _unwritten if r.run_id == run_id and r.task_name is None), None)
+
+
+def _write_waiting(folder: Path) -> None:
+    """Write the rows of this process that a full disk refused, for files in ``folder``."""
+    here = folder.absolute()
+    for path, result in list(_unwritten):
+        if path.parent != here:
+            continue
+        final = result.task_name is None
+        try:
+            _append(path, result, unless_final=result.run_id if final else None)
+        except OSError as exc:
+            _say_write_failure(path, exc)
+            return  # still no space: the others wait too
+        _unwritten.remove((path, result))
 
 
 def _beside(path: Path, result: RunResult) -> Path:
@@ -1036,9 +1068,7 @@ def _append(path: Path, result: RunResult, **how: Any) -> bool:
 
 
 def _say_write_failure(path: Path, exc: BaseException) -> None:
-    import errno
-
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if isinstance(exc, OSError) and exc.errno in _FULL:
         _logs().warn_once(
             "disk-full",
             f"no space left to write {path} ({exc.strerror}): no file is left damaged, and the "
