@@ -428,8 +428,8 @@ class Tracker:
         if s.save_csv:
             try:
                 run.journal = journal.Journal(output_dir, run_id, meta)
-            except OSError as exc:
-                if exc.errno in _FULL:
+            except Exception as exc:  # the journal is a safety net: never a reason to fail
+                if isinstance(exc, OSError) and exc.errno in _FULL:
                     _say_write_failure(output_dir / journal.FOLDER, exc)
                     return run
                 _logs().warn_once(

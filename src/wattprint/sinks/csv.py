@@ -55,9 +55,16 @@ def _is_ours(path: Path, columns: Sequence[str]) -> bool:
 
 def _has_our_header(fd: int, columns: Sequence[str]) -> bool:
     expected = ",".join(columns).encode()
-    first = os.pread(fd, len(expected) + 2, 0)
+    first = _read_at(fd, len(expected) + 2, 0)
     end = first.find(b"\n")
     return end >= 0 and first[:end].rstrip(b"\r") == expected
+
+
+def _read_at(fd: int, n: int, offset: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, n, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # pragma: no cover - Windows; appends ignore the offset
+    return os.read(fd, n)  # pragma: no cover
 
 
 class NotOurs(OSError):
@@ -117,7 +124,7 @@ def append_row(
         if unless_final is not None and size and has_final_row(path, columns, unless_final):
             return False
         data = format_row(columns, row, header=size == 0)
-        if size and os.pread(fd, 1, size - 1) != b"\n":
+        if size and _read_at(fd, 1, size - 1) != b"\n":
             data = b"\r\n" + data  # a row torn by a crash stays apart from ours
         _write_whole(fd, data, size)
         return True
