@@ -81,3 +81,12 @@ def test_a_file_that_became_someone_elses_during_the_run_is_not_written(machine)
     assert Path("emissions.csv").read_bytes() == theirs
     assert [r["run_id"] for r in rows("emissions_wattprint.csv")][0] == tracker.run_id
     assert len(rows("emissions_wattprint.csv")) == 2
+
+
+def test_a_value_that_is_not_text_is_stored_escaped_not_lost(machine):
+    """A lone surrogate (undecodable bytes of an environment variable) costs no row."""
+    from wattprint.sinks.csv import append_row
+
+    append_row(Path("emissions.csv"), COLUMNS, {"run_id": "r-1", "project_name": "caf\udce9"})
+    (row,) = rows()
+    assert row["run_id"] == "r-1" and row["project_name"] == "caf\\udce9"

@@ -92,7 +92,9 @@ def format_row(columns: Sequence[str], row: Mapping[str, Any], header: bool) -> 
     if header:
         writer.writeheader()
     writer.writerow(row)
-    return buffer.getvalue().encode("utf-8")
+    # A value that is not text (a lone surrogate from undecodable bytes) is kept, escaped, rather
+    # than costing the row.
+    return buffer.getvalue().encode("utf-8", errors="backslashreplace")
 
 
 def append_row(
