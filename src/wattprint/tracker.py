@@ -903,7 +903,10 @@ def _recover_journal(folder: Path, path: Path) -> RunResult | None:
     elif journal.alive(meta):
         return None
     elif contents.ended is not None:  # killed after its end line, before the rename
-        journal.finish(path)
+        try:
+            journal.finish(path)
+        except FileNotFoundError:
+            pass  # another process finished it first
         return None
     run_id = str(meta.get("run_id"))
     deferred = _waiting_final(run_id)
