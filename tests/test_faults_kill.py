@@ -165,3 +165,18 @@ def test_a_failed_rename_of_a_recovered_journal_is_said_and_finished_later(
     assert len(final_rows("r-1")) == 1 and journal_names() == ["r-1.jsonl"]
     last = json.loads(Path(".wattprint/r-1.jsonl").read_text().splitlines()[-1])
     assert last["type"] == "end" and last["recovered"] is True
+
+
+def test_processes_recovering_one_folder_at_once_write_each_row_once(machine):
+    from faultkit import PRELUDE
+
+    for n in range(6):
+        write_journal(f"r-{n}", run_line(f"r-{n}"), interval(10.0 + n, 3600.0))
+    script = PRELUDE + "tracker.recover('.')\n"
+    procs = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(4)]
+    assert [p.wait(120) for p in procs] == [0] * 4
+    Tracker(country="FRA").start().stop()
+    for n in range(6):
+        (row,) = final_rows(f"r-{n}")
+        assert float(row["duration"]) == 10.0 + n
+    assert all_closed()
