@@ -88,6 +88,7 @@ from fakenvml import NoNvml
 from wattprint.meters import nvidia
 nvidia.load_adapter = lambda: NoNvml()
 import wattprint.journal as journal
+import wattprint.recovery as recovery
 import wattprint.tracker as tracker
 from wattprint import Tracker
 

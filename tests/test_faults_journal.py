@@ -147,19 +147,19 @@ def test_a_moved_folder_is_recovered_where_its_journal_is_now(machine, tmp_path)
 
 
 def test_a_row_that_cannot_be_written_leaves_the_run_to_recover_later(machine, monkeypatch):
-    from wattprint.sinks import csv as csv_sink
+    from wattprint import recovery
 
-    real = csv_sink.append_row
+    real = recovery.append_row
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
     write_journal("r-1", run_line("r-1"), GOOD)
-    monkeypatch.setattr(csv_sink, "append_row", refuse)
+    monkeypatch.setattr(recovery, "append_row", refuse)
     result = CliRunner().invoke(app, ["recover", "."])
     assert "recovered r-1" not in result.output and "no interrupted run" in result.output
     assert "r-1.running.jsonl" in journal_names()  # not marked recovered
-    monkeypatch.setattr(csv_sink, "append_row", real)
+    monkeypatch.setattr(recovery, "append_row", real)
     result = CliRunner().invoke(app, ["recover", "."])
     assert "recovered r-1" in result.output
     assert len(final_rows("r-1")) == 1 and "r-1.jsonl" in journal_names()

@@ -35,8 +35,8 @@ t.stop()
 
 #: kill point in stop() -> (the patch that dies there, the status its row ends with)
 STOP_POINTS = {
-    "before the row": ("die_before(tracker, '_write_row')", "interrupted"),
-    "after the row": ("die_after(tracker, '_write_row')", "finished"),
+    "before the row": ("die_before(recovery, 'write_row')", "interrupted"),
+    "after the row": ("die_after(recovery, 'write_row')", "finished"),
     "after the end line, before the rename": ("die_after(journal.Journal, 'close')", "finished"),
 }
 
@@ -59,13 +59,13 @@ def test_a_kill_at_each_step_of_stop_leaves_one_final_row(machine, point):
 
 
 RECOVERY_SCRIPT = """
-tracker.recover(".")
+recovery.recover(".")
 """
 
 #: kill point in recovery -> the patch that dies there
 RECOVERY_POINTS = {
     "after the claim": "die_after(journal, 'claim')",
-    "after the row": "die_after(tracker, '_append')",
+    "after the row": "die_after(recovery, '_append')",
     "after the end line, before the rename": "die_before(journal, 'finish')",
 }
 
