@@ -138,6 +138,35 @@ def test_a_process_that_ends_with_the_disk_full_is_recovered_once(machine, small
         assert row["status"] == "interrupted" and float(row["duration"]) > 0
 
 
+FREES_SPACE_BEFORE_IT_EXITS = """
+from pathlib import Path
+disk = Path(sys.argv[1])
+t = Tracker(country="FRA", output_dir=disk).start()
+fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+try:
+    while True:
+        os.write(fd, bytes(4096))
+except OSError:
+    os.close(fd)
+t.stop()
+assert not (disk / "emissions.csv").exists() or not (disk / "emissions.csv").stat().st_size
+os.unlink(disk / "filler")
+print(t.run_id)
+"""
+
+
+def test_rows_waiting_for_space_are_written_as_the_process_exits(machine, small_disk):
+    done = subprocess.run(
+        [sys.executable, "-c", PRELUDE + FREES_SPACE_BEFORE_IT_EXITS, str(small_disk)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (row,) = final_rows(done.stdout.strip(), small_disk / "emissions.csv")
+    assert row["status"] == "finished"  # written by the process itself, with its own status
+    Tracker(country="FRA", output_dir=small_disk).start().stop()  # closes its journal
+    assert len(final_rows(done.stdout.strip(), small_disk / "emissions.csv")) == 1
+
+
 def test_a_row_the_disk_cannot_take_whole_is_not_written_at_all(small_disk):
     path = small_disk / "emissions.csv"
     row = {c: "1" for c in COLUMNS}

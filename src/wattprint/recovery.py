@@ -189,9 +189,26 @@ def write_row(path: Path | None, result: RunResult) -> bool:
     except OSError as exc:
         say_write_failure(path, exc)
         if result.status != "running":
-            _unwritten.append((path, result))
+            _wait(path, result)
         return False
     return True
+
+
+def _wait(path: Path, result: RunResult) -> None:
+    if not _unwritten:  # the first row waiting: the process tries once more as it exits
+        import atexit
+
+        atexit.register(_write_all_waiting)
+    _unwritten.append((path, result))
+
+
+def _write_all_waiting() -> None:
+    """At exit: space freed while the program ran takes the waiting rows with their status."""
+    for folder in {path.parent for path, _ in _unwritten}:
+        try:
+            _write_waiting(folder)
+        except Exception:  # at exit, nothing more can be done or said
+            pass
 
 
 def _waiting_final(run_id: str) -> RunResult | None:
