@@ -244,6 +244,14 @@ def read(path: Path) -> Contents:
     return out
 
 
+def first_line(path: Path) -> dict[str, Any] | None:
+    """A journal's run line alone: enough to see that its run is alive without reading the
+    rest (a long run's journal is long, and every tracker starting in the folder looks)."""
+    with open(path, "rb") as f:
+        line = _parse(f.readline())
+    return line if line is not None and line.get("type") == "run" else None
+
+
 def _parse(raw: bytes) -> dict[str, Any] | None:
     if not raw.endswith(b"\n"):
         return None  # the last line, cut short

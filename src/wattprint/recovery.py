@@ -62,6 +62,10 @@ def recover(output_dir: str | os.PathLike[str]) -> list[RunResult]:
 def _recover_journal(folder: Path, path: Path) -> RunResult | None:
     """Recover one journal; the result if this call wrote a killed run's row."""
     try:
+        if path.name.endswith(journal.RUNNING):
+            meta = journal.first_line(path)
+            if meta is not None and journal.alive(meta):
+                return None
         contents = journal.read(path)
     except FileNotFoundError:
         return None  # another process took it
