@@ -230,7 +230,7 @@ def read(path: Path) -> Contents:
         for raw in f:
             line = _parse(raw) or {}
             kind = line.get("type")
-            if kind == "run" and out.meta is None and not states:
+            if kind == "run" and out.meta is None:
                 out.meta = line
             elif kind == "interval" and _valid_state(line):
                 states.append(line)
