@@ -268,9 +268,13 @@ def _parse(raw: bytes) -> dict[str, Any] | None:
 def candidates(output_dir: Path) -> list[Path]:
     """Journals that may need recovery: runs not closed, and claims not finished."""
     folder = output_dir / FOLDER
-    if not folder.is_dir():
+    try:
+        with os.scandir(folder) as entries:  # one pass over a folder of many finished runs
+            names = [e.name for e in entries if e.name.endswith((RUNNING, CLAIMED))]
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(folder.glob(f"*{RUNNING}")) + sorted(folder.glob(f"*{CLAIMED}"))
+    running = sorted(n for n in names if n.endswith(RUNNING) and not n.startswith("."))
+    return [folder / n for n in running + sorted(n for n in names if n.endswith(CLAIMED))]
 
 
 def _base(path: Path) -> str:
