@@ -203,3 +203,12 @@ def test_random_damage_never_raises_loses_no_file_and_gives_at_most_one_row(mach
     assert len(got) == len(set(got)) <= len(seeds)
     intact = [n for n in names if n.endswith(".jsonl") and ".running" not in n]
     assert len(intact) >= len(got) and len(got) > len(seeds) // 4  # most runs are recovered
+
+
+def test_a_run_line_with_undecodable_text_is_recovered_escaped(machine):
+    """A name made of undecodable bytes (a lone surrogate, as json writes it) costs no row."""
+    path = write_journal("r-1", run_line("r-1"), GOOD)
+    path.write_bytes(path.read_bytes().replace(b'"victim"', b'"caf\\udce9"'))
+    Tracker(country="FRA").start().stop()
+    (row,) = final_rows("r-1")
+    assert row["project_name"] == "caf\\udce9"
