@@ -13,12 +13,13 @@ from receiver import Receiver, free_port, wait_for
 
 from wattprint import Tracker
 from wattprint.sinks import http
+from wattprint.sinks import spool as spooling
 
 
 @pytest.fixture(autouse=True)
 def quick(monkeypatch, tmp_path):
-    monkeypatch.setattr(http, "BACKOFF_S", 0.05)
-    monkeypatch.setattr(http, "BACKOFF_MAX_S", 0.2)
+    monkeypatch.setattr(spooling, "BACKOFF_S", 0.05)
+    monkeypatch.setattr(spooling, "BACKOFF_MAX_S", 0.2)
     for key in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
         monkeypatch.delenv(key, raising=False)
     yield
@@ -79,13 +80,13 @@ def test_receiver_down_then_up_gets_every_record_once(machine, caplog):
 
 
 def test_a_later_run_sends_what_an_earlier_one_left(machine, monkeypatch):
-    monkeypatch.setattr(http, "BACKOFF_S", 30.0)  # the first run's sender gives up for now
-    monkeypatch.setattr(http, "BACKOFF_MAX_S", 30.0)
+    monkeypatch.setattr(spooling, "BACKOFF_S", 30.0)  # the first run's sender gives up for now
+    monkeypatch.setattr(spooling, "BACKOFF_MAX_S", 30.0)
     port = free_port()
     url = f"http://127.0.0.1:{port}/hook"
     first, _ = run_writing_rows(url)
     assert len(spool()) == 4
-    monkeypatch.setattr(http, "_senders", {})  # as in a new process
+    monkeypatch.setattr(spooling, "_senders", {})  # as in a new process
     with Receiver(port) as receiver:
         second = Tracker(country="FRA", webhook_url=url).start().stop()
         assert wait_for(lambda: not spool(), 10)
