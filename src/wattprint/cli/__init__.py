@@ -276,6 +276,30 @@ def report(
 
 
 @app.command()
+def push(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="emissions CSVs or folders (default: ./emissions.csv)"),
+    ] = None,
+    server: Annotated[
+        str | None, typer.Option("--server", help="the server's URL (default: server_url)")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", help="a project token (default: server_token)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Upload the rows of emissions CSVs (wattprint's or CodeCarbon's) to a wattprint server.
+
+    Each row has a stable key, so pushing the same file again adds nothing. Exits 1 if the
+    server rejected a row (each is listed, with the reason).
+    """
+    from .push import push as run_push
+
+    _run(run_push, list(files or []), server, token, as_json)
+
+
+@app.command()
 def config(
     set_: Annotated[
         list[str] | None,

@@ -124,27 +124,36 @@ def read_runs(files: list[Path]) -> list[Run]:
     last: dict[str, Run] = {}
     order = 0
     for path in files:
-        damaged: Damage = []
-        flagged: Damage = []
-        kind, rows = read_rows(path, damaged)
-        intact = 0
-        for line, row in rows:
-            order += 1
-            try:
-                run = Run(row, file=str(path), kind=kind, order=order,
-                          default_id=f"{path}:{line}")  # fmt: skip
-            except ValueError as exc:  # a timestamp that is no date, or out of range
-                damaged.append((line, str(exc)))
-                continue
-            intact += 1
-            invalid = run.invalid()
-            if invalid:
-                flagged.append((line, ", ".join(f"{c}={run.text(c)[:20]}" for c in invalid)))
+        for run in iter_runs(path, order):
+            order = run.order
             old = last.get(run.run_id)
-            if old is None or (run.instant, order) >= (old.instant, old.order):
+            if old is None or (run.instant, run.order) >= (old.instant, old.order):
                 last[run.run_id] = run
-        _say(path, intact, sorted(damaged), flagged)
     return list(last.values())
+
+
+def iter_runs(path: Path, order: int = 0) -> Iterator[Run]:
+    """Every intact row of one file as a ``Run`` (``line`` set, ``order`` counting on from
+    ``order``), damaged lines skipped; said (or refused) when the file has been read."""
+    damaged: Damage = []
+    flagged: Damage = []
+    kind, rows = read_rows(path, damaged)
+    intact = 0
+    for line, row in rows:
+        order += 1
+        try:
+            run = Run(row, file=str(path), kind=kind, order=order,
+                      default_id=f"{path}:{line}")  # fmt: skip
+        except ValueError as exc:  # a timestamp that is no date, or out of range
+            damaged.append((line, str(exc)))
+            continue
+        run.line = line
+        intact += 1
+        invalid = run.invalid()
+        if invalid:
+            flagged.append((line, ", ".join(f"{c}={run.text(c)[:20]}" for c in invalid)))
+        yield run
+    _say(path, intact, sorted(damaged), flagged)
 
 
 def _say(path: Path, intact: int, damaged: Damage, flagged: Damage) -> None:

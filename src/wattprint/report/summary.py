@@ -54,6 +54,7 @@ class Run:
         self.row = dict(row)
         self.file = file
         self.order = order
+        self.line = 0  # the row's line in its file, where it has one
         self.kind = kind or ("wattprint" if self.text("wattprint_version") else "codecarbon")
         run_id = self.text("run_id") or default_id
         if not run_id:

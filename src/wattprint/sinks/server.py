@@ -44,6 +44,15 @@ def spool_folder(output_dir: str | Path) -> Path:
     return Path(output_dir) / FOLDER
 
 
+def results_of(body: bytes) -> dict[str, tuple[str, str | None]]:
+    """The server's per-item answers: key -> (status, error). ValueError if it has none."""
+    try:
+        results = json.loads(body)["results"]
+        return {r["key"]: (r["status"], r.get("error")) for r in results}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"an answer without per-item results ({type(exc).__name__})") from None
+
+
 def endpoint(server_url: str) -> str:
     """Where envelopes go: ``{server_url}/api/v1/records``."""
     return server_url.rstrip("/") + PATH
@@ -97,10 +106,9 @@ class ServerSender(spool.Sender):
     def _settle(self, files: dict[str, list[Path]], body: bytes) -> bool:
         """Apply the server's per-item answers; True when every key got one."""
         try:
-            results = json.loads(body)["results"]
-            answered = {r["key"]: (r["status"], r.get("error")) for r in results}
-        except (ValueError, KeyError, TypeError) as exc:
-            self.error = f"an answer without per-item results ({type(exc).__name__})"
+            answered = results_of(body)
+        except ValueError as exc:
+            self.error = str(exc)
             spool._warn(
                 f"server-answer:{self.url}",
                 f"the server {self.url} answered 2xx without a list of results ({exc}); is it "

@@ -113,6 +113,40 @@ def _no_redirect() -> Any:
     return NoRedirect()
 
 
+def post(
+    url: str,
+    token: str | None,
+    data: bytes,
+    headers: dict[str, str] | None = None,
+    opener: Any = None,
+) -> Answer:
+    """POST JSON ``data``; the answer, whatever it is (status 0: none came). Redirects are not
+    followed."""
+    import urllib.error
+    import urllib.request
+
+    from .._version import __version__
+
+    opener = opener or urllib.request.build_opener(_no_redirect())
+    headers = {"Content-Type": "application/json", "User-Agent": f"wattprint/{__version__}",
+               **(headers or {})}  # fmt: skip
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
+    try:
+        with opener.open(request, timeout=TIMEOUT_S) as response:
+            return Answer(response.status, response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            body = exc.read(2048)
+        except Exception:
+            body = b""
+        retry = retry_after_s(exc.headers.get("Retry-After") if exc.headers else None)
+        return Answer(exc.code, body, f"HTTP {exc.code}", retry)
+    except (OSError, ValueError) as exc:  # refused, timeout, DNS, TLS, bad URL
+        return Answer(0, b"", f"{type(exc).__name__}: {exc}")
+
+
 class Sender:
     """Sends the files of one spool folder to one URL, from a daemon thread. Subclasses say how
     a pass sends the files (``_send_files``)."""
@@ -122,12 +156,9 @@ class Sender:
     def __init__(self, folder: Path, url: str, token: str | None) -> None:
         import urllib.request
 
-        from .._version import __version__
-
         self.folder = folder
         self.url = url
         self.token = token
-        self.agent = f"wattprint/{__version__}"
         self.opener = urllib.request.build_opener(_no_redirect())
         self.cond = threading.Condition()
         self.users = 0
@@ -247,26 +278,7 @@ class Sender:
         return f
 
     def _post(self, data: bytes, headers: dict[str, str]) -> Answer:
-        """POST ``data``; the answer, whatever it is (status 0: none came)."""
-        import urllib.error
-        import urllib.request
-
-        headers = {"Content-Type": "application/json", "User-Agent": self.agent, **headers}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
-        try:
-            with self.opener.open(request, timeout=TIMEOUT_S) as response:
-                return Answer(response.status, response.read())
-        except urllib.error.HTTPError as exc:
-            try:
-                body = exc.read(2048)
-            except Exception:
-                body = b""
-            retry = retry_after_s(exc.headers.get("Retry-After") if exc.headers else None)
-            return Answer(exc.code, body, f"HTTP {exc.code}", retry)
-        except (OSError, ValueError) as exc:  # refused, timeout, DNS, TLS, bad URL
-            return Answer(0, b"", f"{type(exc).__name__}: {exc}")
+        return post(self.url, self.token, data, headers, self.opener)
 
     def _failed(self, answer: Answer) -> str:
         """Note a non-2xx answer; what to do with what was sent: "later" or "rejected"."""
