@@ -182,6 +182,8 @@ def test_a_run_from_a_plain_row_of_numbers_summarises_as_its_csv_row(tmp_path):
     assert group["energy"]["total"]["unknown_runs"] == 1  # unknown, never zero
     with pytest.raises(ValueError, match="run_id"):
         Run({"timestamp": "2026-01-01T00:00:00"})
+    with pytest.raises(KeyError):  # the summariser reads only the spec's columns
+        typed[0].num("emission")
 
 
 # -- fuzz: whatever the bytes, the reader returns runs or raises its own one-line error -----------

@@ -67,14 +67,14 @@ class Run:
         return f"Run({self.run_id!r}, {self.kind}, {self.timestamp.isoformat()})"
 
     def num(self, column: str) -> float | None:
-        """The column as a number; None where unknown (see the module's rules)."""
+        """The column as a number; None where unknown (see the module's rules). KeyError for
+        a name the record's spec does not have: the summariser reads only the spec's columns."""
+        spec = BY_NAME[column]
         value = self.row.get(column)
-        spec = BY_NAME.get(column)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             number: float | None = float(value)
         elif isinstance(value, str):
-            number = (parse_value(spec, value) if spec is not None and spec.kind != "text"
-                      else _float(value))  # fmt: skip
+            number = parse_value(spec, value) if spec.kind != "text" else _float(value)
         else:
             number = None
         if number is None or not math.isfinite(number):
@@ -92,6 +92,7 @@ class Run:
         ]  # fmt: skip
 
     def text(self, column: str) -> str:
+        BY_NAME[column]  # noqa: B018 - a name outside the spec is a bug here, not an empty cell
         value = self.row.get(column)
         return "" if value is None else str(value).strip()
 
