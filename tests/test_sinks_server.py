@@ -35,6 +35,15 @@ def spooled() -> list[str]:
     return sorted(p.name for p in folder.glob("*.json")) if folder.is_dir() else []
 
 
+def spooled_keys() -> set[str]:
+    """The keys waiting in the spool (a file holds a row's envelope or a list of intervals)."""
+    keys = set()
+    for name in spooled():
+        loaded = json.loads((server.spool_folder(".") / name).read_text())
+        keys |= {e["key"] for e in (loaded if isinstance(loaded, list) else [loaded])}
+    return keys
+
+
 def rejected() -> list[str]:
     folder = server.spool_folder(".") / spooling.REJECTED
     return sorted(p.name for p in folder.glob("*.json")) if folder.is_dir() else []
@@ -87,6 +96,7 @@ def test_rows_and_intervals_reach_the_server_once(machine):
         joules = (after["cpu_energy"] - before["cpu_energy"]) * 3.6e6
         assert after["cpu_power"] == pytest.approx(joules / after["interval_s"])
     assert max(standin.created.values()) == 1
+    assert len(standin.batches) < len(intervals)  # intervals go several to a request
 
 
 def test_a_server_down_then_restarted_mid_run_loses_and_duplicates_nothing(machine):
@@ -120,14 +130,14 @@ def test_a_later_run_sends_what_an_earlier_one_left(machine, monkeypatch, caplog
     with caplog.at_level(logging.WARNING, logger="wattprint"):
         first = busy_run(machine, url, seconds=0.2).stop()  # nobody listens
     assert any("has not taken every record" in m and "server" in m for m in caplog.messages)
-    left = spooled()
-    assert any(f"{first.run_id}-000003" in name for name in left)
+    left = spooled_keys()
+    assert f"{first.run_id}:3" in left and f"{first.run_id}:i1" in left
     monkeypatch.setattr(spooling, "_senders", {})  # as in a new process
     with StandIn(port=port) as standin:
         second = Tracker(country="FRA", server_url=url, server_token=TOKEN).start().stop()
         assert wait_for(lambda: not spooled(), 10)
-    assert {f"{first.run_id}:3", f"{second.run_id}:1"} <= standin.keys("record")
-    assert len(standin.keys()) == len(left) + 1
+    assert standin.keys() - left == {f"{second.run_id}:1"}
+    assert left <= standin.keys()
 
 
 def test_a_bad_token_keeps_everything_and_says_so_once(machine, caplog):
@@ -159,8 +169,8 @@ def test_batches_are_bounded_and_a_refused_batch_is_split(machine, monkeypatch):
     monkeypatch.setattr(server, "BATCH", 3)
     port = free_port()
     first = busy_run(machine, f"http://127.0.0.1:{port}", seconds=0.3).stop()  # all spooled
-    waiting = len(spooled())
-    assert waiting >= 5
+    waiting = spooled_keys()
+    assert len(waiting) >= 5
     monkeypatch.setattr(spooling, "_senders", {})
     with StandIn(port=port) as standin:
         bad = f"{first.run_id}:3"  # the final row: a whole batch holding it is refused
@@ -175,7 +185,7 @@ def test_batches_are_bounded_and_a_refused_batch_is_split(machine, monkeypatch):
     assert max(standin.batches) <= 3
     assert len(rejected()) == 1 and f"{first.run_id}-000003" in rejected()[0]
     assert bad not in standin.store and f"{second.run_id}:1" in standin.store
-    assert len(standin.keys()) == waiting  # the others, sent again one at a time, all taken
+    assert waiting - {bad} <= standin.keys()  # the others, sent again file by file, all taken
 
 
 def test_the_settings_the_env_and_the_command_line_turn_it_on(machine, monkeypatch):
@@ -198,3 +208,18 @@ def test_the_settings_the_env_and_the_command_line_turn_it_on(machine, monkeypat
         assert wait_for(lambda: len(standin.keys("record")) == 2, 10)
     with pytest.raises(ValueError, match="server_url"):
         Tracker(server_url="ftp://nowhere")
+
+
+def test_intervals_go_together_and_one_refused_sets_their_file_aside(machine, monkeypatch):
+    monkeypatch.setattr(server, "INTERVALS_WITHIN_S", 3600.0)  # held until the run ends
+    with StandIn() as standin:
+        standin.refuse = lambda e: "not this one" if e["key"].endswith(":i2") else None
+        final = busy_run(machine, standin.url, seconds=0.3).stop()
+        assert wait_for(lambda: not spooled(), 10)
+    rid = final.run_id
+    intervals = standin.keys("interval")
+    assert len(intervals) >= 2 and f"{rid}:i2" not in intervals and f"{rid}:i1" in intervals
+    kept = rejected()
+    assert kept == [n for n in kept if f"{rid}-i000001" in n] and len(kept) == 1  # one file
+    folder = server.spool_folder(".") / spooling.REJECTED
+    assert f"{rid}:i2: not this one" in (folder / f"{kept[0]}.response").read_text()

@@ -99,7 +99,8 @@ class SpoolSink:
         # A run is recovered once (its journal is claimed atomically): one key per run.
         self.put(f"{result.run_id}-recovered", record_envelope(result, "recovered"))
 
-    def put(self, name: str, body: dict[str, Any]) -> None:
+    def put(self, name: str, body: dict[str, Any] | list[dict[str, Any]]) -> None:
+        """Spool ``body`` (an envelope, or a list of them) and wake the sender."""
         spool.put(self.folder, name, body)
         self.sender.kick()
 

@@ -10,9 +10,12 @@ What it sends: each row the CSV gets, as a record envelope (``records.record_env
 ``<run_id>:<seq>``), and each sampling interval, as an interval envelope
 (``records.interval_envelope``, key ``<run_id>:i<seq>``), so that the server shows runs in
 progress. Intervals are taken from the run's ``snapshot()`` by a thread of this sink, twice an
-interval: the sampling thread does no more work than without the sink. An interval missed (a
-stop in progress held the snapshot) is folded into the next one, whose ``interval_s`` says how
-long it covers.
+interval: the sampling thread does no more work than without the sink. Rows are spooled and
+sent at once; intervals are held and spooled together, one file every ``INTERVALS_WITHIN_S``
+(and at the end of the run), so that a short interval does not cost a file and a request each
+(a process killed loses at most those held; its journal still gives its final row). An
+interval missed (a stop in progress held the snapshot) is folded into the next one, whose
+``interval_s`` says how long it covers.
 
 How: ``POST {server_url}/api/v1/records`` with a JSON array of up to ``BATCH`` envelopes. The
 server answers 200 with ``{"results": [{"key": ..., "status": "created" | "duplicate" |
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,7 @@ from .http import SpoolSink
 FOLDER = Path(".wattprint") / "spool" / "server"
 PATH = "/api/v1/records"
 BATCH = 500  # envelopes per request
+INTERVALS_WITHIN_S = 5.0  # intervals wait at most this long, to go several in one request
 DELIVERED = ("created", "duplicate")
 
 
@@ -58,55 +63,53 @@ def endpoint(server_url: str) -> str:
     return server_url.rstrip("/") + PATH
 
 
+Item = tuple[Path, list[tuple[str, Any]]]  # a spool file and its (key, envelope)s
+
+
 class ServerSender(spool.Sender):
-    """Batches of envelopes, answered item by item."""
+    """Batches of envelopes, answered item by item. A spool file holds one envelope (a row) or
+    a list of them (a run's intervals, spooled together)."""
 
     setting = "server"
 
     def _send_files(self, paths: list[Path]) -> bool:
-        for start in range(0, len(paths), BATCH):
-            if not self._send_batch(paths[start : start + BATCH]):
-                return False
-        return True
-
-    def _send_batch(self, paths: list[Path]) -> bool:
-        """Send ``paths`` in one request; True when each was delivered or set aside."""
-        files: dict[str, list[Path]] = {}
-        envelopes: list[bytes] = []
+        chunk: list[Item] = []
+        size = 0
         for path in paths:
             try:
-                data = path.read_bytes()
-                key = json.loads(data)["key"]
-                if not isinstance(key, str):
-                    raise ValueError(f"key {key!r} is not text")
+                envelopes = _load(path)
             except FileNotFoundError:
                 continue  # another process delivered it meanwhile
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 self._reject(path, f"unreadable spool file: {type(exc).__name__}: {exc}")
                 continue
-            if key not in files:  # one key sent once, whichever files hold it
-                files[key] = []
-                envelopes.append(data)
-            files[key].append(path)
-        if not envelopes:
-            return True
-        answer = self._post(b"[" + b",".join(envelopes) + b"]", {})
+            if chunk and size + len(envelopes) > BATCH:
+                if not self._send_batch(chunk):
+                    return False
+                chunk, size = [], 0
+            chunk.append((path, envelopes))
+            size += len(envelopes)
+        return self._send_batch(chunk) if chunk else True
+
+    def _send_batch(self, chunk: list[Item]) -> bool:
+        """Send the envelopes of ``chunk`` in one request (each key once); True when each file
+        was delivered or set aside."""
+        unique: dict[str, Any] = {}
+        for _, envelopes in chunk:
+            for key, envelope in envelopes:
+                unique.setdefault(key, envelope)
+        data = json.dumps(list(unique.values()), separators=(",", ":"), ensure_ascii=False)
+        answer = self._post(data.encode("utf-8"), {})
         if spool.judge(answer.status) != "sent":
             if self._failed(answer) != "rejected":
                 return False
-            if len(files) > 1:  # which of them? ask one at a time
-                return all(self._send_batch(group) for group in files.values())
+            if len(chunk) > 1:  # which of them? ask one file at a time
+                return all(self._send_batch([item]) for item in chunk)
             text = answer.body.decode("utf-8", "replace")
-            for group in files.values():
-                for path in group:
-                    self._reject(path, f"HTTP {answer.status}\n{text}")
+            self._reject(chunk[0][0], f"HTTP {answer.status}\n{text}")
             return True
-        return self._settle(files, answer.body)
-
-    def _settle(self, files: dict[str, list[Path]], body: bytes) -> bool:
-        """Apply the server's per-item answers; True when every key got one."""
         try:
-            answered = results_of(body)
+            answered = results_of(answer.body)
         except ValueError as exc:
             self.error = str(exc)
             spool._warn(
@@ -115,19 +118,39 @@ class ServerSender(spool.Sender):
                 f"a wattprint server? Records wait in {self.folder}",
             )
             return False
-        for key, paths in files.items():
-            status, error = answered.get(key, (None, None))
-            if status in DELIVERED:
-                for path in paths:
-                    path.unlink(missing_ok=True)
-            elif status == "rejected":
-                for path in paths:
-                    self._reject(path, f"rejected by the server: {error or 'no reason given'}")
-        missing = [k for k in files if answered.get(k, (None,))[0] not in (*DELIVERED, "rejected")]
-        if missing:
-            self.error = f"the server did not answer for {len(missing)} record(s)"
+        return all([self._settle(item, answered) for item in chunk])  # every item settled
+
+    def _settle(self, item: Item, answered: dict[str, tuple[str, str | None]]) -> bool:
+        """Delete a file the server has whole, set aside one it refused (part of); False (kept)
+        when the server did not answer for each of its keys."""
+        path, envelopes = item
+        answers = [answered.get(key, ("", None)) for key, _ in envelopes]
+        if any(status not in (*DELIVERED, "rejected") for status, _ in answers):
+            self.error = "the server did not answer for every record"
             return False
+        refused = [(key, error or "no reason given")
+                   for (key, _), (status, error) in zip(envelopes, answers, strict=True)
+                   if status == "rejected"]  # fmt: skip
+        if not refused:
+            path.unlink(missing_ok=True)
+        elif len(envelopes) == 1:
+            self._reject(path, f"rejected by the server: {refused[0][1]}")
+        else:  # the others are stored: sending the file again only adds duplicates
+            why = "; ".join(f"{key}: {error}" for key, error in refused)
+            self._reject(path, f"rejected by the server: {why}")
         return True
+
+
+def _load(path: Path) -> list[tuple[str, Any]]:
+    loaded = json.loads(path.read_bytes())
+    envelopes = loaded if isinstance(loaded, list) else [loaded]
+    out = []
+    for envelope in envelopes:
+        key = envelope["key"]
+        if not isinstance(key, str):
+            raise ValueError(f"key {key!r} is not text")
+        out.append((key, envelope))
+    return out
 
 
 class ServerSink(SpoolSink):
@@ -142,6 +165,9 @@ class ServerSink(SpoolSink):
         self.last: Any = None  # the interval sent last
         self.done = threading.Event()
         self.puller: threading.Thread | None = None
+        self.lock = threading.Lock()
+        self.held: list[dict[str, Any]] = []  # intervals not spooled yet
+        self.held_since = 0.0
 
     def live(self, snapshot: Any) -> None:
         self.puller = threading.Thread(
@@ -160,7 +186,8 @@ class ServerSink(SpoolSink):
                 )
 
     def interval(self, result: Any) -> None:
-        """Spool ``result`` as the next interval, unless it is the one sent last."""
+        """Take ``result`` as the next interval, unless it is the one taken last; the intervals
+        taken go to the spool together, within INTERVALS_WITHIN_S (one file, one request)."""
         if result is None or result is self.last or self.done.is_set():
             return
         if self.last is not None and result.duration_s <= self.last.duration_s:
@@ -168,12 +195,29 @@ class ServerSink(SpoolSink):
         self.intervals += 1
         envelope = interval_envelope(result, self.intervals, previous=self.last)
         self.last = result
-        self.put(f"{self.run_id}-i{self.intervals:06d}", envelope)
+        with self.lock:
+            if self.done.is_set():
+                return  # the run has ended meanwhile: its held intervals are spooled
+            if not self.held:
+                self.held_since = time.monotonic()
+            self.held.append(envelope)
+            due = time.monotonic() - self.held_since >= INTERVALS_WITHIN_S
+        if due or len(self.held) >= BATCH:
+            self._spool_intervals()
+
+    def _spool_intervals(self) -> None:
+        with self.lock:
+            held, self.held = self.held, []
+        if held:
+            first = held[0]["interval"]["seq"]
+            self.put(f"{self.run_id}-i{first:06d}", held)
 
     def close(self) -> None:
-        # Not joined: close() runs under the tracker's lock, which the puller may be waiting
-        # for (snapshot() gives up after 1 s, then the thread sees ``done`` and ends).
-        self.done.set()
+        # The puller is not joined: close() runs under the tracker's lock, which it may be
+        # waiting for (snapshot() gives up after 1 s, then the thread sees ``done`` and ends).
+        with self.lock:
+            self.done.set()  # no interval is held after this
+        self._spool_intervals()
         super().close()
 
 

@@ -52,8 +52,9 @@ def _warn(key: str, message: str) -> None:
     warn_once(key, message)
 
 
-def put(folder: Path, name: str, body: dict[str, Any]) -> Path:
-    """Write one envelope into the spool, atomically; ``name`` is ``<run_id>-<seq>``."""
+def put(folder: Path, name: str, body: dict[str, Any] | list[dict[str, Any]]) -> Path:
+    """Write an envelope (or a list of them) into the spool, atomically; ``name`` is
+    ``<run_id>-<seq>``."""
     data = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     name = f"{time.time_ns():020d}-{name}.json"
     tmp = folder / f".{name}.tmp"
@@ -226,13 +227,14 @@ class Sender:
                     failures = 0
                     while not (self.kicked or self.forced) and self.users > 0:
                         self.cond.wait()
-                else:  # back off; a run that ends or starts cuts it short, a write does not
+                else:  # back off; a run that ends or starts cuts it short, a write does not,
+                    # and nothing cuts short the wait the receiver asked for (Retry-After)
                     failures += 1
-                    delay = min(BACKOFF_MAX_S, BACKOFF_S * 2 ** (failures - 1))
-                    if self.retry_after is not None:
-                        delay = max(delay, self.retry_after)  # the receiver asked for it
-                    until = time.monotonic() + delay
-                    while not self.forced and (left := until - time.monotonic()) > 0:
+                    now = time.monotonic()
+                    until = now + min(BACKOFF_MAX_S, BACKOFF_S * 2 ** (failures - 1))
+                    asked = now + (self.retry_after or 0.0)
+                    until = max(until, asked)
+                    while (left := (asked if self.forced else until) - time.monotonic()) > 0:
                         self.cond.wait(left)
                 self.kicked = self.forced = False
                 idle = ok and self.users == 0
