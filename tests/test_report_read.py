@@ -174,6 +174,9 @@ def test_a_run_from_a_plain_row_of_numbers_summarises_as_its_csv_row(tmp_path):
     assert from_rows["groups"] == from_csv["groups"] and from_rows["total"] == from_csv["total"]
     group = summarise_group("p", typed)
     assert group["emissions"]["low_kg"] == pytest.approx(0.0016)
+    from decimal import Decimal
+
+    assert Run({**ROWS[0], "emissions": Decimal("0.25")}).num("emissions") == 0.25  # NUMERIC
     typed.append(Run({"run_id": "cc", "timestamp": "2026-01-01T00:00:00", "emissions": 0.1}))
     assert typed[-1].kind == "codecarbon"
     group = summarise_group("p", typed)

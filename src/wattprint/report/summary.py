@@ -18,6 +18,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +72,7 @@ class Run:
         a name the record's spec does not have: the summariser reads only the spec's columns."""
         spec = BY_NAME[column]
         value = self.row.get(column)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
             number: float | None = float(value)
         elif isinstance(value, str):
             number = parse_value(spec, value) if spec.kind != "text" else _float(value)
