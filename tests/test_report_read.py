@@ -84,6 +84,23 @@ def test_a_torn_line_is_skipped_with_a_warning_and_the_rest_read(tmp_path, repor
     assert data["total"]["runs"] == 2 and "skipped 1 damaged line(s)" in err
 
 
+def test_a_row_torn_inside_a_quoted_field_loses_only_its_own_line(tmp_path, report_json):
+    """Cut inside a quoted field, a row swallows the lines appended after it: they are read
+    again one by one, so that only the torn line (the torn row, and the row appended onto it
+    in the same line) is lost."""
+    stamp = "2026-01-0{}T10:00:00+00:00"
+    torn = csv_text([wp_row("torn", stamp.format(3), notes="cpu: failed, estimated")])
+    torn = torn.splitlines()[1]
+    torn = torn[: torn.index('"cpu: failed') + 8]  # inside the quotes
+    later = [wp_row("c", stamp.format(4)), wp_row("d", stamp.format(5), notes="note, d"),
+             wp_row("e", stamp.format(6))]  # fmt: skip
+    path = tmp_path / "emissions.csv"
+    path.write_text(csv_text(ROWS) + torn + csv_text(later).split("\n", 1)[1])
+    data, said = report_json(str(path), "--by", "run")
+    assert [g["group"] for g in data["groups"]] == ["a", "b", "d", "e"]  # c began on line 4
+    assert "skipped 1 damaged line(s) (line 4" in said
+
+
 def test_a_field_over_the_csv_limit_skips_its_row(tmp_path, report_json):
     rows = [*ROWS, wp_row("huge", "2026-01-03T10:00:00+00:00", notes="x" * 200_000)]
     path = tmp_path / "emissions.csv"

@@ -93,29 +93,65 @@ def read_rows(path: Path, damaged: Damage) -> tuple[str, Iterator[tuple[int, dic
     return kind, _rows(path, header, damaged)
 
 
+class _Lines:
+    """A file's lines, remembering those the CSV reader took for its current row."""
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+        self.taken: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.f)
+        self.taken.append(line)
+        return line
+
+
 def _rows(path: Path, header: list[str], damaged: Damage) -> Iterator[tuple[int, dict[str, str]]]:
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
+            lines = _Lines(f)
+            reader = csv.reader(lines)
             next(reader, None)  # the header
             while True:
                 line = reader.line_num + 1
+                lines.taken.clear()
                 try:
-                    fields = next(reader)
+                    fields: list[str] | None = next(reader)
+                    why = ""
                 except StopIteration:
                     break
                 except csv.Error as exc:  # a field over csv.field_size_limit(), a stray quote
-                    damaged.append((line, str(exc)))
+                    fields, why = None, str(exc)
+                if fields is not None and not any(v.strip() for v in fields):
                     continue
-                if not any(v.strip() for v in fields):
+                if fields is not None and len(fields) == len(header):
+                    yield line, dict(zip(header, fields, strict=True))
                     continue
-                if len(fields) != len(header):
-                    # a row cut short (a full disk), or run into the next row appended after it
-                    damaged.append((line, f"{len(fields)} fields, the header has {len(header)}"))
-                    continue
-                yield line, dict(zip(header, fields, strict=True))
+                # A row cut short (a full disk) or run into the rows appended after it; cut
+                # inside a quoted field, it swallows the lines after it: read those one by one.
+                damaged.append((line, why or f"{len(fields or [])} fields, the header has "
+                                             f"{len(header)}"))  # fmt: skip
+                yield from _salvage(lines.taken[1:], line + 1, header, damaged)
     except UnicodeDecodeError as exc:
         raise ReadError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def _salvage(
+    lines: list[str], first: int, header: list[str], damaged: Damage
+) -> Iterator[tuple[int, dict[str, str]]]:
+    for number, text in enumerate(lines, start=first):
+        try:
+            fields = next(csv.reader([text]), [])
+        except csv.Error as exc:
+            damaged.append((number, str(exc)))
+            continue
+        if len(fields) == len(header):
+            yield number, dict(zip(header, fields, strict=True))
+        elif any(v.strip() for v in fields):
+            damaged.append((number, f"{len(fields)} fields, the header has {len(header)}"))
 
 
 def read_runs(files: list[Path]) -> list[Run]:
