@@ -1,6 +1,8 @@
 """``wattprint push``: rows of existing emissions CSVs (wattprint's, CodeCarbon's) to a server.
 
-Files are read as ``report`` reads them (``report.read``: a BOM, damaged lines skipped and said).
+Files are read as ``report`` reads them (``report.read``: a BOM, damaged lines skipped and said)
+and sent as they are read, in batches: a file refused part-way (or a server that stops
+answering) leaves the rows before it on the server; pushing again after the fix adds the rest.
 Each row goes as a record envelope keyed ``<run_id>:csv:<sha1 of the row>``: the same row always
 has the same key, so pushing a file twice adds nothing (the server answers "duplicate"). A value
 ``report`` counts as unknown (not finite, negative, not a number) goes as null.
@@ -13,6 +15,8 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +29,19 @@ def key_of(run_id: str, row: dict[str, str]) -> str:
     return f"{run_id}:csv:{digest}"
 
 
-def envelopes(files: list[Path]) -> list[tuple[dict[str, Any], str]]:
-    """The files' rows as (envelope, where the row is), read as ``report`` reads them."""
+def envelopes(files: list[Path]) -> Iterator[tuple[dict[str, Any], str]]:
+    """The files' rows as (envelope, where the row is), read as ``report`` reads them, one at
+    a time (a file of a million rows is not held in memory)."""
     from ..records import RECORD_TYPE, envelope, record_from_csv
     from ..report.read import iter_runs
 
-    out: list[tuple[dict[str, Any], str]] = []
     for path in files:
         for run in iter_runs(path):
             record = record_from_csv(run.row)
             for column in run.invalid():
                 record[column] = None  # unknown, as report counts it
             key = key_of(run.run_id, run.row)
-            out.append((envelope(RECORD_TYPE, key, record), f"{path}:{run.line}"))
-    return out
+            yield envelope(RECORD_TYPE, key, record), f"{path}:{run.line}"
 
 
 def _send(url: str, token: str | None, batch: list[dict[str, Any]]) -> dict[str, Any]:
@@ -76,15 +79,16 @@ def push(paths: list[Path], server: str | None, token: str | None, as_json: bool
     items = envelopes(find_files(paths))
     counts: Counter[str] = Counter()
     rejected: list[str] = []
-    for start in range(0, len(items), BATCH):
-        chunk = items[start : start + BATCH]
+    rows = 0
+    while chunk := list(islice(items, BATCH)):
+        rows += len(chunk)
         results = _send(url, settings.server_token, [e for e, _ in chunk])
         for envelope, where in chunk:
             status, error = results.get(envelope["key"], ("unanswered", None))
             counts[status] += 1
             if status not in ("created", "duplicate"):
                 rejected.append(f"{where}: {error or status}")
-    summary = {"rows": len(items), "created": counts["created"],
+    summary = {"rows": rows, "created": counts["created"],
                "duplicate": counts["duplicate"], "rejected": counts["rejected"],
                "unanswered": counts["unanswered"], "problems": rejected}  # fmt: skip
     if as_json:
