@@ -1,15 +1,16 @@
 """What each exporter adds to a tracked program's CPU time, side by side with no exporter.
 
-    python benchmarks/sinks.py [--repeats 7] [--duration 10] [--interval 0.1]
+    python benchmarks/sinks.py [--repeats 7] [--duration 10] [--interval 0.1] [--only server]
 
 Each repeat starts one child per configuration, interleaved (none, prometheus, otel, logger,
-webhook, then again), each tracking for ``--duration`` seconds at ``--interval``; the child
-reports the CPU time of the whole process (sampling thread, the exporter's own threads) over
-that window and the number of samples taken. Receivers run in this process on 127.0.0.1: a
-webhook receiver that answers 200, an OTLP receiver that answers 200; Prometheus is scraped
-once a second, as a server would. The figure to read is the CPU per sample and its difference
-from "none" in the same run; machines here are shared, so only the side-by-side ratio means
-much.
+webhook, server, then again; ``--only server`` runs none and server), each tracking for
+``--duration`` seconds at ``--interval``; the child reports the CPU time of the whole process
+(sampling thread, the exporter's own threads) over that window and the number of samples
+taken. Receivers run in this process on 127.0.0.1: a webhook receiver that answers 200, an
+OTLP receiver that answers 200, a stand-in team server that answers every envelope "created";
+Prometheus is scraped once a second, as a server would. The figure to read is the CPU per
+sample and its difference from "none" in the same run; machines here are shared, so only the
+side-by-side ratio means much.
 """
 
 from __future__ import annotations
@@ -58,8 +59,27 @@ class _Ok(BaseHTTPRequestHandler):
         pass
 
 
-def _serve() -> tuple[ThreadingHTTPServer, str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+class _Ingest(BaseHTTPRequestHandler):
+    """The team server's ingest contract: every envelope of the batch "created"."""
+
+    def do_POST(self) -> None:
+        import json
+
+        length = int(self.headers.get("Content-Length") or 0)
+        batch = json.loads(self.rfile.read(length) or b"[]")
+        body = json.dumps({"results": [{"key": e["key"], "status": "created", "error": None}
+                                       for e in batch]}).encode()  # fmt: skip
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _serve(handler: type[BaseHTTPRequestHandler] = _Ok) -> tuple[ThreadingHTTPServer, str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
@@ -102,10 +122,12 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--duration", type=float, default=10.0, help="seconds measured per child")
     p.add_argument("--interval", type=float, default=0.1, help="the tracker's interval_s")
+    p.add_argument("--only", help="comma-separated exporters to run besides none, e.g. server")
     args = p.parse_args()
 
     _, webhook = _serve()
     _, otlp = _serve()
+    _, ingest = _serve(_Ingest)
     base = {k: v for k, v in os.environ.items() if not k.startswith(("WATTPRINT_", "OTEL_"))}
     base["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), base.get("PYTHONPATH")]))
     base["WATTPRINT_USER_CONFIG"] = os.devnull
@@ -119,7 +141,15 @@ def main() -> int:
         ),
         "logger": ({"WATTPRINT_LOG_RECORDS": "true"}, False),
         "webhook": ({"WATTPRINT_WEBHOOK_URL": webhook}, False),
+        "server (rows + every interval)": (
+            {"WATTPRINT_SERVER_URL": ingest, "WATTPRINT_SERVER_TOKEN": "wpt_bench"},
+            False,
+        ),
     }
+    if args.only:
+        wanted = [w.strip() for w in args.only.split(",")]
+        configs = {k: v for k, v in configs.items()
+                   if k == "none" or any(k.startswith(w) for w in wanted)}  # fmt: skip
     results: dict[str, list[float]] = {name: [] for name in configs}
     for r in range(args.repeats):
         for name, (extra, scraped) in configs.items():
@@ -139,7 +169,9 @@ def main() -> int:
         print(f"| {name} | {med:.3f} ms ({min(values):.3f}-{max(values):.3f}) | "
               f"{med - none:+.3f} ms | x{med / none:.2f} |")  # fmt: skip
     print(f"\nPython {sys.version.split()[0]}, {os.cpu_count()} CPUs. Logger and webhook act on "
-          "rows (flush/stop/tasks), not intervals: their per-sample cost should be ~0. "
+          "rows (flush/stop/tasks), not intervals: their per-sample cost should be ~0. The "
+          "server sink sends every interval too (its own thread takes the run's snapshot twice "
+          "an interval, spools it and posts batches): its cost is per sample. "
           "Prometheus and OTel pay per scrape or export (here once a second, i.e. every 10 "
           "samples at 0.1 s), not per sample.")  # fmt: skip
     return 0

@@ -17,10 +17,12 @@ class Request:
     path: str
     headers: dict[str, str]  # names in lower case
     body: bytes
+    received_at: float = 0.0  # time.monotonic() when it came
 
 
-#: (status, body) to answer, or None to close the connection without answering.
-Responder = Callable[[Request], "tuple[int, bytes] | None"]
+#: (status, body) or (status, body, headers) to answer, or None to close the connection
+#: without answering.
+Responder = Callable[[Request], "tuple[int, bytes] | tuple[int, bytes, dict[str, str]] | None"]
 
 
 def free_port() -> int:
@@ -57,15 +59,17 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                request = Request(self.command, self.path, headers, body)
+                request = Request(self.command, self.path, headers, body, time.monotonic())
                 with owner._lock:
                     owner.requests.append(request)
                 answer = owner.respond(request)
                 if answer is None:  # the answer is "lost"
                     self.close_connection = True
                     return
-                status, data = answer
+                status, data, *more = answer
                 self.send_response(status)
+                for name, value in (more[0] if more else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

@@ -13,12 +13,13 @@ from receiver import Receiver, free_port, wait_for
 
 from wattprint import Tracker
 from wattprint.sinks import http
+from wattprint.sinks import spool as spooling
 
 
 @pytest.fixture(autouse=True)
 def quick(monkeypatch, tmp_path):
-    monkeypatch.setattr(http, "BACKOFF_S", 0.05)
-    monkeypatch.setattr(http, "BACKOFF_MAX_S", 0.2)
+    monkeypatch.setattr(spooling, "BACKOFF_S", 0.05)
+    monkeypatch.setattr(spooling, "BACKOFF_MAX_S", 0.2)
     for key in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
         monkeypatch.delenv(key, raising=False)
     yield
@@ -79,13 +80,13 @@ def test_receiver_down_then_up_gets_every_record_once(machine, caplog):
 
 
 def test_a_later_run_sends_what_an_earlier_one_left(machine, monkeypatch):
-    monkeypatch.setattr(http, "BACKOFF_S", 30.0)  # the first run's sender gives up for now
-    monkeypatch.setattr(http, "BACKOFF_MAX_S", 30.0)
+    monkeypatch.setattr(spooling, "BACKOFF_S", 30.0)  # the first run's sender gives up for now
+    monkeypatch.setattr(spooling, "BACKOFF_MAX_S", 30.0)
     port = free_port()
     url = f"http://127.0.0.1:{port}/hook"
     first, _ = run_writing_rows(url)
     assert len(spool()) == 4
-    monkeypatch.setattr(http, "_senders", {})  # as in a new process
+    monkeypatch.setattr(spooling, "_senders", {})  # as in a new process
     with Receiver(port) as receiver:
         second = Tracker(country="FRA", webhook_url=url).start().stop()
         assert wait_for(lambda: not spool(), 10)
@@ -189,3 +190,82 @@ def test_a_killed_runs_recovered_row_reaches_the_receiver_once(machine):
     assert sorted(keys) == sorted(
         [f"{victim_id}:recovered", f"{tracker.run_id}:1", f"{later.run_id}:1"]
     )
+
+
+# -- the retry rules, answer by answer (README: "Webhook") ----------------------------------------
+
+
+def answers(*statuses):
+    """A receiver's responder that answers ``statuses`` in turn, then 200 for good."""
+    queue = list(statuses)
+
+    def respond(request):
+        if queue:
+            status = queue.pop(0)
+            return status if isinstance(status, tuple) else (status, b"not now")
+        return (200, b"ok")
+
+    return respond
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 408, 429])
+def test_a_server_error_or_throttle_is_retried_never_rejected(machine, status):
+    with Receiver(respond=answers(status, status)) as receiver:
+        r = Tracker(country="FRA", webhook_url=receiver.url).start().stop()
+        assert wait_for(lambda: not spool(), 10)
+        keys = [q.headers["idempotency-key"] for q in receiver.received()]
+    assert keys == [f"{r.run_id}:1"] * 3  # twice refused for now, then taken
+    assert not (http.spool_folder(".") / http.REJECTED).exists()
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308, 403])
+def test_a_redirect_or_forbidden_keeps_the_record_and_says_so_once(machine, caplog, status):
+    headers = {"Location": "http://127.0.0.1:9/elsewhere"}
+    with caplog.at_level(logging.WARNING, logger="wattprint"):
+        with Receiver(respond=answers(*[(status, b"moved", headers)] * 3)) as receiver:
+            r = Tracker(country="FRA", webhook_url=receiver.url).start().stop()
+            assert wait_for(lambda: not spool(), 10)  # taken once the URL works again
+            received = receiver.received()
+    assert [q.headers["idempotency-key"] for q in received] == [f"{r.run_id}:1"] * 4
+    assert all(q.method == "POST" and q.path == "/" for q in received)  # never followed
+    assert not (http.spool_folder(".") / http.REJECTED).exists()
+    setting = "webhook_token" if status == 403 else "webhook_url"
+    assert sum(f"answered {status}" in m and setting in m for m in caplog.messages) == 1
+
+
+@pytest.mark.parametrize("status", [400, 404, 409, 410, 413, 422])
+def test_another_client_error_sets_the_record_aside(machine, status):
+    with Receiver(respond=answers(status)) as receiver:
+        r = Tracker(country="FRA", webhook_url=receiver.url).start().stop()
+        assert wait_for(lambda: not spool(), 10)
+        assert len(receiver.received()) == 1  # refused for good: not sent again
+    rejected = http.spool_folder(".") / http.REJECTED
+    assert [p.name for p in rejected.glob("*.json")] == [
+        p.name for p in rejected.glob(f"*-{r.run_id}-000001.json")
+    ]
+    assert f"HTTP {status}" in next(rejected.glob("*.response")).read_text()
+
+
+def test_retry_after_is_honoured(machine):
+    """Backoff here is 0.05 s: a second request sooner than Retry-After would ignore it."""
+    with Receiver(respond=answers((503, b"busy", {"Retry-After": "1"}))) as receiver:
+        Tracker(country="FRA", webhook_url=receiver.url).start().stop()
+        assert wait_for(lambda: not spool(), 10)
+        received = receiver.received()
+    assert len(received) == 2
+    times = [q.received_at for q in received]
+    assert times[1] - times[0] >= 0.95
+
+
+def test_retry_after_reads_seconds_and_http_dates():
+    from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
+
+    assert spooling.retry_after_s("7") == 7.0
+    assert spooling.retry_after_s("99999") == spooling.RETRY_AFTER_MAX_S
+    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    assert 25 <= spooling.retry_after_s(when) <= 30
+    past = format_datetime(datetime(2000, 1, 1, tzinfo=timezone.utc), usegmt=True)
+    assert spooling.retry_after_s(past) == 0.0
+    for bad in (None, "", "soon", "-5", "1.5"):
+        assert spooling.retry_after_s(bad) is None

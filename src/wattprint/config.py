@@ -64,6 +64,9 @@ class Settings:
     logger_name: str = "wattprint.records"
     webhook_url: str | None = None
     webhook_token: str | None = field(default=None, repr=False)
+    # The team server (wattprint server): every row and interval, through a spool.
+    server_url: str | None = None
+    server_token: str | None = field(default=None, repr=False)
 
     def public(self) -> dict[str, Any]:
         """The settings without secrets, for records and journals."""
@@ -74,7 +77,7 @@ class Settings:
 
 
 NAMES = tuple(f.name for f in dataclasses.fields(Settings))
-SECRETS = ("electricitymaps_token", "watttime_password", "webhook_token")
+SECRETS = ("electricitymaps_token", "watttime_password", "webhook_token", "server_token")
 
 
 def _text(name: str, value: Any) -> str | None:
@@ -239,6 +242,8 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "logger_name": _name,
     "webhook_url": _url,
     "webhook_token": _text,
+    "server_url": _url,
+    "server_token": _text,
 }
 
 

@@ -7,6 +7,7 @@ wattprint's own columns.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -293,7 +294,128 @@ def to_row(result: RunResult, version: str) -> dict[str, Any]:
         row[key] = _num(getattr(result, key))  # fmt: skip
     if result.task_name is not None:
         row["task_name"] = result.task_name
-    return row
+    spec = TASK_COLUMNS if result.task_name is not None else COLUMNS
+    if len(row) != len(spec):  # a column added here but not to SPEC, or the other way round
+        raise AssertionError(f"to_row and SPEC disagree on {sorted(set(row) ^ set(spec))}")
+    return {name: row[name] for name in spec}  # the CSV's order, whatever the order above
+
+
+# -- the JSON record and the envelopes that sinks and the server exchange ------------------------
+
+ENVELOPE_VERSION = 1
+RECORD_TYPE = "wattprint.record"
+INTERVAL_TYPE = "wattprint.interval"
+
+
+def json_value(column: Column, value: Any) -> Any:
+    """A value as JSON has it for ``column``: null for unknown (the CSV's empty cell), a number
+    for numeric columns (never NaN or Infinity, which JSON has not), text for the others."""
+    if value is None or value == "":
+        return None
+    if column.kind in ("float", "int"):
+        if isinstance(value, str):
+            return parse_value(column, value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        if column.kind == "int" and isinstance(value, int):
+            return value
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return str(value)
+
+
+def parse_value(column: Column, text: str | None) -> Any:
+    """A CSV cell read by its column's kind: a float or int for numeric columns (None when empty,
+    not a number, or not finite), the stripped text (None when empty) for the others."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if column.kind not in ("float", "int"):
+        return text
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(number):
+        return None
+    if column.kind == "int" and number.is_integer():
+        return int(number)
+    return number
+
+
+def to_record(result: RunResult) -> dict[str, Any]:
+    """The JSON record of a result: the CSV's columns and units, keyed by TASK_COLUMNS
+    (``task_name`` null for a run's row), null where the CSV has an empty cell."""
+    from ._version import __version__
+
+    row = to_row(result, __version__)
+    return {c.name: json_value(c, row.get(c.name)) for c in TASK_SPEC}
+
+
+def record_from_csv(row: dict[str, Any]) -> dict[str, Any]:
+    """The JSON record of a CSV row (wattprint's or CodeCarbon's, whose columns are a subset):
+    every column of TASK_SPEC, null where the file has none or an empty cell."""
+    return {c.name: parse_value(c, row.get(c.name)) for c in TASK_SPEC}
+
+
+def envelope(kind: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
+    name = {RECORD_TYPE: "record", INTERVAL_TYPE: "interval"}[kind]
+    return {"type": kind, "version": ENVELOPE_VERSION, "key": key, name: body}
+
+
+def record_envelope(result: RunResult, seq: int | str) -> dict[str, Any]:
+    """``{"type": "wattprint.record", "version": 1, "key": "<run_id>:<seq>", "record": {...}}``;
+    ``seq`` counts the run's rows (tasks' included) from 1, or is "recovered" for the last row
+    of a killed run. The key is the same on every retry: receivers store a key once."""
+    return envelope(RECORD_TYPE, f"{result.run_id}:{seq}", to_record(result))
+
+
+def interval_fields(
+    result: RunResult, seq: int, previous: RunResult | None = None
+) -> dict[str, Any]:
+    """One interval of a run in progress (INTERVAL_SPEC): cumulative figures as of ``result``
+    and each component's mean power since ``previous`` (the interval sent before; the run's
+    start if None). Unknown values are None."""
+    since = previous.duration_s if previous is not None else 0.0
+    interval_s = result.duration_s - since
+    values: dict[str, Any] = {
+        "run_id": result.run_id, "seq": seq,
+        "timestamp": result.timestamp.isoformat(timespec="seconds"),
+        "project_name": result.project_name, "experiment_id": result.experiment_name,
+        "experiment_name": result.experiment_name, "run_name": result.run_name,
+        "started_at": result.started_at.isoformat(timespec="seconds"),
+        "duration": result.duration_s, "interval_s": interval_s,
+        "energy_consumed": result.energy_kwh, "emissions": result.emissions_kg,
+        "emissions_low_kg": result.emissions_low_kg,
+        "emissions_high_kg": result.emissions_high_kg,
+        "intensity_g_per_kwh": result.intensity.value,
+    }  # fmt: skip
+    parts = dict(result.components)
+    parts["platform"] = result.platform
+    before = dict(previous.components) if previous is not None else {}
+    if previous is not None:
+        before["platform"] = previous.platform
+    for name, c in parts.items():
+        energy = c.energy_kwh if c is not None else None
+        was = before.get(name)
+        was_kwh = (was.energy_kwh if was is not None else None) if previous is not None else 0.0
+        power = None
+        if energy is not None and was_kwh is not None and interval_s > 0:
+            power = max(0.0, (energy - was_kwh) * J_PER_KWH / interval_s)
+        energy_col = "platform_energy_kwh" if name == "platform" else f"{name}_energy"
+        power_col = "platform_power_w" if name == "platform" else f"{name}_power"
+        values[energy_col], values[power_col] = energy, power
+    return {c.name: json_value(c, values[c.name]) for c in INTERVAL_SPEC}
+
+
+def interval_envelope(
+    result: RunResult, seq: int, previous: RunResult | None = None
+) -> dict[str, Any]:
+    """``{"type": "wattprint.interval", "version": 1, "key": "<run_id>:i<seq>",
+    "interval": {...INTERVAL_COLUMNS...}}``, ``seq`` counting the run's intervals from 1."""
+    return envelope(
+        INTERVAL_TYPE, f"{result.run_id}:i{seq}", interval_fields(result, seq, previous)
+    )
 
 
 def to_dict(result: RunResult) -> dict[str, Any]:

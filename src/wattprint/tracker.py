@@ -201,6 +201,8 @@ class Tracker:
         logger_name: str | None = None,
         webhook_url: str | None = None,
         webhook_token: str | None = None,
+        server_url: str | None = None,
+        server_token: str | None = None,
     ) -> None:
         arguments = {k: v for k, v in locals().items() if k != "self"}
         if output_dir is not None:
@@ -235,7 +237,7 @@ class Tracker:
     def _sinks_on(self) -> bool:
         s = self.settings
         return bool(s.prometheus_port or s.prometheus_pushgateway or s.otel_endpoint
-                    or s.log_records or s.webhook_url)  # fmt: skip
+                    or s.log_records or s.webhook_url or s.server_url)  # fmt: skip
 
     # -- public API ---------------------------------------------------------------------------
 

@@ -71,6 +71,10 @@ Pushgateway = Annotated[
 ]
 OtelEndpoint = Annotated[str | None, typer.Option(help="send OTLP metrics to this URL")]
 WebhookUrl = Annotated[str | None, typer.Option(help="POST each record as JSON to this URL")]
+ServerUrl = Annotated[
+    str | None, typer.Option(help="send every row and interval to this wattprint server")
+]
+ServerToken = Annotated[str | None, typer.Option(help="the server's project token (ingest)")]
 LogRecords = Annotated[bool | None, typer.Option("--log-records", help="one log line per record")]
 AsJson = Annotated[bool, typer.Option("--json", help="the summary as JSON")]
 
@@ -101,6 +105,8 @@ def run(
     prometheus_pushgateway: Pushgateway = None,
     otel_endpoint: OtelEndpoint = None,
     webhook_url: WebhookUrl = None,
+    server_url: ServerUrl = None,
+    server_token: ServerToken = None,
     log_records: LogRecords = None,
     as_json: AsJson = False,
 ) -> None:
@@ -118,6 +124,7 @@ def run(
         cloud_region=cloud_region, gpu_ids=gpu_ids, pue=pue, intensity=intensity,
         prometheus_port=prometheus_port, prometheus_pushgateway=prometheus_pushgateway,
         otel_endpoint=otel_endpoint, webhook_url=webhook_url, log_records=log_records,
+        server_url=server_url, server_token=server_token,
     )  # fmt: skip
     _run(run_command, list(command or []), options, as_json)
 
@@ -140,6 +147,8 @@ def monitor(
     prometheus_pushgateway: Pushgateway = None,
     otel_endpoint: OtelEndpoint = None,
     webhook_url: WebhookUrl = None,
+    server_url: ServerUrl = None,
+    server_token: ServerToken = None,
     log_records: LogRecords = None,
     as_json: Annotated[bool, typer.Option("--json", help="the summary as JSON on stdout")] = False,
 ) -> None:
@@ -152,6 +161,7 @@ def monitor(
         cloud_region=cloud_region, gpu_ids=gpu_ids, pue=pue, intensity=intensity,
         prometheus_port=prometheus_port, prometheus_pushgateway=prometheus_pushgateway,
         otel_endpoint=otel_endpoint, webhook_url=webhook_url, log_records=log_records,
+        server_url=server_url, server_token=server_token,
         tracking_mode="machine",
     )  # fmt: skip
     _run(run_monitor, duration, options, as_json)
@@ -263,6 +273,30 @@ def report(
     from .report import report as run_report
 
     _run(run_report, list(files or []), by, since, as_json, html)
+
+
+@app.command()
+def push(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="emissions CSVs or folders (default: ./emissions.csv)"),
+    ] = None,
+    server: Annotated[
+        str | None, typer.Option("--server", help="the server's URL (default: server_url)")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", help="a project token (default: server_token)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Upload the rows of emissions CSVs (wattprint's or CodeCarbon's) to a wattprint server.
+
+    Each row has a stable key, so pushing the same file again adds nothing. Exits 1 if the
+    server rejected a row (each is listed, with the reason).
+    """
+    from .push import push as run_push
+
+    _run(run_push, list(files or []), server, token, as_json)
 
 
 @app.command()

@@ -90,6 +90,9 @@ def report(
     from ..report.summary import DETAIL_KEYS, summarise
 
     os.environ.setdefault("WATTPRINT_LOG_LEVEL", "warning")
+    from .._log import setup
+
+    setup("warning")  # a damaged line skipped is said on stderr
     js = None
     if html is not None:  # plotly only now, and before the CSVs are read: fail fast
         from ..report.html import check_target, plotly_js
@@ -102,7 +105,8 @@ def report(
 
         write_page(html, data, js)
     if as_json:  # the same JSON with or without --html
-        print(json.dumps({k: v for k, v in data.items() if k not in DETAIL_KEYS}, indent=2))
+        shown = {k: v for k, v in data.items() if k not in DETAIL_KEYS}
+        print(json.dumps(shown, indent=2, allow_nan=False))  # strict JSON: never Infinity
     else:
         _render(data)
         if html is not None:

@@ -1,19 +1,28 @@
-"""Summaries of ``emissions.csv`` files: wattprint's own and CodeCarbon's, read by column name.
+"""Summaries of runs: ONE summariser for the terminal report, the HTML page and the server.
 
-Every row of such a file is a cumulative record of a run (wattprint's flush rows have status
-"running"), so a run counts once, with its last row (latest timestamp; the later row in the file
-on a tie). A column a file lacks (an older CodeCarbon) is unknown, never zero.
+A ``Run`` is a run's last row, as a plain mapping of column -> value (text, as a CSV has it, or
+numbers, as a database has them), read by the record's column spec (``wattprint.records``).
+``report.read`` makes them from CSV files; the server makes them from its rows. The rules live
+here, once:
+
+* unknown, never zero: a column a run lacks (an older CodeCarbon), an empty cell, a value that
+  is not a number, not finite, or negative where a quantity cannot be (energy, time, mass) is
+  unknown; a total counts the runs whose value is unknown instead of adding 0 for them;
+* bounds only when every run has them: a group's low/high emissions are the sums of its runs'
+  bounds when each run has both, else none, and the reason is said.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ..records import BY_NAME, parse_value
 
 if TYPE_CHECKING:
     from .whatif import RegionOption
@@ -28,39 +37,65 @@ PARTS = {"cpu": "cpu_energy", "gpu": "gpu_energy", "ram": "ram_energy",
 DETAIL_KEYS = ("runs", "regions")
 #: Grids to set non-cloud runs' energy against, from low- to high-carbon (keys of zones.csv).
 REFERENCE_ZONES = ("SE", "FR", "GB", "DE", "US", "IN", "ZA")
-#: The fewest columns a CodeCarbon file has had, in every version.
-_REQUIRED = ("timestamp", "project_name", "duration", "emissions")
+#: Numeric columns that may be negative; every other quantity (energy, power, time, mass,
+#: intensity, PUE, counts, percentages) is unknown when negative.
+SIGNED = frozenset({"longitude", "latitude"})
 
 
-@dataclass
 class Run:
-    """The last row of a run, parsed."""
+    """A run's last row: ``Run({"run_id": ..., "timestamp": ..., "emissions": "0.1", ...})``.
 
-    run_id: str
-    file: str
-    kind: str  # "wattprint" or "codecarbon"
-    timestamp: datetime
-    row: dict[str, str]
-    order: int = 0
+    ``row`` maps column names to text (a CSV's cells) or numbers and datetimes (a database's);
+    ``kind`` is "wattprint" or "codecarbon" (by default: whether it has a wattprint_version).
+    ValueError when the row has no run id (and no ``default_id``) or no valid timestamp.
+    """
 
-    @property
-    def instant(self) -> datetime:
-        """For ordering: aware times in UTC, naive ones (CodeCarbon's) taken as UTC."""
-        ts = self.timestamp
-        return ts.astimezone(timezone.utc).replace(tzinfo=None) if ts.tzinfo else ts
+    def __init__(self, row: Mapping[str, Any], *, file: str = "", kind: str | None = None,
+                 order: int = 0, default_id: str | None = None) -> None:  # fmt: skip
+        self.row = dict(row)
+        self.file = file
+        self.order = order
+        self.line = 0  # the row's line in its file, where it has one
+        self.kind = kind or ("wattprint" if self.text("wattprint_version") else "codecarbon")
+        run_id = self.text("run_id") or default_id
+        if not run_id:
+            raise ValueError("a row without a run_id")
+        self.run_id = run_id
+        self.timestamp = _timestamp(self.row.get("timestamp"))
+        self.instant = _utc(self.timestamp)
+
+    def __repr__(self) -> str:
+        return f"Run({self.run_id!r}, {self.kind}, {self.timestamp.isoformat()})"
 
     def num(self, column: str) -> float | None:
-        value = (self.row.get(column) or "").strip()
-        if not value:
+        """The column as a number; None where unknown (see the module's rules). KeyError for
+        a name the record's spec does not have: the summariser reads only the spec's columns."""
+        spec = BY_NAME[column]
+        value = self.row.get(column)
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            number: float | None = float(value)
+        elif isinstance(value, str):
+            number = parse_value(spec, value) if spec.kind != "text" else _float(value)
+        else:
+            number = None
+        if number is None or not math.isfinite(number):
             return None
-        try:
-            number = float(value)
-        except ValueError:
+        if number < 0 and column not in SIGNED:
             return None
-        return number if math.isfinite(number) else None  # "nan" in a file is unknown too
+        return float(number)
+
+    def invalid(self) -> list[str]:
+        """The numeric columns that have a value which is not a valid one (counted unknown)."""
+        return [
+            name for name, value in self.row.items()
+            if name in BY_NAME and BY_NAME[name].kind in ("float", "int")
+            and value is not None and str(value).strip() != "" and self.num(name) is None
+        ]  # fmt: skip
 
     def text(self, column: str) -> str:
-        return (self.row.get(column) or "").strip()
+        BY_NAME[column]  # noqa: B018 - a name outside the spec is a bug here, not an empty cell
+        value = self.row.get(column)
+        return "" if value is None else str(value).strip()
 
     @property
     def project(self) -> str:
@@ -71,14 +106,33 @@ class Run:
         return self.text("experiment_name") or self.text("experiment_id") or "(none)"
 
 
-def _parse_time(value: str, where: str) -> datetime:
-    value = value.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
+def _float(text: str) -> float | None:
     try:
-        return datetime.fromisoformat(value)
+        return float(text)
     except ValueError:
-        raise ValueError(f"{where}: timestamp {value!r} is not an ISO date-time") from None
+        return None
+
+
+def _timestamp(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    text = str(value or "").strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"timestamp {text[:40]!r} is not an ISO date-time") from None
+
+
+def _utc(ts: datetime) -> datetime:
+    """For ordering: aware times in UTC, naive ones (CodeCarbon's) taken as UTC."""
+    if ts.tzinfo is None:
+        return ts
+    try:
+        return ts.astimezone(timezone.utc).replace(tzinfo=None)
+    except (OverflowError, ValueError):  # year 1 east of UTC, year 9999 west of it
+        raise ValueError(f"timestamp {ts.isoformat()} is out of range in UTC") from None
 
 
 def parse_since(value: str | None) -> date | None:
@@ -91,74 +145,15 @@ def parse_since(value: str | None) -> date | None:
 
 
 def find_files(paths: list[Path]) -> list[Path]:
-    """The CSV files named, a folder meaning its ``emissions*.csv`` (not the tasks file)."""
-    if not paths:
-        paths = [Path("emissions.csv")]
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            # Tasks files (wattprint's emissions_tasks.csv, CodeCarbon's
-            # emissions_<experiment>_<run>.csv) describe parts of runs: a folder means its runs.
-            found = sorted(p for p in path.glob("emissions*.csv") if not _is_tasks_file(p))
-            if not found:
-                raise ValueError(f"{path}: no emissions*.csv in this folder")
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise ValueError(f"{path}: no such file or folder")
-    return files
+    from .read import find_files
 
-
-def _is_tasks_file(path: Path) -> bool:
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            header = next(csv.reader([f.readline()]), [])
-    except (OSError, UnicodeDecodeError):
-        return False  # read_runs says what is wrong with it
-    return "task_name" in header
+    return find_files(paths)
 
 
 def read_runs(files: list[Path]) -> list[Run]:
-    """The last row of every run in ``files``."""
-    last: dict[str, Run] = {}
-    order = 0
-    for path in files:
-        try:
-            with open(path, newline="", encoding="utf-8") as f:
-                reader = csv.DictReader(f)
-                header = reader.fieldnames or []
-                kind = _kind(path, header)
-                for line, row in enumerate(reader, start=2):
-                    order += 1
-                    if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
-                        continue
-                    if None in row:
-                        raise ValueError(f"{path}:{line}: more fields than the header has")
-                    ts = _parse_time(row.get("timestamp") or "", f"{path}:{line}")
-                    run_id = (row.get("run_id") or "").strip() or f"{path}:{line}"
-                    run = Run(run_id, str(path), kind, ts, row, order)
-                    old = last.get(run_id)
-                    if old is None or (run.instant, order) >= (old.instant, old.order):
-                        last[run_id] = run
-        except UnicodeDecodeError:
-            raise ValueError(f"{path}: not a text CSV file") from None
-    return list(last.values())
+    from .read import read_runs
 
-
-def _kind(path: Path, header: list[str]) -> str:
-    names = set(header)
-    if "task_name" in names:
-        raise ValueError(f"{path}: a tasks file; report reads the runs' emissions.csv")
-    if "wattprint_version" in names and "status" in names:
-        return "wattprint"
-    missing = [c for c in _REQUIRED if c not in names]
-    if missing or not ("run_id" in names or "experiment_id" in names):
-        raise ValueError(
-            f"{path}: neither a wattprint nor a CodeCarbon emissions CSV "
-            f"(missing columns: {', '.join(missing) or 'run_id'})"
-        )
-    return "codecarbon"
+    return read_runs(files)
 
 
 def _group_key(run: Run, by: str) -> str:
@@ -172,9 +167,16 @@ def _group_key(run: Run, by: str) -> str:
 
 
 def _sum_known(values: list[float | None]) -> tuple[float | None, int]:
-    """The sum of the known values (None if none is known) and how many are unknown."""
+    """The sum of the known values (None if none is known, or if it overflows) and how many
+    are unknown."""
     known = [v for v in values if v is not None]
-    return (sum(known) if known else None), len(values) - len(known)
+    try:
+        total = math.fsum(known) if known else None
+    except OverflowError:
+        total = None
+    if total is not None and not math.isfinite(total):
+        total = None
+    return total, len(values) - len(known)
 
 
 def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
@@ -199,9 +201,10 @@ def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
     lows = [r.num("emissions_low_kg") for r in runs]
     highs = [r.num("emissions_high_kg") for r in runs]
     unbounded = sum(1 for lo, hi in zip(lows, highs, strict=True) if lo is None or hi is None)
-    if unbounded == 0 and runs:
-        emissions["low_kg"] = sum(v for v in lows if v is not None)
-        emissions["high_kg"] = sum(v for v in highs if v is not None)
+    low, _ = _sum_known(lows)
+    high, _ = _sum_known(highs)
+    if unbounded == 0 and runs and low is not None and high is not None:
+        emissions["low_kg"], emissions["high_kg"] = low, high
         emissions["bounds"] = "from the runs' bounds"
     else:
         cc = sum(1 for r in runs if r.kind == "codecarbon")
@@ -229,7 +232,7 @@ def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
                       if r.kind == "codecarbon" else "unknown") for r in runs})  # fmt: skip
     kinds = sorted({r.text("intensity_kind") or "unknown" for r in runs})
     out["intensity"] = {
-        "g_per_kwh": grams / kwh if kwh > 0 else None,
+        "g_per_kwh": grams / kwh if kwh > 0 and math.isfinite(grams / kwh) else None,
         "sources": sources,
         "kinds": kinds,
     }
@@ -395,25 +398,49 @@ def summarise(
 ) -> dict[str, Any]:
     """Everything ``wattprint report`` shows, as plain data; with ``details``, also each run
     (``runs``) and the region comparison (``regions``) that the HTML page draws."""
+    from .read import find_files, read_runs
+
     if by not in GROUPINGS:
         raise ValueError(f"--by {by!r}: use one of {', '.join(GROUPINGS)}")
     since_day = parse_since(since)
     files = find_files(paths)
-    runs = read_runs(files)
-    if since_day is not None:
-        runs = [r for r in runs if r.timestamp.date() >= since_day]
+    out = summarise_runs(read_runs(files), by, since_day, details=details)
+    out["files"] = [str(f) for f in files]
+    return out
+
+
+def summarise_runs(
+    runs: list[Run], by: str = "project", since: date | None = None, *, details: bool = False
+) -> dict[str, Any]:
+    """``summarise`` of runs from any source (``files`` empty): groups, total, and with
+    ``details`` each run and the region comparison."""
+    if by not in GROUPINGS:
+        raise ValueError(f"by {by!r}: use one of {', '.join(GROUPINGS)}")
+    if since is not None:
+        runs = [r for r in runs if r.timestamp.date() >= since]
     groups: dict[str, list[Run]] = defaultdict(list)
-    for r in sorted(runs, key=lambda r: (r.instant, r.order)):
+    timeline = sorted(runs, key=lambda r: (r.instant, r.order))
+    for r in timeline:
         groups[_group_key(r, by)].append(r)
-    out = {
+    out: dict[str, Any] = {
         "by": by,
-        "since": since_day.isoformat() if since_day else None,
-        "files": [str(f) for f in files],
+        "since": since.isoformat() if since else None,
+        "files": [],
         "groups": [summarise_group(k, v) for k, v in sorted(groups.items())],
         "total": summarise_group("total", runs) if runs else None,
     }
     if details:
-        timeline = sorted(runs, key=lambda r: (r.instant, r.order))
         out["runs"] = [run_row(r, _group_key(r, by)) for r in timeline]
         out["regions"] = compare_regions(timeline)
-    return out
+    return _finite(out)
+
+
+def _finite(data: Any) -> Any:
+    """Figures derived from huge (but finite) inputs can overflow: such a figure is unknown."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_finite(v) for v in data]
+    return data

@@ -41,6 +41,7 @@ _SINKS: dict[str, tuple[Callable[[Any], bool], str, str | None, str | None]] = {
     "otel": (lambda s: s.otel_endpoint is not None, "otel", "opentelemetry.sdk", "otel"),
     "logger": (lambda s: bool(s.log_records), "log", None, None),
     "webhook": (lambda s: s.webhook_url is not None, "http", None, None),
+    "server": (lambda s: s.server_url is not None, "server", None, None),
 }
 
 

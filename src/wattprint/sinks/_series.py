@@ -288,22 +288,3 @@ class RunState:
             if result is self.result and len(tasks) == len(self.tasks):
                 self._rows = rows
         return rows
-
-
-def record(result: Any) -> dict[str, Any]:
-    """The record as the CSV has it (same column names and units), empty cells as None."""
-    from .._version import __version__
-    from ..records import to_row
-
-    row = to_row(result, __version__)
-    if "task_name" not in row:
-        row["task_name"] = None
-    return {k: _json_value(v) for k, v in row.items()}
-
-
-def _json_value(value: Any) -> Any:
-    if value == "":
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

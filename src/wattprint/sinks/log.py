@@ -21,7 +21,7 @@ import json
 import logging
 from typing import Any
 
-from ._series import record
+from ..records import to_record as record
 
 MESSAGE = "wattprint record"
 
