@@ -21,6 +21,7 @@ TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
     from typing import Any
 
+    from .carbon.planning import carbon_aware, plan
     from .meters.detect import Detection
     from .records import ComponentEnergy, RunResult, TaskResult
     from .tracker import Tracker, track
@@ -31,6 +32,8 @@ _LAZY = {
     "RunResult": "records",
     "TaskResult": "records",
     "ComponentEnergy": "records",
+    "plan": "carbon.planning",
+    "carbon_aware": "carbon.planning",
 }
 
 
@@ -64,6 +67,8 @@ __all__ = [
     "TaskResult",
     "Tracker",
     "__version__",
+    "carbon_aware",
     "detect",
+    "plan",
     "track",
 ]
