@@ -215,9 +215,10 @@ def plan(
     if end_by is not None:
         if end_by - asked < span:
             hours = (end_by - asked).total_seconds() / 3600
+            away = f"{hours:.2g} h away" if hours > 0 else "already past"
             raise ValueError(
                 f"the job takes {duration_s / 3600:g} h but the deadline {end_by.isoformat()} is "
-                f"{hours:.2g} h away: move the deadline or shorten the job"
+                f"{away}: move the deadline or shorten the job"
             )
         latest = min(latest, end_by - span) if latest else end_by - span
     if latest is None:
