@@ -94,7 +94,8 @@ def test_energy_gives_emissions_and_a_saving_with_bounds():
     assert p.best.emissions_kg == pytest.approx(0.2)
     assert p.now.emissions_kg == pytest.approx(0.8)
     kg, low, high = p.saving_kg
-    assert kg == pytest.approx(0.6) and low <= kg <= high
+    assert kg == pytest.approx(0.6)
+    assert (low, high) == pytest.approx((0.4, 0.8))  # (350 - 150) and (450 - 50) g/kWh x 2 kWh
 
 
 def test_energy_and_power_together_are_refused():
@@ -206,7 +207,7 @@ def test_the_shift_info_and_the_saving():
     assert info.shifted_from == "2024-05-01T12:00:00+00:00"
     assert info.shifted_to == "2024-05-01T14:00:00+00:00"
     assert (info.intensity_from, info.intensity_to) == (400.0, 100.0)
-    assert saving_kg(info, 2.0) == pytest.approx((0.6, 0.6, 0.6))
+    assert saving_kg(info, 2.0) == pytest.approx((0.6, 0.52, 0.68))  # (380-120, 420-80) x 2
     assert saving_kg(info, None) is None
 
 
@@ -318,8 +319,8 @@ def test_the_shift_survives_recovery_from_the_journal(machine):
     row = to_row(result, "x")
     assert row["shifted_to"] == "2024-07-01T18:00:00+00:00"
     assert row["shift_saving_kg"] == pytest.approx(result.energy_kwh * 200.0 / 1000)
-    assert row["shift_saving_low_kg"] == pytest.approx(result.energy_kwh * 190.0 / 1000)
-    assert row["shift_saving_high_kg"] == pytest.approx(result.energy_kwh * 210.0 / 1000)
+    assert row["shift_saving_low_kg"] == pytest.approx(result.energy_kwh * 110.0 / 1000)
+    assert row["shift_saving_high_kg"] == pytest.approx(result.energy_kwh * 290.0 / 1000)
 
 
 # -- the command line ------------------------------------------------------------------------------

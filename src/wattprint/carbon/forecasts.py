@@ -264,12 +264,17 @@ def _slice(offline: Forecast, start: datetime, end: datetime) -> list[ForecastPo
 
 def offline_forecast(location: Location, start: datetime, end: datetime) -> Forecast:
     """The typical day of the location's zone over [start, end), or its annual figure."""
-    from zoneinfo import ZoneInfo
-
     key = zone_key(location)
     profile = tables.hourly_profile(key) if key else None
     if profile is None:
         return _flat(location, start, end, key)
+    return profile_forecast(profile, start, end)
+
+
+def profile_forecast(profile: tables.HourlyProfile, start: datetime, end: datetime) -> Forecast:
+    """The typical day of ``profile`` over [start, end) (the benchmark passes its own)."""
+    from zoneinfo import ZoneInfo
+
     tz = ZoneInfo(profile.tz)
     # Periods follow the zone's local hours (a half-hour offset, a DST change included).
     local = start.astimezone(tz).replace(minute=0, second=0, microsecond=0)

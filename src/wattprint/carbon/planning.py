@@ -268,10 +268,15 @@ def plan(
 
 
 def _saving_kg(now: Window, best: Window, kwh: float | None) -> tuple[float, float, float] | None:
-    """(estimate, low, high): the bounds take a day's deviation as shared by both windows."""
+    """(estimate, low, high): the bounds pair one window's low with the other's high.
+
+    Taking the two windows' deviations as shared (low with low) gives bounds that held for
+    only 10-60 % of 2024's actual savings in benchmarks/carbon_aware.py; pairing them this way
+    held for 80-100 % in all but one zone.
+    """
     if kwh is None:
         return None
-    diffs = (now.intensity - best.intensity, now.low - best.low, now.high - best.high)
+    diffs = (now.intensity - best.intensity, now.low - best.high, now.high - best.low)
     kg = [kwh * d / 1000.0 for d in diffs]
     return kg[0], min(kg), max(kg)
 

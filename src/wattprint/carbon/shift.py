@@ -4,8 +4,8 @@
 it starts; the run's meta (and so its journal) carries it, and every row of the run gets the
 ``shifted_*`` / ``shift_*`` columns. The saving is an estimate: the run's measured energy times
 the difference between the forecast intensity had it started at once and the forecast intensity
-of the hours it was started at (both from the same forecast), with bounds from the forecast's
-low and high taken together (a day that is cleaner than usual is so at both times).
+of the hours it was started at (both from the same forecast), with bounds that pair one time's
+low with the other's high (see ``planning._saving_kg`` for why).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def saving_kg(shift: ShiftInfo, energy_kwh: float | None) -> tuple[float, float,
         return None
     diffs = (
         shift.intensity_from - shift.intensity_to,
-        shift.intensity_from_low - shift.intensity_to_low,
-        shift.intensity_from_high - shift.intensity_to_high,
+        shift.intensity_from_low - shift.intensity_to_high,
+        shift.intensity_from_high - shift.intensity_to_low,
     )
     kg = [energy_kwh * d / 1000.0 for d in diffs]
     return kg[0], min(kg), max(kg)
