@@ -288,3 +288,30 @@ def test_watttime_forecast_is_marginal_and_says_so(api, clock):
     assert f.signal == "marginal" and any("marginal" in n for n in f.notes)
     assert f.points[0].value == pytest.approx(453.592)
     assert api.requests("/v3/forecast")[0].query["horizon_hours"] == "24"
+
+
+def test_wait_with_a_provider_and_a_threshold_asks_through_the_cache(
+    api, clock, machine, monkeypatch
+):
+    from wattprint.cli.plan import PlanOptions, wait_command
+
+    # From 12:00: 300 for an hour, 90 from 13:00, 50 from 14:00 (the best 1 h window).
+    body = {"data": uk_periods([300, 300, 90, 90, 50, 50, 300, 300])}
+    for minutes in range(0, 24 * 60, 30):  # the API is asked from the current half hour
+        moment = datetime(2024, 5, 1, 12, 0, tzinfo=UTC) + timedelta(minutes=minutes)
+        api.add(f"/intensity/{moment.strftime('%Y-%m-%dT%H:%MZ')}/fw48h", body)
+    client = UKGridClient(base_url=api.base_url, clock=clock, sleep=clock.sleep)
+    monkeypatch.setattr(forecasts, "make_client", lambda provider, settings=None: client)
+    started = []
+    code = wait_command(
+        PlanOptions("1h", "6h", zone="GB", provider="ukgrid"), ["true"], {},
+        below=100, clock=clock, sleep=clock.sleep,
+        run=lambda command, options, as_json, tracker: started.append(tracker.shift) or 0,
+        err=open("err.txt", "w"),
+    )  # fmt: skip
+    assert code == 0
+    (shift,) = started
+    assert shift.shifted_to == "2024-05-01T13:00:00+00:00"  # below 100 before the 14:00 window
+    assert "intensity fell below" in shift.source and shift.intensity_to == 90.0
+    # Polled each minute for 50 minutes, but a forecast is cached five minutes.
+    assert 2 <= api.count() <= 50 // 5 + 2

@@ -347,3 +347,18 @@ def test_plan_command_text_and_errors(machine):
     late = runner.invoke(app, ["plan", "--duration", "2h", "--zone", "DE",
                                "--deadline", "2001-01-01T00:00Z"])  # fmt: skip
     assert late.exit_code == 2 and "already past" in late.output
+
+
+def test_wait_command_line_runs_at_once_where_timing_changes_nothing(machine, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["wait", "--duration", "1h", "--zone", "FR", "--output-dir",
+                                      str(out), "--", sys.executable, "-c", "pass"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "no hourly data for FR" in result.output
+    (row,) = rows(out / "emissions.csv")
+    assert row["status"] == "finished" and row["intensity_zone"] == "FR"
+    waited = datetime.fromisoformat(row["shifted_to"]) - datetime.fromisoformat(row["shifted_from"])
+    assert timedelta(0) <= waited <= timedelta(seconds=2)  # no wait: it started at once
+    assert float(row["shift_saving_kg"]) == 0.0
+    missing = CliRunner().invoke(app, ["wait", "--zone", "FR", "--", "true"])
+    assert missing.exit_code == 2 and "--duration" in missing.output

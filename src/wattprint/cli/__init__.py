@@ -339,8 +339,8 @@ def plan(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )
 def wait(
+    duration: Duration,
     command: Annotated[list[str] | None, typer.Argument(help="the command, after --")] = None,
-    duration: Duration = "1h",
     within: Within = "24h",
     deadline: Deadline = None,
     below: Annotated[

@@ -114,6 +114,27 @@ def plan_command(options: PlanOptions, as_json: bool = False) -> int:
     return 0
 
 
+def _live(options: PlanOptions, below: float | None) -> Callable[[datetime], float | None] | None:
+    """With a provider and a threshold: the provider's value now, asked again at each poll
+    through one client, so its cache (five minutes) spares the provider; None otherwise."""
+    if options.provider is None or below is None:
+        return None
+    from datetime import timedelta
+
+    from ..carbon.forecasts import forecast, make_client
+    from ..carbon.location import locate
+
+    client = make_client(options.provider)
+    where = locate(zone=options.zone, country=options.country)
+
+    def current(moment: datetime) -> float | None:
+        point = forecast(where, moment, moment + timedelta(hours=1), provider=options.provider,
+                         client=client).at(moment)  # fmt: skip
+        return None if point is None else point.value
+
+    return current
+
+
 def wait_command(
     options: PlanOptions,
     command: list[str],
@@ -148,7 +169,8 @@ def wait_command(
         flush=True,
     )
     try:
-        outcome = wait_for(chosen, below=below, clock=clock, sleep=sleep)
+        outcome = wait_for(chosen, below=below, current=_live(options, below), clock=clock,
+                           sleep=sleep)  # fmt: skip
     except KeyboardInterrupt:
         print("wattprint: cancelled while waiting; nothing was run", file=err, flush=True)
         return 130
