@@ -315,3 +315,9 @@ def test_wait_with_a_provider_and_a_threshold_asks_through_the_cache(
     assert "intensity fell below" in shift.source and shift.intensity_to == 90.0
     # Polled each minute for 50 minutes, but a forecast is cached five minutes.
     assert 2 <= api.count() <= 50 // 5 + 2
+
+
+def test_the_carbon_package_exports_forecast():
+    import wattprint.carbon as carbon
+
+    assert carbon.forecast is forecast and carbon.Forecast is forecasts.Forecast

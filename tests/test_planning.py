@@ -17,9 +17,10 @@ from fakeproviders import FakeClock
 from typer.testing import CliRunner
 
 import wattprint
+from wattprint.aware import carbon_aware
 from wattprint.carbon.forecasts import Forecast, ForecastPoint
 from wattprint.carbon.grid import zone_key
-from wattprint.carbon.planning import carbon_aware, parse_duration, plan, shift_info, wait_for
+from wattprint.carbon.planning import parse_duration, plan, shift_info, wait_for
 from wattprint.carbon.shift import ShiftInfo, saving_kg
 from wattprint.cli import app
 from wattprint.cli.plan import PlanOptions, wait_command
@@ -226,6 +227,21 @@ def test_carbon_aware_waits_then_calls_the_function():
     assert sum(clock.waits) > 0
     with pytest.raises(ValueError, match="duration"):
         carbon_aware(duration="soon")
+
+
+def test_carbon_aware_with_track_writes_a_shifted_record(machine, tmp_path):
+    clock = FakeClock(datetime(2024, 7, 1, 2, 0, tzinfo=UTC))
+
+    @carbon_aware(duration="1h", within="24h", zone="US-CAL-CISO", track=True, clock=clock,
+                  sleep=clock.sleep, output_dir=str(tmp_path), project_name="nightly")  # fmt: skip
+    def job():
+        return "done"
+
+    assert job() == "done"
+    (row,) = rows(tmp_path / "emissions.csv")
+    assert row["project_name"] == "nightly" and row["intensity_zone"] == "US-CAL-CISO"
+    assert row["shifted_from"] == "2024-07-01T02:00:00+00:00"
+    assert datetime.fromisoformat(row["shifted_to"]) == datetime.fromtimestamp(clock(), UTC)
 
 
 def test_public_api_names():

@@ -21,7 +21,8 @@ TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
     from typing import Any
 
-    from .carbon.planning import carbon_aware, plan
+    from .aware import carbon_aware
+    from .carbon.planning import plan
     from .meters.detect import Detection
     from .records import ComponentEnergy, RunResult, TaskResult
     from .tracker import Tracker, track
@@ -33,7 +34,7 @@ _LAZY = {
     "TaskResult": "records",
     "ComponentEnergy": "records",
     "plan": "carbon.planning",
-    "carbon_aware": "carbon.planning",
+    "carbon_aware": "aware",
 }
 
 

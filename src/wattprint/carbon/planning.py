@@ -11,8 +11,8 @@ Ties go to the earliest start, then to the place listed first. Without an energy
 options are ranked by intensity alone, and the plan says so.
 
 ``wait_for()`` sleeps until the chosen start, or until the intensity falls below a threshold,
-whichever comes first, with an injectable clock so that tests never sleep. ``carbon_aware`` does
-both for a function.
+whichever comes first, with an injectable clock so that tests never sleep. ``carbon_aware``
+(``wattprint/aware.py``, beside the tracker it may use) does both for a function.
 """
 
 from __future__ import annotations
@@ -428,46 +428,3 @@ def shift_info(chosen: Plan, outcome: WaitOutcome) -> Any:
         intensity_to_high=started[2],
         source=f"{f.kind} {f.zone} ({f.source}); started at {why}",
     )
-
-
-def carbon_aware(
-    fn: Callable[..., Any] | None = None,
-    *,
-    duration: str | float | timedelta,
-    within: str | float | timedelta | None = "24h",
-    deadline: datetime | None = None,
-    below: float | None = None,
-    zone: str | None = None,
-    country: str | None = None,
-    provider: str | None = None,
-    track: bool = False,
-    clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], None] = time.sleep,
-    **tracker_settings: Any,
-) -> Any:
-    """Run the decorated function at the cleanest time within ``within``: each call plans,
-    waits (or until the intensity is below ``below``), then calls it. With ``track=True`` the
-    call runs under a Tracker (``tracker_settings``) whose record says it was shifted.
-    """
-    parse_duration(duration)  # a bad duration fails at decoration, not at the first call
-
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            asked = datetime.fromtimestamp(clock(), UTC)
-            chosen = plan(duration, within=within, deadline=deadline, zone=zone,
-                          country=country, provider=provider, now=asked)  # fmt: skip
-            outcome = wait_for(chosen, below=below, clock=clock, sleep=sleep)
-            if not track:
-                return func(*args, **kwargs)
-            from ..tracker import Tracker
-
-            tracker = Tracker(**tracker_settings)
-            tracker.shift = shift_info(chosen, outcome)
-            with tracker:
-                return func(*args, **kwargs)
-
-        wrapper.carbon_aware = True  # type: ignore[attr-defined]
-        return wrapper
-
-    return decorate(fn) if fn is not None else decorate
