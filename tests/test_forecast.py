@@ -287,6 +287,10 @@ def test_watttime_forecast_is_marginal_and_says_so(api, clock):
     f = forecast("US-CAL-CISO", NOW, NOW + timedelta(hours=1), provider="watttime", client=client)
     assert f.signal == "marginal" and any("marginal" in n for n in f.notes)
     assert f.points[0].value == pytest.approx(453.592)
+    # Averages are not mixed into a marginal series: it ends with the provider's data.
+    assert all(p.kind == forecasts.PROVIDER_FORECAST for p in f.points)
+    assert f.end == datetime(2024, 5, 1, 12, 20, tzinfo=UTC)
+    assert any("later windows are not considered" in n for n in f.notes)
     assert api.requests("/v3/forecast")[0].query["horizon_hours"] == "24"
 
 
@@ -321,3 +325,11 @@ def test_the_carbon_package_exports_forecast():
     import wattprint.carbon as carbon
 
     assert carbon.forecast is forecast and carbon.Forecast is forecasts.Forecast
+
+
+def test_a_gap_in_a_forecast_has_no_mean():
+    a = forecasts.ForecastPoint(NOW, NOW + timedelta(hours=1), 100, 100, 100)
+    b = forecasts.ForecastPoint(NOW + timedelta(hours=2), NOW + timedelta(hours=3), 100, 100, 100)
+    f = forecasts.Forecast("X", (a, b), forecasts.PROVIDER_FORECAST, "marginal", "test")
+    assert f.mean(NOW, NOW + timedelta(hours=1)) == (100, 100, 100)
+    assert f.mean(NOW, NOW + timedelta(hours=3)) is None  # not 66.7

@@ -81,14 +81,17 @@ class Forecast:
         """Time-weighted (value, low, high) over [start, end); None where not covered."""
         if end <= start or start < self.start or end > self.end:
             return None
-        total = low = high = 0.0
+        total = low = high = covered = 0.0
         for p in self.points:
             overlap = (min(end, p.end) - max(start, p.start)).total_seconds()
             if overlap > 0:
                 total += p.value * overlap
                 low += p.low * overlap
                 high += p.high * overlap
+                covered += overlap
         span = (end - start).total_seconds()
+        if covered < span - 1e-6:  # a gap in the provider's data: no mean, not a low one
+            return None
         return total / span, low / span, high / span
 
     def to_dict(self) -> dict[str, Any]:
@@ -217,7 +220,10 @@ def provider_zone(provider: str, location: Location, client: Any) -> str:
 def _merge(
     points: list[Any], offline: Forecast, start: datetime, end: datetime, name: str
 ) -> Forecast:
-    """Provider points clipped to [start, end); the typical day before and after them."""
+    """Provider points clipped to [start, end); the typical day before and after them, for an
+    average signal only: a marginal one (WattTime) is not mixed with averages, so it ends
+    where the provider's horizon does."""
+    marginal = bool(points) and points[0].kind == "marginal"
     out: list[ForecastPoint] = []
     covered_until = start
     for p in points:
@@ -226,7 +232,7 @@ def _merge(
         lo, hi = max(p_start, start), min(p_end, end)
         if hi <= lo or lo < covered_until:
             continue
-        if lo > covered_until:
+        if lo > covered_until and not marginal:
             out += _slice(offline, covered_until, lo)
         v = p.value_g_per_kwh
         out.append(ForecastPoint(lo, hi, v, v, v, PROVIDER_FORECAST))
@@ -235,7 +241,10 @@ def _merge(
         note = f"{name}'s forecast does not cover {start.isoformat()} to {end.isoformat()}"
         return replace(offline, notes=(*offline.notes, f"{note}; the typical day is used"))
     notes = [f"{name} publishes no uncertainty: its periods' bounds are the value itself"]
-    if covered_until < end:
+    if covered_until < end and marginal:
+        notes.append(f"no marginal forecast after {covered_until.isoformat()} (the provider's "
+                     "horizon): later windows are not considered")  # fmt: skip
+    elif covered_until < end:
         out += _slice(offline, covered_until, end)
         notes.append(f"after {covered_until.isoformat()} (the provider's horizon) the typical day")
     first = points[0]

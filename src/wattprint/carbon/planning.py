@@ -243,7 +243,9 @@ def plan(
     first = named[0][0]
     start_now = next((w for i, w in windows if i == 0 and w.start == asked), None)
     if start_now is None:
-        raise ValueError(f"the forecast for {named[0][0]} does not cover a start now")
+        raise ValueError(
+            f"the forecast for {named[0][0]} does not cover the job started now: shorten it"
+        )
     ranked_by = "emissions" if kwh is not None else "intensity"
     if kwh is None:
         notes.append("no energy figure (energy_kwh or power_w): ranked by intensity alone")
