@@ -165,6 +165,22 @@ def test_regions_with_unknown_ones_left_out_and_said():
         plan("2h", regions=["eu-west-2"], now=T0)
 
 
+def test_with_energy_each_cloud_regions_pue_counts():
+    # The same forecast in both: gcp europe-west4 (PUE 1.07) beats europe-west3 (1.1) on
+    # emissions; by intensity alone they tie and the first listed wins.
+    flat = hourly([200.0] * 6)
+    regions = ["europe-west3", "europe-west4"]
+    by_emissions = plan("1h", within="2h", cloud="gcp", regions=regions, now=T0, energy_kwh=10,
+                        forecaster=fixed(flat))  # fmt: skip
+    assert by_emissions.best.place == "gcp europe-west4"
+    assert by_emissions.best.emissions_kg == pytest.approx(10 * 1.07 * 0.2)
+    assert by_emissions.saving_kg[0] == pytest.approx(10 * (1.1 - 1.07) * 0.2)
+    assert any("PUE 1.07" in n for n in by_emissions.notes)
+    by_intensity = plan("1h", within="2h", cloud="gcp", regions=regions, now=T0,
+                        forecaster=fixed(flat))  # fmt: skip
+    assert by_intensity.best.place == "gcp europe-west3"
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [("3h", 10800), ("90m", 5400), ("1h30m", 5400), ("2d", 172800), ("45s", 45), (60, 60)],

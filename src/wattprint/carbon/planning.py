@@ -231,14 +231,20 @@ def plan(
     for index, (label, location) in enumerate(named):
         f = get(location, asked, latest + span)
         forecasts[label] = f
+        pue = _pue(location)
+        if pue != 1.0 and kwh is not None:
+            notes.append(f"{label}: emissions include the region's PUE {pue:g}")
         for start in _candidates(f, asked, latest, span):
-            w = _window(f, label, start, span, kwh)
+            w = _window(f, label, start, span, None if kwh is None else kwh * pue)
             if w is not None:
                 windows.append((index, w))
         notes += [f"{label}: {n}" for n in f.notes]
     if not windows:
         raise ValueError("no forecast covers the job's window: try a shorter job or window")
-    windows.sort(key=lambda iw: (round(iw[1].intensity, 6), iw[1].start, iw[0]))
+    if kwh is None:
+        windows.sort(key=lambda iw: (round(iw[1].intensity, 6), iw[1].start, iw[0]))
+    else:
+        windows.sort(key=lambda iw: (round(iw[1].emissions_kg, 9), iw[1].start, iw[0]))
     best = windows[0][1]
     first = named[0][0]
     start_now = next((w for i, w in windows if i == 0 and w.start == asked), None)
@@ -263,23 +269,26 @@ def plan(
         energy_kwh=kwh,
         saving_g_per_kwh=saving,
         saving_pct=100.0 * saving / start_now.intensity if start_now.intensity else 0.0,
-        saving_kg=_saving_kg(start_now, best, kwh),
+        saving_kg=_saving_kg(start_now, best),
         forecasts=forecasts,
         notes=tuple(notes),
     )
 
 
-def _saving_kg(now: Window, best: Window, kwh: float | None) -> tuple[float, float, float] | None:
+def _saving_kg(now: Window, best: Window) -> tuple[float, float, float] | None:
     """(estimate, low, high): the bounds pair one window's low with the other's high.
 
     Taking the two windows' deviations as shared (low with low) gives bounds that held for
     only 10-60 % of 2024's actual savings in benchmarks/carbon_aware.py; pairing them this way
     held for 80-100 % in all but one zone.
     """
-    if kwh is None:
+    if now.emissions_kg is None or best.emissions_kg is None:
         return None
-    diffs = (now.intensity - best.intensity, now.low - best.high, now.high - best.low)
-    kg = [kwh * d / 1000.0 for d in diffs]
+    kg = (
+        now.emissions_kg - best.emissions_kg,
+        now.emissions_low_kg - best.emissions_high_kg,  # type: ignore[operator]
+        now.emissions_high_kg - best.emissions_low_kg,  # type: ignore[operator]
+    )
     return kg[0], min(kg), max(kg)
 
 
@@ -328,6 +337,19 @@ def _label(location: Location) -> str:
     if location.cloud_provider and location.cloud_region:
         return f"{location.cloud_provider} {location.cloud_region}"
     return location.zone or location.country or "here"
+
+
+def _pue(location: Location) -> float:
+    """A cloud region's PUE (or its provider's), so that regions compare like with like; 1.0
+    elsewhere (the user's energy figure is taken as what the facility draws)."""
+    from . import tables
+
+    if not (location.cloud_provider and location.cloud_region):
+        return 1.0
+    region = tables.cloud_region(location.cloud_provider, location.cloud_region)
+    if region is not None and region.pue:
+        return region.pue
+    return tables.provider_defaults(location.cloud_provider)[0] or 1.0
 
 
 def _cloud_places(
