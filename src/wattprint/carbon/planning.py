@@ -27,6 +27,7 @@ from typing import Any
 
 from .forecasts import Forecast, as_location, forecast
 from .location import Location
+from .shift import ShiftInfo
 
 UTC = timezone.utc
 NEXT_OPTIONS = 3
@@ -399,7 +400,6 @@ def wait_for(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     poll_s: float = POLL_S,
-    on_poll: Callable[[datetime, float | None], None] | None = None,
 ) -> WaitOutcome:
     """Sleep until the plan's start, or until ``current(now)`` is at or below ``below``.
 
@@ -422,17 +422,13 @@ def wait_for(
         if now >= target:
             return WaitOutcome(moment, "window")
         value = look(moment) if below is not None else None
-        if on_poll is not None:
-            on_poll(moment, value)
         if value is not None and value <= below:  # type: ignore[operator]
             return WaitOutcome(moment, "threshold")
         sleep(min(poll_s, target - now))
 
 
-def shift_info(chosen: Plan, outcome: WaitOutcome) -> Any:
+def shift_info(chosen: Plan, outcome: WaitOutcome) -> ShiftInfo:
     """The record's account of the shift: from when to when, and the forecast at both."""
-    from .shift import ShiftInfo
-
     at_once = (chosen.now.intensity, chosen.now.low, chosen.now.high)
     started = chosen.intensity_at(outcome.started_at) or (
         chosen.best.intensity,
