@@ -308,6 +308,30 @@ def test_wait_command_runs_the_command_tracked_with_the_shift_in_its_record(mach
     assert "typical-day US-CAL-CISO" in row["shift_source"]
 
 
+def test_on_a_terminal_the_wait_counts_down(machine, tmp_path):
+    clock = FakeClock(datetime(2024, 7, 1, 2, 0, tzinfo=UTC))
+    written = []
+
+    class Terminal:
+        def write(self, text):
+            written.append(text)
+
+        def flush(self):
+            pass
+
+        def isatty(self):
+            return True
+
+    code = wait_command(
+        PlanOptions("1h", "24h", zone="US-CAL-CISO"), ["true"], {"output_dir": str(tmp_path)},
+        clock=clock, sleep=clock.sleep, run=lambda *a, **k: 0, err=Terminal(),
+    )  # fmt: skip
+    assert code == 0
+    countdown = [t for t in written if t.startswith("\r") and "left until" in t]
+    assert len(countdown) == len(clock.waits) > 1
+    assert countdown[-1].startswith("\r  0 h 01 min left")
+
+
 def test_ctrl_c_while_waiting_runs_nothing(machine, tmp_path):
     clock = FakeClock(datetime(2024, 7, 1, 2, 0, tzinfo=UTC))
 

@@ -135,6 +135,24 @@ def _live(options: PlanOptions, below: float | None) -> Callable[[datetime], flo
     return current
 
 
+def _counting_down(
+    sleep: Callable[[float], None], clock: Callable[[], float], until: datetime, err: Any
+) -> Callable[[float], None]:
+    """``sleep``, with the time left shown on one rewritten line when ``err`` is a terminal."""
+    isatty = getattr(err, "isatty", None)
+    if not (isatty and isatty()):
+        return sleep
+
+    def sleep_and_say(seconds: float) -> None:
+        left = max(0, round((until.timestamp() - clock()) / 60))
+        err.write(f"\r  {left // 60} h {left % 60:02d} min left until "
+                  f"{until.strftime('%H:%M')} UTC ")  # fmt: skip
+        err.flush()
+        sleep(seconds)
+
+    return sleep_and_say
+
+
 def wait_command(
     options: PlanOptions,
     command: list[str],
@@ -170,10 +188,12 @@ def wait_command(
     )
     try:
         outcome = wait_for(chosen, below=below, current=_live(options, below), clock=clock,
-                           sleep=sleep)  # fmt: skip
+                           sleep=_counting_down(sleep, clock, chosen.best.start, err))  # fmt: skip
     except KeyboardInterrupt:
         print("wattprint: cancelled while waiting; nothing was run", file=err, flush=True)
         return 130
+    if getattr(err, "isatty", lambda: False)():
+        print(file=err)  # end the countdown line
     tracker.shift = shift_info(chosen, outcome)
     why = "the planned window" if outcome.reason == "window" else f"below {below:g} g/kWh"
     print(f"wattprint: starting at {outcome.started_at.isoformat(timespec='minutes')} "
