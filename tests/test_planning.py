@@ -418,3 +418,11 @@ def test_wait_command_line_runs_at_once_where_timing_changes_nothing(machine, tm
     assert float(row["shift_saving_kg"]) == 0.0
     missing = CliRunner().invoke(app, ["wait", "--zone", "FR", "--", "true"])
     assert missing.exit_code == 2 and "--duration" in missing.output
+
+
+def test_planning_loads_nothing_heavy():
+    from test_import import HEAVY, modules_after
+
+    loaded = modules_after("import wattprint; wattprint.plan; wattprint.carbon_aware")
+    assert "wattprint.carbon.planning" in loaded
+    assert not loaded & set(HEAVY)
