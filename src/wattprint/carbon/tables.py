@@ -318,7 +318,8 @@ class HourlyProfile(NamedTuple):
 
 @functools.cache
 def _hourly_rows() -> dict[str, list[dict[str, str]]]:
-    """Zone -> its 12 month rows (24 local-hour columns each); ~60 KB, read on first use."""
+    """Zone -> its 12 month rows (24 local-hour means, p10s and p90s each); ~100 KB, read on
+    first use (about 3 ms)."""
     blocks: dict[str, list[dict[str, str]]] = {}
     for row in _rows("hourly_profiles.csv"):
         blocks.setdefault(row["zone"].upper(), []).append(row)
