@@ -477,6 +477,7 @@ def test_hourly_profiles_use_local_time(tmp_path: Path, monkeypatch) -> None:
     assert cells[(2, 0)] == [100.0, 1, 0]
     assert cells[(1, 23)] == [300.0, 1, 1]
     assert cells[(3, 0)] == [200.0, 1, 0]
+    assert profiles["JP-TK"]["samples"][(2, 0)] == [100.0]  # kept for the spread columns
     assert profiles["JP-TK"]["tz"] == "Asia/Tokyo" and profiles["JP-TK"]["years"] == {2024}
 
 
@@ -513,3 +514,9 @@ def test_small_helpers() -> None:
     places = {"America/Los_Angeles", "Atlantic/Reykjavik", "Africa/Abidjan"}
     assert build_data.resolve_place("US/Pacific", places, links) == "America/Los_Angeles"
     assert build_data.resolve_place("Iceland", places, links) == "Atlantic/Reykjavik"
+
+
+def test_hourly_spread_is_the_10th_and_90th_percentile() -> None:
+    # 0..100 in steps of 10: the inclusive 10th percentile is 10, the 90th 90.
+    assert build_data.decile_bounds([float(v) for v in range(0, 101, 10)]) == (10.0, 90.0)
+    assert build_data.decile_bounds([5.0]) == (5.0, 5.0)

@@ -112,6 +112,9 @@ def test_hourly_rows_are_complete() -> None:
             value = r[f"h{hour:02d}"]
             assert 0 < float(value) < 1500, r
             assert re.fullmatch(r"\d+\.\d", value), r
+            # The spread of the hours behind the mean brackets it, and is a real spread.
+            low, high = float(r[f"p10_h{hour:02d}"]), float(r[f"p90_h{hour:02d}"])
+            assert 0 <= low <= float(value) <= high < 2000, (r["zone"], r["month"], hour)
         assert int(r["samples"]) >= 24 * 20, r  # two years of a month, give or take DST
         assert 0 <= float(r["estimated_pct"]) <= 100
         assert r["basis"] == "lifecycle" and r["license"] == "ODbL 1.0"
@@ -346,6 +349,17 @@ def test_hourly_profile() -> None:
     assert tables.hourly_profile("FR") is None
     assert "GB" in tables.hourly_zones()
     assert tables.hourly_profile("IN-WE").estimated_pct == 100.0  # type: ignore[union-attr]
+
+
+def test_hourly_profile_spread() -> None:
+    profile = tables.hourly_profile("DE")
+    assert profile is not None
+    low, high = profile.spread(1, 12)  # type: ignore[misc]
+    assert low < profile.at(1, 12) < high  # type: ignore[operator]
+    # A month of wind and calm: German winter days differ by far more than a few percent.
+    assert high - low > 0.2 * profile.at(1, 12)  # type: ignore[operator]
+    with pytest.raises(ValueError):
+        profile.spread(0, 12)
 
 
 def test_marginal_loader() -> None:

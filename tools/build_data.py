@@ -65,7 +65,9 @@ Tables
 ``src/wattprint/carbon/data/hourly_profiles.csv``
     Mean lifecycle intensity per zone, month and *local* hour (UTC timestamps converted with
     the zone's time zone through ``zoneinfo``) from the Electricity Maps hourly files in
-    sustain-cluster; 288 rows per zone, with the sample count and the share estimated.
+    sustain-cluster; one row per zone and month, 24 hours as columns, with the 10th and 90th
+    percentile of the hours behind each mean (the bounds of a typical-day forecast), the
+    sample count and the share estimated.
 
 ``src/wattprint/carbon/data/marginal.csv``
     Operating-margin factor per country (UNFCCC/IFI 2021 via co2.js), for marginal views.
@@ -98,6 +100,7 @@ import io
 import json
 import math
 import re
+import statistics
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -1758,7 +1761,8 @@ HOURLY_SOURCE = "Electricity Maps hourly (LCA) via sustain-cluster"
 
 
 def hourly_profiles(shared: Path) -> tuple[dict[str, dict], list[str]]:
-    """zone -> {tz, years, cells: {(month, hour): [sum, samples, estimated]}} in local time."""
+    """zone -> {tz, years, cells: {(month, hour): [sum, samples, estimated]}, samples:
+    {(month, hour): [value, ...]}} in local time (the values give the spread of each cell)."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # the build needs the tz database
 
     root = shared / HOURLY_DIR
@@ -1791,9 +1795,12 @@ def hourly_profiles(shared: Path) -> tuple[dict[str, dict], list[str]]:
             raise RuntimeError(
                 f"time zone {tz_name} is not installed; pip install tzdata and retry"
             ) from exc
-        profile = profiles.setdefault(zone, {"tz": tz_name, "years": set(), "cells": {}})
+        profile = profiles.setdefault(
+            zone, {"tz": tz_name, "years": set(), "cells": {}, "samples": {}}
+        )
         profile["years"].add(int(path.parent.name))
         cells = profile["cells"]
+        samples = profile["samples"]
         for r in rows:
             stamp = datetime.fromisoformat(r["Datetime (UTC)"]).replace(tzinfo=utc)
             local = stamp.astimezone(tz)
@@ -1802,6 +1809,7 @@ def hourly_profiles(shared: Path) -> tuple[dict[str, dict], list[str]]:
             cell[0] += value
             cell[1] += 1
             cell[2] += r["Data Estimated"].strip().lower() == "true"
+            samples.setdefault((local.month, local.hour), []).append(value)
     notes.append(
         f"{len(files)} files, {len(profiles)} zones; folder names that differ from the "
         f"zone id: {', '.join(sorted(set(renamed))) or '-'}"
@@ -1816,13 +1824,25 @@ def year_span(years: Iterable[int]) -> str:
     return ";".join(str(y) for y in ordered)
 
 
+def decile_bounds(values: Sequence[float]) -> tuple[float, float]:
+    """The 10th and 90th percentiles (linear interpolation between the closest ranks, as
+    ``statistics.quantiles(method="inclusive")``): the spread of the hours behind a mean."""
+    if len(values) < 2:
+        return values[0], values[0]
+    cuts = statistics.quantiles(values, n=10, method="inclusive")
+    return cuts[0], cuts[-1]
+
+
 def build_hourly_profiles(shared: Path) -> Table:
     # One row per zone and month with the 24 local hours as columns: the same facts as a row
-    # per hour, in a tenth of the bytes (the tracker reads this at start).
+    # per hour, in a tenth of the bytes (the tracker reads this at start). The p10/p90 columns
+    # are the spread of the hours behind each mean: the bounds of a typical-day forecast.
     profiles, notes = hourly_profiles(shared)
     hours = tuple(f"h{hour:02d}" for hour in range(24))
-    header = ("zone", "month", *hours, "unit", "samples", "estimated_pct", "years", "tz",
-              "basis", "source", "license")  # fmt: skip
+    p10 = tuple(f"p10_h{hour:02d}" for hour in range(24))
+    p90 = tuple(f"p90_h{hour:02d}" for hour in range(24))
+    header = ("zone", "month", *hours, *p10, *p90, "unit", "samples", "estimated_pct", "years",
+              "tz", "basis", "source", "license")  # fmt: skip
     body = []
     for zone in sorted(profiles):
         p = profiles[zone]
@@ -1830,7 +1850,7 @@ def build_hourly_profiles(shared: Path) -> Table:
         means = []
         estimated_all = total = 0
         for month in range(1, 13):
-            row_means, samples, estimated = [], 0, 0
+            row_means, row_p10, row_p90, samples, estimated = [], [], [], 0, 0
             for hour in range(24):
                 cell = p["cells"].get((month, hour))
                 if cell is None:
@@ -1838,6 +1858,9 @@ def build_hourly_profiles(shared: Path) -> Table:
                 mean = cell[0] / cell[1]
                 means.append(round(mean, 1))
                 row_means.append(fixed(mean, 1))
+                low, high = decile_bounds(sorted(p["samples"][(month, hour)]))
+                row_p10.append(fixed(min(low, mean), 1))
+                row_p90.append(fixed(max(high, mean), 1))
                 samples += cell[1]
                 estimated += cell[2]
             estimated_all += estimated
@@ -1847,6 +1870,8 @@ def build_hourly_profiles(shared: Path) -> Table:
                     zone,
                     str(month),
                     *row_means,
+                    *row_p10,
+                    *row_p90,
                     "gCO2e/kWh",
                     str(samples),
                     fixed(100 * estimated / samples, 1),

@@ -21,6 +21,8 @@ TYPE_CHECKING = False  # typing itself costs milliseconds to import
 if TYPE_CHECKING:
     from typing import Any
 
+    from .aware import carbon_aware
+    from .carbon.planning import plan
     from .meters.detect import Detection
     from .records import ComponentEnergy, RunResult, TaskResult
     from .tracker import Tracker, track
@@ -31,6 +33,8 @@ _LAZY = {
     "RunResult": "records",
     "TaskResult": "records",
     "ComponentEnergy": "records",
+    "plan": "carbon.planning",
+    "carbon_aware": "aware",
 }
 
 
@@ -64,6 +68,8 @@ __all__ = [
     "TaskResult",
     "Tracker",
     "__version__",
+    "carbon_aware",
     "detect",
+    "plan",
     "track",
 ]

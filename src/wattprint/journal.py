@@ -35,6 +35,7 @@ from typing import Any
 
 from .carbon.grid import Intensity
 from .carbon.location import Location
+from .carbon.shift import ShiftInfo
 from .records import J_PER_KWH, ComponentEnergy, Machine, RunResult
 
 FOLDER = ".wattprint"
@@ -561,4 +562,5 @@ def build_result(
         utilization=dict(state.get("util", {})),
         notes=tuple(state.get("notes", ())),
         task_name=task_name,
+        shift=ShiftInfo(**meta["shift"]) if meta.get("shift") else None,
     )

@@ -14,6 +14,8 @@ from typing import Any
 
 from .carbon.grid import Intensity
 from .carbon.location import Location
+from .carbon.shift import ShiftInfo
+from .carbon.shift import columns as shift_columns
 
 J_PER_KWH = 3.6e6
 GB_PER_GIB = 1e9 / 2**30  # GB -> GiB
@@ -78,6 +80,13 @@ SPEC: tuple[Column, ...] = (
     _wp("location_detail"), _wp("emissions_marginal_kg", "float", "kg"),
     _wp("marginal_g_per_kwh", "float", "g/kWh"), _wp("marginal_source"), _wp("pue_source"),
     _wp("wue_source"), _wp("notes"), _wp("wattprint_version"),
+    # A run moved in time by `wattprint wait` or @carbon_aware (carbon/shift.py): from when
+    # to when, the forecast intensity at both, and the estimated saving against starting at once.
+    _wp("shifted_from", "timestamp"), _wp("shifted_to", "timestamp"),
+    _wp("shift_intensity_from_g_per_kwh", "float", "g/kWh"),
+    _wp("shift_intensity_to_g_per_kwh", "float", "g/kWh"), _wp("shift_saving_kg", "float", "kg"),
+    _wp("shift_saving_low_kg", "float", "kg"), _wp("shift_saving_high_kg", "float", "kg"),
+    _wp("shift_source"),
 )  # fmt: skip
 
 #: A task's row: the run's columns and the task's name.
@@ -181,6 +190,7 @@ class RunResult:
     utilization: dict[str, float | None] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     task_name: str | None = None
+    shift: ShiftInfo | None = None  # set when the run was moved in time (wait, @carbon_aware)
 
     @property
     def components(self) -> dict[str, ComponentEnergy]:
@@ -292,6 +302,7 @@ def to_row(result: RunResult, version: str) -> dict[str, Any]:
         "machine_emissions_high_kg",
     ):
         row[key] = _num(getattr(result, key))  # fmt: skip
+    row.update(shift_columns(result.shift, result.energy_kwh))
     if result.task_name is not None:
         row["task_name"] = result.task_name
     spec = TASK_COLUMNS if result.task_name is not None else COLUMNS

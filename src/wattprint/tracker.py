@@ -166,6 +166,10 @@ class Tracker:
     ``.wattprint.ini``, the user file, then the defaults. Invalid values raise ``ValueError``.
     """
 
+    #: Set before start() when the run was moved in time (a carbon.shift.ShiftInfo): its
+    #: records then say from when to when, and the estimated saving.
+    shift: Any = None
+
     def __init__(
         self,
         project_name: str | None = None,
@@ -401,6 +405,10 @@ class Tracker:
         meta = journal.meta_for(run_id, s.public(), machine, carbon, started,
                                 str(csv_path or ""), str(output_dir))  # fmt: skip
         meta["devices"] = {name: list(c.devices) for name, c in components.items()}
+        if self.shift is not None:  # moved in time by `wattprint wait` or @carbon_aware
+            from dataclasses import asdict
+
+            meta["shift"] = asdict(self.shift)
         run = _Run(
             run_id=run_id,
             started_at=started,

@@ -1,7 +1,8 @@
 """Where and when code ran, and the carbon intensity of its electricity.
 
 ``intensity()`` and ``Intensity`` live in ``grid.py``: a module named ``intensity`` would be
-hidden by the function of the same name. The names below load on first use, so that a part of
+hidden by the function of the same name; for the same reason ``forecast()`` and ``Forecast`` live
+in ``forecasts.py``. The names below load on first use, so that a part of
 the package needing only the country table does not pay for the rest.
 """
 
@@ -11,13 +12,15 @@ import importlib
 from typing import Any
 
 _LAZY = {
+    "Forecast": "forecasts",
+    "forecast": "forecasts",
     "Intensity": "grid",
     "intensity": "grid",
     "Location": "location",
     "locate": "location",
 }
 
-__all__ = ["Intensity", "Location", "intensity", "locate"]
+__all__ = ["Forecast", "Intensity", "Location", "forecast", "intensity", "locate"]
 
 
 def __getattr__(name: str) -> Any:

@@ -328,5 +328,84 @@ def config(
     _run(run_config, list(set_ or []), list(unset or []), global_, as_json, no_input)
 
 
+# -- carbon-aware runs (cli/plan.py) ---------------------------------------------------------------
+
+Duration = Annotated[str, typer.Option(help="how long the job runs: 3h, 90m, 1h30m")]
+Within = Annotated[str, typer.Option(help="start no later than this from now: 24h, 12h")]
+Deadline = Annotated[
+    str | None, typer.Option(help="finish by this ISO time with offset, e.g. 2025-06-01T18:00Z")
+]
+PlanZone = Annotated[str | None, typer.Option(help="grid zone, e.g. US-CAL-CISO, DE, GB")]
+PlanCountry = Annotated[str | None, typer.Option(help="ISO-3, ISO-2 or name")]
+PlanCloud = Annotated[str | None, typer.Option(help="cloud provider, with --regions")]
+PlanRegions = Annotated[str | None, typer.Option(help="the provider's regions: r1,r2,...")]
+EnergyKwh = Annotated[float | None, typer.Option(help="the job's energy, kWh")]
+PowerW = Annotated[float | None, typer.Option(help="the job's mean power, W")]
+ForecastProvider = Annotated[
+    str | None,
+    typer.Option(help="forecast from ukgrid, electricitymaps or watttime (default: offline)"),
+]
+
+
+@app.command()
+def plan(
+    duration: Duration,
+    within: Within = "24h",
+    deadline: Deadline = None,
+    zone: PlanZone = None,
+    country: PlanCountry = None,
+    cloud: PlanCloud = None,
+    regions: PlanRegions = None,
+    energy_kwh: EnergyKwh = None,
+    power_w: PowerW = None,
+    provider: ForecastProvider = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """When (and where) a job emits least: the best start, the same job now, the saving."""
+    from .plan import PlanOptions, plan_command
+
+    options = PlanOptions(duration, within, deadline, zone, country, cloud, regions, energy_kwh,
+                          power_w, provider)  # fmt: skip
+    _run(plan_command, options, as_json)
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def wait(
+    duration: Duration,
+    command: Annotated[list[str] | None, typer.Argument(help="the command, after --")] = None,
+    within: Within = "24h",
+    deadline: Deadline = None,
+    below: Annotated[
+        float | None, typer.Option(min=0, help="start as soon as the intensity is this low")
+    ] = None,
+    zone: PlanZone = None,
+    country: PlanCountry = None,
+    energy_kwh: EnergyKwh = None,
+    power_w: PowerW = None,
+    provider: ForecastProvider = None,
+    project_name: ProjectName = None,
+    experiment_name: ExperimentName = None,
+    output_dir: OutputDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Wait for the cleanest window, then run and track a command as `run` does:
+    wattprint wait --duration 3h --within 12h [--below 100] -- CMD [ARGS...]
+
+    Ctrl-C while waiting exits (130) without running anything. The record says from when to
+    when the run was shifted, and the estimated saving against starting at once.
+    """
+    from .plan import PlanOptions, wait_command
+
+    options = PlanOptions(duration, within, deadline, zone, country, None, None, energy_kwh,
+                          power_w, provider)  # fmt: skip
+    tracker_options = _tracker_options(
+        project_name=project_name, experiment_name=experiment_name, output_dir=output_dir,
+        country=country, zone=zone,
+    )  # fmt: skip
+    _run(wait_command, options, list(command or []), tracker_options, below, as_json)
+
+
 def main() -> None:
     app()

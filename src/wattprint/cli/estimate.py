@@ -176,6 +176,7 @@ def compute(job: Job) -> dict[str, Any]:
                 }
             )
     return {
+        "at_another_time": _another_time(location, it_kwh * pue, job.hours),
         "machine": {
             "described": described,
             "cpu": brand,
@@ -195,6 +196,28 @@ def compute(job: Job) -> dict[str, Any]:
         "energy": energy,
         "emissions": emissions,
         "elsewhere": elsewhere,
+    }
+
+
+def _another_time(location: Any, kwh: float, hours: float) -> dict[str, Any] | None:
+    """The job started at its zone's cleanest typical-day time within 24 h, where there is one."""
+    from datetime import datetime, timezone
+
+    from ..report.whatif import time_option
+
+    option = time_option(location, kwh, hours, datetime.now(timezone.utc))
+    if option is None:
+        return None
+    return {
+        "zone": option.zone,
+        "start": option.start.isoformat(timespec="minutes"),
+        "intensity_at_once_g_per_kwh": option.intensity_at_once,
+        "intensity_g_per_kwh": option.intensity,
+        "low": option.low,
+        "high": option.high,
+        "saving_kg": option.saving_kg,
+        "saving_pct": option.saving_pct,
+        "how": "typical day (hourly profile) of the zone, now vs the cleanest start within 24 h",
     }
 
 
@@ -245,6 +268,14 @@ def _render(data: dict[str, Any]) -> None:
     )
     for note in m["notes"]:
         console.print(f"[yellow]note[/]: {note}")
+    t = data.get("at_another_time")
+    if t:
+        console.print(
+            f"[bold]At another time[/]: from {t['start']} (the cleanest start within 24 h on a "
+            f"typical {t['zone']} day) {t['intensity_g_per_kwh']:.4g} g/kWh instead of "
+            f"{t['intensity_at_once_g_per_kwh']:.4g} now: saves {t['saving_kg']:.3g} kg "
+            f"({t['saving_pct']:.0f} %); `wattprint plan` for details"
+        )
     if data["elsewhere"]:
         table = Table(title="The same job in the provider's lowest-carbon regions",
                       title_justify="left")  # fmt: skip

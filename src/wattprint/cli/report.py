@@ -80,6 +80,13 @@ def _render(data: dict[str, Any]) -> None:
                 f"({', '.join(o['regions'])}) run in {o['label']}: {_kg(o['kg'])} instead of "
                 f"{_kg(o['actual_kg'])} ({o['intensity_g_per_kwh']:.4g} g/kWh, PUE {o['pue']:g})"
             )
+        t = g.get("at_another_time")
+        if t:
+            console.print(
+                f"[bold]{g['group']}[/]: had its {t['runs']} run(s) in {', '.join(t['zones'])} "
+                f"started at the cleanest time within 24 h: {_kg(t['saving_kg'])} less "
+                f"({t['mean_saving_pct']:.0f} % on average; typical-day hourly profile)"
+            )
 
 
 def report(

@@ -70,8 +70,11 @@ def _print_json(result: RunResult, stream: Any) -> None:
     stream.flush()
 
 
-def run(command: list[str], options: dict[str, Any], as_json: bool = False) -> int:
-    """Run ``command`` under a tracker; return the child's exit code."""
+def run(
+    command: list[str], options: dict[str, Any], as_json: bool = False, tracker: Any = None
+) -> int:
+    """Run ``command`` under a tracker (``tracker``, or one built from ``options``); return the
+    child's exit code."""
     from rich.console import Console
 
     from ..tracker import Tracker
@@ -80,7 +83,8 @@ def run(command: list[str], options: dict[str, Any], as_json: bool = False) -> i
         raise ValueError(
             "nothing to run: give the command after --, e.g. wattprint run -- python x.py"
         )
-    tracker = Tracker(**options)  # bad settings: ValueError, before anything runs
+    if tracker is None:
+        tracker = Tracker(**options)  # bad settings: ValueError, before anything runs
     console = Console(stderr=True)
     tracker.start()
     try:

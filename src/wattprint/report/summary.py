@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -255,7 +255,19 @@ def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
         for e in equivalents(kg or 0.0, country or None)
     ]  # fmt: skip
     out["elsewhere"] = _elsewhere(runs)
+    out["at_another_time"] = _at_another_time(runs)
     return out
+
+
+def _at_another_time(runs: list[Run]) -> dict[str, Any] | None:
+    """What starting each run at its zone's cleanest typical-day time would have saved."""
+    from .whatif import runs_at_another_time
+
+    return runs_at_another_time([
+        (r.text("intensity_zone"), r.timestamp - timedelta(seconds=r.num("duration") or 0.0),
+         r.num("duration") or 0.0, r.num("energy_consumed") or 0.0)
+        for r in runs if r.timestamp.tzinfo is not None
+    ])  # fmt: skip
 
 
 def _elsewhere(runs: list[Run]) -> list[dict[str, Any]]:

@@ -10,7 +10,9 @@ API v3, with the token in an ``auth-token`` header:
   for the last 24 hours (available on the free tier);
 * ``GET carbon-intensity/past-range?zone=FR&start=...&end=...`` answers
   ``{"zone": ..., "data": [<as above>, ...]}`` for older ranges, at most 10 days of hourly data
-  per request (a paid endpoint).
+  per request (a paid endpoint);
+* ``GET carbon-intensity/forecast?zone=FR`` answers ``{"zone": ..., "forecast": [{"carbonIntensity",
+  "datetime"}, ...], "updatedAt": ...}``: the next hours (24 by default; a paid endpoint).
 
 The value is a consumption-based average ("average"), lifecycle unless ``emission_factor_type``
 asks for ``direct``. ``history()`` uses ``/history`` when the range lies within the last 23 hours
@@ -22,6 +24,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -140,6 +143,18 @@ class ElectricityMapsClient(LiveClient):
             payload = self._get("carbon-intensity/past-range", params, what)
             out += self._points(payload, "data", zone, "v3/carbon-intensity/past-range", what)
         return out
+
+    def _fetch_forecast(self, zone: str) -> list[LiveIntensity]:
+        what = f"forecast for {zone}"
+        payload = self._get("carbon-intensity/forecast", {"zone": zone}, what)
+        points = self._points(payload, "forecast", zone, "v3/carbon-intensity/forecast", what)
+        if not points:
+            raise ProviderError(
+                f"{NAME}: the forecast for {zone} held no value: the zone may have no forecast; "
+                "use another zone or the offline tables",
+                provider=NAME,
+            )
+        return [replace(p, estimated=True) for p in points]  # a forecast is an estimate
 
     # -- parsing -----------------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ Standard library only (``urllib.request``, ``json``): the core stays light. The 
 * turns every failure into :class:`ProviderError` with what failed and what to do.
 
 :class:`LiveClient` gives each provider ``latest()`` with a per-zone cache (five minutes by
-default) and ``history()`` with a cache by (zone, hour), so repeated calls do not hit the network.
+default), ``history()`` with a cache by (zone, hour) and ``forecast()`` cached as long as a
+latest value, so repeated calls do not hit the network.
 """
 
 from __future__ import annotations
@@ -477,6 +478,21 @@ class LiveClient:
             out[hour] = items
         return out
 
+    def forecast(self, zone: str) -> list[LiveIntensity]:
+        """The provider's forecast for ``zone`` from now on, oldest first.
+
+        Cached like a latest value (``latest_ttl_s``): a forecast is revised as often.
+        """
+        key = self._zone(zone)
+        if not hasattr(self, "_forecasts"):
+            self._forecasts = TTLCache(self._clock)
+        cached = self._forecasts.get(key, _MISSING)
+        if cached is not _MISSING:
+            return list(cached)
+        points = tuple(sorted(self._fetch_forecast(key), key=lambda p: p.datetime))
+        self._forecasts.put(key, points, self.latest_ttl_s)
+        return list(points)
+
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), timezone.utc)
 
@@ -493,6 +509,9 @@ class LiveClient:
         raise NotImplementedError
 
     def _fetch_range(self, key: Any, start: datetime, end: datetime) -> list[LiveIntensity]:
+        raise NotImplementedError
+
+    def _fetch_forecast(self, key: Any) -> list[LiveIntensity]:
         raise NotImplementedError
 
 

@@ -12,6 +12,9 @@ No key. Half-hourly values in gCO2/kWh, every time in UTC (``2018-01-20T12:00Z``
   "data": [{"from", "to", "intensity": {"forecast", "index"}, "generationmix": [...]}]}]}``;
   ``GET /regional/intensity/{from}/{to}/regionid/{id}`` (or ``/postcode/{outward}``) answers the
   same with ``data`` a single object. Regional values are forecasts only.
+* forecasts, 48 hours from a half hour: ``GET /intensity/{from}/fw48h`` (national) and
+  ``GET /regional/intensity/{from}/fw48h/regionid/{id}`` (or ``/postcode/{outward}``), in the
+  same shapes as the ranges above.
 
 The API's methodology counts "CO2 emissions related to electricity generation only" (power
 stations and interconnector imports, no upstream or lifecycle emissions): basis ``direct``.
@@ -135,6 +138,30 @@ class UKGridClient(LiveClient):
                 name = f"/regional/intensity/{{from}}/{{to}}/{scope}/{arg}"
             out += [p for p in (self._point(x, zone, name, what) for x in periods) if p]
         return out
+
+    def _fetch_forecast(self, key: tuple[str, str]) -> list[LiveIntensity]:
+        """The next 48 hours from the current half hour (``.../{from}/fw48h``)."""
+        scope, arg = key
+        now = self._now()
+        start = now.replace(minute=30 if now.minute >= 30 else 0, second=0, microsecond=0)
+        what = f"48 h forecast for {_label(key)}"
+        if scope == "national":
+            endpoint = f"intensity/{_time(start)}/fw48h"
+            periods = self._national(self.transport.get_json(endpoint, what=what), what)
+            zone, name = "GB", "/intensity/{from}/fw48h"
+        else:
+            endpoint = f"regional/intensity/{_time(start)}/fw48h/{scope}/{arg}"
+            payload = self.transport.get_json(endpoint, what=what)
+            zone, periods = self._regional(payload, key, what)
+            name = f"/regional/intensity/{{from}}/fw48h/{scope}/{arg}"
+        points = [p for p in (self._point(x, zone, name, what) for x in periods) if p]
+        if not points:
+            raise ProviderError(
+                f"{NAME}: the forecast for {_label(key)} held no value: try again later or use "
+                "the offline tables",
+                provider=NAME,
+            )
+        return points
 
     # -- parsing -----------------------------------------------------------------------------------
 

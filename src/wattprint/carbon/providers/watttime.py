@@ -6,7 +6,8 @@
 * ``GET /v3/forecast?region=CAISO_NORTH&signal_type=co2_moer&horizon_hours=0`` answers
   ``{"data": [{"point_time", "value"}], "meta": {"region", "signal_type", "units",
   "generated_at", "data_point_period_seconds", "model": {"date"}, ...}}``: ``latest()`` is its
-  first point (WattTime's documented way to get the current MOER; a forecast, so ``estimated``).
+  first point (WattTime's documented way to get the current MOER; a forecast, so ``estimated``);
+  ``forecast()`` asks ``horizon_hours=24`` for the next day in five-minute points.
 * ``GET /v3/historical?region=...&signal_type=co2_moer&start=...&end=...`` answers the same
   shape, at most 32 days per request (fetched 30 days at a time).
 * ``GET /v3/region-from-loc?latitude=...&longitude=...&signal_type=co2_moer`` answers
@@ -48,6 +49,7 @@ TOKEN_LIFETIME_S = 30 * 60.0
 TOKEN_MARGIN_S = 5 * 60.0  # log in again this long before the token would expire
 HISTORICAL_CHUNK = timedelta(days=30)
 REGION_TTL_S = 24 * 3600.0
+FORECAST_HOURS = 24  # the documented default horizon of /v3/forecast (at most 72)
 
 HINTS = {
     401: f"the token was refused even after a fresh login: check {USERNAME_ENV} and "
@@ -185,6 +187,19 @@ class WattTimeClient(LiveClient):
                 provider=NAME,
             )
         return min(points, key=lambda p: p.datetime)
+
+    def _fetch_forecast(self, region: str) -> list[LiveIntensity]:
+        what = f"MOER forecast for {region}"
+        params = {"region": region, "signal_type": SIGNAL, "horizon_hours": FORECAST_HOURS}
+        payload = self._get("v3/forecast", params, what)
+        points = self._points(payload, region, "v3/forecast", what, estimated=True)
+        if not points:
+            raise ProviderError(
+                f"{NAME}: the forecast for {region} held no data point: try again later or use "
+                "the offline tables",
+                provider=NAME,
+            )
+        return points
 
     def _fetch_range(self, region: str, start: datetime, end: datetime) -> list[LiveIntensity]:
         out: list[LiveIntensity] = []
