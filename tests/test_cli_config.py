@@ -10,6 +10,7 @@ import json
 import os
 import re
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -283,6 +284,13 @@ def test_the_environment_or_a_project_file_overriding_what_was_set_is_said(env, 
 # -- interactive, through a pseudo-terminal -------------------------------------------------------
 
 
+def _controlling_terminal_with_default_sigint() -> None:
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    # A suite started with SIGINT ignored (nohup, some CI runners) passes that on to its
+    # children, and the Ctrl-C typed below would then never arrive.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Terminal:
     """The command on a pseudo-terminal that is its controlling terminal."""
 
@@ -292,7 +300,7 @@ class Terminal:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "wattprint", "config", *args], cwd=cwd, env=env,
             stdin=self.slave, stdout=self.slave, stderr=self.slave, start_new_session=True,
-            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+            preexec_fn=_controlling_terminal_with_default_sigint,
         )  # fmt: skip
         self.seen = ""
         self.pos = 0

@@ -215,16 +215,47 @@ def test_many_threads_share_one_tracker(machine):
     threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
-    stopper = threading.Thread(target=lambda: (time.sleep(0.05), None))
-    stopper.start()
     for t in threads:
         t.join()
-    stopper.join()
     tracker.stop()
     tracker.stop()
     assert errors == []
     assert len(rows("emissions_tasks.csv")) == 80
     assert [r["status"] for r in rows()].count("finished") == 1
+
+
+def test_stop_while_threads_run_tasks(machine):
+    add_rapl(machine)
+    tracker = Tracker(country="FRA", interval_s=0.05).start()
+    errors: list[BaseException] = []
+    stopped: list[str] = []
+    busy = threading.Barrier(5)  # the stop comes once every worker is inside its tasks
+
+    def work(i: int) -> None:
+        try:
+            for j in range(100_000):  # until the stop ends the run under them
+                with tracker.task(f"t{i}-{j}"):
+                    if j == 0:
+                        busy.wait(10)
+                    tracker.flush()
+        except RuntimeError as exc:  # "needs a running tracker": the run was stopped
+            stopped.append(str(exc))
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    busy.wait(10)
+    result = tracker.stop()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and len(stopped) == 4
+    assert all("call start() first" in s for s in stopped)
+    assert tracker.stop() is result and result.status == "finished"
+    assert [r["status"] for r in rows()].count("finished") == 1
+    tasks = [r["task_name"] for r in rows("emissions_tasks.csv")]
+    assert len(tasks) == len(set(tasks)) >= 4  # each task ended once, the stop closing the rest
 
 
 def test_track_decorator_bare_and_with_arguments(machine):
