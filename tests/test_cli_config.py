@@ -149,6 +149,8 @@ def test_a_typo_already_in_the_file_can_be_unset(env, work):
     [
         (["--set", "pue=0.8"], ["pue='0.8'", "pue must be a number >= 1"]),
         (["--set", "interval_s=fast"], ["interval_s must be a number"]),
+        (["--set", "project_name=" + "x" * 5000], ["project_name is 5000 characters long"]),
+        (["--set", "interval_s=0.001"], ["interval_s must be a number >= 0.05"]),
         (["--set", "country=Atlantis"], ["country is not a country wattprint knows"]),
         (["--set", "log_level=loud"], ["log_level must be one of debug, info"]),
         (["--set", "save_csv=maybe"], ["save_csv must be true or false"]),

@@ -407,7 +407,7 @@ def parse_value(name: str, raw: Any, origin: str) -> Any:
     """``raw`` checked and converted for setting ``name``; ValueError naming the setting, where
     the value came from and what is allowed, never another exception."""
     try:
-        _check_raw(raw)
+        check_raw(raw)
         return PARSERS[name](name, raw)
     except (ValueError, TypeError, OverflowError) as exc:  # type/overflow: a parser's gap
         where = f"WATTPRINT_{name.upper()}" if origin == "environment" else name
@@ -415,7 +415,7 @@ def parse_value(name: str, raw: Any, origin: str) -> Any:
         raise ValueError(f"{where}={shown(raw)} ({_clip(origin, 200)}): {name} {reason}") from None
 
 
-def _check_raw(raw: Any) -> None:
+def check_raw(raw: Any) -> None:
     """What no setting accepts, whatever its type: bytes, NUL characters, text that is not
     valid UTF-8 (os.environ keeps undecodable bytes as surrogates, which no file can hold)."""
     if isinstance(raw, (bytes, bytearray)):
