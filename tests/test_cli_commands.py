@@ -183,3 +183,20 @@ def _one_run_csv() -> Path:
 
     Tracker(country="FRA").start().stop()
     return Path("emissions.csv").absolute()
+
+
+def test_an_internal_error_is_one_line_not_a_traceback(machine, monkeypatch):
+    from wattprint.cli import inspect
+
+    def broken(as_json: bool) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(inspect, "detect", broken)
+    result = runner.invoke(app, ["detect"])
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("wattprint: internal error, RuntimeError: boom")
+    assert "Traceback" not in result.output
+    monkeypatch.setenv("WATTPRINT_TRACEBACK", "1")  # the way to see where it came from
+    result = runner.invoke(app, ["detect"])
+    assert isinstance(result.exception, RuntimeError)
