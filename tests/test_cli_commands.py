@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from wattprint._version import __version__
@@ -110,3 +111,92 @@ def test_recover_writes_interrupted_rows(machine):
     assert "dead-1" in row and "interrupted" in row
     again = cli("recover", ".")
     assert again.returncode == 0 and "no interrupted run" in again.stdout
+
+
+def test_usage_errors_are_one_line_and_exit_2(machine):
+    for args, text in (
+        (["report", "--bogus"], "No such option: --bogus"),
+        (["estimate", "--gpus", "many"], "'--gpus'"),
+        (["estimate", "--gpus", "100000000"], "'--gpus'"),
+        (["nosuch"], "No such command 'nosuch'"),
+        (["config", "--set"], "'--set' requires an argument"),
+    ):
+        done = cli(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        (line,) = done.stderr.strip().splitlines()
+        assert line.startswith("wattprint: ") and text in line and "--help" in line, line
+
+
+def test_help_is_still_the_full_help():
+    done = cli("report", "--help")
+    assert done.returncode == 0 and "--html" in done.stdout and "--force" in done.stdout
+
+
+def test_intensity_at_the_edges_of_the_calendar(machine):
+    for when in ("9999-12-31T23:59+00:00", "0001-01-01T00:00+00:00", "0001-01-01T00:00+01:00"):
+        for zone in ("GB", "US-CAL-CISO"):
+            done = cli("intensity", "--zone", zone, "--at", when, "--json")
+            assert done.returncode == 0, (when, zone, done.stderr)
+            assert json.loads(done.stdout)["intensity"]["value"] > 0
+
+
+def test_estimate_cost_does_not_grow_with_the_number_of_gpus(machine):
+    # 10^6 GPUs took about 2 ms each (half an hour); one part per model makes it immediate.
+    args = ["estimate", "--cpu", "AMD EPYC 9654", "--memory-gb", "64", "--gpu", "H100 SXM",
+            "--json"]  # fmt: skip
+    one = json.loads(runner.invoke(app, [*args, "--gpus", "1"]).output)
+    many = runner.invoke(app, [*args, "--gpus", "1000000"])
+    assert many.exit_code == 0, many.output
+    data = json.loads(many.output)
+    assert data["machine"]["gpu_count"] == 1_000_000
+    assert data["power_w"]["gpu"]["value"] == pytest.approx(1e6 * one["power_w"]["gpu"]["value"])
+
+
+def test_report_never_writes_html_over_its_input(machine, tmp_path):
+    csv_path = _one_run_csv()
+    before = csv_path.read_bytes()
+    for out in (csv_path, Path(".") / csv_path.name):
+        done = cli("report", str(csv_path), "--html", str(out), "--force")
+        assert done.returncode == 2 and "input of this report" in done.stderr, done.stderr
+        assert csv_path.read_bytes() == before
+    done = cli("report", "--html", "emissions.csv")  # the default input
+    assert done.returncode == 2 and csv_path.read_bytes() == before
+
+
+def test_report_replaces_only_an_earlier_report(machine, tmp_path):
+    csv_path = _one_run_csv()
+    notes = Path("notes.html")
+    notes.write_text("<html>my notes</html>")
+    done = cli("report", str(csv_path), "--html", "notes.html")
+    assert done.returncode == 2 and "not a wattprint report" in done.stderr
+    assert notes.read_text() == "<html>my notes</html>"
+    assert cli("report", str(csv_path), "--html", "page.html").returncode == 0
+    first = Path("page.html").stat().st_mtime_ns
+    again = cli("report", str(csv_path), "--html", "page.html")
+    assert again.returncode == 0, again.stderr  # an earlier report is replaced
+    assert Path("page.html").stat().st_mtime_ns >= first
+    assert "wattprint report:" in Path("page.html").read_text()
+
+
+def _one_run_csv() -> Path:
+    from wattprint import Tracker
+
+    Tracker(country="FRA").start().stop()
+    return Path("emissions.csv").absolute()
+
+
+def test_an_internal_error_is_one_line_not_a_traceback(machine, monkeypatch):
+    from wattprint.cli import inspect
+
+    def broken(as_json: bool) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(inspect, "detect", broken)
+    result = runner.invoke(app, ["detect"])
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("wattprint: internal error, RuntimeError: boom")
+    assert "Traceback" not in result.output
+    monkeypatch.setenv("WATTPRINT_TRACEBACK", "1")  # the way to see where it came from
+    result = runner.invoke(app, ["detect"])
+    assert isinstance(result.exception, RuntimeError)

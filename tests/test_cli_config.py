@@ -10,6 +10,7 @@ import json
 import os
 import re
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -148,6 +149,8 @@ def test_a_typo_already_in_the_file_can_be_unset(env, work):
     [
         (["--set", "pue=0.8"], ["pue='0.8'", "pue must be a number >= 1"]),
         (["--set", "interval_s=fast"], ["interval_s must be a number"]),
+        (["--set", "project_name=" + "x" * 5000], ["project_name is 5000 characters long"]),
+        (["--set", "interval_s=0.001"], ["interval_s must be a number >= 0.05"]),
         (["--set", "country=Atlantis"], ["country is not a country wattprint knows"]),
         (["--set", "log_level=loud"], ["log_level must be one of debug, info"]),
         (["--set", "save_csv=maybe"], ["save_csv must be true or false"]),
@@ -283,6 +286,13 @@ def test_the_environment_or_a_project_file_overriding_what_was_set_is_said(env, 
 # -- interactive, through a pseudo-terminal -------------------------------------------------------
 
 
+def _controlling_terminal_with_default_sigint() -> None:
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    # A suite started with SIGINT ignored (nohup, some CI runners) passes that on to its
+    # children, and the Ctrl-C typed below would then never arrive.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Terminal:
     """The command on a pseudo-terminal that is its controlling terminal."""
 
@@ -292,7 +302,7 @@ class Terminal:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "wattprint", "config", *args], cwd=cwd, env=env,
             stdin=self.slave, stdout=self.slave, stderr=self.slave, start_new_session=True,
-            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+            preexec_fn=_controlling_terminal_with_default_sigint,
         )  # fmt: skip
         self.seen = ""
         self.pos = 0

@@ -690,7 +690,9 @@ def test_documented_usage_forms_run_unchanged(form):
         exec(textwrap.dedent(DOCUMENTED[form]), namespace)  # noqa: S102
     (row,) = rows(Path("emissions.csv"))
     assert header(Path("emissions.csv"))[:38] == list(CODECARBON_COLUMNS)
-    assert row["status"] == "finished" and float(row["emissions"]) >= 0
+    assert row["status"] == "finished" and float(row["emissions"]) > 0
+    expected_kg = float(row["energy_consumed"]) * float(row["intensity_g_per_kwh"]) / 1000
+    assert float(row["emissions"]) == pytest.approx(expected_kg, rel=1e-6)
     expected = "bert_inference" if form == "tasks" else "codecarbon"
     assert row["project_name"] == expected
     assert row["country_iso_code"] == ("CAN" if form.startswith("offline") else "FRA")
@@ -809,17 +811,23 @@ def test_same_script_with_each_import_writes_the_same_38_columns(form, tmp_path)
         assert shortest <= duration < 5.0
         for column in ("emissions", "energy_consumed", "cpu_energy", "ram_energy",
                        "emissions_rate", "cpu_power", "ram_power"):  # fmt: skip
-            assert float(row[column]) >= 0, column
+            assert float(row[column]) > 0, column  # a CPU and RAM that ran drew power
         energy = float(row["energy_consumed"])
         assert energy > 0
         intensity = float(row["emissions"]) * 1000 / energy
         assert 10 < intensity < 200  # g/kWh: France's grid, by either tool's table
+    # wattprint's powers and rate are its energies and emissions over its duration.
+    wp_duration = float(wp["duration"])
+    for part in ("cpu", "ram"):
+        mean_w = float(wp[f"{part}_energy"]) * 3.6e6 / wp_duration
+        assert float(wp[f"{part}_power"]) == pytest.approx(mean_w, rel=1e-6), part
+    assert float(wp["emissions_rate"]) == pytest.approx(float(wp["emissions"]) / wp_duration)
     assert abs(float(wp["duration"]) - float(cc["duration"])) < 2.0
     assert float(wp["duration"]) >= float(cc["duration"]) - 0.1
     if form == "tasks":
         assert wp_extra["task_fields"] == cc_extra["task_fields"]
         for extra in (cc_extra, wp_extra):
-            assert 0.15 <= extra["task_duration"] < 3.0 and extra["task_emissions"] >= 0
+            assert 0.15 <= extra["task_duration"] < 3.0 and extra["task_emissions"] > 0
 
 
 def test_ram_columns_are_in_codecarbons_gib(machine):

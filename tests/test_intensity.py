@@ -104,7 +104,8 @@ def test_marginal_emissions_beside_average(machine):
     assert r.emissions_marginal_kg == pytest.approx(r.energy_kwh * factor.g_per_kwh / 1000)
     row = next(csv.DictReader(open("emissions.csv")))
     assert float(row["emissions_marginal_kg"]) == pytest.approx(r.emissions_marginal_kg)
-    assert "2021" in row["marginal_source"] or row["marginal_source"]
+    assert row["marginal_source"] == r.marginal.source
+    assert factor.source in row["marginal_source"] and "(2021)" in row["marginal_source"]
 
 
 def test_cloud_region_brings_pue_and_water(machine):

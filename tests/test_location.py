@@ -399,7 +399,7 @@ def test_metadata_budget_holds_against_a_slow_endpoint(machine: Any, serve: Serv
     where = locate(cloud_metadata=True, metadata_endpoints=all_at(server.url),
                    env=machine_env(machine))  # fmt: skip
     elapsed = time.perf_counter() - started
-    assert elapsed < 0.6, elapsed
+    assert elapsed < 2.0, elapsed  # it did not wait for the answer (the 300 ms budget: below)
     assert server.requests  # it was asked, and did not answer in time
     assert (where.source, where.country) == (TIMEZONE, "FRA")
     assert "300 ms" in (where.detail or "")
@@ -409,7 +409,7 @@ def test_metadata_nobody_answering_falls_through(machine: Any) -> None:
     started = time.perf_counter()
     where = locate(cloud_metadata=True, metadata_endpoints=all_at(closed_port_url()),
                    env=machine_env(machine))  # fmt: skip
-    assert time.perf_counter() - started < 0.6
+    assert time.perf_counter() - started < 5.0  # a refused connection does not hang
     assert (where.source, where.country, where.cloud_provider) == (TIMEZONE, "FRA", None)
 
 
@@ -580,7 +580,7 @@ def test_ip_geolocation_timeout_falls_through(machine: Any, serve: Serve) -> Non
     server = serve(slow)
     started = time.perf_counter()
     where = locate(ip_geolocation=True, geoip_url=server.url, env=machine_env(machine))
-    assert time.perf_counter() - started < 1.5
+    assert time.perf_counter() - started < 3.0  # it did not wait for the answer
     assert (where.source, where.country) == (WORLD, None)
     assert "IP geolocation failed" in (where.detail or "")
 

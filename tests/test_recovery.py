@@ -78,7 +78,11 @@ def test_sigkilled_run_is_recovered_once_as_interrupted(machine):
     assert float(first["duration"]) == pytest.approx(last["duration_s"])
     assert float(first["cpu_energy"]) > 0 and first["cpu_method"] == "cpu-model"
     assert second["status"] == "finished"
-    assert journal_lines(run_id)[-1]["type"] == "end"
+    # The recovered journal is renamed as done, never left as running, and says how it ended.
+    folder = Path(".wattprint")
+    assert not (folder / f"{run_id}.running.jsonl").exists()
+    done = folder / f"{run_id}.jsonl"
+    assert json.loads(done.read_text().splitlines()[-1])["type"] == "end"
 
     Tracker(country="FRA").start().stop()  # recovered once, not again
     assert [r["run_id"] for r in rows()].count(run_id) == 1

@@ -308,8 +308,10 @@ def test_out_must_be_a_file_in_an_existing_folder(codecarbon_csv, tmp_path):
         (line,) = result.stderr.strip().splitlines()
         assert message in line and line.startswith("wattprint: --html ")
     out = tmp_path / "r.html"
-    out.write_text("old")
+    out.write_text("old")  # not a report: kept unless --force
     result = runner.invoke(app, ["report", str(codecarbon_csv), "--html", str(out)])
+    assert result.exit_code == 2 and "--force" in result.stderr and out.read_text() == "old"
+    result = runner.invoke(app, ["report", str(codecarbon_csv), "--html", str(out), "--force"])
     assert result.exit_code == 0 and result.stdout.strip().endswith(f"wrote {out}")
     assert out.read_text("utf-8").startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cc", "r.html"]  # no temp file left

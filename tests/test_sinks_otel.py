@@ -103,7 +103,7 @@ def test_otlp_export_carries_the_runs_figures(machine, monkeypatch):
     value, kind, unit = one(found, "wattprint.intensity", kind=r.intensity.kind, **labels)
     assert (kind, unit) == ("gauge", "g/kWh") and value == pytest.approx(r.intensity.value)
     value, kind, _ = one(found, "wattprint.power", component="cpu", run=r.run_id)
-    assert kind == "gauge" and value >= 0
+    assert kind == "gauge"  # its figure: test_power_is_the_last_stretchs_energy_...
     assert one(found, "wattprint.run.duration", run=r.run_id)[0] == pytest.approx(r.duration_s)
     info = [p[0] for p in found["wattprint.run.info"]]
     assert len(info) == 1 and info[0]["status"] == "finished"
@@ -155,3 +155,19 @@ def test_collector_down_does_not_hold_stop_and_is_said(machine, monkeypatch, cap
     assert r.status == "finished"
     assert took < 5.0  # a hang guard, not a performance figure
     assert sum("OTLP endpoint" in m and "did not take" in m for m in caplog.messages) == 1
+
+
+def test_power_is_the_last_stretchs_energy_over_its_duration(machine, monkeypatch):
+    monkeypatch.setenv("OTEL_METRIC_EXPORT_INTERVAL", "60000")  # only the export at stop
+    add_rapl(machine)
+    with Receiver(respond=lambda r: (200, b"")) as collector:
+        tracker = Tracker(country="FRA", otel_endpoint=collector.url, interval_s=3600).start()
+        first = tracker.flush()  # the stretch starts here: no sampler tick in between
+        set_energy(machine, "intel-rapl:0", 1_000_000 + 36_000_000)  # +36 J
+        time.sleep(0.1)
+        r = tracker.stop()
+        received = collector.received()
+    found = points(decode(received[-1].body, received[-1].headers))
+    value, kind, unit = one(found, "wattprint.power", component="cpu", run=r.run_id)
+    assert (kind, unit) == ("gauge", "W")
+    assert value == pytest.approx(36.0 / (r.duration_s - first.duration_s), rel=1e-6)

@@ -97,7 +97,7 @@ def test_metrics_endpoint_shows_the_run_with_labels_and_honest_values(machine):
     intensity = one(final, "wattprint_intensity_grams_per_kwh", kind=r.intensity.kind, **labels)
     assert intensity == pytest.approx(r.intensity.value)
     assert one(final, "wattprint_run_duration_seconds", run=run) == pytest.approx(r.duration_s)
-    assert one(final, "wattprint_power_watts", component="cpu", method="rapl", run=run) >= 0
+    assert find(final, "wattprint_power_watts", component="cpu", method="rapl", run=run)
     info = find(final, "wattprint_run_info", run=run)
     assert len(info) == 1 and info[0][0]["status"] == "finished"
     assert info[0][0]["run_name"] == "r1" and info[0][0]["cpu_method"] == "rapl"
@@ -107,8 +107,9 @@ def test_unmeasured_component_has_no_energy_series_and_tasks_have_theirs(machine
     monkeypatch.setattr(nvidia, "load_adapter", lambda: FakeNvml([FakeGpu("GPU-aaaa")]))
     port = free_port()
     tracker = Tracker(country="FRA", gpu_ids=[3], prometheus_port=port).start()
-    with tracker.task("load"):
-        pass
+    tracker.start_task("load")
+    time.sleep(0.05)
+    load = tracker.stop_task("load")
     r = tracker.stop()
     assert r.gpu.energy_kwh is None
     metrics = scrape(port)
@@ -118,7 +119,7 @@ def test_unmeasured_component_has_no_energy_series_and_tasks_have_theirs(machine
     assert find(metrics, "wattprint_energy_joules_total", run=run, component="cpu") != []
     assert find(metrics, "wattprint_run_info", run=run)[0][0]["gpu_method"] == "unmeasured"
     task = one(metrics, "wattprint_task_duration_seconds", run=run, task="load")
-    assert task >= 0
+    assert task == pytest.approx(load.duration_s) and task >= 0.05
     assert find(metrics, "wattprint_task_energy_joules", run=run, task="load", component="cpu")
 
 
@@ -213,3 +214,16 @@ def test_scrapes_ask_the_tracker_and_get_one_result_per_interval(machine):
     finally:
         tracker.stop()
     assert state.source is None  # after the final row nothing asks the stopped tracker
+
+
+def test_power_is_the_last_stretchs_energy_over_its_duration(machine):
+    add_rapl(machine)
+    port = free_port()
+    tracker = Tracker(country="FRA", prometheus_port=port, interval_s=3600).start()
+    first = tracker.flush()  # the stretch starts here: no sampler tick in between
+    set_energy(machine, "intel-rapl:0", 1_000_000 + 36_000_000)  # +36 J
+    time.sleep(0.1)
+    r = tracker.stop()
+    power = one(scrape(port), "wattprint_power_watts", component="cpu", method="rapl",
+                run=r.run_id)  # fmt: skip
+    assert power == pytest.approx(36.0 / (r.duration_s - first.duration_s), rel=1e-6)

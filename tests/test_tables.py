@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -422,24 +421,3 @@ def test_import_reads_no_table() -> None:
         "assert [n for n in opened if n.endswith('.csv')] == ['zones.csv'], opened\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-
-
-@pytest.mark.parametrize(
-    ("loader", "call"),
-    [
-        ("_zones", lambda: tables.zone("FR")),
-        ("_cloud", lambda: tables.cloud_region("aws", "us-east-1")),
-        ("_hourly_rows", lambda: tables.hourly_profile("GB")),
-        ("_marginal", lambda: tables.marginal("IND")),
-        ("_tz_zones", lambda: tables.zone_for_timezone("Australia/Sydney")),
-    ],
-)
-def test_each_table_loads_fast(loader: str, call) -> None:
-    best = float("inf")
-    for _ in range(3):
-        getattr(tables, loader).cache_clear()
-        tables._hourly.cache_clear()
-        start = time.perf_counter()
-        call()
-        best = min(best, time.perf_counter() - start)
-    assert best < 0.010, f"{loader}: {best * 1000:.1f} ms"

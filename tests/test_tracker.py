@@ -185,12 +185,12 @@ def test_sampling_thread_journals_intervals(machine):
 
 def test_meter_failure_in_background_is_marked_not_raised(machine, caplog):
     add_rapl(machine)
-    tracker = Tracker(country="FRA", interval_s=0.02).start()
+    tracker = Tracker(country="FRA", interval_s=0.05).start()
     machine.set_energy("intel-rapl:0", 1_000_000 + 2_000_000)
-    time.sleep(0.05)
+    time.sleep(0.12)
     machine.remove(machine.rapl_zone_dir("intel-rapl:0"))
     with caplog.at_level(logging.WARNING, logger="wattprint"):
-        time.sleep(0.1)  # the sampler hits the vanished file
+        time.sleep(0.2)  # the sampler hits the vanished file
         r = tracker.stop()
     assert r.status == "finished"
     assert r.cpu.method.endswith("+error") and "not counted" in r.cpu.note
@@ -201,7 +201,7 @@ def test_meter_failure_in_background_is_marked_not_raised(machine, caplog):
 
 def test_many_threads_share_one_tracker(machine):
     add_rapl(machine)
-    tracker = Tracker(country="FRA", interval_s=0.01).start()
+    tracker = Tracker(country="FRA", interval_s=0.05).start()
     errors: list[BaseException] = []
 
     def work(i: int) -> None:
@@ -215,16 +215,47 @@ def test_many_threads_share_one_tracker(machine):
     threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
-    stopper = threading.Thread(target=lambda: (time.sleep(0.05), None))
-    stopper.start()
     for t in threads:
         t.join()
-    stopper.join()
     tracker.stop()
     tracker.stop()
     assert errors == []
     assert len(rows("emissions_tasks.csv")) == 80
     assert [r["status"] for r in rows()].count("finished") == 1
+
+
+def test_stop_while_threads_run_tasks(machine):
+    add_rapl(machine)
+    tracker = Tracker(country="FRA", interval_s=0.05).start()
+    errors: list[BaseException] = []
+    stopped: list[str] = []
+    busy = threading.Barrier(5)  # the stop comes once every worker is inside its tasks
+
+    def work(i: int) -> None:
+        try:
+            for j in range(100_000):  # until the stop ends the run under them
+                with tracker.task(f"t{i}-{j}"):
+                    if j == 0:
+                        busy.wait(10)
+                    tracker.flush()
+        except RuntimeError as exc:  # "needs a running tracker": the run was stopped
+            stopped.append(str(exc))
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    busy.wait(10)
+    result = tracker.stop()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and len(stopped) == 4
+    assert all("call start() first" in s for s in stopped)
+    assert tracker.stop() is result and result.status == "finished"
+    assert [r["status"] for r in rows()].count("finished") == 1
+    tasks = [r["task_name"] for r in rows("emissions_tasks.csv")]
+    assert len(tasks) == len(set(tasks)) >= 4  # each task ended once, the stop closing the rest
 
 
 def test_track_decorator_bare_and_with_arguments(machine):

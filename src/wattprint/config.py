@@ -22,6 +22,14 @@ from pathlib import Path
 from typing import Any
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+#: The shortest sampling interval: each sample reads every meter and appends a journal line, so
+#: shorter intervals cost CPU and disk without measuring more (counters are exact over any
+#: interval, and power-sampled GPUs are polled once a second whatever the interval).
+MIN_INTERVAL_S = 0.05
+#: The longest text a setting may hold (PATH_MAX on Linux): longer is a mistake, not a name.
+MAX_TEXT = 4096
+#: How much of a bad value an error message shows.
+SHOWN_CHARS = 60
 LIVE_PROVIDERS = ("electricitymaps", "ukgrid", "watttime")
 TRACKING_MODES = ("machine", "process")
 PROJECT_FILE = ".wattprint.ini"
@@ -83,7 +91,11 @@ SECRETS = ("electricitymaps_token", "watttime_password", "webhook_token", "serve
 def _text(name: str, value: Any) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise ValueError(f"must be text, not {type(value).__name__}")
+    text = value.strip()
     if not text:
         return None
     return text
@@ -99,8 +111,8 @@ def _name(name: str, value: Any) -> str:
 def _number(low: float, high: float, *, low_open: bool = False) -> Callable[[str, Any], float]:
     def parse(name: str, value: Any) -> float:
         try:
-            number = float(value)
-        except (TypeError, ValueError):
+            number = math.nan if isinstance(value, bool) else float(value)
+        except (TypeError, ValueError, OverflowError):  # 10**400 overflows a float
             number = math.nan
         ok = (
             math.isfinite(number)
@@ -119,7 +131,8 @@ def _optional_number(low: float, high: float) -> Callable[[str, Any], float | No
     inner = _number(low, high)
 
     def parse(name: str, value: Any) -> float | None:
-        return None if _text(name, value) is None else inner(name, value)
+        empty = value is None or (isinstance(value, str) and not value.strip())
+        return None if empty else inner(name, value)
 
     return parse
 
@@ -127,7 +140,8 @@ def _optional_number(low: float, high: float) -> Callable[[str, Any], float | No
 def _boolean(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
+    text = str(value) if isinstance(value, int) and value in (0, 1) else value
+    text = text.strip().lower() if isinstance(text, str) else None
     if text in ("1", "true", "yes", "on"):
         return True
     if text in ("0", "false", "no", "off"):
@@ -137,7 +151,7 @@ def _boolean(name: str, value: Any) -> bool:
 
 def _choice(choices: tuple[str, ...]) -> Callable[[str, Any], str]:
     def parse(name: str, value: Any) -> str:
-        text = str(value).strip().lower()
+        text = value.strip().lower() if isinstance(value, str) else None
         if text not in choices:
             raise ValueError(f"must be one of {', '.join(choices)}")
         return text
@@ -149,7 +163,8 @@ def _optional_choice(choices: tuple[str, ...]) -> Callable[[str, Any], str | Non
     inner = _choice(choices)
 
     def parse(name: str, value: Any) -> str | None:
-        return None if _text(name, value) is None else inner(name, value)
+        empty = value is None or (isinstance(value, str) and not value.strip())
+        return None if empty else inner(name, value)
 
     return parse
 
@@ -161,7 +176,9 @@ def _gpu_ids(name: str, value: Any) -> tuple[str, ...] | None:
         items = [str(value)]
     elif isinstance(value, str):
         items = [part.strip() for part in value.split(",")]
-    elif isinstance(value, (list, tuple)):
+    elif isinstance(value, (list, tuple)) and all(
+        isinstance(part, str) or (isinstance(part, int) and 0 <= part < 10**6) for part in value
+    ):
         items = [str(part).strip() for part in value]
     else:
         raise ValueError("must be GPU indices or UUIDs: a list like [0, 1] or a string '0,1'")
@@ -176,12 +193,13 @@ def _gpu_ids(name: str, value: Any) -> tuple[str, ...] | None:
 
 
 def _port(name: str, value: Any) -> int | None:
-    if _text(name, value) is None:
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        number = 0
+    number = 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 5:
+        number = int(value)
     if not 1 <= number <= 65535:
         raise ValueError("must be a TCP port number, 1-65535")
     return number
@@ -193,9 +211,23 @@ def _url(name: str, value: Any) -> str | None:
         return None
     from urllib.parse import urlsplit
 
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("must be an http:// or https:// URL, e.g. http://localhost:9091")
+    allowed = "must be an http:// or https:// URL with a host, e.g. http://localhost:9091"
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise ValueError(f"{allowed}; it has spaces or control characters")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        raise ValueError(allowed) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(allowed)
+    return text
+
+
+def _file_name(name: str, value: Any) -> str:
+    text = _name(name, value)
+    if text.endswith(("/", os.sep)) or os.path.basename(text) in ("", ".", ".."):
+        raise ValueError("must name a file (e.g. emissions.csv or /data/runs.csv), not a folder")
     return text
 
 
@@ -213,8 +245,8 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "experiment_name": _text,
     "run_name": _text,
     "output_dir": _name,
-    "output_file": _name,
-    "interval_s": _number(0.0, 86400.0, low_open=True),
+    "output_file": _file_name,
+    "interval_s": _number(MIN_INTERVAL_S, 86400.0),
     "gpu_ids": _gpu_ids,
     "country": _country,
     "region": _text,
@@ -257,9 +289,18 @@ def user_config_path(env: Mapping[str, str]) -> Path:
 def project_config_path(start: Path) -> Path | None:
     for folder in (start, *start.parents):
         candidate = folder / PROJECT_FILE
-        if candidate.is_file():
+        if _is_file(candidate):
             return candidate
     return None
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a file; False where it cannot even be looked at (a HOME the user may
+    not enter, as in a container run with --user and HOME=/root)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def ini_error(exc: configparser.Error) -> str:
@@ -274,19 +315,37 @@ def ini_error(exc: configparser.Error) -> str:
     return " ".join(str(exc).split())
 
 
+class Unreadable(Exception):
+    """A config file that is there but cannot be used: it is skipped with a warning."""
+
+
 def _read_file(path: Path, problems: list[str] | None = None) -> dict[str, str]:
     """The ``[wattprint]`` values of an INI file. A file that cannot be parsed, or one with unknown
     keys, raises ``ValueError``; with ``problems`` given, unknown keys are reported there instead
-    and left out."""
+    and left out. A file that cannot be read, or has no ``[wattprint]`` section, raises
+    ``Unreadable``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise Unreadable(
+            f"{path}: skipped, not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise Unreadable(f"{path}: skipped, cannot be read ({exc.strerror or exc})") from None
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(path, encoding="utf-8")
+        parser.read_string(text, source=str(path))
     except configparser.Error as exc:
         raise ValueError(
             f"{path}: cannot be parsed as an INI file ({ini_error(exc)}); fix or remove it"
         ) from exc
     if not parser.has_section("wattprint"):
-        return {}
+        found = ", ".join(f"[{name}]" for name in parser.sections()) or "no section"
+        raise Unreadable(
+            f"{path}: skipped, it has no [wattprint] section (found {found}); "
+            "section names are case-sensitive"
+        )
     values = dict(parser.items("wattprint"))
     unknown = sorted(set(values) - set(NAMES))
     if unknown:
@@ -306,15 +365,20 @@ def read_layers(
 ) -> list[tuple[str, Mapping[str, Any]]]:
     """The user file, the project file and the environment, lowest first, as (origin, values).
 
-    With ``problems`` given, a file that cannot be read is reported there and skipped instead of
+    A file that is there but cannot be read (permissions, not UTF-8, no ``[wattprint]``
+    section) is skipped, said once as a warning, or in ``problems`` when given. With
+    ``problems`` given, a file that cannot be parsed is reported there and skipped instead of
     raising (``explain`` shows what it can)."""
     layers: list[tuple[str, Mapping[str, Any]]] = []
-    files = [("user config", user_config_path(env)), ("project config", project_config_path(cwd))]
+    files = [("user config", _user_config_or_none(env)), ("project config",
+             project_config_path(cwd))]  # fmt: skip
     for kind, path in files:
-        if path is None or not path.is_file():
+        if path is None or not _is_file(path):
             continue
         try:
             layers.append((f"{kind} {path}", _read_file(path, problems)))
+        except Unreadable as exc:
+            _skipped(str(exc), problems)
         except ValueError as exc:
             if problems is None:
                 raise
@@ -328,12 +392,75 @@ def read_layers(
     return layers
 
 
-def parse_value(name: str, raw: Any, origin: str) -> Any:
+def _user_config_or_none(env: Mapping[str, str]) -> Path | None:
     try:
+        return user_config_path(env)
+    except (RuntimeError, KeyError, OSError):  # no HOME and no passwd entry
+        return None
+
+
+def _skipped(message: str, problems: list[str] | None) -> None:
+    if problems is not None:
+        problems.append(message)
+        return
+    from ._log import warn_once
+
+    warn_once(f"config-skipped:{message}", message)
+
+
+def parse_value(name: str, raw: Any, origin: str) -> Any:
+    """``raw`` checked and converted for setting ``name``; ValueError naming the setting, where
+    the value came from and what is allowed, never another exception."""
+    try:
+        check_raw(raw)
         return PARSERS[name](name, raw)
-    except ValueError as exc:
+    except (ValueError, TypeError, OverflowError) as exc:  # type/overflow: a parser's gap
         where = f"WATTPRINT_{name.upper()}" if origin == "environment" else name
-        raise ValueError(f"{where}={raw!r} ({origin}): {name} {exc}") from None
+        reason = _clip(" ".join(str(exc).split()), 200)
+        raise ValueError(f"{where}={shown(raw)} ({_clip(origin, 200)}): {name} {reason}") from None
+
+
+def check_raw(raw: Any) -> None:
+    """What no setting accepts, whatever its type: bytes, NUL characters, text that is not
+    valid UTF-8 (os.environ keeps undecodable bytes as surrogates, which no file can hold)."""
+    if isinstance(raw, (bytes, bytearray)):
+        raise ValueError("must be text, not bytes (decode it first)")
+    if isinstance(raw, os.PathLike):
+        raw = os.fspath(raw)
+        if isinstance(raw, bytes):
+            raise ValueError("must be a text path, not a bytes path")
+    if not isinstance(raw, str):
+        return
+    if "\0" in raw:
+        raise ValueError("must not contain a NUL character")
+    if len(raw) > MAX_TEXT:
+        raise ValueError(f"is {len(raw)} characters long; at most {MAX_TEXT} are allowed")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = raw[exc.start]
+        byte = f"byte 0x{ord(bad) - 0xDC00:02x}" if 0xDC80 <= ord(bad) <= 0xDCFF else repr(bad)
+        raise ValueError(
+            f"is not valid UTF-8 text ({byte} at position {exc.start}); "
+            "set it in UTF-8 (check the terminal's or file's encoding)"
+        ) from None
+
+
+def shown(raw: Any) -> str:
+    """``raw`` as an error message shows it: its repr, cut short when long."""
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw.bit_length() > 200:
+        return f"<an integer of {len(str(raw)) if raw.bit_length() < 13000 else 'many'} digits>"
+    try:
+        text = repr(raw)
+    except Exception:  # a repr that fails says nothing useful about the value
+        return f"<a {type(raw).__name__}>"
+    return _clip(text, SHOWN_CHARS)
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 30]}... ({len(text)} characters)"
 
 
 def load_settings(
@@ -375,3 +502,13 @@ def check_together(s: Settings) -> None:
         )
     if (s.latitude is None) != (s.longitude is None):
         raise ValueError("latitude and longitude go together: set both or neither")
+    target = Path(s.output_dir) / s.output_file
+    try:
+        is_folder = target.is_dir()
+    except (OSError, ValueError):  # a name too long for the system: start() says so
+        is_folder = False
+    if is_folder:
+        raise ValueError(
+            f"output_file={shown(s.output_file)}: {target} is a folder; output_file must name "
+            "the CSV file (e.g. emissions.csv)"
+        )

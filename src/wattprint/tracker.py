@@ -208,11 +208,8 @@ class Tracker:
         server_url: str | None = None,
         server_token: str | None = None,
     ) -> None:
+        # Paths stay as given: the settings turn them into text or say what is wrong.
         arguments = {k: v for k, v in locals().items() if k != "self"}
-        if output_dir is not None:
-            arguments["output_dir"] = os.fspath(output_dir)
-        if output_file is not None:
-            arguments["output_file"] = os.fspath(output_file)
         from .config import load_settings
 
         self.settings: Settings = load_settings(arguments)

@@ -201,10 +201,15 @@ class Timeline:
         if self._from <= t < self._until:
             return self._cached
         profile, tz = self._profile, self._tz
-        local = datetime.fromtimestamp(t, tz)
-        start = local.replace(minute=0, second=0, microsecond=0)
-        self._from = start.timestamp()
-        self._until = (start + timedelta(hours=1)).timestamp()
+        try:
+            local = datetime.fromtimestamp(t, tz)
+            start = local.replace(minute=0, second=0, microsecond=0)
+            self._from = start.timestamp()
+            self._until = (start + timedelta(hours=1)).timestamp()
+        except (OverflowError, ValueError, OSError):  # years 1 and 9999: the calendar's edges
+            self._from, self._until = t, t + 3600.0
+            self._cached = self.base
+            return self.base
         value = profile.at(local.month, local.hour)
         if value is None:
             self._cached = self.base

@@ -6,12 +6,68 @@ Each subcommand's work lives in its own module, imported when the subcommand run
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+from typer.exceptions import Abort
+
+try:  # typer vendors click from 0.2x on; its commands raise the vendored exceptions
+    from typer._click import exceptions as errors
+except ImportError:  # pragma: no cover -- an older typer on the real click
+    from click import exceptions as errors
+
+
+class _OneLineErrors(TyperGroup):
+    """The ``wattprint`` group: a usage error (unknown option, bad value, missing argument) is
+    one line on stderr and exit 2, like every other user error, instead of click's boxed help;
+    an unexpected error is one line and exit 1 rather than a traceback (set
+    WATTPRINT_TRACEBACK=1 to see it). ``--help`` and ``--version`` print as usual."""
+
+    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:  # fmt: skip
+        try:
+            code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                standalone_mode=False, **extra)  # fmt: skip
+        except errors.NoArgsIsHelpError as exc:  # bare `wattprint`: the help
+            exc.show()
+            code = exc.exit_code
+        except errors.UsageError as exc:
+            path = exc.ctx.command_path if exc.ctx is not None else "wattprint"
+            typer.echo(f"wattprint: {one_line(exc.format_message())} "
+                       f"(see '{path} --help')", err=True)  # fmt: skip
+            code = 2
+        except errors.ClickException as exc:
+            typer.echo(f"wattprint: {one_line(exc.format_message())}", err=True)
+            code = exc.exit_code
+        except Abort:
+            typer.echo("wattprint: aborted", err=True)
+            code = 1
+        except Exception as exc:  # a bug: one line that says so, not a traceback
+            if os.environ.get("WATTPRINT_TRACEBACK"):
+                raise
+            what = f"{type(exc).__name__}: {one_line(str(exc))}"
+            typer.echo(f"wattprint: internal error, {what} (please report it; "
+                       "WATTPRINT_TRACEBACK=1 shows where)", err=True)  # fmt: skip
+            code = 1
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+#: More GPUs than any machine or cluster holds: a typo, refused rather than estimated.
+MAX_GPUS = 10_000_000
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
 
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="wattprint",
     help="Measure and estimate the energy and CO2 of computing, with honest bounds.",
     no_args_is_help=True,
@@ -221,7 +277,9 @@ def estimate(
         str | None,
         typer.Option(help="GPU model, e.g. 'H100 SXM' (default: this machine's GPUs)"),
     ] = None,
-    gpus: Annotated[int | None, typer.Option(min=0, help="number of GPUs")] = None,
+    gpus: Annotated[
+        int | None, typer.Option(min=0, max=MAX_GPUS, help="number of GPUs (of --gpu's model)")
+    ] = None,
     gpu_load: Annotated[float, typer.Option(min=0, max=1, help="GPU utilization, 0-1")] = 1.0,
     hours: Annotated[float, typer.Option(min=0, help="how long the job runs")] = 1.0,
     country: Annotated[str | None, typer.Option(help="ISO-3, ISO-2 or name")] = None,
@@ -268,11 +326,15 @@ def report(
         Path | None,
         typer.Option("--html", help="also write a self-contained HTML page with charts here"),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="let --html replace a file that is not an earlier report"),
+    ] = False,
 ) -> None:
     """Totals of emissions.csv files (wattprint's or CodeCarbon's), with equivalents."""
     from .report import report as run_report
 
-    _run(run_report, list(files or []), by, since, as_json, html)
+    _run(run_report, list(files or []), by, since, as_json, html, force)
 
 
 @app.command()

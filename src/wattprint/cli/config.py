@@ -33,6 +33,7 @@ from ..config import (
     PARSERS,
     PROJECT_FILE,
     SECRETS,
+    check_raw,
     ini_error,
     project_config_path,
     user_config_path,
@@ -111,6 +112,7 @@ def _checked(name: str, raw: str, *, quote: bool = True) -> str:
     if "\n" in raw or "\r" in raw:
         raise ValueError(f"{name}: a value must be on one line")
     try:
+        check_raw(raw)  # NUL, non-UTF-8, too long: what no setting accepts
         value = PARSERS[name](name, raw)
     except ValueError as exc:
         raise ValueError(f"{name}={raw!r}: {name} {exc}" if quote else f"{name} {exc}") from None

@@ -36,6 +36,7 @@ class Part:
     low_w: float
     high_w: float
     how: str
+    count: int = 1  # devices in the part (GPUs of one model)
 
 
 def _this_machine() -> tuple[str, int, int, float, list[str], bool]:
@@ -56,14 +57,22 @@ def _this_machine() -> tuple[str, int, int, float, list[str], bool]:
 
 
 def _gpu_parts(job: Job, names: list[str]) -> list[Part]:
+    """One part per GPU model, for all the GPUs of that model: the cost does not grow with
+    their number."""
+    from collections import Counter
+
     from ..hardware import find_gpu
 
     if job.gpu:
-        names = [job.gpu] * (job.gpus if job.gpus is not None else 1)
+        counts = {job.gpu: job.gpus if job.gpus is not None else 1}
     elif job.gpus is not None:
         raise JobError("--gpus needs --gpu MODEL (e.g. --gpu 'H100 SXM')")
+    else:
+        counts = dict(Counter(names))
     parts = []
-    for name in names:
+    for name, n in counts.items():
+        if n == 0:
+            continue
         spec = find_gpu(name)
         if spec is None or spec.tdp_w is None:
             raise JobError(f"GPU {name!r} is not in wattprint's GPU table; name another model")
@@ -72,7 +81,7 @@ def _gpu_parts(job: Job, names: list[str]) -> list[Part]:
         idle = spec.idle_w if spec.idle_w is not None else 0.1 * spec.tdp_w
         watts = idle + (spec.tdp_w - idle) * job.gpu_load
         how = f"{spec.model}: idle {idle:g} W to TDP {spec.tdp_w:g} W ({spec.source})"
-        parts.append(Part("gpu", watts, idle, spec.tdp_w, how))
+        parts.append(Part("gpu", n * watts, n * idle, n * spec.tdp_w, how, n))
     return parts
 
 
@@ -184,7 +193,8 @@ def compute(job: Job) -> dict[str, Any]:
             "threads": threads,
             "memory_gb": memory_gb,
             "load": job.load,
-            "gpus": [p.how.split(":")[0] for p in gpu],
+            "gpu_count": sum(p.count for p in gpu),
+            "gpu_models": {p.how.split(":")[0]: p.count for p in gpu},
             "gpu_load": job.gpu_load,
             "notes": list(power.notes),
         },
@@ -224,14 +234,14 @@ def _another_time(location: Any, kwh: float, hours: float) -> dict[str, Any] | N
 def _summed_gpus(gpus: list[Part]) -> list[Part]:
     if not gpus:
         return []
-    hows = sorted({p.how for p in gpus})
     return [
         Part(
             "gpu",
             sum(p.watts for p in gpus),
             sum(p.low_w for p in gpus),
             sum(p.high_w for p in gpus),
-            f"{len(gpus)} x " + "; ".join(hows),
+            "; ".join(f"{p.count} x {p.how}" for p in gpus),
+            sum(p.count for p in gpus),
         )
     ]
 
@@ -242,7 +252,7 @@ def _render(data: dict[str, Any]) -> None:
 
     console = Console()
     m = data["machine"]
-    gpus = f", {len(m['gpus'])} GPU(s) at {m['gpu_load']:.0%}" if m["gpus"] else ""
+    gpus = f", {m['gpu_count']} GPU(s) at {m['gpu_load']:.0%}" if m["gpu_count"] else ""
     console.print(
         f"[bold]{m['described'].capitalize()}[/]: {m['cpu'] or 'unknown CPU'} x {m['sockets']}, "
         f"{m['threads']} threads, {m['memory_gb']:.0f} GB, CPU at {m['load']:.0%}{gpus}"

@@ -89,11 +89,47 @@ def _render(data: dict[str, Any]) -> None:
             )
 
 
+#: What the first bytes of a page wattprint wrote look like: such a page may be replaced.
+REPORT_MARK = "<title>wattprint report:"
+
+
+def check_output(html: Path, inputs: list[Path], force: bool) -> None:
+    """ValueError unless writing ``html`` loses nothing: it is never one of the inputs, and an
+    existing file is replaced only when it is an earlier wattprint report, or with --force."""
+    if not html.exists():
+        return
+    for given in inputs or [Path("emissions.csv")]:
+        try:
+            same = given.exists() and html.samefile(given)
+        except OSError:
+            same = False
+        if same:
+            raise ValueError(f"--html {html}: that is an input of this report; name another file")
+    if html.is_dir() or force:
+        return  # a folder: check_target says what is wrong
+    try:
+        with html.open("rb") as f:
+            head = f.read(2048).decode("utf-8", "replace")
+    except OSError:
+        head = ""
+    if REPORT_MARK not in head:
+        raise ValueError(
+            f"--html {html}: the file exists and is not a wattprint report; "
+            "name another file, or add --force to replace it"
+        )
+
+
 def report(
-    files: list[Path], by: str, since: str | None, as_json: bool, html: Path | None = None
+    files: list[Path],
+    by: str,
+    since: str | None,
+    as_json: bool,
+    html: Path | None = None,
+    force: bool = False,
 ) -> int:
     """Print the report, and with ``html`` write the HTML page there; ValueError for files that
-    are not emissions CSVs, a missing plotly or an ``html`` path that cannot be written."""
+    are not emissions CSVs, a missing plotly or an ``html`` path that cannot be written or
+    would replace something that is not an earlier report."""
     from ..report.summary import DETAIL_KEYS, summarise
 
     os.environ.setdefault("WATTPRINT_LOG_LEVEL", "warning")
@@ -104,6 +140,7 @@ def report(
     if html is not None:  # plotly only now, and before the CSVs are read: fail fast
         from ..report.html import check_target, plotly_js
 
+        check_output(html, files, force)
         check_target(html)
         js = plotly_js()
     data = summarise(list(files), by=by, since=since, details=html is not None)
