@@ -66,7 +66,7 @@ def no_space_messages(caplog) -> list[str]:
 def test_a_full_disk_at_stop_keeps_the_users_exception_and_defers_the_row(
     machine, small_disk, caplog
 ):
-    tracker = Tracker(country="FRA", output_dir=small_disk, interval_s=0.02)
+    tracker = Tracker(country="FRA", output_dir=small_disk, interval_s=0.05)
     with caplog.at_level(logging.WARNING, logger="wattprint"):
         with pytest.raises(UserError):  # the user's own exception, not wattprint's OSError
             with tracker:
@@ -111,7 +111,7 @@ DIES_WITH_A_FULL_DISK = """
 import time
 from pathlib import Path
 disk = Path(sys.argv[1])
-t = Tracker(country="FRA", output_dir=disk, interval_s=0.02).start()
+t = Tracker(country="FRA", output_dir=disk, interval_s=0.05).start()
 time.sleep(0.1)
 fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
 try:

@@ -25,7 +25,7 @@ from faultkit import (
 from wattprint import Tracker, journal, tracker
 
 STOP_SCRIPT = """
-t = Tracker(project_name="dying", country="FRA", interval_s=0.02).start()
+t = Tracker(project_name="dying", country="FRA", interval_s=0.05).start()
 import time
 time.sleep(0.2)
 print(t.run_id, flush=True)

@@ -41,7 +41,7 @@ class Stalling:
 @pytest.mark.parametrize("where", ["sampler", "last reading"])
 def test_a_stalled_meter_costs_stop_its_deadline_not_more(machine, monkeypatch, caplog, where):
     monkeypatch.setattr(tracker_module, "STOP_WAIT_S", 0.5)
-    tracker = Tracker(country="FRA", interval_s=0.02).start()
+    tracker = Tracker(country="FRA", interval_s=0.05).start()
     run = tracker._run
     with tracker._lock:
         stalling = Stalling(run.components["cpu"].meters[0],
@@ -73,7 +73,7 @@ def test_a_stalled_meter_costs_stop_its_deadline_not_more(machine, monkeypatch, 
 def test_a_fault_in_emission_accounting_is_contained_and_the_row_written(
     machine, monkeypatch, caplog
 ):
-    tracker = Tracker(country="FRA", interval_s=0.02).start()
+    tracker = Tracker(country="FRA", interval_s=0.05).start()
 
     def broken(self, run):
         raise ZeroDivisionError("boom")
@@ -106,7 +106,7 @@ def test_a_fault_in_accounting_never_reaches_flush_peek_or_tasks(machine, monkey
 
 
 def test_stop_never_raises_and_a_run_it_could_not_finish_is_recovered(machine, monkeypatch, caplog):
-    tracker = Tracker(country="FRA", interval_s=0.02).start()
+    tracker = Tracker(country="FRA", interval_s=0.05).start()
     run_id = tracker.run_id
     with monkeypatch.context() as patched, caplog.at_level(logging.WARNING, logger="wattprint"):
         patched.setattr(Tracker, "_build", lambda *args: 1 / 0)

@@ -142,3 +142,28 @@ def test_recover_command_sends_the_rows_to_the_exporters_the_settings_name(machi
     assert request.headers["idempotency-key"] == "r-1:recovered"
     assert body["record"]["run_id"] == "r-1" and body["record"]["status"] == "interrupted"
     assert rows()[0]["run_id"] == "r-1"
+
+
+def test_recover_command_sends_the_rows_to_the_team_server_the_settings_name(machine, monkeypatch):
+    """The server sink is a row sink: a run recovered by `wattprint recover` reaches the team
+    server, keyed so that a second recovery of the same row would not add it twice."""
+    from faultkit import interval, run_line, write_journal
+    from receiver import wait_for
+    from standin import StandIn
+    from typer.testing import CliRunner
+
+    from wattprint.cli import app
+
+    for key in ("http_proxy", "HTTP_PROXY", "all_proxy"):
+        monkeypatch.delenv(key, raising=False)
+    write_journal("r-2", run_line("r-2"), interval(10.0, 3600.0))
+    with StandIn() as server:
+        monkeypatch.setenv("WATTPRINT_SERVER_URL", server.url)
+        monkeypatch.setenv("WATTPRINT_SERVER_TOKEN", server.token)
+        result = CliRunner().invoke(app, ["recover", "."])
+        assert result.exit_code == 0, result.output
+        assert wait_for(lambda: server.keys("record"), 10)
+        (key,) = server.keys("record")
+        record = server.store[key]["record"]
+    assert key == "r-2:recovered"
+    assert record["run_id"] == "r-2" and record["status"] == "interrupted"

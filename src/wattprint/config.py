@@ -33,6 +33,7 @@ SHOWN_CHARS = 60
 LIVE_PROVIDERS = ("electricitymaps", "ukgrid", "watttime")
 TRACKING_MODES = ("machine", "process")
 PROJECT_FILE = ".wattprint.ini"
+DEFAULT_OUTPUT_FILE = "emissions.csv"
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Settings:
     experiment_name: str | None = None
     run_name: str | None = None
     output_dir: str = "."
-    output_file: str = "emissions.csv"  # the runs' CSV; relative to output_dir or absolute
+    output_file: str = DEFAULT_OUTPUT_FILE  # the runs' CSV; relative to output_dir or absolute
     interval_s: float = 10.0
     gpu_ids: tuple[str, ...] | None = None
     country: str | None = None
@@ -502,9 +503,11 @@ def check_together(s: Settings) -> None:
         )
     if (s.latitude is None) != (s.longitude is None):
         raise ValueError("latitude and longitude go together: set both or neither")
+    # A name the user chose that is a folder is a mistake in the settings; the default name
+    # taken by a folder of theirs is not: rows then step around it (sinks/csv.py), said once.
     target = Path(s.output_dir) / s.output_file
     try:
-        is_folder = target.is_dir()
+        is_folder = s.output_file != DEFAULT_OUTPUT_FILE and target.is_dir()
     except (OSError, ValueError):  # a name too long for the system: start() says so
         is_folder = False
     if is_folder:

@@ -13,7 +13,7 @@ A sink is a small object with these methods:
   ``wants_updates`` is true. It must not block. (No sink needs it now; ``live`` is cheaper.)
 * ``recovered(result)``: optional; the final row of another run, killed before it stopped,
   that this run's start (or ``wattprint recover``, through ``pass_on_recovered``) recovered
-  from its journal (``status`` "interrupted"). Row sinks (logger, webhook: ``ROW_SINKS``) pass
+  from its journal (``status`` "interrupted"). Row sinks (logger, webhook, server: ``ROW_SINKS``) pass
   it on; per-run sinks (Prometheus, OTel) have nothing to show for it.
 * ``close()``: when the run has ended, after its last write.
 
@@ -47,7 +47,7 @@ _SINKS: dict[str, tuple[Callable[[Any], bool], str, str | None, str | None]] = {
 
 #: Sinks that pass on a killed run's recovered row (the others show one live run's values), and
 #: that ``wattprint recover`` therefore opens on its own.
-ROW_SINKS = ("logger", "webhook")
+ROW_SINKS = ("logger", "webhook", "server")
 
 
 def enabled(settings: Any) -> list[str]:
