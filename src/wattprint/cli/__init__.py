@@ -294,5 +294,16 @@ def config(
     _run(run_config, list(set_ or []), list(unset or []), global_, as_json, no_input)
 
 
+def _add_server() -> None:
+    # typer needs the sub-app's object; its module imports nothing of the server until a
+    # command runs.
+    from .server import app as server_app
+
+    app.add_typer(server_app)
+
+
+_add_server()
+
+
 def main() -> None:
     app()

@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 ALLOWED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     # see the organization's teams, projects, experiments, runs, summaries, exports
     "read": (frozenset({"owner", "admin", "member", "viewer"}), frozenset({"read"})),
+    # see the names of a project and its experiments (CodeCarbon's client asks before sending)
+    "describe": (
+        frozenset({"owner", "admin", "member", "viewer"}),
+        frozenset({"ingest", "read"}),
+    ),
     # send runs and emissions (POST /api/v1/records, CodeCarbon's client)
     "ingest": (frozenset(), frozenset({"ingest"})),
     # create and edit projects, experiments; delete runs and experiments
