@@ -70,7 +70,8 @@ def test_every_write_endpoint_answers_bad_bodies_with_4xx(world, app):
 
 def test_bad_query_parameters_are_4xx(world):
     c, h, p = world.client, world.h("admin"), world.ids["project"]
-    for url in (f"/api/v1/projects/{p}/summary?by=planet", f"/api/v1/projects/{p}/export?format=xls",
+    for url in (f"/api/v1/projects/{p}/summary?by=planet",
+                f"/api/v1/projects/{p}/export?format=xls",
                 "/api/v1/runs?cursor=%%%", "/api/v1/runs?since=tuesday", "/api/v1/runs?limit=0",
                 "/api/v1/runs/compare?ids=a,b", "/api/v1/projects/notanumber"):  # fmt: skip
         got = c.get(url, headers=h)

@@ -113,7 +113,7 @@ def totals(key: str, runs: Sequence[Any]) -> dict[str, Any]:
 
 def _period(kind: str) -> Callable[[Any], str]:
     def key(run: Any) -> str:
-        day = run.instant.date()
+        day = run.timestamp.date()  # as the report groups by day: the date as written
         if kind == "day":
             return day.isoformat()
         if kind == "week":
