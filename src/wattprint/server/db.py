@@ -17,6 +17,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; a SQLite file's folder is created, and its pragmas set."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        return _engine(url)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ValueError(
+            f"database URL {url.split('@')[-1]!r}: {exc}. Use sqlite:///PATH or "
+            "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
+        ) from None
+
+
+def _engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
