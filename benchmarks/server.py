@@ -52,8 +52,8 @@ def record(run: str, seq: int) -> dict[str, Any]:
     return row
 
 
-def envelopes(client: int, batch: int, size: int) -> list[dict[str, Any]]:
-    run = f"c{client}-b{batch}"
+def envelopes(client: int, batch: int, size: int, tag: str = "") -> list[dict[str, Any]]:
+    run = f"{tag}c{client}-b{batch}"
     return [{"type": "wattprint.record", "version": 1, "key": f"{run}:{i}",
              "record": record(run, i)} for i in range(size)]  # fmt: skip
 
@@ -126,12 +126,13 @@ def setup(url: str) -> tuple[int, str]:
     return made["project_id"], token
 
 
-def ingest_rate(server: Server, token: str, clients: int, batches: int, size: int) -> float:
+def ingest_rate(server: Server, token: str, clients: int, batches: int, size: int,
+                tag: str) -> float:  # fmt: skip
     import httpx
 
     # Serialised beforehand: the clients share the machine with the server, and should cost it
     # as little as they can.
-    payloads = [[json.dumps(envelopes(c, b, size)).encode() for b in range(batches)]
+    payloads = [[json.dumps(envelopes(c, b, size, tag)).encode() for b in range(batches)]
                 for c in range(clients)]  # fmt: skip
     created = [0] * clients
     errors: list[str] = []
@@ -274,7 +275,8 @@ def bench(name: str, url: str, workers: list[int], args: argparse.Namespace, hom
     for n in workers:
         server = Server(url, n, home)
         try:
-            rate = ingest_rate(server, token, args.clients, args.batches, args.batch_size)
+            rate = ingest_rate(server, token, args.clients, args.batches, args.batch_size,
+                               tag=f"w{n}-")  # fmt: skip
             out[f"ingest_records_per_s_{n}_workers"] = round(rate)
             out[f"rss_mb_{n}_workers"] = round(server.rss_mb())
         finally:

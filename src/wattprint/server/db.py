@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import JSON, Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -80,9 +80,9 @@ def insert_new(
         return {}
     returning = returning or (unique[0], "id")
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+        return _insert_new_psycopg(session, table, rows, unique, returning)
+    from sqlalchemy.dialects.sqlite import insert
+
     statement = (
         insert(table)
         .on_conflict_do_nothing(index_elements=list(unique))
@@ -90,3 +90,38 @@ def insert_new(
     )
     result = session.execute(statement, list(rows))
     return {row[0]: row[1] for row in result}
+
+
+def _insert_new_psycopg(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    unique: Sequence[str],
+    returning: tuple[str, str],
+) -> dict[Any, Any]:
+    """psycopg's pipelined executemany of one prepared single-row statement: SQLAlchemy's
+    many-rows-in-one-statement form makes psycopg re-parse a statement of ten thousand
+    parameters at every batch, which costs more than the database does."""
+    from psycopg.types.json import Json
+
+    columns = [c.name for c in table.c if c.name in rows[0]]
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {returning[0]}, {returning[1]}"
+    )
+    if any(isinstance(table.c[c].type, JSON) for c in columns):
+        values = [tuple(Json(v) if isinstance(v, dict | list) else v for v in map(row.get, columns))
+                  for row in rows]  # fmt: skip
+    else:
+        values = [tuple(map(row.get, columns)) for row in rows]
+    cursor = session.connection().connection.dbapi_connection.cursor()
+    try:
+        cursor.executemany(sql, values, returning=True)
+        found: dict[Any, Any] = {}
+        while True:
+            found.update((a, b) for a, b in cursor.fetchall())
+            if not cursor.nextset():
+                return found
+    finally:
+        cursor.close()
