@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
@@ -36,15 +37,26 @@ def _text(value: Any) -> str:
 
 
 def report_run(row: dict[str, Any], order: int, kind: str | None = None) -> Any:
-    """The report's Run for one stored row (values as the CSV would hold them)."""
+    """The report's Run for one stored row. The report's ``Run(row, file=, kind=, order=)``
+    takes a row of column -> value from any source; its older form took the CSV's text and the
+    parsed fields, which this still builds where that is the one installed."""
     from ..report.summary import Run as ReportRun
 
+    if _takes_a_row(ReportRun):
+        return ReportRun(row, file="server", kind=kind, order=order)
     text = {name: _text(value) for name, value in row.items()}
     if kind is None:
         # As the report tells files apart: wattprint's rows carry its version and a status.
         kind = "wattprint" if text.get("wattprint_version") and text.get("status") else "codecarbon"
     stamp = parse_time(text["timestamp"]) if text.get("timestamp") else datetime.min
     return ReportRun(text.get("run_id", ""), "server", kind, stamp, text, order)
+
+
+@cache
+def _takes_a_row(cls: type) -> bool:
+    import inspect
+
+    return next(iter(inspect.signature(cls).parameters)) == "row"
 
 
 def stored_runs(session: Session, f: RunFilter) -> list[tuple[Run, Any]]:
