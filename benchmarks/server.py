@@ -217,6 +217,7 @@ def fill(url: str, project: int, target: int, have: int) -> int:
     from sqlalchemy import func, insert, select, update
 
     from wattprint.server import db
+    from wattprint.server.db import insert_new
     from wattprint.server.ingest import apply_totals
     from wattprint.server.models import Emission, Run
 
@@ -232,7 +233,7 @@ def fill(url: str, project: int, target: int, have: int) -> int:
                 last_seen=datetime(2026, 3, 1),
             ).returning(Run.id)).scalar()  # fmt: skip
             rows = _table_rows(project, run_pk, 0, ROWS_PER_RUN, name)
-            s.execute(insert(Emission.__table__), rows)
+            insert_new(s, Emission.__table__, rows, ("project_pk", "key"))
             last_id = s.scalar(select(func.max(Emission.id)).where(Emission.run_pk == run_pk))
             last = rows[-1]
             apply_totals(s, run_pk, last, last["at"], last["seq"], last_id)

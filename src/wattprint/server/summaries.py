@@ -33,7 +33,7 @@ _PART_BOUNDS = {part: (f"{prefix}_low_kwh", f"{prefix}_high_kwh") for part, pref
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    return repr(value) if isinstance(value, float) else str(value)
+    return repr(value) if type(value) is float else str(value)
 
 
 def report_run(row: dict[str, Any], order: int, kind: str | None = None) -> Any:
@@ -69,10 +69,10 @@ def stored_runs(session: Session, f: RunFilter) -> list[tuple[Run, Any]]:
         .order_by(runs.c.id)
     )
     out = []
-    for order, row in enumerate(session.execute(query).mappings()):
-        values = {name: row[name] for name in records.COLUMNS}
-        kind = "codecarbon" if row["source"] == "codecarbon" else None
-        out.append(({"id": row["id"]}, report_run(values, order, kind)))
+    for order, (run_id, source, *values) in enumerate(session.execute(query)):
+        kind = "codecarbon" if source == "codecarbon" else None
+        row = dict(zip(records.COLUMNS, values, strict=True))
+        out.append(({"id": run_id}, report_run(row, order, kind)))
     return out
 
 
