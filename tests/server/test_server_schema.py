@@ -4,6 +4,7 @@ empty and up again, and the migrations agree with the models."""
 from __future__ import annotations
 
 import pytest
+from serverkit import app, client, database_url, world  # noqa: F401 - the fixtures
 from sqlalchemy import BigInteger, Float, Text, inspect
 
 from wattprint import records

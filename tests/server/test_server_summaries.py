@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 
 import pytest
-from serverkit import full_record
+from serverkit import app, client, database_url, full_record, world  # noqa: F401 - the fixtures
 
 from wattprint import records
 from wattprint.report.summary import read_runs, summarise, summarise_group
