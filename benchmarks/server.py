@@ -310,14 +310,21 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=25, help="per client")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--raw-rows", type=int, default=20000)
+    parser.add_argument(
+        "--databases",
+        default="sqlite,postgresql",
+        help="which to measure (PostgreSQL where --postgres-url is given)",
+    )
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",")]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        results.append(bench("sqlite", f"sqlite:///{home / 'bench.sqlite3'}", [1], args, home))
-        if args.postgres_url:
+        if "sqlite" in args.databases:
+            url = f"sqlite:///{home / 'bench.sqlite3'}"
+            results.append(bench("sqlite", url, [1], args, home))
+        if args.postgres_url and "postgresql" in args.databases:
             results.append(bench("postgresql", args.postgres_url, [1, 4], args, home))
     text = json.dumps({"cpus": os.cpu_count(), "results": results}, indent=2)
     print(text)
