@@ -20,6 +20,9 @@ BAD_BODIES = [
     b'{"name": "ok", "organization_id": 99999999, "project_id": "99999999", "user_id": 99999999,'
     b' "experiment_id": "99999999", "run_id": "99999999", "timestamp": "2026-01-01T00:00:00",'
     b' "duration": 5, "email": "a@b.c", "role": "viewer", "team_id": 99999999}',
+    b'{"name": "big", "organization_id": 99999999999999999999, "project_id": 99999999999999999999,'
+    b' "user_id": 99999999999999999999, "team_id": 99999999999999999999, "email": "a@b.c",'
+    b' "experiment_id": "99999999999999999999", "run_id": "99999999999999999999"}',
     b'{"organization_id": 1e400, "project_id": -1, "expires_days": -5}',
     b'[{"type": "wattprint.record", "version": 1, "key": 5, "record": []}]',
     b'{"type": "wattprint.record", "version": 2, "key": "a:1", "record": {}}',
@@ -73,7 +76,11 @@ def test_bad_query_parameters_are_4xx(world):
     for url in (f"/api/v1/projects/{p}/summary?by=planet",
                 f"/api/v1/projects/{p}/export?format=xls",
                 "/api/v1/runs?cursor=%%%", "/api/v1/runs?since=tuesday", "/api/v1/runs?limit=0",
-                "/api/v1/runs/compare?ids=a,b", "/api/v1/projects/notanumber"):  # fmt: skip
+                "/api/v1/runs/compare?ids=a,b", "/api/v1/projects/notanumber",
+                "/api/v1/projects/99999999999999999999",
+                "/api/v1/runs?project_id=99999999999999999999",
+                "/api/v1/runs/compare?ids=99999999999999999999", "/projects/99999999999999999999",
+                "/api/v1/runs?cursor=OTk5OTk5OTk5OTk5OTk5OTk5OTk5"):  # fmt: skip
         got = c.get(url, headers=h)
         assert 400 <= got.status_code < 500, (url, got.status_code)
         assert got.json()["detail"]

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
 from .. import __version__
 from .settings import ServerSettings
@@ -78,6 +78,18 @@ def _errors(app: FastAPI) -> None:
         log.info("refused a write that breaks a constraint: %s", e.orig)
         return answer(409, "that conflicts with what is stored (a name taken, or a reference "
                            "to something that does not exist)")  # fmt: skip
+
+    def out_of_range(_r: Request, _e: Exception) -> JSONResponse:
+        return answer(400, "a number in the request is out of range (ids are 64-bit integers)")
+
+    app.add_exception_handler(OverflowError, out_of_range)
+    app.add_exception_handler(DataError, out_of_range)  # PostgreSQL: numeric value out of range
+
+    @app.exception_handler(StatementError)
+    def statement(request: Request, e: StatementError) -> JSONResponse:
+        if isinstance(e.orig, OverflowError):  # SQLite: Python int too large for INTEGER
+            return out_of_range(request, e)
+        raise e
 
     @app.exception_handler(ValueError)
     def bad_value(_r: Request, e: ValueError) -> JSONResponse:
