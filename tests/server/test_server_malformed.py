@@ -23,6 +23,11 @@ BAD_BODIES = [
     b'{"name": "big", "organization_id": 99999999999999999999, "project_id": 99999999999999999999,'
     b' "user_id": 99999999999999999999, "team_id": 99999999999999999999, "email": "a@b.c",'
     b' "experiment_id": "99999999999999999999", "run_id": "99999999999999999999"}',
+    b'{"name": "nul\\u0000", "description": "\\u0000", "email": "a\\u0000@b.c", "role": "viewer",'
+    b' "organization_id": 1, "project_id": 1}',
+    b'[{"type": "wattprint.record", "version": 1, "key": "a\\u0000:1", "record": {}},'
+    b' {"type": "wattprint.record", "version": 1, "key": "a:1", "record": {"run_id": "a",'
+    b' "timestamp": "2026-01-01T00:00:00Z", "notes": "\\u0000"}}]',
     b'{"organization_id": 1e400, "project_id": -1, "expires_days": -5}',
     b'[{"type": "wattprint.record", "version": 1, "key": 5, "record": []}]',
     b'{"type": "wattprint.record", "version": 2, "key": "a:1", "record": {}}',

@@ -80,7 +80,8 @@ def _errors(app: FastAPI) -> None:
                            "to something that does not exist)")  # fmt: skip
 
     def out_of_range(_r: Request, _e: Exception) -> JSONResponse:
-        return answer(400, "a number in the request is out of range (ids are 64-bit integers)")
+        return answer(400, "a value the database cannot store: a number out of range (ids are "
+                           "64-bit integers) or text with a NUL character")  # fmt: skip
 
     app.add_exception_handler(OverflowError, out_of_range)
     app.add_exception_handler(DataError, out_of_range)  # PostgreSQL: numeric value out of range

@@ -66,7 +66,7 @@ def parse(envelope: Any) -> Item:
         raise BadValueError(f"type {kind!r}: use {RECORD!r} or {INTERVAL!r}")
     if envelope.get("version") != 1:
         raise BadValueError(f"version {envelope.get('version')!r}: this server reads version 1")
-    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY:
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY or "\x00" in key:
         raise BadValueError(f"key must be a non-empty string of at most {MAX_KEY} characters")
     if kind == RECORD:
         values = convert_all(_RECORD_SPEC, envelope.get("record"), "record")

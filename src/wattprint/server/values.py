@@ -53,6 +53,8 @@ def _int(value: Any) -> int | None:
 
 def _text(value: Any) -> str:
     if isinstance(value, str):
+        if "\x00" in value:
+            raise BadValueError("text with a NUL character (PostgreSQL cannot store it)")
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
@@ -102,7 +104,9 @@ def convert_all(spec: dict[str, records.Column], values: Any, what: str) -> dict
         if value is None:
             continue
         column = spec[name]
-        if type(value) is _ALREADY.get(column.kind):
+        if type(value) is _ALREADY.get(column.kind) and not (
+            type(value) is str and "\x00" in value
+        ):
             # A float that is not finite (nan - nan is nan) is unknown, as everywhere else.
             out[name] = value if type(value) is not float or value - value == 0 else None
         else:
