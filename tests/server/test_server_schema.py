@@ -77,3 +77,20 @@ def test_a_database_newer_than_the_code_is_refused_with_the_command(engine):
         assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
             "from_the_future"
         )
+
+
+def test_the_api_docs_are_served_without_a_cdn(client):
+    import re
+
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    urls = re.findall(r"""(?:src|href|url)\s*[:=]\s*['"]([^'"]+)['"]""", page.text)
+    assert urls and all(u.startswith("/") for u in urls), urls
+    assert "http" not in page.text  # nothing from elsewhere
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+    spec = client.get("/api/v1/openapi.json").json()
+    assert (
+        "/api/v1/records" in spec["paths"]
+        and "/api/v1/projects/{project_id}/summary" in (spec["paths"])
+    )

@@ -19,7 +19,7 @@ log = logging.getLogger("wattprint.server")
 def create_app(settings: ServerSettings, *, migrate_schema: bool = False) -> FastAPI:
     """The app on ``settings.url``; with ``migrate_schema``, the schema is brought up to date
     first (``wattprint server`` does it once before starting its workers)."""
-    from . import api, codecarbon, db, migrate, security
+    from . import api, codecarbon, db, docs, migrate, security
 
     engine = db.make_engine(settings.url)
     if migrate_schema:
@@ -30,7 +30,7 @@ def create_app(settings: ServerSettings, *, migrate_schema: bool = False) -> Fas
         title="wattprint team server",
         version=__version__,
         description="Runs, emissions and their summaries for an organization's teams.",
-        docs_url="/api/docs",
+        docs_url=None,  # docs.mount serves them without a CDN
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
@@ -41,6 +41,7 @@ def create_app(settings: ServerSettings, *, migrate_schema: bool = False) -> Fas
         settings.login_attempts, settings.login_window_s
     )
     app.include_router(api.router())
+    docs.mount(app)
     codecarbon.mount(app)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
