@@ -95,3 +95,14 @@ def test_a_bad_database_url_is_one_line_not_a_traceback(tmp_path):
     result = runner.invoke(cli, ["server", "migrate", "--database-url", "nosuchdb://x"])
     assert result.exit_code in (1, 2) and "Traceback" not in result.output
     assert "wattprint:" in result.output
+
+
+def test_the_first_start_says_where_the_database_is_and_how_to_add_a_user(url, monkeypatch):
+    import uvicorn
+
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(app=app, **kw))
+    out = _ok("server", "--database-url", url, "--port", "8123")
+    assert url in out and "wattprint server user add" in out
+    assert started["host"] == "127.0.0.1" and started["port"] == 8123 and started["factory"]
+    assert started["app"] == "wattprint.server.app:app_from_env"

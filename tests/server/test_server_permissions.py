@@ -46,6 +46,11 @@ ENDPOINTS = [
     ("GET", "/api/v1/runs/{r}/intervals", None, "read", "project"),
     ("GET", "/api/v1/runs/{r}/summary", None, "read", "project"),
     ("GET", "/api/v1/runs/compare?ids={r}", None, "read", "project"),
+    ("GET", "/api/v1/experiments/{e}", None, "read", "project"),
+    ("GET", "/api/v1/experiments/{e}/summary", None, "read", "project"),
+    ("GET", "/api/v1/experiments/{e}/export", None, "read", "project"),
+    ("GET", "/api/v1/runs/{r}/export", None, "read", "project"),
+    ("PATCH", "/api/v1/experiments/{e}", {"description": "by {who}"}, "write", "project"),
     ("GET", "/api/v1/organizations/{a}", None, "read", "org"),
     ("GET", "/api/v1/organizations/{a}/summary", None, "read", "org"),
     ("GET", "/api/v1/organizations/{a}/export", None, "read", "org"),
@@ -76,6 +81,7 @@ ENDPOINTS = [
 DESTRUCTIVE = [
     ("DELETE", "/api/v1/tokens/{token_read}", "manage", "project", "manager"),
     ("DELETE", "/api/v1/runs/{r}", "write", "project", "member"),
+    ("DELETE", "/api/v1/experiments/{e}", "write", "project", "member"),
     ("DELETE", "/api/v1/projects/{p}", "manage", "project", "manager"),
     ("DELETE", "/api/v1/teams/{t}", "manage", "org", "manager"),
     ("DELETE", "/api/v1/organizations/{a}", "own", "org", "owner"),
@@ -84,7 +90,8 @@ DESTRUCTIVE = [
 
 def _fill(value, world, who):
     ids = {"p": world.ids["project"], "a": world.ids["org_a"], "t": world.ids["team"],
-           "r": world.ids.get("run"), "token_read": world.ids["token_read"],
+           "r": world.ids.get("run"), "e": world.ids.get("experiment"),
+           "token_read": world.ids["token_read"],
            "viewer": world.ids["user_viewer"]}  # fmt: skip
     if isinstance(value, dict):
         return {k: _fill(v, world, who) for k, v in value.items()}
@@ -109,6 +116,7 @@ def populated(world):
     got = world.client.get("/api/v1/runs", params={"project_id": world.ids["project"]},
                            headers=world.h("owner")).json()["items"]  # fmt: skip
     world.ids["run"] = got[0]["id"]
+    world.ids["experiment"] = got[0]["experiment_id"]
     return world
 
 
@@ -192,3 +200,22 @@ def test_an_admin_cannot_make_an_owner(world):
     got = world.client.patch(f"/api/v1/organizations/{a}/members/{world.ids['user_member']}",
                              json={"role": "owner"}, headers=world.h("manager"))  # fmt: skip
     assert got.status_code == 403
+
+
+def test_personal_tokens_are_shown_once_listed_without_secret_and_revocable(world):
+    c = world.client
+    made = c.post("/api/v1/users/me/tokens", json={"name": "ci", "expires_days": 30},
+                  headers=world.h("viewer"))  # fmt: skip
+    assert made.status_code == 201
+    token, details = made.json()["token"], made.json()["details"]
+    assert token.startswith("wpp_") and details["expires_at"]
+    mine = c.get("/api/v1/users/me/tokens", headers={"Authorization": f"Bearer {token}"}).json()
+    assert [t["name"] for t in mine] == ["test", "ci"] and all("token" not in t for t in mine)
+    other = c.delete(f"/api/v1/users/me/tokens/{details['id']}", headers=world.h("member"))
+    assert other.status_code == 404  # someone else's token
+    assert c.get("/api/v1/users/me/tokens", headers=world.h("token_read")).status_code == 403
+    gone = c.delete(f"/api/v1/users/me/tokens/{details['id']}", headers=world.h("viewer"))
+    assert gone.status_code == 204
+    assert (
+        c.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    )

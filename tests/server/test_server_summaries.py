@@ -112,6 +112,9 @@ def test_other_groupings_and_filters(world, same_rows):
     by_source = c.get(url, params={"by": "intensity_source"}, headers=h).json()["groups"]
     assert [g["group"] for g in by_source] == ["codecarbon (not stated)", "src-0", "src-1",
                                                "src-2"]  # fmt: skip
+    by_week = c.get(url, params={"by": "week"}, headers=h).json()["groups"]
+    # 2026-03-01 is a Sunday: its week began on Monday 23 February
+    assert [(g["group"], g["runs"]) for g in by_week] == [("2026-02-23", 2), ("2026-03-02", 2)]
     by_month = c.get(url, params={"by": "month"}, headers=h).json()["groups"]
     assert [(g["group"], g["runs"]) for g in by_month] == [("2026-03", 4)]
     by_location = c.get(url, params={"by": "location"}, headers=h).json()["groups"]
