@@ -37,6 +37,7 @@ def create_app(settings: ServerSettings, *, migrate_schema: bool = False) -> Fas
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = db.session_factory(engine)
+    app.state.write_lock = db.write_lock(engine)
     app.state.login_limiter = security.LoginLimiter(
         settings.login_attempts, settings.login_window_s
     )

@@ -10,6 +10,7 @@ from fastapi import Depends, Header, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
 from .. import store
+from ..db import transaction
 from ..permissions import Principal
 
 
@@ -30,12 +31,17 @@ def bearer(authorization: str | None, api_token: str | None) -> str | None:
 
 
 def principal(
-    db: DB,
+    request: Request,
     authorization: Annotated[str | None, Header()] = None,
     x_api_token: Annotated[str | None, Header()] = None,
 ) -> Principal:
+    """Who the bearer token is. In a transaction of its own, committed at once: its write (the
+    token's last use, once a minute) must not hold SQLite's lock for the whole request."""
     token = bearer(authorization, x_api_token)
-    found = store.principal_for(db, token) if token else None
+    found = None
+    if token:
+        with transaction(request.app.state.sessions) as db:
+            found = store.principal_for(db, token)
     if found is None:
         raise HTTPException(
             401,

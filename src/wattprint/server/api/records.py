@@ -7,8 +7,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from .. import ingest, schemas
+from ..db import transaction
 from ..permissions import check
-from .deps import DB, Who
+from .deps import Who
 
 router = APIRouter(tags=["ingest"])
 MAX_BATCH = 5000
@@ -38,7 +39,9 @@ _BODY = {
 
 
 @router.post("/records", response_model=schemas.IngestOut, openapi_extra=_BODY)
-def post_records(db: DB, who: Who, body: Annotated[Any, Depends(envelopes)]) -> JSONResponse:
+def post_records(
+    request: Request, who: Who, body: Annotated[Any, Depends(envelopes)]
+) -> JSONResponse:
     """A batch of the tracker's envelopes for the token's project, idempotent by key: each item
     is created, a duplicate (already stored), or rejected with the reason; the rest are kept."""
     if not who.is_token:
@@ -49,4 +52,7 @@ def post_records(db: DB, who: Who, body: Annotated[Any, Depends(envelopes)]) -> 
     items = body if isinstance(body, list) else [body]
     if len(items) > MAX_BATCH:
         raise HTTPException(413, f"{len(items)} envelopes: send at most {MAX_BATCH} at a time")
-    return JSONResponse(ingest.ingest(db, who.token_project_id, items))
+    # A transaction of its own, taken one at a time where the database has one writer (SQLite):
+    # batches queue on a lock here rather than poll SQLite's busy timeout.
+    with request.app.state.write_lock, transaction(request.app.state.sessions) as db:
+        return JSONResponse(ingest.ingest(db, who.token_project_id, items))
