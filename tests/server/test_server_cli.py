@@ -106,3 +106,14 @@ def test_the_first_start_says_where_the_database_is_and_how_to_add_a_user(url, m
     assert url in out and "wattprint server user add" in out
     assert started["host"] == "127.0.0.1" and started["port"] == 8123 and started["factory"]
     assert started["app"] == "wattprint.server.app:app_from_env"
+
+
+def test_without_the_server_extra_it_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "alembic" else real(name, *a))  # fmt: skip
+    result = runner.invoke(cli, ["server", "migrate"])
+    assert result.exit_code == 2
+    assert "alembic missing" in result.output and "wattprint[server]" in result.output

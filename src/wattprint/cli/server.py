@@ -34,12 +34,16 @@ def _group_url(ctx: typer.Context, given: str | None) -> str | None:
 
 
 def _settings(**given: Any) -> Any:
-    try:
-        from ..server.settings import load_settings
-    except ImportError as exc:
-        typer.echo(f"wattprint: the server needs its extra ({exc.name} is missing): "
+    from importlib.util import find_spec
+
+    missing = [m for m in ("fastapi", "sqlalchemy", "alembic", "uvicorn", "argon2", "platformdirs")
+               if find_spec(m) is None]  # fmt: skip
+    if missing:
+        typer.echo(f"wattprint: the server needs its extra ({', '.join(missing)} missing): "
                    "pip install 'wattprint[server]'", err=True)  # fmt: skip
-        raise typer.Exit(2) from None
+        raise typer.Exit(2)
+    from ..server.settings import load_settings
+
     try:
         return load_settings(**given)
     except ValueError as exc:
