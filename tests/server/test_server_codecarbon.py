@@ -3,21 +3,15 @@ its runs and emissions land in the token's project and experiment, labelled as C
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
+from serverproc import ServerProcess
 
 pytest.importorskip("codecarbon")
 
-ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "correct horse battery"
 
 SCRIPT = """
 import sys, time
@@ -34,55 +28,13 @@ print(t.stop())
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wattprint(env, *args, stdin=None):
-    done = subprocess.run([sys.executable, "-m", "wattprint", *args], env=env, input=stdin,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("cc-server")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("WATTPRINT_") and not k.lower().startswith("codecarbon")
-    }
-    env.update(HOME=str(home), XDG_DATA_HOME=str(home / "data"), PYTHONPATH=str(ROOT / "src"),
-               WATTPRINT_SERVER_DATABASE_URL=f"sqlite:///{home / 'server.sqlite3'}")  # fmt: skip
-    _wattprint(env, "server", "user", "add", "lead@example.org", "--password-stdin",
-               stdin=PASSWORD + "\n")  # fmt: skip
-    made = json.loads(_wattprint(env, "server", "bootstrap", "--org", "NLP lab", "--team", "core",
-                                 "--project", "bert", "--experiment", "cc", "--owner",
-                                 "lead@example.org", "--json"))  # fmt: skip
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "wattprint", "server", "--port", str(port)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/api/v1/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, process.stdout.read()
-        assert time.time() < deadline, "the server did not start"
-        time.sleep(0.2)
-    token = httpx.post(f"{url}/api/v1/auth/token",
-                       json={"email": "lead@example.org", "password": PASSWORD}).json()  # fmt: skip
-    yield {"url": url, "env": env, "made": made, "home": home,
-           "headers": {"Authorization": f"Bearer {token['access_token']}"}}  # fmt: skip
-    process.terminate()
-    process.wait(timeout=30)
+    process = ServerProcess(home, experiment="cc")
+    yield {"url": process.url, "env": process.env, "made": process.made, "home": home,
+           "headers": process.headers}  # fmt: skip
+    process.stop()
 
 
 def _track(server, endpoint):
