@@ -158,7 +158,7 @@ def wait_command(
     command: list[str],
     tracker_options: dict[str, Any],
     below: float | None = None,
-    as_json: bool = False,
+    json_file: Any = None,
     *,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
@@ -200,4 +200,4 @@ def wait_command(
           f"({why})", file=err, flush=True)  # fmt: skip
     if run is None:
         from .run import run
-    return run(command, tracker_options, as_json, tracker=tracker)
+    return run(command, tracker_options, json_file, tracker=tracker)
