@@ -87,9 +87,6 @@ def _gpu_parts(job: Job, names: list[str]) -> list[Part]:
 
 def compute(job: Job) -> dict[str, Any]:
     """Everything the command prints, as plain data."""
-    from ..carbon import tables
-    from ..carbon.grid import annual
-    from ..carbon.location import locate
     from ..estimate import machine_power
     from ..estimate.vm import guest_curve
     from ..hardware import find_cpu
@@ -138,17 +135,7 @@ def compute(job: Job) -> dict[str, Any]:
     )
     if job.cloud and not job.region:
         raise JobError("--cloud needs --region (the provider's region code, e.g. us-east-1)")
-    location = locate(country=job.country, cloud_provider=job.cloud, cloud_region=job.region)
-    intensity = annual(location)
-    pue, pue_source = 1.0, "on-premises default"
-    if location.cloud_provider:
-        provider = tables.normalise_provider(location.cloud_provider) or location.cloud_provider
-        row = tables.cloud_region(provider, location.cloud_region or "")
-        default_pue, _, source = tables.provider_defaults(provider)
-        if row is not None and row.pue:
-            pue, pue_source = row.pue, f"{provider} {row.region}"
-        elif default_pue:
-            pue, pue_source = default_pue, f"{provider} default ({source})"
+    location, intensity, pue, pue_source = _where(job)
     it_kwh = machine.watts * job.hours / 1000
     energy = {
         "it_kwh": it_kwh,
@@ -207,6 +194,22 @@ def compute(job: Job) -> dict[str, Any]:
         "emissions": emissions,
         "elsewhere": elsewhere,
     }
+
+
+def _where(job: Job) -> tuple[Any, Any, float, str]:
+    """Location, intensity, PUE and its source, by the settings every command uses (files,
+    WATTPRINT_*, a site file) with --country/--cloud/--region in place of their location. An
+    estimate is for no particular hour: the annual figure, or the intensity setting."""
+    from ..carbon.context import setup
+    from .inspect import settings_with
+
+    settings = settings_with({"country": job.country, "cloud_provider": job.cloud,
+                              "cloud_region": job.region})  # fmt: skip
+    carbon = setup(settings)
+    try:
+        return carbon.location, carbon.timeline.base, carbon.pue, carbon.pue_source
+    finally:
+        carbon.close()
 
 
 def _another_time(location: Any, kwh: float, hours: float) -> dict[str, Any] | None:
