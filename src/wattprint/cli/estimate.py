@@ -207,7 +207,9 @@ def _where(job: Job) -> tuple[Any, Any, float, str]:
                               "cloud_region": job.region})  # fmt: skip
     carbon = setup(settings)
     try:
-        return carbon.location, carbon.timeline.base, carbon.pue, carbon.pue_source
+        # The PUE's origin in short ("aws us-east-1", "setting pue"); `detect` gives the source.
+        pue_source = carbon.pue_source.split(":")[0]
+        return carbon.location, carbon.timeline.base, carbon.pue, pue_source
     finally:
         carbon.close()
 
@@ -253,6 +255,8 @@ def _render(data: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from .. import units
+
     console = Console()
     m = data["machine"]
     gpus = f", {m['gpu_count']} GPU(s) at {m['gpu_load']:.0%}" if m["gpu_count"] else ""
@@ -261,22 +265,24 @@ def _render(data: dict[str, Any]) -> None:
         f"{m['threads']} threads, {m['memory_gb']:.0f} GB, CPU at {m['load']:.0%}{gpus}"
     )
     table = Table(title="Power", title_justify="left")
-    for column in ("component", "watts", "low", "high", "how"):
-        table.add_column(column, justify="right" if column in ("watts", "low", "high") else "left")
+    for column in ("component", "power", "low", "high", "how"):
+        figure = column in ("power", "low", "high")
+        table.add_column(column, justify="right" if figure else "left", no_wrap=figure)
     for name, p in data["power_w"].items():
         style = "bold" if name == "machine" else None
-        table.add_row(name, f"{p['value']:.0f}", f"{p['low']:.0f}", f"{p['high']:.0f}", p["how"],
-                      style=style)  # fmt: skip
+        table.add_row(name, units.power(p["value"]), units.power(p["low"]),
+                      units.power(p["high"]), p["how"], style=style)  # fmt: skip
     console.print(table)
     e, c = data["energy"], data["emissions"]
     console.print(
-        f"[bold]{data['hours']:g} h[/]: {e['it_kwh']:.3g} kWh "
-        f"[{e['low_kwh']:.3g}-{e['high_kwh']:.3g}] x PUE {e['pue']:g} ({e['pue_source']}) = "
-        f"{e['facility_kwh']:.3g} kWh"
+        f"[bold]{units.duration(data['hours'] * 3600)}[/]: {units.energy(e['it_kwh'])} "
+        f"[{units.energy(e['low_kwh'])} - {units.energy(e['high_kwh'])}] x PUE {e['pue']:g} "
+        f"({e['pue_source']}) = {units.energy(e['facility_kwh'])}"
     )
     console.print(
-        f"[bold]CO2eq[/]: {c['kg']:.3g} kg [{c['low_kg']:.3g}-{c['high_kg']:.3g}] at "
-        f"{c['intensity_g_per_kwh']:.4g} g/kWh ({c['intensity_zone']}, {c['intensity_kind']}; "
+        f"[bold]CO2eq[/]: {units.mass(c['kg'])} [{units.mass(c['low_kg'])} - "
+        f"{units.mass(c['high_kg'])}] at {units.intensity(c['intensity_g_per_kwh'])} "
+        f"({c['intensity_zone']}, {c['intensity_kind']}; "
         f"location: {c['location_source']})"
     )
     for note in m["notes"]:
@@ -285,19 +291,20 @@ def _render(data: dict[str, Any]) -> None:
     if t:
         console.print(
             f"[bold]At another time[/]: from {t['start']} (the cleanest start within 24 h on a "
-            f"typical {t['zone']} day) {t['intensity_g_per_kwh']:.4g} g/kWh instead of "
-            f"{t['intensity_at_once_g_per_kwh']:.4g} now: saves {t['saving_kg']:.3g} kg "
+            f"typical {t['zone']} day) {units.intensity(t['intensity_g_per_kwh'])} instead of "
+            f"{units.number(t['intensity_at_once_g_per_kwh'])} now: saves "
+            f"{units.mass(t['saving_kg'])} "
             f"({t['saving_pct']:.0f} %); `wattprint plan` for details"
         )
     if data["elsewhere"]:
         table = Table(title="The same job in the provider's lowest-carbon regions",
                       title_justify="left")  # fmt: skip
-        for column in ("region", "PUE", "g/kWh", "kg CO2eq", "vs here"):
+        for column in ("region", "PUE", "g/kWh", "CO2eq", "vs here"):
             table.add_column(column, justify="left" if column == "region" else "right")
         for o in data["elsewhere"]:
             ratio = o["kg"] / c["kg"] if c["kg"] else 0
-            table.add_row(o["label"], f"{o['pue']:g}", f"{o['intensity_g_per_kwh']:.4g}",
-                          f"{o['kg']:.3g}", f"{ratio:.0%}")  # fmt: skip
+            table.add_row(o["label"], f"{o['pue']:g}", units.number(o["intensity_g_per_kwh"]),
+                          units.mass(o["kg"]), f"{ratio:.0%}")  # fmt: skip
         console.print(table)
 
 

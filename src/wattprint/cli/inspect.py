@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .. import units
+
 
 def _probe_dict(probe: Any, chosen: bool) -> dict[str, Any]:
     return {
@@ -104,7 +106,8 @@ def detect(as_json: bool) -> int:
     detail = f": {loc['detail']}" if loc["detail"] else ""
     console.print(f"[bold]Location[/]: {where} ({loc['source']}{detail})")
     console.print(
-        f"[bold]Intensity now[/]: {it['value']:.4g} gCO2e/kWh [{it['low']:.4g}-{it['high']:.4g}] "
+        f"[bold]Intensity now[/]: {units.intensity(it['value'])} [{units.number(it['low'])} - "
+        f"{units.intensity(it['high'])}] "
         f"({it['kind']}, {it['zone']}) from {it['source']}"
     )
     console.print(f"[bold]PUE[/]: {data['pue']:g} ({data['pue_source']})")
@@ -145,7 +148,8 @@ def intensity(country: str | None, zone: str | None, cloud: str | None, region: 
         print(json.dumps(data, indent=2))
         return 0
     where = location.zone or location.country or "world"
-    print(f"{it.value:.4g} gCO2e/kWh [{it.low:.4g}-{it.high:.4g}] for {where} at "
+    print(f"{units.intensity(it.value)} [{units.number(it.low)} - {units.intensity(it.high)}] "
+          f"for {where} at "
           f"{when.isoformat(timespec='minutes')}")  # fmt: skip
     print(f"  kind: {it.kind}; zone: {it.zone}; year: {it.year or '-'}; basis: {it.basis or '-'}")
     print(f"  source: {it.source}")
