@@ -65,7 +65,7 @@ def intensity(g_per_kwh: float) -> str:
 
 def duration(seconds: float) -> str:
     if abs(seconds) < 60:
-        return f"{number(seconds, 2 if abs(seconds) >= 1 else 1)} s"
+        return f"{number(seconds, 2)} s"
     return scaled(seconds, DURATION_S, digits=2)
 
 
