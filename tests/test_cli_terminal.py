@@ -12,6 +12,7 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 BIN = Path(sys.executable).parent / "wattprint"
@@ -46,9 +47,12 @@ def screen(raw: str) -> list[str]:
     return [line.rstrip() for line in lines]
 
 
-def on_terminal(args: list[str], columns: int = 120, timeout: float = 90) -> tuple[int, str]:
+def on_terminal(
+    args: list[str], columns: int = 120, timeout: float = 90,
+    when_seen: tuple[bytes, Callable[[], None]] | None = None,
+) -> tuple[int, str]:  # fmt: skip
     """Run wattprint with stdin, stdout and stderr on one pseudo-terminal; its exit code and
-    every character it wrote there."""
+    every character it wrote there. ``when_seen``: (text, action): do that once text shows."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     env = {**os.environ, "COLUMNS": str(columns), "TERM": "xterm"}
@@ -67,6 +71,9 @@ def on_terminal(args: list[str], columns: int = 120, timeout: float = 90) -> tup
                 if not chunk:
                     break
                 seen += chunk
+                if when_seen is not None and when_seen[0] in seen:
+                    when_seen[1]()
+                    when_seen = None
             elif proc.poll() is not None:
                 break
         code = proc.wait(timeout=10)
@@ -102,6 +109,24 @@ def test_the_live_line_never_mixes_with_the_commands_output(machine, tmp_path):
     assert any(line.startswith("CO2eq ") for line in lines[end:])
     # ...though the live line was there while the command ran, between its lines.
     assert "CO2eq" in raw.split("wattprint: finished")[0], raw
+
+
+def test_wattprints_own_warnings_during_the_run_go_on_lines_of_their_own(machine, tmp_path):
+    child = ("import time\nprint('epoch 1', flush=True)\ntime.sleep(2.5)\n"
+             "print('epoch 2', flush=True)\ntime.sleep(1.2)\n")  # fmt: skip
+    # The CPU's counters turn to garbage in the middle of the run: the sampler says so, once.
+    def break_the_counters() -> None:
+        machine.write("/proc/stat", "cpu a b c d e f g h\n")
+
+    code, raw = on_terminal(["run", "--country", "FRA", "--interval", "0.1", "--output-dir",
+                             str(tmp_path), "--", sys.executable, "-c", child],
+                            when_seen=(b"epoch 1", break_the_counters))  # fmt: skip
+    assert code == 0, raw
+    lines = screen(raw)
+    end = next(i for i, line in enumerate(lines) if line.startswith("wattprint: finished"))
+    ours = [line for line in lines[:end] if line.startswith("[wattprint WARNING] ")]
+    assert any(line.startswith("[wattprint WARNING] cpu meter: ") for line in ours), raw
+    assert [line for line in lines[:end] if line not in ours] == ["epoch 1", "epoch 2"], raw
 
 
 def test_the_command_still_sees_a_terminal_of_the_same_size(machine, tmp_path):

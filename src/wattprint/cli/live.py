@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import select
 import signal
 import struct
+import sys
 import termios
+import threading
+from collections.abc import Callable
 from typing import Any
 
 ERASE = b"\r\x1b[2K"
@@ -58,6 +62,7 @@ class LiveLine:
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
+        self.lock = threading.RLock()  # wattprint's warnings come from the sampling thread
         self.text = ""
         self.shown = False
         self.at_line_start = True  # the command's output last ended a line
@@ -68,8 +73,9 @@ class LiveLine:
             os.write(self.fd, data)
 
     def show(self, text: str) -> None:
-        self.text = text
-        self._draw()
+        with self.lock:
+            self.text = text
+            self._draw()
 
     def _draw(self) -> None:
         if not self.text or not self.at_line_start or self.full_screen:
@@ -79,27 +85,68 @@ class LiveLine:
         self.shown = True
 
     def hide(self) -> None:
-        if self.shown:
-            self._write(ERASE)
-            self.shown = False
+        with self.lock:
+            if self.shown:
+                self._write(ERASE)
+                self.shown = False
 
     def output(self, data: bytes) -> None:
         """The command's output: the line goes, the output is copied, the line comes back."""
-        self.hide()
-        self._write(data)
-        if b"\x1b[?" in data:
-            for on, off in zip(ALT_ON, ALT_OFF, strict=True):
-                if on in data or off in data:
-                    self.full_screen = data.rfind(on) > data.rfind(off)
-        self.at_line_start = data.endswith(b"\n")
-        self._draw()
+        with self.lock:
+            self.hide()
+            self._write(data)
+            if b"\x1b[?" in data:
+                for on, off in zip(ALT_ON, ALT_OFF, strict=True):
+                    if on in data or off in data:
+                        self.full_screen = data.rfind(on) > data.rfind(off)
+            self.at_line_start = data.endswith(b"\n")
+            self._draw()
+
+    def message(self, text: str) -> None:
+        """wattprint's own text (a warning during the run): on a line of its own, above."""
+        with self.lock:
+            self.hide()
+            if not self.at_line_start:
+                self._write(b"\n")
+            self._write(text.encode(errors="replace"))
+            self.at_line_start = text.endswith("\n")
+            self._draw()
 
     def close(self) -> None:
         """Leave the terminal as the command left it, on a fresh line for what follows."""
-        self.hide()
-        if not self.at_line_start:
-            self._write(b"\n")
-            self.at_line_start = True
+        with self.lock:
+            self.hide()
+            if not self.at_line_start:
+                self._write(b"\n")
+                self.at_line_start = True
+
+
+class _Above:
+    """A stream for the log handler while the line is up: each message goes above the line."""
+
+    def __init__(self, line: LiveLine) -> None:
+        self.line = line
+
+    def write(self, text: str) -> int:
+        self.line.message(text)
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+
+def logs_above(line: LiveLine) -> Callable[[], None]:
+    """Send wattprint's log messages on stderr through ``line``; returns what undoes it."""
+    swapped = []
+    for handler in logging.getLogger("wattprint").handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stderr:
+            swapped.append((handler, handler.setStream(_Above(line))))  # type: ignore[arg-type]
+
+    def restore() -> None:
+        for handler, stream in swapped:
+            handler.setStream(stream)
+
+    return restore
 
 
 class Relay:

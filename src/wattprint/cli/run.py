@@ -122,6 +122,7 @@ def run(
     fd = live.terminal_fd()
     line = live.LiveLine(fd) if fd is not None else None
     relay = live.Relay(line) if line is not None else None
+    restore_logs = live.logs_above(line) if line is not None else None
     try:
         try:
             child = subprocess.Popen(command, **(relay.streams if relay else {}))
@@ -137,6 +138,7 @@ def run(
         if relay is not None:
             relay.close()
         if line is not None:
+            restore_logs()
             line.close()
     if received:
         status = "interrupted"
@@ -226,6 +228,7 @@ def monitor(duration_s: float | None, options: dict[str, Any], as_json: bool = F
     started = time.monotonic()
     fd = live.terminal_fd()
     line = live.LiveLine(fd) if fd is not None else None
+    restore_logs = live.logs_above(line) if line is not None else None
     view = _LiveView(line, tracker)
     try:
         while not stop:
@@ -238,6 +241,7 @@ def monitor(duration_s: float | None, options: dict[str, Any], as_json: bool = F
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
         if line is not None:
+            restore_logs()
             line.close()
     result = tracker.stop("interrupted" if stop else "finished")
     if result is not None and as_json:
