@@ -184,11 +184,12 @@ class Relay:
             os.close(self.slave)
             self.slave = -1
 
-    def pump(self, timeout: float) -> int:
-        """Copy what the command writes within ``timeout`` s: the bytes copied, 0 if none came,
-        -1 once nothing more can come."""
-        ready, _, _ = select.select([self.master], [], [], timeout)
-        if not ready:
+    def pump(self, timeout: float, wake: int | None = None) -> int:
+        """Copy what the command writes within ``timeout`` s (or until ``wake``, a descriptor,
+        is readable): the bytes copied, 0 if none came, -1 once nothing more can come."""
+        watched = [self.master] if wake is None else [self.master, wake]
+        ready, _, _ = select.select(watched, [], [], timeout)
+        if self.master not in ready:
             return 0
         try:
             data = os.read(self.master, 65536)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ..records import mass_text
+from ..records import energy_text, mass_text
 
 
 @dataclass
@@ -90,7 +90,7 @@ def describe(chosen: Any) -> list[str]:
         kg, low, high = chosen.saving_kg
         lines.append(
             f"  emissions {mass_text(b.emissions_kg)} vs {mass_text(n.emissions_kg)} now "
-            f"({chosen.energy_kwh:.3g} kWh): saves {mass_text(kg)} [{mass_text(low)} - "
+            f"({energy_text(chosen.energy_kwh)}): saves {mass_text(kg)} [{mass_text(low)} - "
             f"{mass_text(high)}] CO2eq"
         )
     if chosen.options:

@@ -9,6 +9,8 @@ status that says how it ended.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import time
@@ -20,6 +22,8 @@ from ..records import RunResult, energy_text, mass_text
 from . import live
 
 REFRESH_S = 1.0
+#: Without a pidfd, how often to look whether the child has ended while copying its output.
+POLL_S = 0.05
 
 
 def _status_line(result: RunResult, previous: RunResult | None) -> str:
@@ -166,23 +170,37 @@ def _supervise(child: subprocess.Popen, tracker: Any, line: live.LiveLine | None
 
     previous_handlers = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     view = _LiveView(line, tracker)
+    ended = _exit_fd(child)  # readable once the child ends: no polling delay at its end
+    copying = relay is not None
     try:
         while True:
             code = child.poll()
             if code is not None:
                 break
-            if relay is not None:
-                relay.pump(view.due())
+            if copying and relay is not None:
+                wait = view.due() if ended is not None else min(view.due(), POLL_S)
+                copying = relay.pump(wait, ended) >= 0  # < 0: it closed its output, runs on
             else:
-                time.sleep(view.due())
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout=view.due())
             view.tick()
-        if relay is not None:
+        if copying and relay is not None:
             relay.drain()
     finally:
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
+        if ended is not None:
+            os.close(ended)
     code = 128 - code if code < 0 else code  # killed by a signal: the shell's convention
     return code, received
+
+
+def _exit_fd(child: subprocess.Popen) -> int | None:
+    """A descriptor that becomes readable when ``child`` ends (Linux 5.3+), else None."""
+    try:
+        return os.pidfd_open(child.pid)
+    except (AttributeError, OSError):
+        return None
 
 
 class _LiveView:
@@ -194,7 +212,7 @@ class _LiveView:
         self._next = time.monotonic() + REFRESH_S
 
     def due(self) -> float:
-        """Seconds until the next refresh (at most ``REFRESH_S``; 0.05 while a child runs)."""
+        """Seconds until the next refresh, at most ``REFRESH_S``."""
         return min(max(self._next - time.monotonic(), 0.0), REFRESH_S)
 
     def tick(self) -> None:
