@@ -266,3 +266,11 @@ def test_monitor_serves_prometheus_metrics_while_it_runs(machine, tmp_path):
     (row,) = rows(out)
     # The last scrape came before the end: what it showed is at most the run's total.
     assert cpu[0].value <= float(row["cpu_energy"]) * 3.6e6 + 1e-6
+
+
+def test_wait_json_file_that_cannot_be_written_is_said_before_waiting(machine, tmp_path):
+    done = subprocess.run([*COMMAND, "wait", "--duration", "1h", "--zone", "FR", "--json",
+                           str(tmp_path / "no" / "s.json"), "--", "true"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and "does not exist" in done.stderr
+    assert "waiting for" not in done.stderr

@@ -174,7 +174,7 @@ def run(
     log_records: LogRecords = None,
     json_file: JsonFile = None,
 ) -> None:
-    """Run a command and track it: wattprint run [options] [--] CMD [ARGS...]
+    """Run a command and track it: wattprint run [OPTIONS] [--] CMD [ARGS...]
 
     Options before the command are wattprint's; from the command's name on, every argument
     (--help too) is the command's. Exits with the command's exit code; Ctrl-C and SIGTERM go

@@ -176,6 +176,9 @@ def wait_command(
     if not command:
         raise ValueError("nothing to run: give the command after --, e.g. wattprint wait "
                          "--duration 3h -- python train.py")  # fmt: skip
+    from .run import check_json_file
+
+    check_json_file(json_file)  # like bad settings: said now, not after hours of waiting
     tracker = Tracker(**tracker_options)  # bad settings fail now, not after hours of waiting
     chosen = make_plan(options, now=datetime.fromtimestamp(clock(), timezone.utc))
     print("\n".join(describe(chosen)), file=err)
