@@ -91,6 +91,7 @@ def test_monitor_for_a_duration_writes_its_rows(machine, tmp_path):
                            "--country", "FRA", "--output-dir", str(out)],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert "\nCO2eq " in done.stderr and "g/kWh" in done.stderr  # the same summary as run's
     (row,) = rows(out)
     assert row["status"] == "finished" and row["tracking_mode"] == "machine"
     assert 1.4 <= float(row["duration"]) < 10

@@ -42,3 +42,15 @@ def test_equivalents_at_a_human_scale():
     assert units.equivalent(0.278, "hour", "video streaming") == ("17 min", "video streaming")
     assert units.equivalent(0.0398, "km", "distance by car (US)")[0] == "39.8 m"
     assert units.equivalent(58.5, "passenger-km", "flight share (economy)")[0] == "58.5 km"
+
+
+def test_a_runs_text_summary_has_no_exponent(machine, tmp_path):
+    import re
+
+    from wattprint import Tracker
+    from wattprint.records import render_text
+
+    result = Tracker(country="FRA", output_dir=tmp_path, save_csv=False).start().stop()
+    text = render_text(result).replace(result.run_id, "<id>")
+    assert not re.search(r"\d[eE][+-]?\d", text), text
+    assert " J " in text or " mg" in text
