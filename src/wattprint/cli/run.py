@@ -29,10 +29,10 @@ POLL_S = 0.05
 def _status_line(result: RunResult, previous: RunResult | None) -> str:
     """Elapsed, power per component over the last refresh, energy and CO2eq so far."""
     parts = [units.duration(result.duration_s)]
-    dt = result.duration_s - previous.duration_s if previous else 0.0
+    dt = result.duration_s - (previous.duration_s if previous else 0.0)
     for name in ("cpu", "gpu", "ram"):
         now = result.components[name].energy_kwh
-        before = previous.components[name].energy_kwh if previous else None
+        before = previous.components[name].energy_kwh if previous else 0.0  # the first: mean
         if now is None or before is None or dt <= 0:
             continue
         watts = (now - before) * 3.6e6 / dt
