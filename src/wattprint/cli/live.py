@@ -14,17 +14,21 @@ command has not finished (a prompt, a progress bar) is never touched, nor a full
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import select
 import signal
 import struct
 import sys
-import termios
 import threading
 from collections.abc import Callable
 from typing import Any
+
+try:  # POSIX terminals; elsewhere there is no live line and the output goes straight out
+    import fcntl
+    import termios
+except ImportError:  # pragma: no cover -- Windows
+    fcntl = termios = None  # type: ignore[assignment]
 
 ERASE = b"\r\x1b[2K"
 DIM, PLAIN = b"\x1b[2m", b"\x1b[0m"
@@ -37,6 +41,8 @@ DRAIN_S = 0.05
 
 def terminal_fd() -> int | None:
     """wattprint's stderr if it is a terminal: the live line goes there; else None (no line)."""
+    if termios is None:
+        return None
     try:
         return 2 if os.isatty(2) else None
     except OSError:

@@ -123,9 +123,7 @@ def run(
         tracker = Tracker(**options)  # bad settings: ValueError, before anything runs
     console = Console(stderr=True)
     tracker.start()
-    fd = live.terminal_fd()
-    line = live.LiveLine(fd) if fd is not None else None
-    relay = live.Relay(line) if line is not None else None
+    line, relay = _live_line(with_relay=True)
     restore_logs = live.logs_above(line) if line is not None else None
     try:
         try:
@@ -141,8 +139,9 @@ def run(
     finally:
         if relay is not None:
             relay.close()
-        if line is not None:
+        if restore_logs is not None:
             restore_logs()
+        if line is not None:
             line.close()
     if received:
         status = "interrupted"
@@ -152,8 +151,27 @@ def run(
     if result is not None:
         print_summary(console, result, options.get("output_dir"))
         if json_file is not None:
-            write_json(result, json_file)
+            try:
+                write_json(result, json_file)
+            except OSError as exc:  # the row is written; the command's code still counts
+                console.print(f"wattprint: could not write --json {json_file}: {exc}")
+                return code or 1
     return code
+
+
+def _live_line(with_relay: bool) -> tuple[live.LiveLine | None, live.Relay | None]:
+    """The live line and its relay where stderr is a terminal; neither if it is not, or if no
+    pseudo-terminal can be had (then the command's output goes straight to the terminal)."""
+    fd = live.terminal_fd()
+    if fd is None:
+        return None, None
+    line = live.LiveLine(fd)
+    if not with_relay:
+        return line, None
+    try:
+        return line, live.Relay(line)
+    except OSError:
+        return None, None
 
 
 def _supervise(child: subprocess.Popen, tracker: Any, line: live.LiveLine | None,
@@ -244,8 +262,7 @@ def monitor(duration_s: float | None, options: dict[str, Any], as_json: bool = F
     previous_handlers = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     tracker.start()
     started = time.monotonic()
-    fd = live.terminal_fd()
-    line = live.LiveLine(fd) if fd is not None else None
+    line, _ = _live_line(with_relay=False)
     restore_logs = live.logs_above(line) if line is not None else None
     view = _LiveView(line, tracker)
     try:
@@ -258,8 +275,9 @@ def monitor(duration_s: float | None, options: dict[str, Any], as_json: bool = F
     finally:
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
-        if line is not None:
+        if restore_logs is not None:
             restore_logs()
+        if line is not None:
             line.close()
     result = tracker.stop("interrupted" if stop else "finished")
     if result is not None and as_json:
