@@ -200,3 +200,30 @@ def test_an_internal_error_is_one_line_not_a_traceback(machine, monkeypatch):
     monkeypatch.setenv("WATTPRINT_TRACEBACK", "1")  # the way to see where it came from
     result = runner.invoke(app, ["detect"])
     assert isinstance(result.exception, RuntimeError)
+
+
+def test_every_command_resolves_the_location_from_the_same_settings(machine, tmp_path):
+    """WATTPRINT_*, the project file and the user file reach intensity and estimate as they
+    reach detect and the tracker; an option on the command line replaces them."""
+    by_env = {"WATTPRINT_COUNTRY": "GB"}
+    detected = json.loads(cli("detect", "--json", env=by_env).stdout)
+    assert detected["location"]["country"] == "GBR"
+    it = json.loads(cli("intensity", "--json", env=by_env).stdout)
+    assert it["location"]["country"] == "GBR" and it["intensity"]["zone"].startswith("GB")
+    est = json.loads(cli("estimate", "--json", env=by_env).stdout)
+    assert est["emissions"]["intensity_zone"].startswith("GB")
+    Path(".wattprint.ini").write_text("[wattprint]\ncountry = DEU\npue = 1.25\n")
+    it = json.loads(cli("intensity", "--json").stdout)
+    assert it["location"]["country"] == "DEU"
+    est = json.loads(cli("estimate", "--json").stdout)
+    assert est["emissions"]["intensity_zone"] == "DE" and est["energy"]["pue"] == 1.25
+    assert est["energy"]["pue_source"] == "setting pue"
+    it = json.loads(cli("intensity", "--json", "--zone", "FR").stdout)  # not also in DEU
+    assert it["location"]["zone"] == "FR" and it["location"]["country"] == "FRA"
+    user = tmp_path / "xdg" / "wattprint" / "config.ini"
+    user.parent.mkdir(parents=True)
+    user.write_text("[wattprint]\nintensity_g_per_kwh = 123\n")
+    est = json.loads(cli("estimate", "--json").stdout)
+    assert est["emissions"]["intensity_g_per_kwh"] == 123
+    done = cli("intensity", env={"WATTPRINT_COUNTRY": "Atlantis"})
+    assert done.returncode == 2 and "WATTPRINT_COUNTRY" in done.stderr

@@ -91,6 +91,7 @@ def test_monitor_for_a_duration_writes_its_rows(machine, tmp_path):
                            "--country", "FRA", "--output-dir", str(out)],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert "\nCO2eq " in done.stderr and "g/kWh" in done.stderr  # the same summary as run's
     (row,) = rows(out)
     assert row["status"] == "finished" and row["tracking_mode"] == "machine"
     assert 1.4 <= float(row["duration"]) < 10
@@ -111,21 +112,92 @@ def test_monitor_stops_on_sigterm(machine, tmp_path):
     assert rows(out)[0]["status"] == "interrupted"
 
 
-def test_run_json_summary_goes_to_stderr_and_matches_the_row(machine, tmp_path):
-    out = tmp_path / "j"
-    done = subprocess.run([*COMMAND, "run", "--json", "--country", "FRA", "--experiment-name",
-                           "exp1", "--output-dir", str(out), "--", sys.executable, "-c",
-                           "print('child output')"],
+NOISY_CHILD = """
+import sys
+print("child output")
+print("{'not': 'json'} child's own stderr", file=sys.stderr)
+sys.stderr.write("no newline at the end")
+"""
+
+
+def test_run_json_file_reads_with_warnings_and_a_noisy_child(machine, tmp_path):
+    """--json FILE: the summary in a file of its own, whatever else goes to stderr (here the
+    no-location warning, the child's stderr and the human summary)."""
+    out, summary = tmp_path / "j", tmp_path / "summary.json"
+    done = subprocess.run([*COMMAND, "run", "--json", str(summary), "--experiment-name", "exp1",
+                           "--output-dir", str(out), "--", sys.executable, "-c", NOISY_CHILD],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "child output"  # stdout stays the command's
-    data = json.loads(done.stderr)
+    assert "child's own stderr" in done.stderr and "No location set" in done.stderr
+    with open(summary, encoding="utf-8") as f:
+        data = json.load(f)
     (row,) = rows(out)
     assert data["run_id"] == row["run_id"] and data["status"] == "finished"
     assert data["experiment_name"] == "exp1" == row["experiment_name"]
     assert data["emissions_kg"] == pytest.approx(float(row["emissions"]))
     assert data["cpu"]["method"] == row["cpu_method"]
-    assert data["location"]["country"] == "FRA"
+
+
+def test_run_json_to_a_descriptor(machine, tmp_path):
+    read, write = os.pipe()
+    args = [*COMMAND, "run", "--country", "FRA", "--json", f"/dev/fd/{write}", "--output-dir",
+            str(tmp_path), "--", "true"]  # fmt: skip
+    proc = subprocess.Popen(args, pass_fds=(write,), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(write)
+    with os.fdopen(read) as f:
+        data = json.load(f)
+    proc.communicate(timeout=120)
+    assert proc.returncode == 0 and data["location"]["country"] == "FRA"
+
+
+def test_run_json_file_that_cannot_be_written_is_said_before_the_run(machine, tmp_path):
+    marker = tmp_path / "ran"
+    done = subprocess.run([*COMMAND, "run", "--json", str(tmp_path / "no" / "s.json"), "--",
+                           sys.executable, "-c", f"open({str(marker)!r}, 'w')"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and "does not exist" in done.stderr and not marker.exists()
+    done = subprocess.run([*COMMAND, "run", "--json", "--", sys.executable, "-c",
+                           f"open({str(marker)!r}, 'w')"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2 and "--json needs the file" in done.stderr
+    assert not marker.exists() and not (tmp_path / "--").exists()
+
+
+def one_line_usage_error(done: subprocess.CompletedProcess) -> str:
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("wattprint: ") and "Traceback" not in line
+    return line
+
+
+def test_a_mistyped_option_before_the_command_is_an_error_with_a_suggestion(machine, tmp_path):
+    marker = tmp_path / "ran"
+    child = [sys.executable, "-c", f"open({str(marker)!r}, 'w')"]
+    for args in (["--projct-name", "x", "--", *child], ["--projct-name", "x", *child]):
+        line = one_line_usage_error(subprocess.run([*COMMAND, "run", *args], capture_output=True,
+                                                   text=True, timeout=120))  # fmt: skip
+        assert "--projct-name" in line and "--project-name" in line, line
+    assert not marker.exists()
+
+
+def test_a_bad_value_is_one_line_and_exit_2(machine):
+    for option, value in (("--interval", "abc"), ("--prometheus-port", "0")):
+        args = [*COMMAND, "run", option, value, "--", "true"]
+        line = one_line_usage_error(subprocess.run(args, capture_output=True, text=True,
+                                                   timeout=120))  # fmt: skip
+        assert option in line, line
+
+
+def test_the_commands_own_options_reach_it_without_dashes(machine, tmp_path):
+    child = "import sys, json; print(json.dumps(sys.argv[1:]))"
+    done = subprocess.run([*COMMAND, "run", "--country", "FRA", "--output-dir", str(tmp_path),
+                           sys.executable, "-c", child, "--help", "--json", "--country", "x"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == ["--help", "--json", "--country", "x"]
+    (row,) = rows(tmp_path)
+    assert row["country_iso_code"] == "FRA"
 
 
 def test_monitor_json_on_stdout_with_every_tracker_option(machine, tmp_path):
@@ -195,3 +267,11 @@ def test_monitor_serves_prometheus_metrics_while_it_runs(machine, tmp_path):
     (row,) = rows(out)
     # The last scrape came before the end: what it showed is at most the run's total.
     assert cpu[0].value <= float(row["cpu_energy"]) * 3.6e6 + 1e-6
+
+
+def test_wait_json_file_that_cannot_be_written_is_said_before_waiting(machine, tmp_path):
+    done = subprocess.run([*COMMAND, "wait", "--duration", "1h", "--zone", "FR", "--json",
+                           str(tmp_path / "no" / "s.json"), "--", "true"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and "does not exist" in done.stderr
+    assert "waiting for" not in done.stderr

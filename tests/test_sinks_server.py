@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 from conftest import cpu_stat
@@ -203,8 +204,9 @@ def test_the_settings_the_env_and_the_command_line_turn_it_on(machine, monkeypat
         monkeypatch.delenv("WATTPRINT_SERVER_URL")
         monkeypatch.delenv("WATTPRINT_SERVER_TOKEN")
         args = ["run", "--country", "FRA", "--server-url", standin.url, "--server-token", TOKEN]
-        result = CliRunner().invoke(app, [*args, "--json", "--", "true"])
+        result = CliRunner().invoke(app, [*args, "--json", "summary.json", "--", "true"])
         assert result.exit_code == 0, result.output
+        assert json.loads(Path("summary.json").read_text())["status"] == "finished"
         assert wait_for(lambda: len(standin.keys("record")) == 2, 10)
     with pytest.raises(ValueError, match="server_url"):
         Tracker(server_url="ftp://nowhere")

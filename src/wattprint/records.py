@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from . import units
 from .carbon.grid import Intensity
 from .carbon.location import Location
 from .carbon.shift import ShiftInfo
@@ -441,30 +442,19 @@ def to_dict(result: RunResult) -> dict[str, Any]:
 
 
 def energy_text(kwh: float | None) -> str:
-    if kwh is None:
-        return "not measured"
-    if kwh >= 1:
-        return f"{kwh:.4g} kWh"
-    if kwh >= 1e-3:
-        return f"{kwh * 1e3:.3g} Wh"
-    return f"{kwh * J_PER_KWH:.3g} J"
+    return "not measured" if kwh is None else units.energy(kwh)
 
 
 def mass_text(kg: float | None) -> str:
-    if kg is None:
-        return "?"
-    if kg >= 1:
-        return f"{kg:.4g} kg"
-    if kg >= 1e-3:
-        return f"{kg * 1e3:.3g} g"
-    return f"{kg * 1e6:.3g} mg"
+    return "?" if kg is None else units.mass(kg)
 
 
 def render_text(r: RunResult) -> str:
     what = f"task {r.task_name!r} of run" if r.task_name else "run"
-    lines = [f"wattprint {what} {r.run_id} ({r.project_name}): {r.status}, {r.duration_s:.1f} s"]
+    took = units.duration(r.duration_s)
+    lines = [f"wattprint {what} {r.run_id} ({r.project_name}): {r.status}, {took}"]
     for name, c in r.components.items():
-        power = f"{c.power_w:.1f} W avg" if c.power_w is not None else ""
+        power = f"{units.power(c.power_w)} avg" if c.power_w is not None else ""
         bounds = (
             f"[{energy_text(c.low_kwh)} - {energy_text(c.high_kwh)}]"
             if c.energy_kwh is not None and c.low_kwh is not None and c.high_kwh is not None
@@ -479,7 +469,7 @@ def render_text(r: RunResult) -> str:
         c = r.platform
         bounds = (f"[{energy_text(c.low_kwh)} - {energy_text(c.high_kwh)}]"
                   if c.low_kwh is not None and c.high_kwh is not None else "")  # fmt: skip
-        power = f"{c.power_w:.1f} W avg" if c.power_w is not None else ""
+        power = f"{units.power(c.power_w)} avg" if c.power_w is not None else ""
         lines.append(
             f"  {'platf.':<6}{energy_text(c.energy_kwh):>12}  {bounds:<30} {power:>12}  {c.method}"
         )
@@ -492,17 +482,21 @@ def render_text(r: RunResult) -> str:
     year = f" {it.year}" if it.year else ""
     lines.append(
         f"  CO2eq {mass_text(r.emissions_kg):>12}  [{mass_text(r.emissions_low_kg)} - "
-        f"{mass_text(r.emissions_high_kg)}] at {it.value:g} g/kWh ({it.zone}{year}, {it.kind}; "
+        f"{mass_text(r.emissions_high_kg)}] at {units.intensity(it.value)} "
+        f"({it.zone}{year}, {it.kind}; "
         f"location: {r.location.source})"
     )
     lines.append(f"        intensity source: {it.source}")
     if r.emissions_marginal_kg is not None and r.marginal is not None:
         lines.append(
-            f"  marginal CO2eq {mass_text(r.emissions_marginal_kg)} at {r.marginal.value:g} g/kWh "
+            f"  marginal CO2eq {mass_text(r.emissions_marginal_kg)} at "
+            f"{units.intensity(r.marginal.value)} "
             f"({r.marginal.source})"
         )
     if r.water_l is not None:
-        lines.append(f"  water {r.water_l:.3g} L (WUE {r.wue_l_per_kwh:g} L/kWh, {r.wue_source})")
+        lines.append(
+            f"  water {units.number(r.water_l)} L (WUE {r.wue_l_per_kwh:g} L/kWh, {r.wue_source})"
+        )
     if r.pue != 1 or "default" not in r.pue_source:
         lines.append(f"  PUE {r.pue:g}: {r.pue_source}")
     for note in r.notes:

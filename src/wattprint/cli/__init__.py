@@ -132,7 +132,15 @@ ServerUrl = Annotated[
 ]
 ServerToken = Annotated[str | None, typer.Option(help="the server's project token (ingest)")]
 LogRecords = Annotated[bool | None, typer.Option("--log-records", help="one log line per record")]
-AsJson = Annotated[bool, typer.Option("--json", help="the summary as JSON")]
+CommandArgs = Annotated[list[str] | None, typer.Argument(help="the command and its arguments")]
+JsonFile = Annotated[
+    Path | None,
+    typer.Option("--json", metavar="FILE",
+                 help="also write the summary as JSON to FILE (e.g. /dev/fd/3 for a descriptor)"),
+]  # fmt: skip
+#: `run` and `wait`: options before the command (or `--`) are wattprint's, and a mistyped one
+#: is an error; everything from the command's name on is the command's, its --help included.
+COMMAND_SETTINGS = {"allow_interspersed_args": False}
 
 
 def _tracker_options(**given: Any) -> dict[str, Any]:
@@ -141,11 +149,11 @@ def _tracker_options(**given: Any) -> dict[str, Any]:
     return {renamed.get(k, k): v for k, v in given.items()}
 
 
-@app.command(
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-)
+@app.command(context_settings=COMMAND_SETTINGS)
 def run(
-    command: Annotated[list[str] | None, typer.Argument(help="the command, after --")] = None,
+    command: Annotated[
+        list[str] | None, typer.Argument(help="the command and its arguments")
+    ] = None,
     project_name: ProjectName = None,
     experiment_name: ExperimentName = None,
     output_dir: OutputDir = None,
@@ -164,13 +172,15 @@ def run(
     server_url: ServerUrl = None,
     server_token: ServerToken = None,
     log_records: LogRecords = None,
-    as_json: AsJson = False,
+    json_file: JsonFile = None,
 ) -> None:
-    """Run a command and track it: wattprint run [options] -- CMD [ARGS...]
+    """Run a command and track it: wattprint run [OPTIONS] [--] CMD [ARGS...]
 
-    Exits with the command's exit code; Ctrl-C and SIGTERM go to the command and the record
-    is still written, with a status that says how it ended. wattprint's own output (live line,
-    summary, --json) goes to stderr: stdout is the command's.
+    Options before the command are wattprint's; from the command's name on, every argument
+    (--help too) is the command's. Exits with the command's exit code; Ctrl-C and SIGTERM go
+    to the command and the record is still written, with a status that says how it ended.
+    The summary goes to stderr (stdout is the command's); --json FILE writes it as JSON to
+    a file of its own.
     """
     from .run import run as run_command
 
@@ -182,7 +192,7 @@ def run(
         otel_endpoint=otel_endpoint, webhook_url=webhook_url, log_records=log_records,
         server_url=server_url, server_token=server_token,
     )  # fmt: skip
-    _run(run_command, list(command or []), options, as_json)
+    _run(run_command, list(command or []), options, json_file)
 
 
 @app.command()
@@ -431,12 +441,12 @@ def plan(
     _run(plan_command, options, as_json)
 
 
-@app.command(
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-)
+@app.command(context_settings=COMMAND_SETTINGS)
 def wait(
     duration: Duration,
-    command: Annotated[list[str] | None, typer.Argument(help="the command, after --")] = None,
+    command: Annotated[
+        list[str] | None, typer.Argument(help="the command and its arguments")
+    ] = None,
     within: Within = "24h",
     deadline: Deadline = None,
     below: Annotated[
@@ -450,7 +460,7 @@ def wait(
     project_name: ProjectName = None,
     experiment_name: ExperimentName = None,
     output_dir: OutputDir = None,
-    as_json: AsJson = False,
+    json_file: JsonFile = None,
 ) -> None:
     """Wait for the cleanest window, then run and track a command as `run` does:
     wattprint wait --duration 3h --within 12h [--below 100] -- CMD [ARGS...]
@@ -466,7 +476,7 @@ def wait(
         project_name=project_name, experiment_name=experiment_name, output_dir=output_dir,
         country=country, zone=zone,
     )  # fmt: skip
-    _run(wait_command, options, list(command or []), tracker_options, below, as_json)
+    _run(wait_command, options, list(command or []), tracker_options, below, json_file)
 
 
 def _add_server() -> None:

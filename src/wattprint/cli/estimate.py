@@ -87,9 +87,6 @@ def _gpu_parts(job: Job, names: list[str]) -> list[Part]:
 
 def compute(job: Job) -> dict[str, Any]:
     """Everything the command prints, as plain data."""
-    from ..carbon import tables
-    from ..carbon.grid import annual
-    from ..carbon.location import locate
     from ..estimate import machine_power
     from ..estimate.vm import guest_curve
     from ..hardware import find_cpu
@@ -138,17 +135,7 @@ def compute(job: Job) -> dict[str, Any]:
     )
     if job.cloud and not job.region:
         raise JobError("--cloud needs --region (the provider's region code, e.g. us-east-1)")
-    location = locate(country=job.country, cloud_provider=job.cloud, cloud_region=job.region)
-    intensity = annual(location)
-    pue, pue_source = 1.0, "on-premises default"
-    if location.cloud_provider:
-        provider = tables.normalise_provider(location.cloud_provider) or location.cloud_provider
-        row = tables.cloud_region(provider, location.cloud_region or "")
-        default_pue, _, source = tables.provider_defaults(provider)
-        if row is not None and row.pue:
-            pue, pue_source = row.pue, f"{provider} {row.region}"
-        elif default_pue:
-            pue, pue_source = default_pue, f"{provider} default ({source})"
+    location, intensity, pue, pue_source = _where(job)
     it_kwh = machine.watts * job.hours / 1000
     energy = {
         "it_kwh": it_kwh,
@@ -209,6 +196,24 @@ def compute(job: Job) -> dict[str, Any]:
     }
 
 
+def _where(job: Job) -> tuple[Any, Any, float, str]:
+    """Location, intensity, PUE and its source, by the settings every command uses (files,
+    WATTPRINT_*, a site file) with --country/--cloud/--region in place of their location. An
+    estimate is for no particular hour: the annual figure, or the intensity setting."""
+    from ..carbon.context import setup
+    from .inspect import settings_with
+
+    settings = settings_with({"country": job.country, "cloud_provider": job.cloud,
+                              "cloud_region": job.region})  # fmt: skip
+    carbon = setup(settings)
+    try:
+        # The PUE's origin in short ("aws us-east-1", "setting pue"); `detect` gives the source.
+        pue_source = carbon.pue_source.split(":")[0]
+        return carbon.location, carbon.timeline.base, carbon.pue, pue_source
+    finally:
+        carbon.close()
+
+
 def _another_time(location: Any, kwh: float, hours: float) -> dict[str, Any] | None:
     """The job started at its zone's cleanest typical-day time within 24 h, where there is one."""
     from datetime import datetime, timezone
@@ -250,6 +255,8 @@ def _render(data: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from .. import units
+
     console = Console()
     m = data["machine"]
     gpus = f", {m['gpu_count']} GPU(s) at {m['gpu_load']:.0%}" if m["gpu_count"] else ""
@@ -258,22 +265,24 @@ def _render(data: dict[str, Any]) -> None:
         f"{m['threads']} threads, {m['memory_gb']:.0f} GB, CPU at {m['load']:.0%}{gpus}"
     )
     table = Table(title="Power", title_justify="left")
-    for column in ("component", "watts", "low", "high", "how"):
-        table.add_column(column, justify="right" if column in ("watts", "low", "high") else "left")
+    for column in ("component", "power", "low", "high", "how"):
+        figure = column in ("power", "low", "high")
+        table.add_column(column, justify="right" if figure else "left", no_wrap=figure)
     for name, p in data["power_w"].items():
         style = "bold" if name == "machine" else None
-        table.add_row(name, f"{p['value']:.0f}", f"{p['low']:.0f}", f"{p['high']:.0f}", p["how"],
-                      style=style)  # fmt: skip
+        table.add_row(name, units.power(p["value"]), units.power(p["low"]),
+                      units.power(p["high"]), p["how"], style=style)  # fmt: skip
     console.print(table)
     e, c = data["energy"], data["emissions"]
     console.print(
-        f"[bold]{data['hours']:g} h[/]: {e['it_kwh']:.3g} kWh "
-        f"[{e['low_kwh']:.3g}-{e['high_kwh']:.3g}] x PUE {e['pue']:g} ({e['pue_source']}) = "
-        f"{e['facility_kwh']:.3g} kWh"
+        f"[bold]{units.duration(data['hours'] * 3600)}[/]: {units.energy(e['it_kwh'])} "
+        f"[{units.energy(e['low_kwh'])} - {units.energy(e['high_kwh'])}] x PUE {e['pue']:g} "
+        f"({e['pue_source']}) = {units.energy(e['facility_kwh'])}"
     )
     console.print(
-        f"[bold]CO2eq[/]: {c['kg']:.3g} kg [{c['low_kg']:.3g}-{c['high_kg']:.3g}] at "
-        f"{c['intensity_g_per_kwh']:.4g} g/kWh ({c['intensity_zone']}, {c['intensity_kind']}; "
+        f"[bold]CO2eq[/]: {units.mass(c['kg'])} [{units.mass(c['low_kg'])} - "
+        f"{units.mass(c['high_kg'])}] at {units.intensity(c['intensity_g_per_kwh'])} "
+        f"({c['intensity_zone']}, {c['intensity_kind']}; "
         f"location: {c['location_source']})"
     )
     for note in m["notes"]:
@@ -282,19 +291,20 @@ def _render(data: dict[str, Any]) -> None:
     if t:
         console.print(
             f"[bold]At another time[/]: from {t['start']} (the cleanest start within 24 h on a "
-            f"typical {t['zone']} day) {t['intensity_g_per_kwh']:.4g} g/kWh instead of "
-            f"{t['intensity_at_once_g_per_kwh']:.4g} now: saves {t['saving_kg']:.3g} kg "
+            f"typical {t['zone']} day) {units.intensity(t['intensity_g_per_kwh'])} instead of "
+            f"{units.number(t['intensity_at_once_g_per_kwh'])} now: saves "
+            f"{units.mass(t['saving_kg'])} "
             f"({t['saving_pct']:.0f} %); `wattprint plan` for details"
         )
     if data["elsewhere"]:
         table = Table(title="The same job in the provider's lowest-carbon regions",
                       title_justify="left")  # fmt: skip
-        for column in ("region", "PUE", "g/kWh", "kg CO2eq", "vs here"):
+        for column in ("region", "PUE", "g/kWh", "CO2eq", "vs here"):
             table.add_column(column, justify="left" if column == "region" else "right")
         for o in data["elsewhere"]:
             ratio = o["kg"] / c["kg"] if c["kg"] else 0
-            table.add_row(o["label"], f"{o['pue']:g}", f"{o['intensity_g_per_kwh']:.4g}",
-                          f"{o['kg']:.3g}", f"{ratio:.0%}")  # fmt: skip
+            table.add_row(o["label"], f"{o['pue']:g}", units.number(o["intensity_g_per_kwh"]),
+                          units.mass(o["kg"]), f"{ratio:.0%}")  # fmt: skip
         console.print(table)
 
 

@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .. import units
+
 
 def _probe_dict(probe: Any, chosen: bool) -> dict[str, Any]:
     return {
@@ -18,6 +20,25 @@ def _probe_dict(probe: Any, chosen: bool) -> dict[str, Any]:
         "reason": probe.reason,
         "fix": probe.fix,
     }
+
+
+LOCATION = ("country", "region", "zone", "cloud_provider", "cloud_region", "latitude",
+            "longitude")  # fmt: skip
+
+
+def settings_with(location: dict[str, Any]) -> Any:
+    """The settings every command uses (files, WATTPRINT_*), with the location options given on
+    the command line, if any, in place of every location setting: `--zone GB` is not also in
+    the country of a config file."""
+    import dataclasses
+
+    from ..config import load_settings
+
+    given = {k: v for k, v in location.items() if v is not None}
+    settings = load_settings(given)
+    if not given:
+        return settings
+    return dataclasses.replace(settings, **{k: given.get(k) for k in LOCATION})
 
 
 def detect_data() -> dict[str, Any]:
@@ -85,7 +106,8 @@ def detect(as_json: bool) -> int:
     detail = f": {loc['detail']}" if loc["detail"] else ""
     console.print(f"[bold]Location[/]: {where} ({loc['source']}{detail})")
     console.print(
-        f"[bold]Intensity now[/]: {it['value']:.4g} gCO2e/kWh [{it['low']:.4g}-{it['high']:.4g}] "
+        f"[bold]Intensity now[/]: {units.intensity(it['value'])} [{units.number(it['low'])} - "
+        f"{units.intensity(it['high'])}] "
         f"({it['kind']}, {it['zone']}) from {it['source']}"
     )
     console.print(f"[bold]PUE[/]: {data['pue']:g} ({data['pue_source']})")
@@ -96,8 +118,7 @@ def detect(as_json: bool) -> int:
 
 def intensity(country: str | None, zone: str | None, cloud: str | None, region: str | None,
               at: str | None, as_json: bool) -> int:  # fmt: skip
-    from ..carbon.grid import intensity as intensity_at
-    from ..carbon.location import locate
+    from ..carbon.context import setup
 
     if cloud and not region:
         raise ValueError("--cloud needs --region (the provider's region code)")
@@ -111,14 +132,24 @@ def intensity(country: str | None, zone: str | None, cloud: str | None, region: 
             ) from None
         if when.tzinfo is None:
             raise ValueError(f"--at {at!r} needs a UTC offset, e.g. 2026-01-15T18:00+00:00")
-    location = locate(country=country, zone=zone, cloud_provider=cloud, cloud_region=region)
-    it = intensity_at(location, when)
+    settings = settings_with({"country": country, "zone": zone, "cloud_provider": cloud,
+                              "cloud_region": region})  # fmt: skip
+    carbon = setup(settings)  # the tracker's own path: files, WATTPRINT_*, site file, providers
+    try:
+        location = carbon.location
+        try:
+            it = carbon.timeline.at(when.timestamp())
+        except (OverflowError, ValueError, OSError):  # outside the calendar: the annual figure
+            it = carbon.timeline.base
+    finally:
+        carbon.close()
     data = {"at": when.isoformat(), "location": asdict(location), "intensity": asdict(it)}
     if as_json:
         print(json.dumps(data, indent=2))
         return 0
     where = location.zone or location.country or "world"
-    print(f"{it.value:.4g} gCO2e/kWh [{it.low:.4g}-{it.high:.4g}] for {where} at "
+    print(f"{units.intensity(it.value)} [{units.number(it.low)} - {units.intensity(it.high)}] "
+          f"for {where} at "
           f"{when.isoformat(timespec='minutes')}")  # fmt: skip
     print(f"  kind: {it.kind}; zone: {it.zone}; year: {it.year or '-'}; basis: {it.basis or '-'}")
     print(f"  source: {it.source}")

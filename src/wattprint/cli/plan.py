@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ..records import mass_text
+from ..records import energy_text, mass_text
 
 
 @dataclass
@@ -90,7 +90,7 @@ def describe(chosen: Any) -> list[str]:
         kg, low, high = chosen.saving_kg
         lines.append(
             f"  emissions {mass_text(b.emissions_kg)} vs {mass_text(n.emissions_kg)} now "
-            f"({chosen.energy_kwh:.3g} kWh): saves {mass_text(kg)} [{mass_text(low)} - "
+            f"({energy_text(chosen.energy_kwh)}): saves {mass_text(kg)} [{mass_text(low)} - "
             f"{mass_text(high)}] CO2eq"
         )
     if chosen.options:
@@ -158,7 +158,7 @@ def wait_command(
     command: list[str],
     tracker_options: dict[str, Any],
     below: float | None = None,
-    as_json: bool = False,
+    json_file: Any = None,
     *,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
@@ -176,6 +176,9 @@ def wait_command(
     if not command:
         raise ValueError("nothing to run: give the command after --, e.g. wattprint wait "
                          "--duration 3h -- python train.py")  # fmt: skip
+    from .run import check_json_file
+
+    check_json_file(json_file)  # like bad settings: said now, not after hours of waiting
     tracker = Tracker(**tracker_options)  # bad settings fail now, not after hours of waiting
     chosen = make_plan(options, now=datetime.fromtimestamp(clock(), timezone.utc))
     print("\n".join(describe(chosen)), file=err)
@@ -200,4 +203,4 @@ def wait_command(
           f"({why})", file=err, flush=True)  # fmt: skip
     if run is None:
         from .run import run
-    return run(command, tracker_options, as_json, tracker=tracker)
+    return run(command, tracker_options, json_file, tracker=tracker)

@@ -20,22 +20,41 @@ def _kg(value: float | None) -> str:
     return mass_text(value)
 
 
+def _g_per_kwh(value: float | None) -> str:
+    from .. import units
+
+    return units.number(value) if value is not None else "?"
+
+
+def _table(title: str, columns: tuple[str, ...], numbers: tuple[str, ...]) -> Any:
+    """A table that fits 80 columns: light rules, no outer padding, figures never wrapped
+    (each is a short decimal), text wrapped between words only."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+                  padding=0, pad_edge=False)  # fmt: skip
+    for c in columns:
+        figure = c in numbers
+        table.add_column(c, justify="right" if figure else "left", no_wrap=figure,
+                         overflow="ellipsis" if figure else "fold", min_width=len(c))  # fmt: skip
+    return table
+
+
 def _render(data: dict[str, Any]) -> None:
     from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
+
+    from .. import units
 
     console = Console()
     since = f" since {data['since']}" if data["since"] else ""
     if not data["groups"]:
         console.print(f"No runs{since} in {', '.join(data['files'])}")
         return
-    table = Table(title=f"Emissions by {data['by']}{since}", title_justify="left")
-    for c in ("group", "runs", "time", "cpu", "gpu", "ram", "energy", "CO2eq", "g/kWh"):
-        table.add_column(c, justify="left" if c == "group" else "right", overflow="fold",
-                         min_width=5 if c == "group" else None)  # fmt: skip
-    how = Table(title="How it was obtained", title_justify="left")
-    for c in ("group", "CO2eq bounds", "whole machine", "intensity", "methods"):
-        how.add_column(c, overflow="fold")
+    figures = ("runs", "time", "cpu", "gpu", "ram", "energy", "CO2eq", "g/kWh")
+    table = _table(f"Emissions by {data['by']}{since}", ("group", *figures), figures)
+    how: list[str] = []  # lines, not a table: long text wraps between words at any width
     rows = list(data["groups"])
     if data["total"] and len(rows) > 1:
         rows.append(data["total"])
@@ -47,28 +66,31 @@ def _render(data: dict[str, Any]) -> None:
         machine_text = (f"{_kwh(machine['energy_kwh'])}, {_kg(machine['emissions_kg'])}"
                         if machine["energy_kwh"] is not None else "-")  # fmt: skip
         it = g["intensity"]
-        g_kwh = f"{it['g_per_kwh']:.4g}" if it["g_per_kwh"] is not None else "?"
+        g_kwh = _g_per_kwh(it["g_per_kwh"])
         methods = "; ".join(f"{c}: {', '.join(v)}" for c, v in g["methods"].items())
         style = "bold" if g is data["total"] else None
         table.add_row(
-            g["group"], str(g["runs"]), f"{g['duration_s']:.0f} s",
+            g["group"], str(g["runs"]), units.duration(g["duration_s"]),
             _kwh(e["cpu"]["kwh"]), _kwh(e["gpu"]["kwh"]), _kwh(e["ram"]["kwh"]),
             _kwh(e["total"]["kwh"]), _kg(m["kg"]), g_kwh, style=style,
         )  # fmt: skip
-        how.add_row(g["group"], bounds, machine_text,
-                    "; ".join(it["sources"]) + " (" + ", ".join(it["kinds"]) + ")", methods,
-                    style=style)  # fmt: skip
+        how.append(f"  [bold]{escape(g['group'])}[/]: CO2eq bounds {bounds}; whole machine "
+                   f"{machine_text}; intensity " + "; ".join(it["sources"])
+                   + " (" + ", ".join(it["kinds"]) + f"); methods {methods}")  # fmt: skip
     console.print(table)
-    console.print(how)
+    console.print("How it was obtained:")
+    for line in how:
+        console.print(line)
     total = data["total"]
     if total:
-        parts = [f"{q['amount']:.3g} {q['unit']} ({q['label']})" for q in total["equivalents"]]
+        parts = ["{1}: {0}".format(*units.equivalent(q["amount"], q["unit"], q["label"]))
+                 for q in total["equivalents"]]  # fmt: skip
         console.print("[bold]That is about[/]: " + "; ".join(parts))
         for q in total["equivalents"]:
             note = f" ({q['note']})" if q["note"] else ""
             console.print(
-                f"  [dim]{q['label']}: {q['factor_g']:g} g CO2e/{q['unit']}, {q['year']}, "
-                f"{q['source']}{note}[/]"
+                f"  [dim]{q['label']}: {units.mass(q['factor_g'] / 1000)} CO2e/{q['unit']}, "
+                f"{q['year']}, {q['source']}{note}[/]"
             )
     for g in data["groups"]:
         for o in g["elsewhere"]:
@@ -78,7 +100,8 @@ def _render(data: dict[str, Any]) -> None:
             console.print(
                 f"[bold]{g['group']}[/]: had its {o['runs']} {o['provider']} run(s) "
                 f"({', '.join(o['regions'])}) run in {o['label']}: {_kg(o['kg'])} instead of "
-                f"{_kg(o['actual_kg'])} ({o['intensity_g_per_kwh']:.4g} g/kWh, PUE {o['pue']:g})"
+                f"{_kg(o['actual_kg'])} ({units.intensity(o['intensity_g_per_kwh'])}, "
+                f"PUE {o['pue']:g})"
             )
         t = g.get("at_another_time")
         if t:

@@ -119,9 +119,9 @@ def _kg(value: float | None) -> str:
 
 
 def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+    from .. import units
+
+    return units.duration(seconds)
 
 
 def _table(head: list[str], rows: list[tuple[list[str], str]], text_cols: int = 1) -> str:
@@ -147,6 +147,8 @@ def _rows(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _totals(data: dict[str, Any]) -> str:
+    from .. import units
+
     e = html.escape
     rows = []
     for g in _rows(data):
@@ -155,8 +157,8 @@ def _totals(data: dict[str, Any]) -> str:
                 else "none in the files")  # fmt: skip
         cells = [e(g["group"]), str(g["runs"]), _duration(g["duration_s"])]
         cells += [_kwh(g["energy"][p]["kwh"]) for p in PARTS]
-        cells += [_kwh(g["energy"]["total"]["kwh"]), _kg(m["kg"]), span,
-                  f"{it['g_per_kwh']:.4g}" if it["g_per_kwh"] is not None else "?"]  # fmt: skip
+        g_kwh = units.number(it["g_per_kwh"]) if it["g_per_kwh"] is not None else "?"
+        cells += [_kwh(g["energy"]["total"]["kwh"]), _kg(m["kg"]), span, g_kwh]
         rows.append((cells, "total" if g is data["total"] else ""))
     head = [e(data["by"]), "runs", "time", *PARTS, "energy", "CO2e", "CO2e range", "g/kWh"]
     notes = []
@@ -190,10 +192,14 @@ def _how(data: dict[str, Any]) -> str:
 
 def _equivalents(total: dict[str, Any]) -> str:
     e = html.escape
-    rows = [([f"{q['amount']:.3g} {e(q['unit'])}", e(q["label"]),
-              f"{q['factor_g']:g} g CO2e per {e(q['unit'])}", e(str(q["year"])),
+    from .. import units
+
+    scaled = [units.equivalent(q["amount"], q["unit"], q["label"]) for q in total["equivalents"]]
+    rows = [([e(amount), e(label),
+              f"{units.mass(q['factor_g'] / 1000)} CO2e per {e(q['unit'])}", e(str(q["year"])),
               e(q["source"]) + (f" <span class=note>({e(q['note'])})</span>" if q["note"] else ""),
-              e(q["license"])], "") for q in total["equivalents"]]  # fmt: skip
+              e(q["license"])], "")
+            for q, (amount, label) in zip(total["equivalents"], scaled, strict=True)]  # fmt: skip
     head = ["amount", "of", "factor", "year", "source", "license"]
     return (f"<p>The {_kg(total['emissions']['kg'])} CO2e of these runs is about:</p>"
             + _table(head, rows, text_cols=6))  # fmt: skip
