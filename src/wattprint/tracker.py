@@ -376,7 +376,7 @@ class Tracker:
         if carbon.announcement:
             loc = carbon.location
             _logs().warn_once(f"location:{loc.source}:{loc.detail}", carbon.announcement)
-        notes: list[str] = []
+        notes: list[str] = detection.notes()
         components: dict[str, _Component] = {}
         for name, choice in detection.components.items():
             meters = choice.meters
@@ -386,9 +386,8 @@ class Tracker:
                 missing = [p for p in choice.tried if getattr(p, "present", False)]
                 if missing:  # the hardware is there but nothing measures it: not a zero
                     comp.energy_j = comp.low_j = comp.high_j = None
-                    comp.method = "unmeasured"
+                    comp.method = "not-estimated" if name == "platform" else "unmeasured"
                     comp.note = missing[0].reason
-                    notes.append(f"{name}: {missing[0].reason}")
             components[name] = comp
         run_id = _uuid4()
         started = _now()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import COMPONENTS, METHOD, PowerEstimate, machine_curve
+from .model import METHOD, NOT_ESTIMATED, PowerEstimate, machine_curve
 
 HOSTS = (64, 128, 192, 256)  # threads of a two-socket host
 TYPICAL_HOST = 128
@@ -31,6 +31,8 @@ class VmCurve:
 
     model = "vm-share"
     cpu_row = None
+    # The hosts are unknown CPUs: their fit counts the board and power supply in the CPU.
+    platform_estimated = False
 
     def __init__(self, threads: int, memory_gb: float) -> None:
         self.threads, self.memory_gb = threads, memory_gb
@@ -40,7 +42,8 @@ class VmCurve:
         self.bases = {
             "cpu": f"VM share: {share} CPU (SPECpower fit, threads)",
             "ram": f"VM share: {memory_gb:.1f} GB of the host's RAM power (SPECpower fit)",
-            "platform": f"VM share: {share} platform (SPECpower fit)",
+            "platform": "not estimated: the VM's share of its host's board and power supply "
+            "is in its CPU figure (SPECpower fit, threads)",
         }
         self.notes = (
             "virtual machine with a generic CPU: its power is its share of an unknown host "
@@ -52,7 +55,9 @@ class VmCurve:
             return min(1.0, self.threads / host_threads)
         return min(1.0, self.memory_gb / (host_threads * GB_PER_THREAD))
 
-    def component(self, name: str, load: float) -> tuple[float, float, float]:
+    def component(self, name: str, load: float) -> tuple[float, float, float] | None:
+        if name == "platform":
+            return None  # see platform_estimated
         # Four host curves per call: tabulated in 5 % steps and interpolated, since the tracker
         # asks on every update. A step is computed when first needed: a run's load visits few.
         u = min(1.0, max(0.0, load)) * STEPS
@@ -82,14 +87,15 @@ class VmCurve:
 
     def at(self, load: float) -> PowerEstimate:
         u = min(1.0, max(0.0, float(load)))
-        cpu, ram, platform = (self.component(name, u) for name in COMPONENTS)
+        cpu, ram = (self.component(name, u) for name in ("cpu", "ram"))
+        assert cpu is not None and ram is not None
         return PowerEstimate(
-            machine_w=cpu[0] + ram[0] + platform[0],
-            machine_low_w=cpu[1] + ram[1] + platform[1],
-            machine_high_w=cpu[2] + ram[2] + platform[2],
+            machine_w=cpu[0] + ram[0],
+            machine_low_w=cpu[1] + ram[1],
+            machine_high_w=cpu[2] + ram[2],
             cpu_w=cpu[0], cpu_low_w=cpu[1], cpu_high_w=cpu[2],
             ram_w=ram[0], ram_low_w=ram[1], ram_high_w=ram[2],
-            platform_w=platform[0], platform_low_w=platform[1], platform_high_w=platform[2],
+            platform_w=None, platform_low_w=None, platform_high_w=None,
             load=u,
             method=METHOD,
             model=self.model,
@@ -97,7 +103,7 @@ class VmCurve:
             cpu_basis=self.bases["cpu"],
             ram_basis=self.bases["ram"],
             platform_basis=self.bases["platform"],
-            notes=self.notes,
+            notes=(*self.notes, NOT_ESTIMATED),
         )  # fmt: skip
 
 

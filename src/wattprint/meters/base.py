@@ -79,6 +79,9 @@ class Probe(NamedTuple):
     # The hardware is there but cannot be measured (GPUs exist, the selection matched none):
     # the record then says "unmeasured", never a zero.
     present: bool = False
+    # What the record must say about a usable source (a mirrored zone ignored, a selected GPU
+    # that matched nothing): a CSV alone then tells what was measured.
+    notes: tuple[str, ...] = ()
 
 
 Warn = Callable[[str, str], None]  # warn(key, message): said once per key per process

@@ -59,6 +59,20 @@ class Detection:
                 except Exception:  # closing is best effort
                     pass
 
+    def notes(self) -> list[str]:
+        """What detection found that a record must carry, so that a CSV alone tells why a
+        figure is a model or missing: a counter there but unusable (unreadable RAPL, a GPU
+        selection that matched nothing), a model standing in, what a usable source ignored."""
+        out: list[str] = []
+        for name, choice in self.components.items():
+            for p in choice.tried:
+                if p in choice.chosen:
+                    out.extend(f"{name}: {note}" for note in p.notes)
+                elif p.present or p.fix:  # there, or fixable: the reason the figure is a model
+                    fix = f" (fix: {p.fix})" if p.fix else ""
+                    out.append(f"{name}: {p.name} not used: {p.reason}{fix}")
+        return out
+
     def __str__(self) -> str:
         lines = []
         for name, choice in self.components.items():
