@@ -7,6 +7,7 @@ source wins.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -68,6 +69,8 @@ class Detection:
             for p in choice.tried:
                 if p in choice.chosen:
                     out.extend(f"{name}: {note}" for note in p.notes)
+                elif choice.chosen and choice.chosen[0].name == "user":
+                    continue  # the user's figure: why a counter failed does not matter
                 elif p.present or p.fix:  # there, or fixable: the reason the figure is a model
                     fix = f" (fix: {p.fix})" if p.fix else ""
                     out.append(f"{name}: {p.name} not used: {p.reason}{fix}")
@@ -113,5 +116,13 @@ def probe_all(ctx: ProbeContext) -> Detection:
         for p in choice.tried:
             if p.meter is not None and p not in choice.chosen:
                 p.meter.close()
+        if component in ctx.power:  # the user's figure wins; what it replaced stays listed
+            from . import user
+
+            probe = functools.partial(user.probe, component=component, replaced=choice.meters)
+            mine = _run(lambda c, p=probe: [p(c)], ctx, "user", component)
+            choice.tried.insert(0, mine[0])
+            if mine[0].usable:
+                choice.chosen = [mine[0]]
         components[component] = choice
     return Detection({c: components[c] for c in COMPONENTS})
