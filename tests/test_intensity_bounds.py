@@ -28,6 +28,8 @@ def test_a_zone_with_a_profile_uses_its_own_hourly_spread():
     de = grid.annual(locate(country="DEU"))
     fr = grid.annual(locate(country="FRA"))
     # Germany's wind and solar swing its hours far more than the typical zone's.
+    low_ratio, high_ratio = grid.typical_spread()
+    assert de.low < de.value * low_ratio and de.high > de.value * high_ratio
     assert de.high / de.value > fr.high / max(fr.value, countries.lookup("FRA").intensity_g_per_kwh)
 
 
