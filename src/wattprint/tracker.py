@@ -230,6 +230,9 @@ class Tracker:
         self._lifecycle = threading.Lock()  # serialises start and stop
         self._run: _Run | None = None
         self.result: RunResult | None = None
+        #: Where this run's rows go (the last run's, once stopped); None when not saved. Not
+        #: always output_file: a file of another tool's there is stepped around.
+        self.csv_path: Path | None = None
 
     def _check_location(self) -> None:
         """An explicit location that names nothing fails here, before anything is measured."""
@@ -264,6 +267,7 @@ class Tracker:
                 _logs().logger.warning("tracker already running (run %s)", self._run.run_id)
                 return self
             run = self._open_run()
+            self.csv_path = run.csv_path
             with self._lock:
                 self._run = run
             run.thread = threading.Thread(

@@ -119,10 +119,20 @@ def run(
         console.print(_summary(result))
         if result.emissions_kg is not None:
             it = result.intensity
+            # The file the rows really went to: another tool's emissions.csv is stepped around.
+            where = f"rows in {_shown_path(tracker.csv_path)}" if tracker.csv_path else (
+                "no rows saved")  # fmt: skip
             console.print(f"CO2eq {mass_text(result.emissions_kg)} at {it.value:.4g} g/kWh "
-                          f"({it.zone}, {it.kind}); rows in {options.get('output_dir') or '.'}"
-                          "/emissions.csv")  # fmt: skip
+                          f"({it.zone}, {it.kind}); {where}")  # fmt: skip
     return code
+
+
+def _shown_path(path: Any) -> str:
+    """A path as short as it reads unambiguously: relative to here when under here."""
+    import os
+
+    relative = os.path.relpath(path)
+    return f"./{relative}" if not relative.startswith("..") else str(path)
 
 
 class _LiveView:
