@@ -71,7 +71,9 @@ class Detection:
                     out.extend(f"{name}: {note}" for note in p.notes)
                 elif choice.chosen and choice.chosen[0].name == "user":
                     continue  # the user's figure: why a counter failed does not matter
-                elif p.present or p.fix:  # there, or fixable: the reason the figure is a model
+                elif p.present or (not p.usable and name in ("cpu", "ram")):
+                    # Hardware there but unmeasured, or why a CPU/RAM counter gave way to a
+                    # model; a GPU library missing on a machine without such GPUs says nothing.
                     fix = f" (fix: {p.fix})" if p.fix else ""
                     out.append(f"{name}: {p.name} not used: {p.reason}{fix}")
         return out

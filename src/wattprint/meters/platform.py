@@ -16,7 +16,7 @@ def probe(ctx: ProbeContext) -> list[Probe]:
 
     _, curve = machine_model(ctx)
     if not curve.platform_estimated:  # a figure not known is not 0 W: the record says None
-        reason = f"not estimated: {curve.at(1.0).platform_basis}"
+        reason = curve.at(1.0).platform_basis  # "not estimated: ..."
         return [Probe("platform-model", "platform", False, reason, present=True)]
     meter = LoadMeter(ctx, "platform", "platform-model",
                       lambda u: curve.component("platform", u),
