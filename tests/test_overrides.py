@@ -80,6 +80,7 @@ def test_cpu_model_names_a_vms_real_cpu(machine, caplog):
     assert said and "cpu_model" in said[0] and "please report" not in said[0]
     named = _run(machine, 50, cpu_model="Intel Xeon Platinum 8380")
     assert "8380" in named.cpu.devices[0] and "user" in named.cpu.devices[0]
+    assert named.machine.cpu_model == "Intel Xeon Platinum 8380"  # the record's cpu_model
     # A share of a host of that CPU, not a whole 270 W part for 4 vCPUs.
     watts = _watts(named.cpu, named.duration_s)[0]
     assert 0 < watts < 270 * 4 / 80

@@ -869,7 +869,7 @@ class Tracker:
             os=os_name,
             python_version=".".join(map(str, sys.version_info[:3])),
             cpu_count=info.threads,
-            cpu_model=info.model,
+            cpu_model=self.settings.cpu_model or info.model,  # the user's, where given
             gpu_count=gpu_count,
             gpu_model=", ".join(
                 f"{gpu_models.count(m)} x {m}" if gpu_models.count(m) > 1 else m for m in models
