@@ -8,7 +8,6 @@ elsewhere these tests skip, saying so."""
 from __future__ import annotations
 
 import csv
-
 import errno
 import logging
 import os
