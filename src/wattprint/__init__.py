@@ -52,7 +52,6 @@ def detect(gpu_ids: Any = None, tracking_mode: str = "machine") -> Detection:
     from .config import load_settings
     from .meters.base import ProbeContext
     from .meters.detect import probe_all
-
     from .meters.user import user_power
 
     settings = load_settings({"gpu_ids": gpu_ids, "tracking_mode": tracking_mode})
