@@ -215,8 +215,6 @@ def test_location_mapping(params, expected):
 
 
 IGNORED = [
-    ("force_cpu_power", 95),
-    ("force_ram_power", 12),
     ("force_mode_cpu_load", True),
     ("allow_multiple_runs", False),
     ("rapl_include_dram", True),
@@ -354,10 +352,29 @@ def test_config_number_that_does_not_parse_is_ignored_with_a_warning(monkeypatch
 
 
 def test_config_unmapped_value_warns_with_its_source():
-    path = write_config(Path(os.environ["HOME"]), force_cpu_power=100, api_key="secret")
-    match = re.escape(f"force_cpu_power=100.0 (from {path})")
+    path = write_config(Path(os.environ["HOME"]), rapl_include_dram=True, api_key="secret")
+    match = re.escape(f"rapl_include_dram=True (from {path})")
     with pytest.warns(CodeCarbonCompatWarning, match=match):
         EmissionsTracker()
+
+
+@pytest.mark.parametrize("where", ["argument", "config"])
+def test_forced_cpu_and_ram_power_become_user_figures(machine, where):
+    """CodeCarbon's force_cpu_power is the CPU's maximum (10 % of it idle), force_ram_power a
+    constant: wattprint measures with them, labelled "user", instead of ignoring them."""
+    if where == "config":
+        write_config(Path(os.environ["HOME"]), force_cpu_power=95, force_ram_power=12)
+        given = {}
+    else:
+        given = {"force_cpu_power": 95, "force_ram_power": 12}
+    with no_compat_warning():
+        tracker = OfflineEmissionsTracker(country_iso_code="FRA", **given)
+    s = tracker.wattprint.settings
+    assert (s.cpu_power_w, s.ram_power_w) == ("9.5..95", "12")
+    tracker.start()
+    tracker.stop()
+    result = tracker.wattprint.result
+    assert (result.cpu.method, result.ram.method) == ("user", "user")
 
 
 def test_config_file_that_cannot_be_parsed_names_itself():

@@ -150,6 +150,9 @@ def test_bounds_contain_the_estimate(machine) -> None:
         p = machine_power(*machine, u)
         assert p.machine_low_w <= p.machine_w <= p.machine_high_w
         for c in ("cpu", "ram", "platform"):
+            if c == "platform" and p.platform_w is None:  # not estimated: no bounds either
+                assert p.platform_low_w is None and p.platform_high_w is None
+                continue
             assert getattr(p, f"{c}_low_w") <= getattr(p, f"{c}_w") <= getattr(p, f"{c}_high_w")
         assert p.machine_low_w < p.machine_high_w
 
@@ -418,3 +421,26 @@ def test_codecarbon_rule_in_the_benchmark() -> None:
     assert bench.cc_ram_w(16, arm=False) == 10.0
     assert bench.cc_ram_w(128, arm=False) == pytest.approx(5 * 4 + 4.5 * 4)
     assert bench.cc_ram_w(8, arm=True) == 3.0
+
+
+@pytest.mark.parametrize(
+    "machine",
+    [("Common KVM processor", 1, 4, 16.0), ("Intel Xeon Processor (Icelake)", 2, 256, 1024.0)],
+)
+def test_an_unknown_cpus_platform_is_not_estimated_never_zero(machine) -> None:
+    """The threads-only fit counts the per-socket terms (the board's share) as the CPU: the
+    platform is then not known, which is not 0 W, and the machine keeps its whole estimate."""
+    for u in (0.0, 0.5, 1.0):
+        p = machine_power(*machine, u)
+        assert p.platform_w is None and p.platform_low_w is None and p.platform_high_w is None
+        assert any("platform not estimated" in n for n in p.notes)
+        assert "not estimated" in p.platform_basis
+        assert p.machine_w == pytest.approx(p.cpu_w + p.ram_w) and p.machine_w > 0
+
+
+def test_a_vm_shares_platform_is_not_estimated_either() -> None:
+    from wattprint.estimate.vm import VmCurve
+
+    p = VmCurve(2, 8.0).at(1.0)
+    assert p.platform_w is None and "not estimated" in p.platform_basis
+    assert p.machine_w == pytest.approx(p.cpu_w + p.ram_w) and p.machine_w > 0

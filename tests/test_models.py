@@ -178,3 +178,16 @@ def test_a_bare_metal_generic_cpu_is_not_taken_for_a_vm(machine):
     machine.write("/proc/cpuinfo", "processor\t: 0\nmodel name\t: AMD EPYC Processor\n\n")
     info, curve = cpu_model.machine_model(ProbeContext(root=machine.root))
     assert not info.virtual and not isinstance(curve, VmCurve)
+
+
+def test_steal_time_is_not_this_machines_work(machine):
+    """A VM whose vCPUs wait on the host half the time is not at full load: the host ran
+    someone else meanwhile (/proc/stat's 8th field, steal)."""
+    clock = Clock()
+    meter = LoadMeter(ProbeContext(root=machine.root), "cpu", "cpu-model", fake_power,
+                      ("test",), clock=clock)  # fmt: skip
+    # Of the next 1000 ticks: 500 running this VM's code, 500 stolen by the host, none idle.
+    machine.write("/proc/stat", "cpu  1500 0 0 9000 0 0 0 500 0 0\n")
+    clock.t += 10
+    assert meter.read().energy_j == pytest.approx(fake_power(0.5)[0] * 10)
+    assert meter.load == pytest.approx(0.5)

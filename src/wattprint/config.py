@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 #: The shortest sampling interval: each sample reads every meter and appends a journal line, so
@@ -58,6 +58,12 @@ class Settings:
     log_level: str = "warning"
     save_csv: bool = True
     tracking_mode: str = "machine"
+    # What the user knows about the hardware (see PowerOverride): each wins over detection and
+    # is labelled "user" in the record's method columns.
+    cpu_model: str | None = None
+    cpu_power_w: str | None = None
+    ram_power_w: str | None = None
+    gpu_power_w: str | None = None
     # Network features, all off by default (offline first).
     cloud_metadata: bool = False
     ip_geolocation: bool = False
@@ -232,6 +238,105 @@ def _file_name(name: str, value: Any) -> str:
     return text
 
 
+#: The bounds of a user's power figure given without its own: +-10 % of the value. A wattage
+#: from a datasheet or a wall meter is rarely better known than that.
+USER_POWER_REL_BOUND = 0.10
+#: The most power one setting may give: a rack of GPUs, not a typo in kW.
+MAX_POWER_W = 100_000.0
+
+
+class PowerOverride(NamedTuple):
+    """A power the user gives: ``W`` (fixed) or ``IDLE..MAX`` (linear in utilization), each
+    optionally with ``+-D`` (watts) or ``+-P%`` for its bounds; USER_POWER_REL_BOUND if none."""
+
+    idle_w: float
+    full_w: float
+    plus_minus_w: float | None = None  # absolute half-width, or
+    plus_minus_rel: float | None = None  # relative half-width
+
+    def at(self, load: float | None) -> tuple[float, float, float]:
+        """(watts, low, high) at utilization ``load`` (0-1); None: not known, so the value is
+        the middle of the range and the bounds span it."""
+        if load is None:
+            value = (self.idle_w + self.full_w) / 2
+            low, _ = self._bounds(min(self.idle_w, self.full_w))
+            _, high = self._bounds(max(self.idle_w, self.full_w))
+            return value, min(low, value), max(high, value)
+        u = min(1.0, max(0.0, load))
+        value = self.idle_w + (self.full_w - self.idle_w) * u
+        low, high = self._bounds(value)
+        return value, low, high
+
+    def _bounds(self, value: float) -> tuple[float, float]:
+        if self.plus_minus_w is not None:
+            return max(0.0, value - self.plus_minus_w), value + self.plus_minus_w
+        rel = USER_POWER_REL_BOUND if self.plus_minus_rel is None else self.plus_minus_rel
+        return value * (1.0 - rel), value * (1.0 + rel)
+
+    def text(self) -> str:
+        """The canonical setting text, which parses back to the same override."""
+        watts = f"{self.idle_w:g}" if self.idle_w == self.full_w else (
+            f"{self.idle_w:g}..{self.full_w:g}")  # fmt: skip
+        if self.plus_minus_w is not None:
+            return f"{watts}+-{self.plus_minus_w:g}"
+        if self.plus_minus_rel is not None:
+            return f"{watts}+-{100 * self.plus_minus_rel:g}%"
+        return watts
+
+
+_POWER_HELP = (
+    "must be watts: a number (65), a range by utilization IDLE..MAX (40..300), optionally "
+    "with bounds +-WATTS or +-PERCENT% (65+-5, 40..300+-10%)"
+)
+
+
+def power_override(text: str) -> PowerOverride:
+    """``text`` ("65", "40..300", "65+-5", "40..300+-10%", "65±5") as a PowerOverride."""
+    body, _, margin = text.replace("±", "+-").replace(" ", "").partition("+-")
+    low_text, dots, high_text = body.partition("..")
+    watts = [_watts(low_text), _watts(high_text) if dots else _watts(low_text)]
+    plus_w = plus_rel = None
+    if margin.endswith("%"):
+        plus_rel = _watts(margin[:-1]) / 100
+        if plus_rel >= 1:
+            raise ValueError(f"{_POWER_HELP}; a relative bound is under 100%")
+    elif margin:
+        plus_w = _watts(margin)
+    return PowerOverride(watts[0], watts[1], plus_w, plus_rel)
+
+
+def _watts(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(_POWER_HELP) from None
+    if not (math.isfinite(value) and 0 <= value <= MAX_POWER_W):
+        raise ValueError(f"{_POWER_HELP}; each figure between 0 and {MAX_POWER_W:g}")
+    return value
+
+
+def _power(name: str, value: Any) -> str | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = repr(float(value))
+    text = _text(name, value)
+    return None if text is None else power_override(text).text()
+
+
+def _cpu_model(name: str, value: Any) -> str | None:
+    text = _text(name, value)
+    if text is None:
+        return None
+    from .hardware import find_cpu
+
+    row = find_cpu(text)
+    if row is None or not row.tdp_w:
+        raise ValueError(
+            "names no CPU in wattprint's table with a TDP; write it as its maker does (e.g. "
+            "'Intel Xeon Platinum 8375C'), or give cpu_power_w instead"
+        )
+    return text
+
+
 def _country(name: str, value: Any) -> str | None:
     text = _text(name, value)
     if text is None:
@@ -262,6 +367,10 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "log_level": _choice(LOG_LEVELS),
     "save_csv": _boolean,
     "tracking_mode": _choice(TRACKING_MODES),
+    "cpu_model": _cpu_model,
+    "cpu_power_w": _power,
+    "ram_power_w": _power,
+    "gpu_power_w": _power,
     "cloud_metadata": _boolean,
     "ip_geolocation": _boolean,
     "live_provider": _optional_choice(LIVE_PROVIDERS),

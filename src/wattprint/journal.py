@@ -420,10 +420,29 @@ def _component(state: dict[str, Any], duration_s: float, devices: list[str]) -> 
         energy_kwh=kwh(energy),
         low_kwh=kwh(state.get("low_j")),
         high_kwh=kwh(state.get("high_j")),
-        power_w=(energy / duration_s) if energy is not None and duration_s > 0 else None,
+        power_w=(energy / duration_s) if energy is not None and resolved(duration_s) else None,
         method=state.get("method", "none"),
         devices=tuple(devices),
         note=state.get("note"),
+    )
+
+
+#: The shortest window whose average power is reported. /proc/stat counts CPU time in 10 ms
+#: ticks, so a model's utilization over less than ten of them is off by more than 10 %, and
+#: a counter's last update may lie a few ms before either edge: below this a mean power is
+#: noise, and a figure above the hardware's maximum is possible. The energy is still given.
+MIN_AVERAGE_S = 0.1
+
+
+def resolved(duration_s: float) -> bool:
+    """Whether an average over ``duration_s`` means something (see MIN_AVERAGE_S)."""
+    return duration_s >= MIN_AVERAGE_S
+
+
+def _too_short(duration_s: float) -> str:
+    return (
+        f"average power not reported: {duration_s:.3f} s is shorter than the {MIN_AVERAGE_S:g} s "
+        "the meters resolve (CPU time is counted in 10 ms ticks); the energy is reported"
     )
 
 
@@ -560,7 +579,7 @@ def build_result(
         tracking_mode=meta.get("tracking_mode", "machine"),
         machine=Machine(**meta.get("machine", {})),
         utilization=dict(state.get("util", {})),
-        notes=tuple(state.get("notes", ())),
+        notes=(*state.get("notes", ()), *(() if resolved(duration) else (_too_short(duration),))),
         task_name=task_name,
         shift=ShiftInfo(**meta["shift"]) if meta.get("shift") else None,
     )

@@ -71,7 +71,8 @@ def exit_status(exc_type: type[BaseException] | None, exc: BaseException | None 
 class _Component:
     """Cumulative energy of one component, as last read."""
 
-    __slots__ = ("meters", "method", "devices", "energy_j", "low_j", "high_j", "note", "failed")
+    __slots__ = ("meters", "method", "devices", "energy_j", "low_j", "high_j", "note", "failed",
+                 "base")  # fmt: skip
 
     def __init__(self, meters: list[Any], method: str, devices: tuple[str, ...]) -> None:
         self.meters = meters
@@ -82,6 +83,8 @@ class _Component:
         self.high_j: float | None = 0.0
         self.note: str | None = None
         self.failed = False
+        # The meters' reading when the run started: they open during detection, before it.
+        self.base = (0.0, 0.0, 0.0, 0.0)  # energy, low, high, gap_s
 
     def state(self) -> dict[str, Any]:
         return {
@@ -192,6 +195,10 @@ class Tracker:
         log_level: str | None = None,
         save_csv: bool | None = None,
         tracking_mode: str | None = None,
+        cpu_model: str | None = None,
+        cpu_power_w: str | float | None = None,
+        ram_power_w: str | float | None = None,
+        gpu_power_w: str | float | None = None,
         cloud_metadata: bool | None = None,
         ip_geolocation: bool | None = None,
         live_provider: str | None = None,
@@ -223,6 +230,9 @@ class Tracker:
         self._lifecycle = threading.Lock()  # serialises start and stop
         self._run: _Run | None = None
         self.result: RunResult | None = None
+        #: Where this run's rows go (the last run's, once stopped); None when not saved. Not
+        #: always output_file: a file of another tool's there is stepped around.
+        self.csv_path: Path | None = None
 
     def _check_location(self) -> None:
         """An explicit location that names nothing fails here, before anything is measured."""
@@ -257,6 +267,7 @@ class Tracker:
                 _logs().logger.warning("tracker already running (run %s)", self._run.run_id)
                 return self
             run = self._open_run()
+            self.csv_path = run.csv_path
             with self._lock:
                 self._run = run
             run.thread = threading.Thread(
@@ -362,6 +373,7 @@ class Tracker:
         from .carbon.context import setup
         from .meters.base import ProbeContext
         from .meters.detect import probe_all
+        from .meters.user import user_power
         from .records import COLUMNS, TASK_COLUMNS
 
         s = self.settings
@@ -369,14 +381,15 @@ class Tracker:
         output_dir = Path(s.output_dir).absolute()
         recovered = self._recover(output_dir) if s.save_csv else []
         ctx = ProbeContext(
-            gpu_ids=s.gpu_ids, tracking_mode=s.tracking_mode, warn=_logs().warn_once, shared={}
-        )
+            gpu_ids=s.gpu_ids, tracking_mode=s.tracking_mode, warn=_logs().warn_once, shared={},
+            cpu_model=s.cpu_model, power=user_power(s),
+        )  # fmt: skip
         detection = probe_all(ctx)
         carbon = setup(s, live=lambda location: self._live_feed(s, location))
         if carbon.announcement:
             loc = carbon.location
             _logs().warn_once(f"location:{loc.source}:{loc.detail}", carbon.announcement)
-        notes: list[str] = []
+        notes: list[str] = detection.notes()
         components: dict[str, _Component] = {}
         for name, choice in detection.components.items():
             meters = choice.meters
@@ -386,9 +399,8 @@ class Tracker:
                 missing = [p for p in choice.tried if getattr(p, "present", False)]
                 if missing:  # the hardware is there but nothing measures it: not a zero
                     comp.energy_j = comp.low_j = comp.high_j = None
-                    comp.method = "unmeasured"
+                    comp.method = "not-estimated" if name == "platform" else "unmeasured"
                     comp.note = missing[0].reason
-                    notes.append(f"{name}: {missing[0].reason}")
             components[name] = comp
         run_id = _uuid4()
         started = _now()
@@ -406,6 +418,7 @@ class Tracker:
             from dataclasses import asdict
 
             meta["shift"] = asdict(self.shift)
+        _baseline(components)  # the run's energy starts now, not when the meters opened
         run = _Run(
             run_id=run_id,
             started_at=started,
@@ -641,7 +654,10 @@ class Tracker:
             except Exception as exc:
                 self._fail(name, comp, exc, run)
                 continue
-            comp.energy_j, comp.low_j, comp.high_j, comp.method = energy, low, high, method
+            base = comp.base
+            comp.energy_j, comp.low_j, comp.high_j = energy - base[0], low - base[1], high - base[2]
+            comp.method = method
+            gap -= base[3]
             if gap > 0:
                 comp.note = f"{gap:.1f} s not covered by the counter, estimated within bounds"
             if name == "gpu":
@@ -853,7 +869,7 @@ class Tracker:
             os=os_name,
             python_version=".".join(map(str, sys.version_info[:3])),
             cpu_count=info.threads,
-            cpu_model=info.model,
+            cpu_model=self.settings.cpu_model or info.model,  # the user's, where given
             gpu_count=gpu_count,
             gpu_model=", ".join(
                 f"{gpu_models.count(m)} x {m}" if gpu_models.count(m) > 1 else m for m in models
@@ -866,6 +882,22 @@ def recover(output_dir: str | os.PathLike[str]) -> list[RunResult]:
     """Write the final row of every run in ``output_dir`` whose process died before stopping
     (see ``wattprint.recovery.recover``)."""
     return _rows().recover(output_dir)
+
+
+def _baseline(components: dict[str, _Component]) -> None:
+    """Each component's reading now, which its later readings start from. A meter that fails
+    here starts from zero; its next reading says what is wrong."""
+    for comp in components.values():
+        try:
+            readings = [m.read() for m in comp.meters]
+        except Exception:
+            continue
+        comp.base = (
+            sum(r.energy_j for r in readings),
+            sum(r.low_j for r in readings),
+            sum(r.high_j for r in readings),
+            sum(r.gap_s for r in readings),
+        )
 
 
 def _left(deadline: float) -> float:

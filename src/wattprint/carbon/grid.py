@@ -11,6 +11,18 @@ For a location and a time the first source that answers wins:
 
 A ``Timeline`` answers the same question for every stretch of a run, splitting a stretch at the
 hour boundaries of the zone's local time, so a run that crosses an hour uses both hours.
+
+Bounds. A figure for one hour is known to within how much hours vary, and an average is only
+as sure as its sources agree:
+
+* an hourly profile's value: the 10th to 90th percentile of the hours behind that month and
+  local hour (``HourlyProfile.spread``);
+* an annual average applied to any hour: the zone's own hour-to-hour spread over the year
+  (the mean 10th and 90th percentiles of its profile over the mean), or, for a zone without a
+  profile, the median of that spread over the zones that have one; around the lowest and the
+  highest of the independent figures for the place (Electricity Maps' zone, Ember's country,
+  the cloud provider's own), so that their disagreement is inside the bounds too;
+* the world average: the 5th to 95th percentile of countries; an explicit setting: exact.
 """
 
 from __future__ import annotations
@@ -73,6 +85,70 @@ def explicit(value: float, zone: str = "") -> Intensity:
     return Intensity(value, value, value, EXPLICIT, zone, None, "setting intensity_g_per_kwh")
 
 
+@functools.cache
+def _zone_spread(key: str) -> tuple[float, float] | None:
+    """(low, high) ratios of a zone's hours to its annual mean: the mean 10th and 90th
+    percentiles of its hourly profile over the profile's mean. None without a profile."""
+    profile = tables.hourly_profile(key)
+    if profile is None or profile.p10 is None or profile.p90 is None:
+        return None
+    cells = [
+        (profile.values[m][h], profile.p10[m][h], profile.p90[m][h])
+        for m in range(12)
+        for h in range(24)
+    ]
+    cells = [c for c in cells if None not in c]
+    mean = sum(c[0] for c in cells) / len(cells) if cells else 0.0
+    if mean <= 0:
+        return None
+    low = sum(c[1] for c in cells) / len(cells) / mean
+    high = sum(c[2] for c in cells) / len(cells) / mean
+    return min(low, 1.0), max(high, 1.0)
+
+
+@functools.cache
+def typical_spread() -> tuple[float, float]:
+    """The median of ``_zone_spread`` over the zones with a profile: the hour-to-hour spread
+    assumed for a zone that has none."""
+    spreads = [s for s in (_zone_spread(k) for k in tables.hourly_zones()) if s is not None]
+    if not spreads:
+        return 1.0, 1.0
+    lows, highs = sorted(s[0] for s in spreads), sorted(s[1] for s in spreads)
+    return lows[len(lows) // 2], highs[len(highs) // 2]
+
+
+def _annual_bounds(value: float, key: str | None, others: list[float]) -> tuple[float, float]:
+    """Bounds of an annual figure used for one hour (see the module's docstring)."""
+    low_ratio, high_ratio = (_zone_spread(key.upper()) if key else None) or typical_spread()
+    figures = [value, *others]
+    return min(figures) * low_ratio, max(figures) * high_ratio
+
+
+def _country_figure(iso3: str | None) -> list[float]:
+    """Ember's figure for a country (the independent source beside Electricity Maps)."""
+    if not iso3:
+        return []
+    row = countries.find(iso3)
+    return [row.intensity_g_per_kwh] if row is not None and row.iso3 == iso3 else []
+
+
+def _annual(
+    value: float,
+    kind: str,
+    zone: str,
+    year: int | None,
+    source: str,
+    basis: str | None,
+    license: str | None,
+    *,
+    key: str | None,
+    others: list[float],
+) -> Intensity:
+    low, high = _annual_bounds(value, key, others)
+    return Intensity(value, min(low, value), max(high, value), kind, zone, year, source, basis,
+                     license)  # fmt: skip
+
+
 def _exact(
     value: float,
     kind: str,
@@ -102,11 +178,13 @@ def zone_key(location: Location) -> str | None:
 
 def annual(location: Location) -> Intensity:
     """The best annual figure for a location (steps 3 to 6 of the chain)."""
+    key = zone_key(location)
+    zone = tables.zone(key) if key else None
     if location.cloud_provider and location.cloud_region:
         region = tables.cloud_region(location.cloud_provider, location.cloud_region)
         if region is not None and region.provider_intensity_g_per_kwh is not None:
             # Only Google publishes this per region (google-region-carbon-info, Apache-2.0).
-            return _exact(
+            return _annual(
                 region.provider_intensity_g_per_kwh,
                 PROVIDER,
                 f"{region.provider}:{region.region}",
@@ -115,11 +193,13 @@ def annual(location: Location) -> Intensity:
                 f"({region.provider_year}, google-region-carbon-info)",
                 None,
                 "Apache-2.0",
+                key=key,
+                others=[zone.intensity_g_per_kwh] if zone is not None else [],
             )
-    key = zone_key(location)
-    zone = tables.zone(key) if key else None
     if zone is not None:
-        return _exact(
+        # Ember's country figure is the same place only for a whole-country zone.
+        whole = zone.level in (tables.COUNTRY, tables.COUNTRY_AGGREGATE)
+        return _annual(
             zone.intensity_g_per_kwh,
             ZONE,
             zone.key,
@@ -127,12 +207,13 @@ def annual(location: Location) -> Intensity:
             zone.source,
             zone.basis,
             zone.license,
+            key=zone.key,
+            others=_country_figure(zone.country) if whole else [],
         )
     if location.country:
         row = countries.lookup(location.country)
-        return _exact(
-            row.intensity_g_per_kwh, COUNTRY, row.iso3, row.year, row.source, row.basis, row.license
-        )
+        return _annual(row.intensity_g_per_kwh, COUNTRY, row.iso3, row.year, row.source,
+                       row.basis, row.license, key=None, others=[])  # fmt: skip
     return _world()
 
 
@@ -214,8 +295,14 @@ class Timeline:
         if value is None:
             self._cached = self.base
         else:
-            self._cached = _exact(
+            spread = profile.spread(local.month, local.hour)
+            if spread is None:  # a table built without percentiles: the typical zone's spread
+                ratios = typical_spread()
+                spread = (value * ratios[0], value * ratios[1])
+            self._cached = Intensity(
                 value,
+                min(spread[0], value),
+                max(spread[1], value),
                 HOURLY,
                 profile.zone,
                 None,

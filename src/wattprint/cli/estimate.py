@@ -32,9 +32,9 @@ class JobError(ValueError):
 @dataclass(frozen=True)
 class Part:
     name: str
-    watts: float
-    low_w: float
-    high_w: float
+    watts: float | None  # None: not estimated (the platform of an unknown CPU)
+    low_w: float | None
+    high_w: float | None
     how: str
     count: int = 1  # devices in the part (GPUs of one model)
 
@@ -270,8 +270,9 @@ def _render(data: dict[str, Any]) -> None:
         table.add_column(column, justify="right" if figure else "left", no_wrap=figure)
     for name, p in data["power_w"].items():
         style = "bold" if name == "machine" else None
-        table.add_row(name, units.power(p["value"]), units.power(p["low"]),
-                      units.power(p["high"]), p["how"], style=style)  # fmt: skip
+        # A part not estimated (None) shows as such, never as 0.
+        shown = ["-" if p[k] is None else units.power(p[k]) for k in ("value", "low", "high")]
+        table.add_row(name, *shown, p["how"], style=style)
     console.print(table)
     e, c = data["energy"], data["emissions"]
     console.print(

@@ -69,16 +69,18 @@ def _summary(result: RunResult) -> Any:
     return table
 
 
-def print_summary(console: Any, result: RunResult, output_dir: str | None) -> None:
-    """The end-of-run summary of ``run``, ``wait`` and ``monitor``: the table and the CO2eq."""
+def print_summary(console: Any, result: RunResult, csv_path: Path | None) -> None:
+    """The end-of-run summary of ``run``, ``wait`` and ``monitor``: the table and the CO2eq, and
+    the file the rows really went to (another tool's emissions.csv is stepped around)."""
     console.print(_summary(result))
     if result.emissions_kg is None:
         console.print("CO2eq not known: no carbon intensity for this run (see the notes above)")
         return
     it = result.intensity
+    where = f"rows in {_shown_path(csv_path)}" if csv_path else "no rows saved"
     console.print(f"CO2eq {mass_text(result.emissions_kg)} [{mass_text(result.emissions_low_kg)}"
                   f" - {mass_text(result.emissions_high_kg)}] at {units.intensity(it.value)} "
-                  f"({it.zone}, {it.kind}); rows in {output_dir or '.'}/emissions.csv")  # fmt: skip
+                  f"({it.zone}, {it.kind}); {where}")  # fmt: skip
 
 
 def check_json_file(path: Path | None) -> None:
@@ -149,7 +151,7 @@ def run(
         status = "finished" if code == 0 else "failed"
     result = tracker.stop(status)
     if result is not None:
-        print_summary(console, result, options.get("output_dir"))
+        print_summary(console, result, tracker.csv_path)
         if json_file is not None:
             try:
                 write_json(result, json_file)
@@ -221,6 +223,14 @@ def _exit_fd(child: subprocess.Popen) -> int | None:
         return None
 
 
+def _shown_path(path: Any) -> str:
+    """A path as short as it reads unambiguously: relative to here when under here."""
+    import os
+
+    relative = os.path.relpath(path)
+    return f"./{relative}" if not relative.startswith("..") else str(path)
+
+
 class _LiveView:
     """Refreshes the live line (if any) once every ``REFRESH_S``."""
 
@@ -283,5 +293,5 @@ def monitor(duration_s: float | None, options: dict[str, Any], as_json: bool = F
     if result is not None and as_json:
         print(json.dumps(to_dict(result), indent=2))
     elif result is not None:
-        print_summary(console, result, options.get("output_dir"))
+        print_summary(console, result, tracker.csv_path)
     return 0

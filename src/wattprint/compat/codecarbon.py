@@ -34,11 +34,13 @@ import enum
 import functools
 import json
 import logging
+import math
 import os
 import sys
 import uuid
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,15 +252,6 @@ _API_HELP = (
 #: Parameters wattprint has no equivalent for, and why: said when the value would have mattered.
 _IGNORED = {
     "logger_preamble": "wattprint's log messages carry their own prefix",
-    "force_cpu_power": (
-        "wattprint measures the CPU with RAPL where it can, else its calibrated CPU model, and "
-        "writes which (cpu_method) with bounds; a fixed wattage is not supported. If the CPU is "
-        "reported unknown, its warning says how to fix it"
-    ),
-    "force_ram_power": (
-        "wattprint measures RAM with RAPL's dram domain where it can, else its calibrated model "
-        "(ram_method), with bounds; a fixed wattage is not supported"
-    ),
     "force_mode_cpu_load": (
         "wattprint's CPU model already follows the CPU load wherever no counter is available"
     ),
@@ -277,14 +270,40 @@ _IGNORED = {
 #: The value with which an ignored parameter changes nothing (CodeCarbon's default).
 _HARMLESS = {
     "logger_preamble": ("",),
-    "force_cpu_power": (None,),
-    "force_ram_power": (None,),
     "force_mode_cpu_load": (False, None),
     "allow_multiple_runs": (True, None),
     "rapl_include_dram": (False, None),
     "rapl_prefer_psys": (False, None),
     "metadata": (None,),
 }
+
+
+#: CodeCarbon draws this share of force_cpu_power when idle (its CPU-load mode: 10 % of the
+#: maximum, rising with load to all of it).
+CODECARBON_IDLE_SHARE = 0.1
+
+
+def _forced_power(has: Callable[[str], bool], get: Callable[[str], Any]) -> dict[str, str]:
+    """CodeCarbon's force_cpu_power (the CPU's maximum, 10 % of it idle) and force_ram_power
+    (a constant) as wattprint's cpu_power_w and ram_power_w, labelled "user" in the record.
+    CodeCarbon's curve between idle and maximum is cubic; wattprint's range is linear."""
+    out = {}
+    if has("force_cpu_power") and get("force_cpu_power") is not None:
+        top = _forced_watts("force_cpu_power", get("force_cpu_power"))
+        out["cpu_power_w"] = f"{top * CODECARBON_IDLE_SHARE:g}..{top:g}"
+    if has("force_ram_power") and get("force_ram_power") is not None:
+        out["ram_power_w"] = f"{_forced_watts('force_ram_power', get('force_ram_power')):g}"
+    return out
+
+
+def _forced_watts(name: str, value: Any) -> float:
+    try:
+        watts = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value!r} must be a number of watts") from None
+    if not math.isfinite(watts) or watts < 0:
+        raise ValueError(f"{name}={value!r} must be a number of watts >= 0")
+    return watts
 
 
 @dataclass
@@ -408,6 +427,7 @@ def _plan(given: dict[str, Any]) -> _Plan:
         s["wue"] = get("wue")
     if has("force_carbon_intensity_g_co2e_kwh"):
         s["intensity_g_per_kwh"] = get("force_carbon_intensity_g_co2e_kwh")
+    s.update(_forced_power(has, get))
     for name, reason in _IGNORED.items():
         if name in resolved and get(name) not in _HARMLESS[name]:
             notices.append(f"{name}={get(name)!r}{where(name)} is ignored: {reason}.")

@@ -28,6 +28,13 @@ per-socket terms the platform (board, fans, storage, PSU losses, voltage regulat
 the regression's attribution of wall power, each part with its share of PSU losses; nothing in
 SPECpower measures the parts separately.
 
+Where the fit cannot tell the platform from the CPU, the platform is *not estimated* (None),
+never 0 W: in the ``threads`` variant (an unknown CPU, and so every VM share) the per-socket
+terms stand in for the missing TDP and count as the CPU, so the board's per-socket share is
+already inside the CPU figure; the variant's remaining constant terms are added to the CPU too
+(the machine total stays the fit's). A variant whose platform terms are all zero for a machine
+(no platform term fitted for its generation) says so the same way.
+
 Bounds
 ------
 At idle and at full load the bounds are the estimate times the 5th and 95th percentiles of
@@ -59,6 +66,11 @@ if TYPE_CHECKING:
 MODEL_PATH = Path(__file__).parent / "data" / "power_model.json"
 METHOD = "specpower-model"
 COMPONENTS = ("cpu", "ram", "platform")
+#: Said with an estimate whose platform is not separated from the CPU (see the docstring).
+NOT_ESTIMATED = (
+    "platform not estimated: for this CPU the SPECpower fit cannot tell the board, fans and "
+    "power supply from the CPU, so the CPU figure includes them"
+)
 POINTS = ("idle", "full")
 
 
@@ -69,7 +81,12 @@ _Point = namedtuple("_Point", "watts ratio_low ratio_high")  # one of idle / ful
 
 
 class PowerEstimate(NamedTuple):
-    """Whole-machine wall power at one utilization, and its split into components (watts)."""
+    """Whole-machine wall power at one utilization, and its split into components (watts).
+
+    ``platform_w`` and its bounds are None where the fit cannot separate the platform from the
+    CPU (see the module's docstring): the CPU figure then carries it, and ``machine_w`` is
+    still the whole machine.
+    """
 
     machine_w: float
     machine_low_w: float
@@ -80,9 +97,9 @@ class PowerEstimate(NamedTuple):
     ram_w: float
     ram_low_w: float
     ram_high_w: float
-    platform_w: float
-    platform_low_w: float
-    platform_high_w: float
+    platform_w: float | None
+    platform_low_w: float | None
+    platform_high_w: float | None
     load: float
     method: str
     model: str  # "tdp-year", "tdp" or "threads": the variant of the fit that was used
@@ -197,7 +214,7 @@ class MachineCurve:
     """The estimate for one machine at any utilization (build once, evaluate per interval)."""
 
     __slots__ = ("idle", "full", "model", "cpu_row", "bases", "notes", "_loads", "_below", "_above",
-                 "_memo")  # fmt: skip
+                 "_memo", "platform_estimated")  # fmt: skip
 
     def __init__(
         self,
@@ -215,6 +232,7 @@ class MachineCurve:
         self._below = [float(x) for x in shape["below"]]
         self._above = [float(x) for x in shape["above"]]
         self._memo: tuple[float, float, float] = (-1.0, 0.0, 0.0)
+        self.platform_estimated = bool(idle.watts["platform"] or full.watts["platform"])
 
     def widening(self, load: float) -> tuple[float, float]:
         """How far below and above the idle-full line a measured curve may lie at ``load``,
@@ -230,8 +248,11 @@ class MachineCurve:
         self._memo = (load, below, above)
         return below, above
 
-    def component(self, name: str, load: float) -> tuple[float, float, float]:
-        """(watts, low, high) of one component at utilization ``load`` in [0, 1]."""
+    def component(self, name: str, load: float) -> tuple[float, float, float] | None:
+        """(watts, low, high) of one component at utilization ``load`` in [0, 1]; None for a
+        platform the fit does not estimate separately (``platform_estimated``)."""
+        if name == "platform" and not self.platform_estimated:
+            return None
         u = min(1.0, max(0.0, load))
         i, f = self.idle.watts[name], self.full.watts[name]
         i_lo, f_lo = i * self.idle.ratio_low, f * self.full.ratio_low
@@ -252,19 +273,23 @@ class MachineCurve:
             notes = (*notes, f"load {load:g} outside [0, 1]: clamped")
         u = min(1.0, max(0.0, float(load)))
         cpu, ram, platform = (self.component(name, u) for name in COMPONENTS)
+        if platform is None:
+            notes = (*notes, NOT_ESTIMATED)
+        p = platform or (None, None, None)
+        rest = platform or (0.0, 0.0, 0.0)
         return PowerEstimate(
-            machine_w=cpu[0] + ram[0] + platform[0],
-            machine_low_w=cpu[1] + ram[1] + platform[1],
-            machine_high_w=cpu[2] + ram[2] + platform[2],
+            machine_w=cpu[0] + ram[0] + rest[0],
+            machine_low_w=cpu[1] + ram[1] + rest[1],
+            machine_high_w=cpu[2] + ram[2] + rest[2],
             cpu_w=cpu[0],
             cpu_low_w=cpu[1],
             cpu_high_w=cpu[2],
             ram_w=ram[0],
             ram_low_w=ram[1],
             ram_high_w=ram[2],
-            platform_w=platform[0],
-            platform_low_w=platform[1],
-            platform_high_w=platform[2],
+            platform_w=p[0],
+            platform_low_w=p[1],
+            platform_high_w=p[2],
             load=u,
             method=METHOD,
             model=self.model,
@@ -400,6 +425,9 @@ def build_curve(
         watts = dict.fromkeys(COMPONENTS, 0.0)
         for (_, component), coef, value in zip(fit["terms"], fit["coef"], x, strict=True):
             watts[component] += coef * value
+        if name == "threads":  # the per-socket terms are the CPU here: the platform is in it
+            watts["cpu"] += watts["platform"]
+            watts["platform"] = 0.0
         points.append(_Point(watts, float(fit["ratio_low"]), float(fit["ratio_high"])))
     notes += _outside(settings, sockets, threads, memory_gb, tdp_w, year)
     if cpu_row is not None:
@@ -407,16 +435,19 @@ def build_curve(
         if year is not None:
             cpu_basis += f", {cpu_row.launch_year}"
     else:
-        cpu_basis = f"unknown CPU, {threads} threads"
+        cpu_basis = f"unknown CPU, {threads} threads, board and power supply included"
     fitted = f"SPECpower fit ({name})"
     bases = {
         "cpu": f"{cpu_basis}; {fitted}",
         "ram": f"{memory_gb:g} GB; {fitted}",
         "platform": f"board, fans, storage, PSU losses, {sockets} socket(s); {fitted}",
     }
-    return MachineCurve(
+    curve = MachineCurve(
         points[0], points[1], name, cpu_row, bases, tuple(notes), model["load_shape"]
     )
+    if not curve.platform_estimated:
+        bases["platform"] = f"not estimated: included in the CPU figure; {fitted}"
+    return curve
 
 
 _CACHE: dict[tuple[str, int, int, float], MachineCurve] = {}

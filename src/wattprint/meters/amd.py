@@ -378,15 +378,15 @@ def _probe_open(
         reason = f"the GPU selection {source} matches none of the GPUs here: {existing}"
         ctx.warn("amdsmi-selection-empty", f"No AMD GPU measured: {reason}. {_SELECT_FIX}.")
         return unusable(NAME, reason, _SELECT_FIX, present=True)
+    notes: tuple[str, ...] = ()
     if bad:
-        ctx.warn(
-            "amdsmi-selection-unmatched",
-            f"GPU ids that match no GPU (indices only) are ignored: {', '.join(bad)}. "
-            f"GPUs here: {existing}",
-        )
+        unmatched = f"GPU ids that match no GPU (indices only) are ignored: {', '.join(bad)}"
+        notes = (f"AMD {unmatched}",)
+        ctx.warn("amdsmi-selection-unmatched", f"{unmatched}. GPUs here: {existing}")
 
     meter = AmdMeter(adapter, chosen, clock=clock, sleep=sleep, warn=ctx.warn)
     reason = f"{meter.gpu_count} AMD GPU(s) via amdsmi ({meter.method}): " + "; ".join(
         meter.devices
     )
-    return [Probe(name=NAME, component=COMPONENT, usable=True, reason=reason, meter=meter)]
+    return [Probe(name=NAME, component=COMPONENT, usable=True, reason=reason, meter=meter,
+                  notes=notes)]  # fmt: skip

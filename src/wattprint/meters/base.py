@@ -79,6 +79,9 @@ class Probe(NamedTuple):
     # The hardware is there but cannot be measured (GPUs exist, the selection matched none):
     # the record then says "unmeasured", never a zero.
     present: bool = False
+    # What the record must say about a usable source (a mirrored zone ignored, a selected GPU
+    # that matched nothing): a CSV alone then tells what was measured.
+    notes: tuple[str, ...] = ()
 
 
 Warn = Callable[[str, str], None]  # warn(key, message): said once per key per process
@@ -100,6 +103,10 @@ class ProbeContext:
     # The user's GPU selection; None: CUDA_VISIBLE_DEVICES, else all GPUs.
     gpu_ids: tuple[str, ...] | None = None
     tracking_mode: str = "machine"  # "machine" or "process"
+    # What the user knows (settings cpu_model, cpu_power_w, ...): the CPU's real model, and
+    # per component a power figure (config.PowerOverride) that wins over every meter.
+    cpu_model: str | None = None
+    power: Mapping[str, Any] = field(default_factory=dict)
     pid: int = field(default_factory=os.getpid)
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     warn: Warn = _silent

@@ -37,6 +37,8 @@ def machine_model(ctx: ProbeContext) -> Any:
 
     info = cpu_info(ctx.root)
     memory_gb = total_memory_gb(ctx)
+    if ctx.cpu_model:  # the user names the real CPU (a cloud VM's, from its instance type)
+        info = info._replace(model=ctx.cpu_model)
     brand = info.model or "unknown"
     curve = guest_curve(brand, info.threads, memory_gb, info.virtual)
     if curve is None:
@@ -47,6 +49,7 @@ def machine_model(ctx: ProbeContext) -> Any:
 def probe(ctx: ProbeContext) -> list[Probe]:
     info, curve = machine_model(ctx)
     row = curve.cpu_row
+    notes: tuple[str, ...] = ()
     if row is None:
         from ..hardware import is_generic_cpu
 
@@ -58,9 +61,16 @@ def probe(ctx: ProbeContext) -> list[Probe]:
         ctx.warn(
             f"cpu-unknown:{info.model}",
             f"CPU {info.model!r} {what}: estimating its power from {info.threads} threads, "
-            "with wider bounds. If you know the model, please report the string.",
+            "with wider bounds. If you know the real CPU (a cloud instance type names it), "
+            "set cpu_model, e.g. WATTPRINT_CPU_MODEL='Intel Xeon Platinum 8375C' or "
+            "cpu_model = ... in .wattprint.ini; if you know its power, set cpu_power_w.",
         )
+        notes = (f"CPU {info.model!r} {what}: estimated from {info.threads} threads with wider "
+                 "bounds; set cpu_model (or cpu_power_w) to name it",)  # fmt: skip
     devices = (f"{row.model} x {info.sockets}" if row else f"unknown CPU, {info.threads} threads",)
+    if ctx.cpu_model:
+        devices = (f"{devices[0]} (cpu_model set by the user)",)
     meter = LoadMeter(ctx, "cpu", "cpu-model", lambda u: curve.component("cpu", u), devices)
     basis = curve.at(1.0).cpu_basis
-    return [Probe("cpu-model", "cpu", True, f"estimate from utilization: {basis}", None, meter)]
+    return [Probe("cpu-model", "cpu", True, f"estimate from utilization: {basis}", None, meter,
+                  notes=notes)]  # fmt: skip

@@ -7,6 +7,7 @@ source wins.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -59,6 +60,24 @@ class Detection:
                 except Exception:  # closing is best effort
                     pass
 
+    def notes(self) -> list[str]:
+        """What detection found that a record must carry, so that a CSV alone tells why a
+        figure is a model or missing: a counter there but unusable (unreadable RAPL, a GPU
+        selection that matched nothing), a model standing in, what a usable source ignored."""
+        out: list[str] = []
+        for name, choice in self.components.items():
+            for p in choice.tried:
+                if p in choice.chosen:
+                    out.extend(f"{name}: {note}" for note in p.notes)
+                elif choice.chosen and choice.chosen[0].name == "user":
+                    continue  # the user's figure: why a counter failed does not matter
+                elif p.present or (not p.usable and name in ("cpu", "ram")):
+                    # Hardware there but unmeasured, or why a CPU/RAM counter gave way to a
+                    # model; a GPU library missing on a machine without such GPUs says nothing.
+                    fix = f" (fix: {p.fix})" if p.fix else ""
+                    out.append(f"{name}: {p.name} not used: {p.reason}{fix}")
+        return out
+
     def __str__(self) -> str:
         lines = []
         for name, choice in self.components.items():
@@ -99,5 +118,13 @@ def probe_all(ctx: ProbeContext) -> Detection:
         for p in choice.tried:
             if p.meter is not None and p not in choice.chosen:
                 p.meter.close()
+        if component in ctx.power:  # the user's figure wins; what it replaced stays listed
+            from . import user
+
+            probe = functools.partial(user.probe, component=component, replaced=choice.meters)
+            mine = _run(lambda c, p=probe: [p(c)], ctx, "user", component)
+            choice.tried.insert(0, mine[0])
+            if mine[0].usable:
+                choice.chosen = [mine[0]]
         components[component] = choice
     return Detection({c: components[c] for c in COMPONENTS})

@@ -410,6 +410,7 @@ def _probe_open(adapter: NvmlAdapter, ctx: ProbeContext, clock: Callable[[], flo
         ctx.warn("nvml-selection-empty", f"No NVIDIA GPU measured: {reason}. {_SELECT_FIX}.")
         return unusable(NAME, reason, _SELECT_FIX, present=True)
 
+    notes: tuple[str, ...] = ()
     if sel.unmatched:
         if cuda:
             msg = (
@@ -423,6 +424,7 @@ def _probe_open(adapter: NvmlAdapter, ctx: ProbeContext, clock: Callable[[], flo
                 f"ignored. GPUs here: {existing}"
             )
         ctx.warn("nvml-selection-unmatched", msg)
+        notes = (msg,)
 
     if cuda and any(e.strip().isdigit() for e in entries):
         models = {g.name for g in gpus}
@@ -450,4 +452,5 @@ def _probe_open(adapter: NvmlAdapter, ctx: ProbeContext, clock: Callable[[], flo
         METHOD_POWER: "power sampled every second",
     }.get(meter.method, "energy counter where available, power sampling elsewhere")
     reason = f"{meter.gpu_count} NVIDIA GPU(s) via NVML ({how}): " + "; ".join(meter.devices)
-    return [Probe(name=NAME, component=COMPONENT, usable=True, reason=reason, meter=meter)]
+    return [Probe(name=NAME, component=COMPONENT, usable=True, reason=reason, meter=meter,
+                  notes=notes)]  # fmt: skip

@@ -15,6 +15,9 @@ def probe(ctx: ProbeContext) -> list[Probe]:
     from .load import LoadMeter
 
     _, curve = machine_model(ctx)
+    if not curve.platform_estimated:  # a figure not known is not 0 W: the record says None
+        reason = curve.at(1.0).platform_basis  # "not estimated: ..."
+        return [Probe("platform-model", "platform", False, reason, present=True)]
     meter = LoadMeter(ctx, "platform", "platform-model",
                       lambda u: curve.component("platform", u),
                       ("board, fans, storage, power supply",))  # fmt: skip

@@ -74,7 +74,11 @@ def _stat_line(root: Path) -> bytes:
 
 
 def cpu_busy_total(root: Path) -> tuple[float, float] | None:
-    """Machine-wide (busy, total) CPU time in clock ticks from the first line of /proc/stat."""
+    """Machine-wide (busy, total) CPU time in clock ticks from the first line of /proc/stat.
+
+    Steal time (the 8th field) is time a VM's vCPU was ready but its host ran someone else: it
+    is neither this machine's work nor idle, so it counts in the elapsed total, not as busy.
+    """
     try:
         line = _stat_line(root)
     except OSError:
@@ -85,7 +89,8 @@ def cpu_busy_total(root: Path) -> tuple[float, float] | None:
     values = [float(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
     total = sum(values)
     idle = values[3] + (values[4] if len(values) > 4 else 0.0)
-    return total - idle, total
+    steal = values[7] if len(values) > 7 else 0.0
+    return total - idle - steal, total
 
 
 def meminfo_kib(root: Path) -> dict[str, int]:

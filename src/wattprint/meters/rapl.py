@@ -236,7 +236,7 @@ def _build(
     candidates: list[_Zone],
     zones: dict[str, _Zone],
     rel_error: float,
-) -> tuple[RaplMeter, str]:
+) -> tuple[RaplMeter, str, list[str]]:
     """Dedupe mirrored zones and open a meter. Raises _Denied, or OSError/ValueError/MeterError."""
     notes: list[str] = []
     # 1. The same domain under two providers: keep the preferred provider's zone.
@@ -293,7 +293,7 @@ def _build(
     reason = f"RAPL counters for {', '.join(meter.devices)}"
     if notes:
         reason += f" (ignored {'; '.join(notes)})"
-    return meter, reason
+    return meter, reason, [f"RAPL zone {note}: ignored, not counted twice" for note in notes]
 
 
 def _not_usable(component: str, reason: str, fix: str | None = None) -> Probe:
@@ -325,7 +325,7 @@ def probe(ctx: ProbeContext) -> list[Probe]:
             probes.append(_not_usable(component, missing))
             continue
         try:
-            meter, reason = _build(component, candidates, zones, rel)
+            meter, reason, notes = _build(component, candidates, zones, rel)
         except _Denied as e:
             reason = (
                 f"RAPL energy counters are not readable by this user ({e.path}: permission "
@@ -345,5 +345,5 @@ def probe(ctx: ProbeContext) -> list[Probe]:
         except (OSError, ValueError, MeterError) as e:
             probes.append(_not_usable(component, f"cannot use RAPL: {e}"))
             continue
-        probes.append(Probe(NAME, component, True, reason, None, meter))
+        probes.append(Probe(NAME, component, True, reason, None, meter, notes=tuple(notes)))
     return probes

@@ -38,6 +38,7 @@ def find_files(paths: list[Path]) -> list[Path]:
             # Tasks files (wattprint's emissions_tasks.csv, CodeCarbon's
             # emissions_<experiment>_<run>.csv) describe parts of runs: a folder means its runs.
             found = sorted(p for p in path.glob("emissions*.csv") if not _is_tasks_file(p))
+            found += _backups(path)
             if not found:
                 raise ReadError(f"{path}: no emissions*.csv in this folder")
             files.extend(found)
@@ -46,6 +47,31 @@ def find_files(paths: list[Path]) -> list[Path]:
         else:
             raise ReadError(f"{path}: no such file or folder")
     return files
+
+
+def _backups(folder: Path) -> list[Path]:
+    """The emissions files CodeCarbon set aside in ``folder``: when it finds an emissions.csv
+    with columns other than its own (wattprint's, or an older CodeCarbon's), it renames it
+    emissions.csv.bak (then emissions.csv_0.bak, ...) and starts a new file. Their runs are
+    the user's: each is read, and said; one that is not an emissions CSV is skipped, and said."""
+    out = []
+    for path in sorted(folder.glob("emissions*.csv*.bak")):
+        try:
+            header = _header(path)
+            if "task_name" in header:
+                continue  # a tasks file's backup: parts of runs, as above
+            kind = kind_of(path, header)
+        except (ReadError, OSError, UnicodeDecodeError, csv.Error) as exc:
+            why = exc if isinstance(exc, ReadError) else f"{path}: cannot be read ({exc})"
+            _log.warning("%s; skipped (a backup CodeCarbon left, not an emissions CSV)", why)
+            continue
+        _log.warning(
+            "%s: read too, %s rows that CodeCarbon set aside when it wrote its own file here",
+            path,
+            kind,
+        )
+        out.append(path)
+    return out
 
 
 def _header(path: Path) -> list[str]:
