@@ -58,6 +58,8 @@ def _render(data: dict[str, Any]) -> None:
         how.add_row(g["group"], bounds, machine_text,
                     "; ".join(it["sources"]) + " (" + ", ".join(it["kinds"]) + ")", methods,
                     style=style)  # fmt: skip
+    if data["by"] == "run":
+        console.print(_runs_table(data["groups"]))
     console.print(table)
     console.print(how)
     total = data["total"]
@@ -87,6 +89,19 @@ def _render(data: dict[str, Any]) -> None:
                 f"started at the cleanest time within 24 h: {_kg(t['saving_kg'])} less "
                 f"({t['mean_saving_pct']:.0f} % on average; typical-day hourly profile)"
             )
+
+
+def _runs_table(groups: list[dict[str, Any]]) -> Any:
+    """``--by run``: which run each id is: its project, experiment, start and place."""
+    from rich.table import Table
+
+    table = Table(title="Runs", title_justify="left")
+    for c in ("run", "project", "experiment", "started (UTC)", "location"):
+        table.add_column(c, overflow="fold")
+    for g in groups:
+        table.add_row(g["group"], g["project"] or "-", g["experiment"] or "-",
+                      g["start"] or "-", ", ".join(g["locations"]))  # fmt: skip
+    return table
 
 
 #: What the first bytes of a page wattprint wrote look like: such a page may be replaced.

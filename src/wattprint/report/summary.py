@@ -105,6 +105,32 @@ class Run:
     def experiment(self) -> str:
         return self.text("experiment_name") or self.text("experiment_id") or "(none)"
 
+    @property
+    def start(self) -> datetime:
+        """When the run started: its ``started_at``, else its end less its duration."""
+        started = self.row.get("started_at")
+        if started not in (None, ""):
+            try:
+                return _timestamp(started)
+            except ValueError:
+                pass  # a damaged cell: the end and the duration still say it
+        return self.timestamp - timedelta(seconds=self.num("duration") or 0.0)
+
+    @property
+    def location(self) -> str:
+        """Where the run ran, as its row says: the cloud region, else the grid zone, the
+        country and the region; "unknown" when the row says nothing."""
+        cloud = " ".join(x for x in (self.text("cloud_provider"), self.text("cloud_region")) if x)
+        on_cloud = self.text("on_cloud").upper() in ("Y", "YES", "TRUE", "1")
+        zone = self.text("intensity_zone")
+        country = self.text("country_name") or self.text("country_iso_code")
+        region = self.text("region")
+        place = ", ".join(x for x in (country, region) if x)
+        parts = [cloud if on_cloud and cloud else "", zone if zone and zone != place else "",
+                 place]  # fmt: skip
+        text = " · ".join(p for p in parts if p)
+        return text or "unknown"
+
 
 def _float(text: str) -> float | None:
     try:
@@ -156,14 +182,21 @@ def read_runs(files: list[Path]) -> list[Run]:
     return read_runs(files)
 
 
-def _group_key(run: Run, by: str) -> str:
+def _group_key(run: Run, by: str) -> tuple[str, ...]:
+    """What the runs of one group share. An experiment belongs to its project: two projects'
+    experiments of the same name are two groups."""
     if by == "project":
-        return run.project
+        return (run.project,)
     if by == "experiment":
-        return run.experiment
+        return (run.project, run.experiment)
     if by == "run":
-        return run.run_id
-    return run.timestamp.date().isoformat()
+        return (run.run_id,)
+    return (run.timestamp.date().isoformat(),)
+
+
+def group_label(key: tuple[str, ...]) -> str:
+    """The group's name as shown: ``project / experiment`` for experiments."""
+    return " / ".join(key)
 
 
 def _sum_known(values: list[float | None]) -> tuple[float | None, int]:
@@ -183,6 +216,7 @@ def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
     from .equivalents import equivalents
 
     out: dict[str, Any] = {"group": key, "runs": len(runs)}
+    out.update(_labels(runs))
     out["statuses"] = dict(sorted(Counter(r.text("status") or "unknown" for r in runs).items()))
     out["sources"] = dict(sorted(Counter(r.kind for r in runs).items()))
     duration, _ = _sum_known([r.num("duration") for r in runs])
@@ -259,6 +293,22 @@ def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
     return out
 
 
+def _labels(runs: list[Run]) -> dict[str, Any]:
+    """What tells a group's runs apart from others': its project and experiment (None when
+    its runs have several), when its first run started (UTC) and where its runs ran."""
+    projects = {r.project for r in runs}
+    experiments = {r.experiment for r in runs}
+    starts = [r.start for r in runs]
+    first = min(starts, key=_utc) if starts else None
+    return {
+        "project": projects.pop() if len(projects) == 1 else None,
+        "experiment": experiments.pop() if len(experiments) == 1 else None,
+        "run_names": sorted({r.text("run_name") for r in runs if r.text("run_name")}),
+        "start": _utc(first).isoformat(sep=" ", timespec="seconds") if first else None,
+        "locations": sorted({r.location for r in runs}),
+    }
+
+
 def _at_another_time(runs: list[Run]) -> dict[str, Any] | None:
     """What starting each run at its zone's cleanest typical-day time would have saved."""
     from .whatif import runs_at_another_time
@@ -325,7 +375,11 @@ def run_row(run: Run, group: str) -> dict[str, Any]:
     """One run's figures for the charts; None where its file does not say."""
     row: dict[str, Any] = {
         "run_id": run.run_id, "group": group, "project": run.project,
-        "run_name": run.text("run_name"), "file": run.file, "source": run.kind,
+        "experiment": run.experiment, "run_name": run.text("run_name"), "file": run.file,
+        "source": run.kind, "location": run.location,
+        "start": _utc(run.start).isoformat(sep=" ", timespec="seconds"),  # UTC
+        "zone": run.text("intensity_zone"), "country": run.text("country_iso_code").upper(),
+        "latitude": run.num("latitude"), "longitude": run.num("longitude"),
         "status": run.text("status") or "unknown",
         "end": run.instant.isoformat(sep=" ", timespec="seconds"),  # UTC
         "duration_s": run.num("duration"),
@@ -430,7 +484,7 @@ def summarise_runs(
         raise ValueError(f"by {by!r}: use one of {', '.join(GROUPINGS)}")
     if since is not None:
         runs = [r for r in runs if r.timestamp.date() >= since]
-    groups: dict[str, list[Run]] = defaultdict(list)
+    groups: dict[tuple[str, ...], list[Run]] = defaultdict(list)
     timeline = sorted(runs, key=lambda r: (r.instant, r.order))
     for r in timeline:
         groups[_group_key(r, by)].append(r)
@@ -438,11 +492,11 @@ def summarise_runs(
         "by": by,
         "since": since.isoformat() if since else None,
         "files": [],
-        "groups": [summarise_group(k, v) for k, v in sorted(groups.items())],
+        "groups": [summarise_group(group_label(k), v) for k, v in sorted(groups.items())],
         "total": summarise_group("total", runs) if runs else None,
     }
     if details:
-        out["runs"] = [run_row(r, _group_key(r, by)) for r in timeline]
+        out["runs"] = [run_row(r, group_label(_group_key(r, by))) for r in timeline]
         out["regions"] = compare_regions(timeline)
     return _finite(out)
 
