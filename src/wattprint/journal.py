@@ -222,11 +222,12 @@ def _valid_state(line: dict[str, Any]) -> bool:
     return True
 
 
-def read(path: Path) -> Contents:
+def read(path: Path, keep: int | None = KEEP_STATES) -> Contents:
     """Read a journal line by line, skipping (and counting) what is damaged: a line that is not
-    UTF-8, not JSON, not an object, lacks what its type needs, or was cut short by a kill."""
+    UTF-8, not JSON, not an object, lacks what its type needs, or was cut short by a kill.
+    ``keep``: how many of the newest intervals to keep (None: every one, for a chart)."""
     out = Contents()
-    states: deque[dict[str, Any]] = deque(maxlen=KEEP_STATES)
+    states: deque[dict[str, Any]] = deque(maxlen=keep)
     with open(path, "rb") as f:
         for raw in f:
             line = _parse(raw) or {}

@@ -58,8 +58,6 @@ def _render(data: dict[str, Any]) -> None:
         how.add_row(g["group"], bounds, machine_text,
                     "; ".join(it["sources"]) + " (" + ", ".join(it["kinds"]) + ")", methods,
                     style=style)  # fmt: skip
-    if data["by"] == "run":
-        console.print(_runs_table(data["groups"]))
     console.print(table)
     console.print(how)
     total = data["total"]
@@ -167,6 +165,10 @@ def report(
         shown = {k: v for k, v in data.items() if k not in DETAIL_KEYS}
         print(json.dumps(shown, indent=2, allow_nan=False))  # strict JSON: never Infinity
     else:
+        if data["by"] == "run" and data["groups"]:
+            from rich.console import Console
+
+            Console().print(_runs_table(data["groups"]))
         _render(data)
         if html is not None:
             print(f"wrote {html}")

@@ -34,7 +34,9 @@ COMPONENTS = ("cpu", "gpu", "ram")
 PARTS = {"cpu": "cpu_energy", "gpu": "gpu_energy", "ram": "ram_energy",
          "platform": "platform_energy_kwh"}  # fmt: skip
 #: What ``summarise(details=True)`` adds for the HTML page; ``--json`` leaves them out.
-DETAIL_KEYS = ("runs", "regions")
+DETAIL_KEYS = ("runs", "regions", "power", "mix", "places", "projects")
+#: Runs whose power over time the page draws at most (the latest ones that have a journal).
+POWER_RUNS = 30
 #: Grids to set non-cloud runs' energy against, from low- to high-carbon (keys of zones.csv).
 REFERENCE_ZONES = ("SE", "FR", "GB", "DE", "US", "IN", "ZA")
 #: Numeric columns that may be negative; every other quantity (energy, power, time, mass,
@@ -117,11 +119,15 @@ class Run:
         return self.timestamp - timedelta(seconds=self.num("duration") or 0.0)
 
     @property
+    def on_cloud(self) -> bool:
+        return self.text("on_cloud").upper() in ("Y", "YES", "TRUE", "1")
+
+    @property
     def location(self) -> str:
         """Where the run ran, as its row says: the cloud region, else the grid zone, the
         country and the region; "unknown" when the row says nothing."""
         cloud = " ".join(x for x in (self.text("cloud_provider"), self.text("cloud_region")) if x)
-        on_cloud = self.text("on_cloud").upper() in ("Y", "YES", "TRUE", "1")
+        on_cloud = self.on_cloud
         zone = self.text("intensity_zone")
         country = self.text("country_name") or self.text("country_iso_code")
         region = self.text("region")
@@ -380,6 +386,8 @@ def run_row(run: Run, group: str) -> dict[str, Any]:
         "start": _utc(run.start).isoformat(sep=" ", timespec="seconds"),  # UTC
         "zone": run.text("intensity_zone"), "country": run.text("country_iso_code").upper(),
         "latitude": run.num("latitude"), "longitude": run.num("longitude"),
+        "cloud_provider": run.text("cloud_provider") if run.on_cloud else "",
+        "cloud_region": run.text("cloud_region") if run.on_cloud else "",
         "status": run.text("status") or "unknown",
         "end": run.instant.isoformat(sep=" ", timespec="seconds"),  # UTC
         "duration_s": run.num("duration"),
@@ -476,10 +484,12 @@ def summarise(
 
 
 def summarise_runs(
-    runs: list[Run], by: str = "project", since: date | None = None, *, details: bool = False
+    runs: list[Run], by: str = "project", since: date | None = None, *, details: bool = False,
+    per_project: bool = True,
 ) -> dict[str, Any]:
     """``summarise`` of runs from any source (``files`` empty): groups, total, and with
-    ``details`` each run and the region comparison."""
+    ``details`` what the HTML page draws (see ``_details``) and, when the runs are of several
+    projects and ``per_project``, the same for each project alone (``projects``)."""
     if by not in GROUPINGS:
         raise ValueError(f"by {by!r}: use one of {', '.join(GROUPINGS)}")
     if since is not None:
@@ -496,9 +506,35 @@ def summarise_runs(
         "total": summarise_group("total", runs) if runs else None,
     }
     if details:
-        out["runs"] = [run_row(r, group_label(_group_key(r, by))) for r in timeline]
-        out["regions"] = compare_regions(timeline)
+        out.update(_details(timeline, by))
+        projects = sorted({r.project for r in timeline})
+        if per_project and len(projects) > 1:
+            out["projects"] = {p: summarise_runs([r for r in timeline if r.project == p], by,
+                                                 details=True, per_project=False)
+                               for p in projects}  # fmt: skip
     return _finite(out)
+
+
+def _details(timeline: list[Run], by: str) -> dict[str, Any]:
+    """What the HTML page draws besides the groups: each run, the region comparison, the power
+    over time of the latest runs that have a journal, the zones' energy mix, the runs' places."""
+    from .geo import run_places
+    from .mix import runs_mix, zone_of
+    from .power import journal_path, power_series
+
+    rows = [run_row(r, group_label(_group_key(r, by))) for r in timeline]
+    power = []
+    for r, row in zip(reversed(timeline), reversed(rows)):
+        if len(power) >= POWER_RUNS:
+            break
+        path = journal_path(r.file, r.run_id) if r.file else None
+        series = power_series(path) if path is not None else None
+        if series is not None:
+            power.append({"run_id": r.run_id, "project": r.project, "experiment": r.experiment,
+                          "start": row["start"], "journal": str(path), **series})  # fmt: skip
+    mix = runs_mix((zone_of(row["zone"], row["country"]), row["energy_kwh"]) for row in rows)
+    return {"runs": rows, "regions": compare_regions(timeline), "power": power[::-1],
+            "mix": mix, "places": run_places(rows)}  # fmt: skip
 
 
 def _finite(data: Any) -> Any:
