@@ -29,8 +29,11 @@ class ZoneMix(NamedTuple):
 @functools.cache
 def _table() -> dict[str, ZoneMix]:
     rows = csv.DictReader((DATA / "zone_mix.csv").read_text("utf-8").splitlines())
-    return {r["zone"]: ZoneMix(r["zone"], float(r["renewable_pct"]), float(r["carbon_free_pct"]),
-                               int(r["year"]), r["source"], r["license"]) for r in rows}  # fmt: skip
+    return {
+        r["zone"]: ZoneMix(r["zone"], float(r["renewable_pct"]), float(r["carbon_free_pct"]),
+                           int(r["year"]), r["source"], r["license"])
+        for r in rows
+    }  # fmt: skip
 
 
 def zone_mix(zone: str) -> ZoneMix | None:
@@ -77,7 +80,8 @@ def runs_mix(runs: Iterable[tuple[str, float | None]]) -> dict[str, Any]:
                          else "the runs do not say where they ran")  # fmt: skip
         else:
             entry.update(renewable_pct=mix.renewable_pct, carbon_free_pct=mix.carbon_free_pct,
-                         year=mix.year, source=mix.source, license=mix.license, note="")  # fmt: skip
+                         year=mix.year, source=mix.source, license=mix.license,
+                         note="")  # fmt: skip
             weighted["renewable"] += mix.renewable_pct * entry["energy_kwh"]
             weighted["carbon_free"] += mix.carbon_free_pct * entry["energy_kwh"]
             weighted["kwh"] += entry["energy_kwh"]

@@ -72,7 +72,7 @@ def power_series(path: Path, limit: int = MAX_POINTS) -> dict[str, Any] | None:
     names += sorted({c for s in states for c in s["components"]} - set(names))
     out: dict[str, Any] = {"t": [], "elapsed_s": [], "watts": {c: [] for c in names},
                            "methods": {}, "damaged": contents.damaged}  # fmt: skip
-    for before, after in zip(states, states[1:]):
+    for before, after in zip(states, states[1:], strict=False):
         span = float(after["duration_s"]) - float(before["duration_s"])
         if span <= 0:
             continue

@@ -484,7 +484,11 @@ def summarise(
 
 
 def summarise_runs(
-    runs: list[Run], by: str = "project", since: date | None = None, *, details: bool = False,
+    runs: list[Run],
+    by: str = "project",
+    since: date | None = None,
+    *,
+    details: bool = False,
     per_project: bool = True,
 ) -> dict[str, Any]:
     """``summarise`` of runs from any source (``files`` empty): groups, total, and with
@@ -524,7 +528,7 @@ def _details(timeline: list[Run], by: str) -> dict[str, Any]:
 
     rows = [run_row(r, group_label(_group_key(r, by))) for r in timeline]
     power = []
-    for r, row in zip(reversed(timeline), reversed(rows)):
+    for r, row in zip(reversed(timeline), reversed(rows), strict=True):
         if len(power) >= POWER_RUNS:
             break
         path = journal_path(r.file, r.run_id) if r.file else None
