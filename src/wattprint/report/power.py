@@ -35,11 +35,13 @@ def journal_path(csv_file: str | Path, run_id: str) -> Path | None:
 
 
 def _when(t: Any) -> datetime | None:
+    """A state's time in UTC, naive (plotly.js reads no offsets in dates)."""
     try:
         if isinstance(t, str):
             when = datetime.fromisoformat(t)
-            return when.astimezone(timezone.utc) if when.tzinfo else when
-        return datetime.fromtimestamp(float(t), tz=timezone.utc)
+        else:
+            when = datetime.fromtimestamp(float(t), tz=timezone.utc)
+        return when.astimezone(timezone.utc).replace(tzinfo=None) if when.tzinfo else when
     except (ValueError, OverflowError, OSError):
         return None
 
