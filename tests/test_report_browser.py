@@ -10,7 +10,6 @@ package (the test extra); no browser download is involved.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from test_report_html import make_page
@@ -32,7 +31,7 @@ def chart_div(page, name: str, view: str) -> str:
 
 
 def test_page_draws_everything_offline(folder, tmp_path):  # noqa: F811
-    _, text = make_page(tmp_path, str(folder))
+    make_page(tmp_path, str(folder))
     target = tmp_path / "report.html"
     requests: list[str] = []
     problems: list[str] = []
