@@ -73,7 +73,8 @@ def assert_offline(text: str) -> Page:
     "http(s)://" strings remain, all inert: inside plotly.js, inlined verbatim (checked below),
     the XML/SVG namespace names (www.w3.org: identifiers, never fetched), licence and comment
     links, and the URLs that only map and geo traces (tiles, styles, glyphs, topojson) or the
-    Chart Studio export and the logo link use; the page draws only bar and scatter traces, its
+    Chart Studio export and the logo link use; the page draws no tile map, its world map's
+    topology is in the page where plotly.js looks before fetching (``charts()`` checks), its
     plotly config turns the export and the logo off, and its CSP forbids any fetch anyway. In
     the text, an equivalent's source cites a web page as plain text, not as a link.
     """

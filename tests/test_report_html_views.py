@@ -178,3 +178,33 @@ def test_shipped_geometry_is_iso3_and_licensed():
     known = {c.iso3 for c in __import__("wattprint.carbon.countries").carbon.countries
              .all_countries()}  # fmt: skip
     assert len(set(named) & known) > 150
+
+
+def test_a_long_run_is_thinned_without_losing_energy():
+    from wattprint.report.power import series
+
+    states = [{"t": T0 + s, "duration_s": float(s),
+               "components": {"gpu": {"energy_j": 0.5 * s * s, "method": "nvml-counter"}}}
+              for s in range(0, 5001)]  # fmt: skip
+    out = series(states, limit=50)
+    assert out is not None and len(out["t"]) <= 50 and out["elapsed_s"][-1] == 5000.0
+    spans = [b - a for a, b in zip([0.0, *out["elapsed_s"]], out["elapsed_s"], strict=False)]
+    energy = sum(w * span for w, span in zip(out["watts"]["gpu"], spans, strict=True))
+    assert energy == pytest.approx(0.5 * 5000 * 5000)  # exact averages over the longer spans
+    states[10]["components"]["gpu"]["energy_j"] = 0.0  # a cumulative figure that fell
+    assert None in series(states[:20], limit=50)["watts"]["gpu"]  # unknown, not negative
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED / "world-atlas").is_dir(),
+                    reason=f"raw world-atlas topology not at {SHARED}/world-atlas")  # fmt: skip
+def test_build_geo_reproduces_the_shipped_geometry():
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("build_geo", root / "tools" / "build_geo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.build(SHARED) == (root / module.TARGET).read_text("utf-8")

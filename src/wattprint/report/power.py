@@ -55,17 +55,28 @@ def _thin(states: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
 
 
 def power_series(path: Path, limit: int = MAX_POINTS) -> dict[str, Any] | None:
-    """``{"t": [UTC ISO times], "elapsed_s": [...], "watts": {component: [W or None]},
-    "methods": {component: method}, "damaged": lines skipped}``: each point is the average power
-    from the previous state to that one. None when the journal cannot be read or has fewer than
-    two intervals."""
+    """The power over time of the run whose journal is at ``path`` (see ``series``), with
+    ``damaged``: how many lines the reader skipped. None when the journal cannot be read or
+    has fewer than two intervals."""
     from ..journal import read
 
     try:
         contents = read(path, keep=None)
     except OSError:
         return None
-    states = [s for s in contents.states if _when(s["t"]) is not None]
+    out = series(contents.states, limit)
+    if out is not None:
+        out["damaged"] = contents.damaged
+    return out
+
+
+def series(states: list[dict[str, Any]], limit: int = MAX_POINTS) -> dict[str, Any] | None:
+    """``{"t": [UTC times], "elapsed_s": [...], "watts": {component: [W or None]},
+    "methods": {component: method}}`` from a run's cumulative states (the journal's interval
+    lines, or the server's intervals in that shape: ``t``, ``duration_s`` and ``components``
+    with ``energy_j`` and ``method``). Each point is the average power from the previous state
+    to that one. None with fewer than two usable states."""
+    states = [s for s in states if _when(s["t"]) is not None]
     states.sort(key=lambda s: float(s["duration_s"]))
     states = _thin(states, max(2, limit + 1))
     if len(states) < 2:
@@ -73,7 +84,7 @@ def power_series(path: Path, limit: int = MAX_POINTS) -> dict[str, Any] | None:
     names = [c for c in ORDER if any(c in s["components"] for s in states)]
     names += sorted({c for s in states for c in s["components"]} - set(names))
     out: dict[str, Any] = {"t": [], "elapsed_s": [], "watts": {c: [] for c in names},
-                           "methods": {}, "damaged": contents.damaged}  # fmt: skip
+                           "methods": {}, "damaged": 0}  # fmt: skip
     for before, after in zip(states, states[1:], strict=False):
         span = float(after["duration_s"]) - float(before["duration_s"])
         if span <= 0:
@@ -83,7 +94,8 @@ def power_series(path: Path, limit: int = MAX_POINTS) -> dict[str, Any] | None:
         for c in names:
             a = (before["components"].get(c) or {}).get("energy_j")
             b = (after["components"].get(c) or {}).get("energy_j")
-            out["watts"][c].append((b - a) / span if a is not None and b is not None else None)
+            known = a is not None and b is not None and b >= a  # cumulative: never falls
+            out["watts"][c].append((b - a) / span if known else None)
             method = (after["components"].get(c) or {}).get("method")
             if method:
                 out["methods"][c] = method
