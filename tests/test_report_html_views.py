@@ -208,3 +208,17 @@ def test_build_geo_reproduces_the_shipped_geometry():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.build(SHARED) == (root / module.TARGET).read_text("utf-8")
+
+
+def test_a_long_journal_is_read_with_a_stride_and_keeps_its_ends(tmp_path):
+    from wattprint.journal import read
+    from wattprint.report.power import power_series
+
+    states = [(float(s), {"cpu": 20.0 * s}) for s in range(0, 20001)]
+    path = journal(tmp_path, "long", states)
+    kept = read(path, keep=None, stride=7).states
+    assert len(kept) == len(range(0, 20001, 7)) + 1  # every 7th, and the last
+    assert kept[0]["duration_s"] == 0.0 and kept[-1]["duration_s"] == 20000.0
+    out = power_series(path, limit=50)
+    assert len(out["t"]) <= 50 and out["elapsed_s"][-1] == 20000.0
+    assert out["watts"]["cpu"] == pytest.approx([20.0] * len(out["t"]))

@@ -11,6 +11,7 @@ damaged lines are skipped and counted.
 
 from __future__ import annotations
 
+import glob
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,14 @@ def journal_path(csv_file: str | Path, run_id: str) -> Path | None:
     being recovered), or None when there is none."""
     from ..journal import CLAIMED, DONE, FOLDER, RUNNING
 
+    if not run_id or run_id.startswith(".") or any(c in run_id for c in "/\\\0"):
+        return None  # a run id from a CSV is text: never a path out of the journal folder
     folder = Path(csv_file).parent / FOLDER
     for name in (f"{run_id}{DONE}", f"{run_id}{RUNNING}"):
         if (folder / name).is_file():
             return folder / name
-    claimed = sorted(folder.glob(f"{run_id}.*{CLAIMED}")) if folder.is_dir() else []
+    pattern = f"{glob.escape(run_id)}.*{CLAIMED}"
+    claimed = sorted(folder.glob(pattern)) if folder.is_dir() else []
     return claimed[0] if claimed else None
 
 
@@ -54,6 +58,19 @@ def _thin(states: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
     return kept if kept[-1] is states[-1] else [*kept, states[-1]]
 
 
+def _stride(path: Path, limit: int) -> int:
+    """Every how many intervals to keep, so that a long run's journal is not held whole in
+    memory: its size over the size of its first lines says about how many it has."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+        size = f.seek(0, 2)
+    lines = head.count(b"\n")
+    if lines < 2 or size <= len(head):
+        return 1
+    estimate = size * lines // len(head)
+    return max(1, estimate // (2 * limit))
+
+
 def power_series(path: Path, limit: int = MAX_POINTS) -> dict[str, Any] | None:
     """The power over time of the run whose journal is at ``path`` (see ``series``), with
     ``damaged``: how many lines the reader skipped. None when the journal cannot be read or
@@ -61,7 +78,7 @@ def power_series(path: Path, limit: int = MAX_POINTS) -> dict[str, Any] | None:
     from ..journal import read
 
     try:
-        contents = read(path, keep=None)
+        contents = read(path, keep=None, stride=_stride(path, limit))
     except OSError:
         return None
     out = series(contents.states, limit)

@@ -108,15 +108,19 @@ class Run:
         return self.text("experiment_name") or self.text("experiment_id") or "(none)"
 
     @property
-    def start(self) -> datetime:
-        """When the run started: its ``started_at``, else its end less its duration."""
+    def start(self) -> datetime | None:
+        """When the run started: its ``started_at``, else its end less its duration; None when
+        that is not a date (a duration longer than the calendar)."""
         started = self.row.get("started_at")
         if started not in (None, ""):
             try:
                 return _timestamp(started)
             except ValueError:
                 pass  # a damaged cell: the end and the duration still say it
-        return self.timestamp - timedelta(seconds=self.num("duration") or 0.0)
+        try:
+            return self.timestamp - timedelta(seconds=self.num("duration") or 0.0)
+        except OverflowError:
+            return None
 
     @property
     def on_cloud(self) -> bool:
@@ -299,18 +303,30 @@ def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
     return out
 
 
+def _start_utc(run: Run) -> datetime | None:
+    """The run's start in UTC (naive), or None when it is not known or not a UTC date."""
+    try:
+        return _utc(run.start) if run.start is not None else None
+    except ValueError:
+        return None
+
+
+def _text(when: datetime | None) -> str | None:
+    return when.isoformat(sep=" ", timespec="seconds") if when is not None else None
+
+
 def _labels(runs: list[Run]) -> dict[str, Any]:
     """What tells a group's runs apart from others': its project and experiment (None when
     its runs have several), when its first run started (UTC) and where its runs ran."""
     projects = {r.project for r in runs}
     experiments = {r.experiment for r in runs}
-    starts = [r.start for r in runs]
-    first = min(starts, key=_utc) if starts else None
+    starts = [_start_utc(r) for r in runs]
+    first = min((x for x in starts if x is not None), default=None)
     return {
         "project": projects.pop() if len(projects) == 1 else None,
         "experiment": experiments.pop() if len(experiments) == 1 else None,
         "run_names": sorted({r.text("run_name") for r in runs if r.text("run_name")}),
-        "start": _utc(first).isoformat(sep=" ", timespec="seconds") if first else None,
+        "start": _text(first),
         "locations": sorted({r.location for r in runs}),
     }
 
@@ -383,7 +399,7 @@ def run_row(run: Run, group: str) -> dict[str, Any]:
         "run_id": run.run_id, "group": group, "project": run.project,
         "experiment": run.experiment, "run_name": run.text("run_name"), "file": run.file,
         "source": run.kind, "location": run.location,
-        "start": _utc(run.start).isoformat(sep=" ", timespec="seconds"),  # UTC
+        "start": _text(_start_utc(run)),  # UTC
         "zone": run.text("intensity_zone"), "country": run.text("country_iso_code").upper(),
         "latitude": run.num("latitude"), "longitude": run.num("longitude"),
         "cloud_provider": run.text("cloud_provider") if run.on_cloud else "",
