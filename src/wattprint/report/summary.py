@@ -36,7 +36,7 @@ PARTS = {"cpu": "cpu_energy", "gpu": "gpu_energy", "ram": "ram_energy",
 #: What ``summarise(details=True)`` adds for the HTML page; ``--json`` leaves them out.
 DETAIL_KEYS = ("runs", "regions", "power", "mix", "places", "projects")
 #: Runs whose power over time the page draws at most (the latest ones that have a journal).
-POWER_RUNS = 30
+POWER_RUNS = 20
 #: Grids to set non-cloud runs' energy against, from low- to high-carbon (keys of zones.csv).
 REFERENCE_ZONES = ("SE", "FR", "GB", "DE", "US", "IN", "ZA")
 #: Numeric columns that may be negative; every other quantity (energy, power, time, mass,
@@ -526,18 +526,23 @@ def summarise_runs(
         "total": summarise_group("total", runs) if runs else None,
     }
     if details:
-        out.update(_details(timeline, by))
+        journals: dict[str, Any] = {}  # each journal read once for every view
+        out.update(_details(timeline, by, journals))
         projects = sorted({r.project for r in timeline})
         if per_project and len(projects) > 1:
-            out["projects"] = {p: summarise_runs([r for r in timeline if r.project == p], by,
-                                                 details=True, per_project=False)
-                               for p in projects}  # fmt: skip
+            out["projects"] = {}
+            for p in projects:
+                view = summarise_runs([r for r in timeline if r.project == p], by,
+                                      per_project=False)  # fmt: skip
+                view.update(_details([r for r in timeline if r.project == p], by, journals))
+                out["projects"][p] = _finite(view)
     return _finite(out)
 
 
-def _details(timeline: list[Run], by: str) -> dict[str, Any]:
+def _details(timeline: list[Run], by: str, journals: dict[str, Any]) -> dict[str, Any]:
     """What the HTML page draws besides the groups: each run, the region comparison, the power
-    over time of the latest runs that have a journal, the zones' energy mix, the runs' places."""
+    over time of the latest runs that have a journal, the zones' energy mix, the runs' places.
+    ``journals`` keeps the power series read so far, by journal path."""
     from .geo import run_places
     from .mix import runs_mix, zone_of
     from .power import journal_path, power_series
@@ -548,7 +553,9 @@ def _details(timeline: list[Run], by: str) -> dict[str, Any]:
         if len(power) >= POWER_RUNS:
             break
         path = journal_path(r.file, r.run_id) if r.file else None
-        series = power_series(path) if path is not None else None
+        if path is not None and str(path) not in journals:
+            journals[str(path)] = power_series(path)
+        series = journals[str(path)] if path is not None else None
         if series is not None:
             power.append({"run_id": r.run_id, "project": r.project, "experiment": r.experiment,
                           "start": row["start"], "journal": str(path), **series})  # fmt: skip
