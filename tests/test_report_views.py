@@ -92,3 +92,15 @@ def test_a_group_of_several_projects_names_none(two_projects):
     total = data["total"]
     assert total["project"] is None and total["experiment"] is None
     assert total["start"] == "2026-02-01 10:00:00"
+
+
+def test_by_run_html_page_names_each_run(two_projects, tmp_path):
+    out = tmp_path / "runs.html"
+    result = runner.invoke(app, ["report", str(two_projects), "--by", "run", "--html", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text("utf-8")
+    runs = page[page.index("<h2>Runs</h2>") : page.index("<h2>Totals by run</h2>")]
+    row = runs[runs.index("<td class=text>run-b2</td>") :].split("</tr>")[0]
+    cells = [c.split(">", 1)[1] for c in row.split("</td>") if ">" in c]
+    assert cells == ["run-b2", "speech", "large", "2026-02-03 05:50:00", "DE · Germany",
+                     "finished"]  # fmt: skip

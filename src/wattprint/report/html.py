@@ -260,6 +260,8 @@ def _sections(data: dict[str, Any], chart: Any) -> list[str]:
     """The sections of one view (every project, or one) of ``summarise(details=True)``."""
     e = html.escape
     sections: list[str] = []
+    if data["by"] == "run":
+        sections.append(f"<section><h2>Runs</h2>{_runs(data)}</section>")
     sections.append(f"<section><h2>Totals by {e(data['by'])}</h2>{_totals(data)}</section>")
     for name, (title, caption) in CAPTIONS.items():
         body = chart(name, getattr(charts, name)(data),
@@ -281,6 +283,16 @@ def _sections(data: dict[str, Any], chart: Any) -> list[str]:
     sections.append(f"<section><h2>In everyday terms</h2>{_equivalents(data['total'])}"
                     "</section>")  # fmt: skip
     return sections
+
+
+def _runs(data: dict[str, Any]) -> str:
+    """``--by run``: which run each id is."""
+    e = html.escape
+    rows = [([e(g["group"]), e(g["project"] or "-"), e(g["experiment"] or "-"),
+              e(g["start"] or "unknown"), e(", ".join(g["locations"])),
+              e(", ".join(g["statuses"]))], "") for g in data["groups"]]  # fmt: skip
+    head = ["run", "project", "experiment", "started (UTC)", "location", "status"]
+    return _table(head, rows, text_cols=6)
 
 
 def _power_caption(data: dict[str, Any]) -> str:
