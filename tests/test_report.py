@@ -142,7 +142,7 @@ def test_wattprint_groups_sum_the_last_row_of_each_run(wattprint_csv):
 def test_folder_argument_and_by_experiment(wattprint_csv):
     data = report(str(wattprint_csv.parent), "--by", "experiment")
     assert data["files"] == [str(wattprint_csv)]  # not emissions_tasks.csv
-    assert [g["group"] for g in data["groups"]] == ["alpha-exp", "beta-exp"]
+    assert [g["group"] for g in data["groups"]] == ["alpha / alpha-exp", "beta / beta-exp"]
     runs = report(str(wattprint_csv), "--by", "run")
     assert len(runs["groups"]) == 3 and all(g["runs"] == 1 for g in runs["groups"])
 
@@ -164,7 +164,7 @@ def test_codecarbon_rows_last_per_run_no_bounds_since_and_by_day(codecarbon_csv)
     assert g["intensity"]["g_per_kwh"] == pytest.approx(210 / 0.525)
     assert g["sources"] == {"codecarbon": 2}
     by_exp = report(str(codecarbon_csv), "--by", "experiment")
-    assert [x["group"] for x in by_exp["groups"]] == ["exp-cc"]
+    assert [x["group"] for x in by_exp["groups"]] == ["gamma / exp-cc"]
     days = report(str(codecarbon_csv), "--by", "day")
     assert [(x["group"], x["runs"]) for x in days["groups"]] == [
         ("2024-03-01", 1), ("2024-03-05", 1)]  # fmt: skip

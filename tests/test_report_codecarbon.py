@@ -133,10 +133,10 @@ def test_report_groups_codecarbon_runs_by_experiment_run_and_day(produced):
     last = last_rows(path)
     by_exp = report(str(path), "--by", "experiment")
     experiments = defaultdict(int)
-    for r in last.values():
-        experiments[r["experiment_id"]] += 1
+    for r in last.values():  # an experiment belongs to its project
+        experiments[f"{r['project_name']} / {r['experiment_id']}"] += 1
     assert {g["group"]: g["runs"] for g in by_exp["groups"]} == dict(experiments)
-    assert "exp-a" in experiments
+    assert "alpha / exp-a" in experiments
     by_run = report(str(path), "--by", "run")
     assert sorted(g["group"] for g in by_run["groups"]) == sorted(last)
     by_day = report(str(path), "--by", "day")
@@ -250,7 +250,7 @@ def test_report_on_codecarbon_2_headers(tmp_path):
     assert data["total"]["energy"]["gpu"]["kwh"] == pytest.approx(4.5e-05)
     assert data["total"]["energy"]["gpu"]["unknown_runs"] == 0
     by_exp = report(str(old), "--by", "experiment")
-    assert [g["group"] for g in by_exp["groups"]] == ["(none)"]  # no experiment_id column
+    assert [g["group"] for g in by_exp["groups"]] == ["codecarbon / (none)"]  # no experiment_id
     tasks = tmp_path / "emissions_base_2012a217.csv"
     tasks.write_text(CODECARBON_2_TASKS + "\n")
     refused = runner.invoke(app, ["report", str(tasks)])

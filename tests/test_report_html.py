@@ -73,7 +73,8 @@ def assert_offline(text: str) -> Page:
     "http(s)://" strings remain, all inert: inside plotly.js, inlined verbatim (checked below),
     the XML/SVG namespace names (www.w3.org: identifiers, never fetched), licence and comment
     links, and the URLs that only map and geo traces (tiles, styles, glyphs, topojson) or the
-    Chart Studio export and the logo link use; the page draws only bar and scatter traces, its
+    Chart Studio export and the logo link use; the page draws no tile map, its world map's
+    topology is in the page where plotly.js looks before fetching (``charts()`` checks), its
     plotly config turns the export and the logo off, and its CSP forbids any fetch anyway. In
     the text, an equivalent's source cites a web page as plain text, not as a link.
     """
@@ -107,12 +108,23 @@ def charts(text: str) -> dict[str, Any]:
     assert config["displaylogo"] is False and config["showSendToCloud"] is False
     assert config["plotlyServerURL"] == "" and config["showLink"] is False
     types = {t["type"] for f in data["figures"] for t in f["data"]}
-    assert types <= {"bar", "scatter"}  # no map or geo trace: plotly.js's map URLs stay unused
+    # No tile map (its styles and tiles are URLs). The geo map's topology is in the page, under
+    # the name plotly.js would fetch it by, so plotly.js never fetches it.
+    assert types <= {"bar", "scatter", "choropleth", "scattergeo"}
+    if types & {"choropleth", "scattergeo"}:
+        assert data["topojsonName"] == "world_110m"
+        assert {"countries", "land"} <= set(data["topojson"]["objects"])
+        for f in data["figures"]:
+            if "geo" in f["layout"]:
+                geo = f["layout"]["geo"]
+                assert (geo["scope"], geo["resolution"]) == ("world", 110)
+                assert not any(geo.get(f"show{x}") for x in ("coastlines", "ocean", "lakes",
+                                                               "rivers", "subunits"))  # fmt: skip
     return data
 
 
-def figure(data: dict[str, Any], name: str) -> dict[str, Any]:
-    (found,) = [f for f in data["figures"] if f["chart"] == name]
+def figure(data: dict[str, Any], name: str, view: str = "all") -> dict[str, Any]:
+    (found,) = [f for f in data["figures"] if f["chart"] == name and f["view"] == view]
     return found
 
 
@@ -194,7 +206,7 @@ def test_wattprint_run_page_through_the_entry_point(wattprint_csv, tmp_path):
         )
 
     (block,) = summary["regions"]  # not on a cloud: the energy on reference grids
-    (grid,) = [f for f in data["figures"] if f["chart"] == "regions"]
+    (grid,) = [f for f in data["figures"] if f["chart"] == "regions" and f["view"] == "all"]
     energy = sum(float(r["energy_consumed"]) for r in last.values())
     expected = [countries.world().intensity_g_per_kwh] + [
         tables.zone(z).intensity_g_per_kwh for z in REFERENCE_ZONES

@@ -1753,6 +1753,47 @@ def build_zones(shared: Path) -> Table:
 
 
 # ------------------------------------------------------------------------------------------
+# zone_mix.csv
+
+ZONE_MIX_COLUMNS = ("zone", "renewable_pct", "carbon_free_pct", "unit", "year", "source",
+                    "license")  # fmt: skip
+
+
+def zone_mix_rows(shared: Path) -> tuple[list[tuple[str, ...]], list[str]]:
+    """Each Electricity Maps zone's renewable and carbon-free shares of the electricity it
+    consumes, from the latest year that has both: what the HTML report and the dashboard show
+    as a zone's energy mix. A share the source leaves out is left out, never taken as 0."""
+    years = read_em_yearly(shared)
+    body = []
+    missing = []
+    for key in sorted(set().union(*years.values())):
+        found = None
+        for year in sorted((y for y, data in years.items() if key in data), reverse=True):
+            entry = years[year][key]
+            shares = [entry.get(name) or {} for name in ("renewableEnergy", "carbonFreeEnergy")]
+            values = [x.get("value") for x in shares]
+            if all(isinstance(v, (int, float)) and 0 <= v <= 100 for v in values) and all(
+                x.get("unit") == "%" for x in shares
+            ):
+                found = (year, values)
+                break
+        if found is None:
+            missing.append(key)
+            continue
+        year, (renewable, carbon_free) = found
+        body.append((key, trimmed(float(renewable), 1), trimmed(float(carbon_free), 1), "%",
+                     str(year), f"Electricity Maps yearly {year} via co2.js {CO2JS_VERSION}",
+                     EM_LICENSE))  # fmt: skip
+    notes = [f"{len(body)} zones with both shares; without: {', '.join(missing) or '-'}"]
+    return body, notes
+
+
+def build_zone_mix(shared: Path) -> Table:
+    body, notes = zone_mix_rows(shared)
+    return Table(f"{CARBON_DATA}/zone_mix.csv", csv_text(ZONE_MIX_COLUMNS, body), len(body), notes)
+
+
+# ------------------------------------------------------------------------------------------
 # hourly_profiles.csv
 
 HOURLY_DIR = "sustain-cluster/data/carbon_intensity"
@@ -2805,6 +2846,19 @@ island) or `us-state` (eGRID).
   stay public domain. Values from the two bases (lifecycle vs direct) must not be mixed
   silently: every row says its basis.
 
+## carbon/data/zone_mix.csv
+
+The energy mix of each Electricity Maps zone: the renewable share and the carbon-free share
+(renewables and nuclear) of the electricity consumed there, in percent, for the latest year that
+has both ({tables[f"{CARBON_DATA}/zone_mix.csv"].rows} rows). The HTML report and the team
+server's dashboard show it beside a run's zone.
+
+- **Source:** Electricity Maps yearly averages (`renewableEnergy`, `carbonFreeEnergy`), as
+  republished in co2.js {CO2JS_VERSION} (`data/output/electricity-maps/yearly_*.json`);
+  consumption-based, like the zone's intensity. The source gives whole percents.
+- **License:** Open Database License (ODbL) 1.0; the table is a Derivative Database offered
+  under ODbL 1.0 as a whole. Attribution to give: "Contains Electricity Maps data
+  (https://www.electricitymaps.com), Open Database License (ODbL) 1.0."
 ## carbon/data/hourly_profiles.csv
 
 Mean carbon intensity by month (1-12) and **local** hour of day (0-23, columns h00-h23), one
@@ -2996,6 +3050,7 @@ BUILDERS: list[Callable[[Path], Table]] = [
     build_cpus,
     build_gpus,
     build_zones,
+    build_zone_mix,
     build_hourly_profiles,
     build_marginal,
     build_timezone_zones,

@@ -222,11 +222,15 @@ def _valid_state(line: dict[str, Any]) -> bool:
     return True
 
 
-def read(path: Path) -> Contents:
+def read(path: Path, keep: int | None = KEEP_STATES, stride: int = 1) -> Contents:
     """Read a journal line by line, skipping (and counting) what is damaged: a line that is not
-    UTF-8, not JSON, not an object, lacks what its type needs, or was cut short by a kill."""
+    UTF-8, not JSON, not an object, lacks what its type needs, or was cut short by a kill.
+    ``keep``: how many of the newest intervals to keep (None: every one, for a chart);
+    ``stride``: keep every stride-th valid interval only, and the last (a long run's chart)."""
     out = Contents()
-    states: deque[dict[str, Any]] = deque(maxlen=KEEP_STATES)
+    states: deque[dict[str, Any]] = deque(maxlen=keep)
+    seen = 0
+    skipped: dict[str, Any] | None = None  # the newest interval, when the stride passed it
     with open(path, "rb") as f:
         for raw in f:
             line = _parse(raw) or {}
@@ -234,13 +238,20 @@ def read(path: Path) -> Contents:
             if kind == "run" and out.meta is None:
                 out.meta = line
             elif kind == "interval" and _valid_state(line):
-                states.append(line)
+                if seen % stride == 0:
+                    states.append(line)
+                    skipped = None
+                else:
+                    skipped = line
+                seen += 1
             elif kind == "end" and isinstance(line.get("status"), str):
                 out.ended = line["status"]
             elif kind == "claim":
                 out.claim = line
             else:
                 out.damaged += 1
+    if skipped is not None:
+        states.append(skipped)
     out.states = list(states)
     return out
 

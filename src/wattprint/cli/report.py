@@ -112,6 +112,19 @@ def _render(data: dict[str, Any]) -> None:
             )
 
 
+def _runs_table(groups: list[dict[str, Any]]) -> Any:
+    """``--by run``: which run each id is: its project, experiment, start and place."""
+    from rich.table import Table
+
+    table = Table(title="Runs", title_justify="left")
+    for c in ("run", "project", "experiment", "started (UTC)", "location"):
+        table.add_column(c, overflow="fold")
+    for g in groups:
+        table.add_row(g["group"], g["project"] or "-", g["experiment"] or "-",
+                      g["start"] or "-", ", ".join(g["locations"]))  # fmt: skip
+    return table
+
+
 #: What the first bytes of a page wattprint wrote look like: such a page may be replaced.
 REPORT_MARK = "<title>wattprint report:"
 
@@ -175,6 +188,10 @@ def report(
         shown = {k: v for k, v in data.items() if k not in DETAIL_KEYS}
         print(json.dumps(shown, indent=2, allow_nan=False))  # strict JSON: never Infinity
     else:
+        if data["by"] == "run" and data["groups"]:
+            from rich.console import Console
+
+            Console().print(_runs_table(data["groups"]))
         _render(data)
         if html is not None:
             print(f"wrote {html}")

@@ -233,3 +233,117 @@ def regions(block: dict[str, Any]) -> dict[str, Any] | None:
                           yaxis=_axis("", type="category", autorange="reversed",
                                       automargin=True)),  # room for the longest label
     }  # fmt: skip
+
+
+POWER = ((1e6, "MW"), (1e3, "kW"), (1.0, "W"), (1e-3, "mW"))
+
+
+def power_over_time(data: dict[str, Any]) -> dict[str, Any] | None:
+    """Power per component within a run, from its journal: one set of lines per run, a menu to
+    pick the run (the latest is shown first). Each point is the average power since the
+    previous one; a gap where a component's energy was not known."""
+    runs = data.get("power") or []
+    if not runs:
+        return None
+    factor, unit = _unit([w for r in runs for s in r["watts"].values() for w in s], POWER)
+    traces: list[dict[str, Any]] = []
+    owner: list[int] = []
+    shown = len(runs) - 1
+    for i, run in enumerate(runs):
+        for part, watts in run["watts"].items():
+            method = run["methods"].get(part, "")
+            traces.append({
+                "type": "scatter", "mode": "lines", "name": label(f"{part} ({method})"
+                                                                  if method else part),
+                "meta": f"{run['run_id']}:{part}", "x": run["t"],
+                "y": [_scaled(w, factor) for w in watts], "visible": i == shown,
+                "connectgaps": False, "line": {"color": PART_COLOURS.get(part, "#555555")},
+                "hovertemplate": f"%{{x}} UTC<br>{label(part)}: %{{y:.3g}} {unit}<extra></extra>",
+            })  # fmt: skip
+            owner.append(i)
+    titles = [label(f"{r['project']} / {r['experiment']} · {r['run_id'][:8]} · {r['start']} UTC")
+              for r in runs]  # fmt: skip
+    buttons = [{"label": titles[i], "method": "update",
+                "args": [{"visible": [o == i for o in owner]}]}
+               for i in reversed(range(len(runs)))]  # fmt: skip
+    layout = _layout(420, xaxis=_axis("time (UTC)", type="date"),
+                     yaxis=_axis(f"power ({unit})", rangemode="tozero"))  # fmt: skip
+    if len(runs) > 1:
+        layout["updatemenus"] = [{"buttons": buttons, "direction": "down", "x": 0, "y": 1.25,
+                                  "xanchor": "left", "showactive": True}]  # fmt: skip
+        layout["margin"] = {**layout["margin"], "t": 80}
+    return {"units": {"y": [factor, unit]}, "runs": [r["run_id"] for r in runs],
+            "data": traces, "layout": layout}  # fmt: skip
+
+
+MIX_BARS = (
+    ("renewable_pct", "renewable", "#009E73"),
+    ("carbon_free_pct", "carbon-free (with nuclear)", "#56B4E9"),
+)
+
+
+def energy_mix(data: dict[str, Any]) -> dict[str, Any] | None:
+    """Renewable and carbon-free shares of each zone the runs ran in (the yearly tables)."""
+    mix = data.get("mix") or {}
+    zones = [z for z in mix.get("zones", []) if z["renewable_pct"] is not None]
+    if not zones:
+        return None
+    names = [label(f"{z['name']} ({z['zone']})" if z["name"] != z["zone"] else z["zone"])
+             for z in zones]  # fmt: skip
+    hover = [label(f"{z['runs']} run(s); {z['year']}; {z['source']}") for z in zones]
+    traces = [{
+        "type": "bar", "orientation": "h", "name": name, "meta": key, "y": names,
+        "x": [z[key] for z in zones], "marker": {"color": colour}, "hovertext": hover,
+        "hovertemplate": f"%{{y}}<br>{name}: %{{x:.0f}} %<br>%{{hovertext}}<extra></extra>",
+    } for key, name, colour in MIX_BARS]  # fmt: skip
+    return {
+        "data": traces,
+        "layout": _layout(110 + 46 * len(zones), barmode="group",
+                          xaxis=_axis("share of the electricity consumed (%)", range=[0, 100]),
+                          yaxis=_axis("", type="category", autorange="reversed",
+                                      automargin=True)),
+    }  # fmt: skip
+
+
+def world_map(data: dict[str, Any]) -> dict[str, Any] | None:
+    """Countries coloured by their annual grid intensity, and the runs marked where they ran
+    (marker area by emissions). The geometry is the package's own (see ``geo``)."""
+    from .geo import TOPOJSON_NAME, country_intensities
+
+    places = (data.get("places") or {}).get("points", [])
+    if not data.get("runs"):
+        return None
+    countries = country_intensities()
+    biggest = max((p["emissions_kg"] for p in places), default=0.0)
+    factor, unit = _unit([p["emissions_kg"] for p in places], MASS)
+    traces: list[dict[str, Any]] = [{
+        "type": "choropleth", "locationmode": "ISO-3", "meta": "intensity",
+        "locations": [c["iso3"] for c in countries], "z": [c["g_per_kwh"] for c in countries],
+        "text": [label(f"{c['name']}: {c['g_per_kwh']:.0f} g/kWh ({c['year']}, {c['source']})")
+                 for c in countries],
+        "hoverinfo": "text", "zmin": 0, "zmax": 800,
+        "colorscale": [[0, "#1a9850"], [0.25, "#a6d96a"], [0.5, "#fee08b"], [0.75, "#f46d43"],
+                       [1, "#a50026"]],
+        "marker": {"line": {"color": "#ffffff", "width": 0.5}},
+        "colorbar": {"title": {"text": "g CO2e/kWh"}, "thickness": 12},
+    }]  # fmt: skip
+    if places:
+        traces.append({
+            "type": "scattergeo", "mode": "markers", "meta": "runs", "name": "runs",
+            "lat": [p["latitude"] for p in places], "lon": [p["longitude"] for p in places],
+            "text": [label(f"{'; '.join(p['locations'])} ({p['what']}): {p['runs']} run(s), "
+                           f"{p['emissions_kg'] / factor:.3g} {unit} CO2e") for p in places],
+            "hoverinfo": "text",
+            "marker": {"size": [8 + 22 * (p["emissions_kg"] / biggest) ** 0.5 if biggest else 10
+                                for p in places],
+                       "color": "#0072B2", "opacity": 0.85,
+                       "line": {"color": "#ffffff", "width": 1}},
+        })  # fmt: skip
+    geo = {"scope": "world", "resolution": 110, "projection": {"type": "natural earth"},
+           "showland": True, "landcolor": "#e8e8e8", "showcountries": True,
+           "countrycolor": "#ffffff", "showcoastlines": False, "showocean": False,
+           "showlakes": False, "showrivers": False, "showframe": False,
+           "bgcolor": "#ffffff"}  # fmt: skip
+    return {"units": {"marker": [factor, unit]}, "topojson": TOPOJSON_NAME, "data": traces,
+            "layout": _layout(460, geo=geo, showlegend=False,
+                              margin={"l": 0, "r": 0, "t": 10, "b": 10})}  # fmt: skip

@@ -49,14 +49,37 @@ th{border-bottom:2px solid #bbb}
 th:first-child,td:first-child,td.text,th.text{text-align:left}
 tr.total td{font-weight:600;border-top:2px solid #bbb}
 footer{margin-top:2.5rem;border-top:1px solid #ddd;padding-top:.75rem}
+[hidden]{display:none!important}
+.views{margin:1rem 0;font-size:.95rem}
+.views select{font:inherit;padding:.2rem .4rem}
 @media print{body{margin:0;max-width:none}section{break-inside:avoid}}
 """
 BOOT = """(function () {
   "use strict";
   var page = JSON.parse(document.getElementById("wattprint-charts").textContent);
-  page.figures.forEach(function (f) {
-    Plotly.newPlot(f.id, f.data, f.layout, page.config);
-  });
+  if (page.topojson) {  // the map's geometry, where plotly.js looks before fetching it
+    window.PlotlyGeoAssets = window.PlotlyGeoAssets || {topojson: {}};
+    window.PlotlyGeoAssets.topojson[page.topojsonName] = page.topojson;
+  }
+  var drawn = {};
+  function draw(view) {  // a hidden chart would be drawn at the wrong size: draw on showing
+    page.figures.forEach(function (f) {
+      if (f.view !== view) return;
+      if (drawn[f.id]) { Plotly.Plots.resize(f.id); return; }
+      drawn[f.id] = true;
+      Plotly.newPlot(f.id, f.data, f.layout, page.config);
+    });
+  }
+  var select = document.getElementById("wattprint-view");
+  function show() {
+    var view = select ? select.value : "all";
+    document.querySelectorAll("[data-view]").forEach(function (el) {
+      el.hidden = el.getAttribute("data-view") !== view;
+    });
+    draw(view);
+  }
+  if (select) select.addEventListener("change", show);
+  show();
 })();"""
 
 
@@ -239,9 +262,95 @@ CAPTIONS = {
 }  # fmt: skip
 
 
+def _sections(data: dict[str, Any], chart: Any) -> list[str]:
+    """The sections of one view (every project, or one) of ``summarise(details=True)``."""
+    e = html.escape
+    sections: list[str] = []
+    if data["by"] == "run":
+        sections.append(f"<section><h2>Runs</h2>{_runs(data)}</section>")
+    sections.append(f"<section><h2>Totals by {e(data['by'])}</h2>{_totals(data)}</section>")
+    for name, (title, caption) in CAPTIONS.items():
+        body = chart(name, getattr(charts, name)(data),
+                     f"<p class=caption>{caption.format(by=e(data['by']))}</p>")  # fmt: skip
+        if body:
+            sections.append(f"<section><h2>{title}</h2>{body}</section>")
+    power = chart("power_over_time", charts.power_over_time(data), _power_caption(data))
+    if power:
+        sections.append(f"<section><h2>Power over time</h2>{power}</section>")
+    sections.append(f"<section><h2>Energy mix of the grids</h2>{_mix(data, chart)}</section>")
+    where = chart("world_map", charts.world_map(data), _map_caption(data))
+    if where:
+        sections.append(f"<section><h2>Where the runs ran</h2>{where}</section>")
+    parts = [_region(b, chart) for b in data["regions"]]
+    if any(parts):
+        sections.append("<section><h2>Had it run elsewhere</h2>" + "".join(parts)
+                        + "</section>")  # fmt: skip
+    sections.append(f"<section><h2>How the numbers were obtained</h2>{_how(data)}</section>")
+    sections.append(f"<section><h2>In everyday terms</h2>{_equivalents(data['total'])}"
+                    "</section>")  # fmt: skip
+    return sections
+
+
+def _runs(data: dict[str, Any]) -> str:
+    """``--by run``: which run each id is."""
+    e = html.escape
+    rows = [([e(g["group"]), e(g["project"] or "-"), e(g["experiment"] or "-"),
+              e(g["start"] or "unknown"), e(", ".join(g["locations"])),
+              e(", ".join(g["statuses"]))], "") for g in data["groups"]]  # fmt: skip
+    head = ["run", "project", "experiment", "started (UTC)", "location", "status"]
+    return _table(head, rows, text_cols=6)
+
+
+def _power_caption(data: dict[str, Any]) -> str:
+    runs = data.get("power") or []
+    damaged = sum(r["damaged"] for r in runs)
+    more = (f" The {len(runs)} latest runs that have a journal are in the menu."
+            if len(runs) > 1 else "")  # fmt: skip
+    skipped = f" {damaged} damaged journal line(s) were skipped." if damaged else ""
+    return (
+        "<p class=caption>Average power of each component between two intervals of the run's "
+        "journal (.wattprint/&lt;run_id&gt;.jsonl beside its CSV), with each component's "
+        f"method; a gap where a component's energy was not known.{more}{skipped}</p>"
+    )
+
+
+def _mix(data: dict[str, Any], chart: Any) -> str:
+    e = html.escape
+    mix = data["mix"]
+    body = chart("energy_mix", charts.energy_mix(data))
+    lines = []
+    if mix["renewable_pct"] is not None:
+        lines.append(f"Weighted by the runs' energy, {mix['renewable_pct']:.0f} % of it came from "
+                     f"renewable sources and {mix['carbon_free_pct']:.0f} % was carbon-free "
+                     "(renewables and nuclear), going by the zones' yearly averages.")  # fmt: skip
+    for z in mix["zones"]:
+        if z["renewable_pct"] is None:
+            lines.append(f"{e(z['name'])}: {z['runs']} run(s), {e(z['note'])}.")
+    sources = sorted({(z["source"], z["license"]) for z in mix["zones"] if z["source"]})
+    if sources:
+        lines.append("Source: " + "; ".join(f"{e(s)} ({e(lic)})" for s, lic in sources)
+                     + ". Contains Electricity Maps data.")  # fmt: skip
+    return body + "".join(f"<p class=caption>{line}</p>" for line in lines)
+
+
+def _map_caption(data: dict[str, Any]) -> str:
+    unplaced = data["places"]["unplaced_runs"]
+    missing = f" {unplaced} run(s) say nowhere and are not marked." if unplaced else ""
+    return (
+        "<p class=caption>Countries by the annual grid intensity wattprint uses for them "
+        "(Electricity Maps' country zone, else Ember's country figure); a marker for each place "
+        "the runs ran (its area grows with their emissions): the run's coordinates, else its "
+        f"cloud region, else the centre of its grid zone.{missing} Map: Natural Earth (public "
+        "domain) via world-atlas (ISC license), shipped with wattprint.</p>"
+    )
+
+
 def render(data: dict[str, Any], js: str, now: datetime | None = None) -> str:
-    """The page, as text, for ``summarise(..., details=True)``'s ``data``."""
+    """The page, as text, for ``summarise(..., details=True)``'s ``data``: every project, and
+    with several projects a selector that shows one at a time (each view is the summary of
+    that project's runs alone, ``data["projects"]``)."""
     from .._version import __version__
+    from .geo import TOPOJSON_NAME, world_topology
 
     e = html.escape
     now = now or datetime.now(timezone.utc)
@@ -250,38 +359,42 @@ def render(data: dict[str, Any], js: str, now: datetime | None = None) -> str:
     where = e(Path(files[0]).name) if len(files) == 1 else f"{len(files)} files"
     since = f" since {e(data['since'])}" if data["since"] else ""
     figures: list[dict[str, Any]] = []
-    sections: list[str] = []
+    views = [("all", "every project", data)]
+    projects = sorted((data.get("projects") or {}).items())
+    views += [(f"project-{i}", name, view) for i, (name, view) in enumerate(projects)]
+    blocks: list[str] = []
+    for view_id, _, view in views:
 
-    def chart(name: str, figure: dict[str, Any] | None, caption: str = "") -> str:
-        if figure is None:
-            return ""
-        figures.append({"id": f"chart-{len(figures)}", "chart": name, **figure})
-        return (
-            f'<div id="chart-{len(figures) - 1}" class=chart></div>'
-            f"<noscript><p class=note>The chart needs JavaScript.</p></noscript>{caption}"
-        )
+        def chart(name: str, figure: dict[str, Any] | None, caption: str = "",
+                  view_id: str = view_id) -> str:  # fmt: skip
+            if figure is None:
+                return ""
+            figures.append({"id": f"chart-{len(figures)}", "chart": name, "view": view_id,
+                            **figure})  # fmt: skip
+            return (
+                f'<div id="chart-{len(figures) - 1}" class=chart></div>'
+                f"<noscript><p class=note>The chart needs JavaScript.</p></noscript>{caption}"
+            )
 
-    if data["total"]:
-        sections.append(f"<section><h2>Totals by {e(data['by'])}</h2>{_totals(data)}</section>")
-        for name, (title, caption) in CAPTIONS.items():
-            body = chart(name, getattr(charts, name)(data),
-                         f"<p class=caption>{caption.format(by=e(data['by']))}</p>")  # fmt: skip
-            if body:
-                sections.append(f"<section><h2>{title}</h2>{body}</section>")
-        parts = [_region(b, chart) for b in data["regions"]]
-        if any(parts):
-            sections.append("<section><h2>Had it run elsewhere</h2>" + "".join(parts)
-                            + "</section>")  # fmt: skip
-        sections.append(f"<section><h2>How the numbers were obtained</h2>{_how(data)}</section>")
-        sections.append(f"<section><h2>In everyday terms</h2>{_equivalents(data['total'])}"
-                        "</section>")  # fmt: skip
-    else:
-        sections.append(f"<p>No runs{since} in {e(', '.join(files))}.</p>")
+        if view["total"]:
+            sections = _sections(view, chart)
+        else:
+            sections = [f"<p>No runs{since} in {e(', '.join(files))}.</p>"]
+        hidden = "" if view_id == "all" else " hidden"
+        blocks.append(f'<div data-view="{view_id}"{hidden}>{"".join(sections)}</div>')
+    selector = ""
+    if len(views) > 1:
+        options = "".join(f'<option value="{v}">{e(name)}</option>' for v, name, _ in views)
+        selector = (f'<p class=views><label for="wattprint-view">Show: </label>'
+                    f'<select id="wattprint-view">{options}</select></p>')  # fmt: skip
     runs = data["runs"]
     span = f"; runs from {runs[0]['end']} to {runs[-1]['end']} UTC" if runs else ""
     meta = (f"{e(', '.join(files))}, by {e(data['by'])}{since}{span}. Generated "
             f"{now.strftime('%Y-%m-%d %H:%M')} UTC by wattprint {e(__version__)}.")  # fmt: skip
-    payload = _script_json({"config": CONFIG, "figures": figures})
+    content: dict[str, Any] = {"config": CONFIG, "figures": figures}
+    if any(f.get("topojson") for f in figures):
+        content.update(topojsonName=TOPOJSON_NAME, topojson=world_topology())
+    payload = _script_json(content)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
@@ -290,8 +403,8 @@ def render(data: dict[str, Any], js: str, now: datetime | None = None) -> str:
 <style>{CSS}</style>
 <script>{js}</script>
 </head><body>
-<header><h1>Energy and CO2e: {where}</h1><p class=meta>{meta}</p></header>
-{"".join(sections)}
+<header><h1>Energy and CO2e: {where}</h1><p class=meta>{meta}</p>{selector}</header>
+{"".join(blocks)}
 <footer><p>{FOOTNOTE}</p></footer>
 <script type="application/json" id="wattprint-charts">{payload}</script>
 <script>{BOOT}</script>

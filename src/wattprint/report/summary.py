@@ -34,7 +34,9 @@ COMPONENTS = ("cpu", "gpu", "ram")
 PARTS = {"cpu": "cpu_energy", "gpu": "gpu_energy", "ram": "ram_energy",
          "platform": "platform_energy_kwh"}  # fmt: skip
 #: What ``summarise(details=True)`` adds for the HTML page; ``--json`` leaves them out.
-DETAIL_KEYS = ("runs", "regions")
+DETAIL_KEYS = ("runs", "regions", "power", "mix", "places", "projects")
+#: Runs whose power over time the page draws at most (the latest ones that have a journal).
+POWER_RUNS = 20
 #: Grids to set non-cloud runs' energy against, from low- to high-carbon (keys of zones.csv).
 REFERENCE_ZONES = ("SE", "FR", "GB", "DE", "US", "IN", "ZA")
 #: Numeric columns that may be negative; every other quantity (energy, power, time, mass,
@@ -105,6 +107,40 @@ class Run:
     def experiment(self) -> str:
         return self.text("experiment_name") or self.text("experiment_id") or "(none)"
 
+    @property
+    def start(self) -> datetime | None:
+        """When the run started: its ``started_at``, else its end less its duration; None when
+        that is not a date (a duration longer than the calendar)."""
+        started = self.row.get("started_at")
+        if started not in (None, ""):
+            try:
+                return _timestamp(started)
+            except ValueError:
+                pass  # a damaged cell: the end and the duration still say it
+        try:
+            return self.timestamp - timedelta(seconds=self.num("duration") or 0.0)
+        except OverflowError:
+            return None
+
+    @property
+    def on_cloud(self) -> bool:
+        return self.text("on_cloud").upper() in ("Y", "YES", "TRUE", "1")
+
+    @property
+    def location(self) -> str:
+        """Where the run ran, as its row says: the cloud region, else the grid zone, the
+        country and the region; "unknown" when the row says nothing."""
+        cloud = " ".join(x for x in (self.text("cloud_provider"), self.text("cloud_region")) if x)
+        on_cloud = self.on_cloud
+        zone = self.text("intensity_zone")
+        country = self.text("country_name") or self.text("country_iso_code")
+        region = self.text("region")
+        place = ", ".join(x for x in (country, region) if x)
+        parts = [cloud if on_cloud and cloud else "", zone if zone and zone != place else "",
+                 place]  # fmt: skip
+        text = " · ".join(p for p in parts if p)
+        return text or "unknown"
+
 
 def _float(text: str) -> float | None:
     try:
@@ -156,14 +192,21 @@ def read_runs(files: list[Path]) -> list[Run]:
     return read_runs(files)
 
 
-def _group_key(run: Run, by: str) -> str:
+def _group_key(run: Run, by: str) -> tuple[str, ...]:
+    """What the runs of one group share. An experiment belongs to its project: two projects'
+    experiments of the same name are two groups."""
     if by == "project":
-        return run.project
+        return (run.project,)
     if by == "experiment":
-        return run.experiment
+        return (run.project, run.experiment)
     if by == "run":
-        return run.run_id
-    return run.timestamp.date().isoformat()
+        return (run.run_id,)
+    return (run.timestamp.date().isoformat(),)
+
+
+def group_label(key: tuple[str, ...]) -> str:
+    """The group's name as shown: ``project / experiment`` for experiments."""
+    return " / ".join(key)
 
 
 def _sum_known(values: list[float | None]) -> tuple[float | None, int]:
@@ -183,6 +226,7 @@ def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
     from .equivalents import equivalents
 
     out: dict[str, Any] = {"group": key, "runs": len(runs)}
+    out.update(_labels(runs))
     out["statuses"] = dict(sorted(Counter(r.text("status") or "unknown" for r in runs).items()))
     out["sources"] = dict(sorted(Counter(r.kind for r in runs).items()))
     duration, _ = _sum_known([r.num("duration") for r in runs])
@@ -259,6 +303,34 @@ def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
     return out
 
 
+def _start_utc(run: Run) -> datetime | None:
+    """The run's start in UTC (naive), or None when it is not known or not a UTC date."""
+    try:
+        return _utc(run.start) if run.start is not None else None
+    except ValueError:
+        return None
+
+
+def _text(when: datetime | None) -> str | None:
+    return when.isoformat(sep=" ", timespec="seconds") if when is not None else None
+
+
+def _labels(runs: list[Run]) -> dict[str, Any]:
+    """What tells a group's runs apart from others': its project and experiment (None when
+    its runs have several), when its first run started (UTC) and where its runs ran."""
+    projects = {r.project for r in runs}
+    experiments = {r.experiment for r in runs}
+    starts = [_start_utc(r) for r in runs]
+    first = min((x for x in starts if x is not None), default=None)
+    return {
+        "project": projects.pop() if len(projects) == 1 else None,
+        "experiment": experiments.pop() if len(experiments) == 1 else None,
+        "run_names": sorted({r.text("run_name") for r in runs if r.text("run_name")}),
+        "start": _text(first),
+        "locations": sorted({r.location for r in runs}),
+    }
+
+
 def _at_another_time(runs: list[Run]) -> dict[str, Any] | None:
     """What starting each run at its zone's cleanest typical-day time would have saved."""
     from .whatif import runs_at_another_time
@@ -325,7 +397,13 @@ def run_row(run: Run, group: str) -> dict[str, Any]:
     """One run's figures for the charts; None where its file does not say."""
     row: dict[str, Any] = {
         "run_id": run.run_id, "group": group, "project": run.project,
-        "run_name": run.text("run_name"), "file": run.file, "source": run.kind,
+        "experiment": run.experiment, "run_name": run.text("run_name"), "file": run.file,
+        "source": run.kind, "location": run.location,
+        "start": _text(_start_utc(run)),  # UTC
+        "zone": run.text("intensity_zone"), "country": run.text("country_iso_code").upper(),
+        "latitude": run.num("latitude"), "longitude": run.num("longitude"),
+        "cloud_provider": run.text("cloud_provider") if run.on_cloud else "",
+        "cloud_region": run.text("cloud_region") if run.on_cloud else "",
         "status": run.text("status") or "unknown",
         "end": run.instant.isoformat(sep=" ", timespec="seconds"),  # UTC
         "duration_s": run.num("duration"),
@@ -422,15 +500,21 @@ def summarise(
 
 
 def summarise_runs(
-    runs: list[Run], by: str = "project", since: date | None = None, *, details: bool = False
+    runs: list[Run],
+    by: str = "project",
+    since: date | None = None,
+    *,
+    details: bool = False,
+    per_project: bool = True,
 ) -> dict[str, Any]:
     """``summarise`` of runs from any source (``files`` empty): groups, total, and with
-    ``details`` each run and the region comparison."""
+    ``details`` what the HTML page draws (see ``_details``) and, when the runs are of several
+    projects and ``per_project``, the same for each project alone (``projects``)."""
     if by not in GROUPINGS:
         raise ValueError(f"by {by!r}: use one of {', '.join(GROUPINGS)}")
     if since is not None:
         runs = [r for r in runs if r.timestamp.date() >= since]
-    groups: dict[str, list[Run]] = defaultdict(list)
+    groups: dict[tuple[str, ...], list[Run]] = defaultdict(list)
     timeline = sorted(runs, key=lambda r: (r.instant, r.order))
     for r in timeline:
         groups[_group_key(r, by)].append(r)
@@ -438,13 +522,46 @@ def summarise_runs(
         "by": by,
         "since": since.isoformat() if since else None,
         "files": [],
-        "groups": [summarise_group(k, v) for k, v in sorted(groups.items())],
+        "groups": [summarise_group(group_label(k), v) for k, v in sorted(groups.items())],
         "total": summarise_group("total", runs) if runs else None,
     }
     if details:
-        out["runs"] = [run_row(r, _group_key(r, by)) for r in timeline]
-        out["regions"] = compare_regions(timeline)
+        journals: dict[str, Any] = {}  # each journal read once for every view
+        out.update(_details(timeline, by, journals))
+        projects = sorted({r.project for r in timeline})
+        if per_project and len(projects) > 1:
+            out["projects"] = {}
+            for p in projects:
+                view = summarise_runs([r for r in timeline if r.project == p], by,
+                                      per_project=False)  # fmt: skip
+                view.update(_details([r for r in timeline if r.project == p], by, journals))
+                out["projects"][p] = _finite(view)
     return _finite(out)
+
+
+def _details(timeline: list[Run], by: str, journals: dict[str, Any]) -> dict[str, Any]:
+    """What the HTML page draws besides the groups: each run, the region comparison, the power
+    over time of the latest runs that have a journal, the zones' energy mix, the runs' places.
+    ``journals`` keeps the power series read so far, by journal path."""
+    from .geo import run_places
+    from .mix import runs_mix, zone_of
+    from .power import journal_path, power_series
+
+    rows = [run_row(r, group_label(_group_key(r, by))) for r in timeline]
+    power = []
+    for r, row in zip(reversed(timeline), reversed(rows), strict=True):
+        if len(power) >= POWER_RUNS:
+            break
+        path = journal_path(r.file, r.run_id) if r.file else None
+        if path is not None and str(path) not in journals:
+            journals[str(path)] = power_series(path)
+        series = journals[str(path)] if path is not None else None
+        if series is not None:
+            power.append({"run_id": r.run_id, "project": r.project, "experiment": r.experiment,
+                          "start": row["start"], "journal": str(path), **series})  # fmt: skip
+    mix = runs_mix((zone_of(row["zone"], row["country"]), row["energy_kwh"]) for row in rows)
+    return {"runs": rows, "regions": compare_regions(timeline), "power": power[::-1],
+            "mix": mix, "places": run_places(rows)}  # fmt: skip
 
 
 def _finite(data: Any) -> Any:
