@@ -31,7 +31,9 @@ MAX_TEXT = 4096
 #: How much of a bad value an error message shows.
 SHOWN_CHARS = 60
 LIVE_PROVIDERS = ("electricitymaps", "ukgrid", "watttime")
-TRACKING_MODES = ("machine", "process")
+TRACKING_MODES = ("machine", "process", "job")
+IDLE_POLICIES = ("allocated", "proportional", "none")
+SYNC_GPU = ("auto", "on", "off")
 PROJECT_FILE = ".wattprint.ini"
 DEFAULT_OUTPUT_FILE = "emissions.csv"
 
@@ -58,6 +60,11 @@ class Settings:
     log_level: str = "warning"
     save_csv: bool = True
     tracking_mode: str = "machine"
+    # Shared machines (wattprint.attribution): who pays for idle power in process/job mode
+    # (None: "allocated" under a scheduler, else "proportional"), and whether task and run
+    # edges wait for GPU work in flight (Tracker(sync_gpu=fn) takes a function too).
+    idle_policy: str | None = None
+    sync_gpu: str = "auto"
     # Network features, all off by default (offline first).
     cloud_metadata: bool = False
     ip_geolocation: bool = False
@@ -262,6 +269,8 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "log_level": _choice(LOG_LEVELS),
     "save_csv": _boolean,
     "tracking_mode": _choice(TRACKING_MODES),
+    "idle_policy": _optional_choice(IDLE_POLICIES),
+    "sync_gpu": _choice(SYNC_GPU),
     "cloud_metadata": _boolean,
     "ip_geolocation": _boolean,
     "live_provider": _optional_choice(LIVE_PROVIDERS),
