@@ -449,3 +449,65 @@ def test_cgroup_v1_and_v2_files_and_pod_namespaces_from_the_host(machine):
     machine.mkdir(f"/var/log/pods/ml-team_trainer-7f9c_{UID}")
     assert cgroups.pod_namespace(machine.root, {}, UID) == "ml-team"
     assert cgroups.pod_names(machine.root)[UID] == ("ml-team", "trainer-7f9c")
+
+
+# -- where the job sits: Slurm and launchers, from the environment alone ------------------------
+
+from wattprint.attribution.cluster import placement  # noqa: E402
+
+
+def test_single_node_slurm_job():
+    p = placement({"SLURM_JOB_ID": "17", "SLURM_STEP_ID": "batch", "SLURMD_NODENAME": "n01",
+                   "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NTASKS": "1",
+                   "SLURM_CPUS_ON_NODE": "8", "SLURM_MEM_PER_NODE": "16000"})  # fmt: skip
+    assert (p.scheduler, p.job_id, p.job_step, p.node) == ("slurm", "17", "batch", "n01")
+    assert p.cpus_allocated == 8 and p.memory_allocated_bytes == 16000 * 2**20
+    assert p.measures and not p.distributed and p.gpus_allocated is None
+
+
+def test_multi_node_srun_tasks_measure_once_per_node():
+    base = {"SLURM_JOB_ID": "18", "SLURM_STEP_ID": "0", "SLURM_NTASKS": "8",
+            "SLURM_CPUS_ON_NODE": "32"}  # fmt: skip
+    tasks = [
+        placement({**base, "SLURMD_NODENAME": f"n{node}", "SLURM_NODEID": str(node),
+                   "SLURM_PROCID": str(4 * node + local), "SLURM_LOCALID": str(local)})
+        for node in range(2) for local in range(4)
+    ]  # fmt: skip
+    measuring = [(t.node, t.rank) for t in tasks if t.measures]
+    assert measuring == [("n0", 0), ("n1", 4)]
+    assert {t.launcher for t in tasks} == {"srun"} and tasks[5].world_size == 8
+
+
+def test_torchrun_under_slurm_uses_the_launchers_local_rank():
+    p = placement({"SLURM_JOB_ID": "19", "SLURM_LOCALID": "0", "SLURM_PROCID": "1",
+                   "RANK": "5", "LOCAL_RANK": "1", "WORLD_SIZE": "8", "GROUP_RANK": "1",
+                   "SLURMD_NODENAME": "n1"})  # fmt: skip
+    assert (p.launcher, p.rank, p.local_rank, p.node_rank) == ("torchrun", 5, 1, 1)
+    assert not p.measures and p.job_id == "19"
+
+
+@pytest.mark.parametrize(
+    ("env", "gpus"),
+    [
+        ({"SLURM_JOB_GPUS": "2,3"}, ("2", "3")),  # a subset of the node's GPUs
+        ({"SLURM_JOB_GPUS": "0,1,2,3", "SLURM_STEP_GPUS": "1"}, ("1",)),  # the step's own
+        ({"GPU_DEVICE_ORDINAL": "0"}, ("0",)),
+        ({"SLURM_JOB_GPUS": "N/A"}, None),
+    ],
+)
+def test_slurm_gpu_allocations(env, gpus):
+    assert placement({"SLURM_JOB_ID": "20", **env}).gpus_allocated == gpus
+
+
+def test_a_mig_instance_the_job_holds_is_measured_and_held(machine, monkeypatch):
+    mig = "MIG-11111111-2222-3333-4444-555555555555"
+    gpu = FakeGpu("GPU-aaaa", migs=[mig], processes=[(PID, 2**30), (777_777, 2**30)])
+    monkeypatch.setattr(nvidia, "load_adapter", lambda: FakeNvml([gpu]))
+    slurm_env(monkeypatch, SLURM_JOB_GPUS="0", CUDA_VISIBLE_DEVICES=mig)
+    machine.add_process(PID)
+    tracker = Tracker(country="FRA", tracking_mode="process", interval_s=60).start()
+    gpu.energy_mj += 1_000_000
+    r = tracker.stop()
+    # NVML has no per-slice energy: the parent is measured (and said), held by the job.
+    assert r.gpu.energy_kwh * J_PER_KWH == pytest.approx(1000.0)
+    assert rows()[0]["gpu_share_method"] == "held"

@@ -319,7 +319,7 @@ def report(
         list[Path] | None,
         typer.Argument(help="emissions CSVs or folders (default: ./emissions.csv)"),
     ] = None,
-    by: Annotated[str, typer.Option(help="project, experiment, run or day")] = "project",
+    by: Annotated[str, typer.Option(help="project, experiment, run, day or job")] = "project",
     since: Annotated[str | None, typer.Option(help="only runs on or after this ISO date")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     html: Annotated[
