@@ -29,6 +29,7 @@ class ProcStat(NamedTuple):
     cpu_ticks: float  # utime + stime + cutime + cstime
     start_ticks: int  # start time after boot: tells a reused pid from the one we knew
     rss_bytes: int
+    child_ticks: float = 0.0  # cutime + cstime: reaped children's part of cpu_ticks
 
 
 def read_stat(root: Path, pid: int) -> ProcStat | None:
@@ -55,9 +56,11 @@ def parse_stat(raw: bytes) -> ProcStat | None:
     if len(rest) < 22:
         return None
     try:
-        ticks = float(int(rest[11]) + int(rest[12]) + int(rest[13]) + int(rest[14]))
+        own = int(rest[11]) + int(rest[12])
+        children = float(int(rest[13]) + int(rest[14]))
         comm = raw[open_at + 1 : close_at].decode(errors="replace")
-        return ProcStat(comm, int(rest[1]), ticks, int(rest[19]), int(rest[21]) * PAGE_SIZE)
+        return ProcStat(comm, int(rest[1]), own + children, int(rest[19]),
+                        int(rest[21]) * PAGE_SIZE, children)  # fmt: skip
     except ValueError:
         return None
 

@@ -207,6 +207,11 @@ def monitor(
     server_token: ServerToken = None,
     log_records: LogRecords = None,
     as_json: Annotated[bool, typer.Option("--json", help="the summary as JSON on stdout")] = False,
+    per: Annotated[
+        str | None,
+        typer.Option(help="host agent: split the node's energy per process, cgroup, container "
+                     "or pod on /metrics (needs --prometheus-port)"),
+    ] = None,  # fmt: skip
 ) -> None:
     """Monitor the whole machine until Ctrl-C (or --duration), with the same live view."""
     from .run import monitor as run_monitor
@@ -220,6 +225,11 @@ def monitor(
         server_url=server_url, server_token=server_token,
         tracking_mode="machine",
     )  # fmt: skip
+    if per is not None:
+        from .agent import agent_monitor
+
+        _run(agent_monitor, per, duration, options)
+        return
     _run(run_monitor, duration, options, as_json)
 
 
