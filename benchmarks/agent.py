@@ -94,9 +94,11 @@ def main() -> int:
             "monitor % core @5s", "agent % core @5s")  # fmt: skip
     print(" | ".join(head))
     for r in rows:
-        print(f"{r['spawned']} | {r['processes_seen']} | {r['monitor_tick_ms']:.2f} | "
-              f"{r['agent_step_ms']:.2f} | {r['scrape_ms']:.2f} | "
-              f"{r['monitor_core_percent_at_5s']:.3f} | {r['agent_core_percent_at_5s']:.3f}")  # fmt: skip
+        figures = ("monitor_tick_ms", "agent_step_ms", "scrape_ms")
+        shares = ("monitor_core_percent_at_5s", "agent_core_percent_at_5s")
+        cells = [r["spawned"], r["processes_seen"], *(f"{r[k]:.2f}" for k in figures),
+                 *(f"{r[k]:.3f}" for k in shares)]  # fmt: skip
+        print(" | ".join(str(c) for c in cells))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
     return 0
