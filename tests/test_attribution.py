@@ -511,3 +511,12 @@ def test_a_mig_instance_the_job_holds_is_measured_and_held(machine, monkeypatch)
     # NVML has no per-slice energy: the parent is measured (and said), held by the job.
     assert r.gpu.energy_kwh * J_PER_KWH == pytest.approx(1000.0)
     assert rows()[0]["gpu_share_method"] == "held"
+
+
+def test_without_proc_process_mode_measures_the_machine_and_says_so(machine, caplog):
+    add_rapl(machine)  # /proc/<pid>/stat of this process is not in the fake tree
+    tracker = Tracker(country="FRA", tracking_mode="process", interval_s=60).start()
+    machine.set_energy("intel-rapl:0", 1_000_000 + 100_000_000)
+    r = tracker.stop()
+    assert r.cpu.energy_kwh * J_PER_KWH == pytest.approx(100.0)  # never a silent zero
+    assert rows()[0]["scope"] == "machine" and "needs /proc" in caplog.text

@@ -912,9 +912,11 @@ class Tracker:
 
         info, curve = machine_model(ctx)
         idle_w = {n: curve.component(n, 0.0)[0] for n in ("cpu", "ram", "platform")}
-        attribute(att, s.tracking_mode, s.idle_policy, components, ctx.root, ctx.pid,
-                  info.threads, idle_w, ctx.shared, _logs().warn_once)  # fmt: skip
-        att.gpu_method = self._gpu_scope(att, components)
+        if attribute(att, s.tracking_mode, s.idle_policy, components, ctx.root, ctx.pid,
+                     info.threads, idle_w, ctx.shared, _logs().warn_once):  # fmt: skip
+            att.gpu_method = self._gpu_scope(att, components)
+        else:
+            att.gpu_method = "machine" if components["gpu"].meters else ""
         return att
 
     def _gpu_scope(self, att: Any, components: dict[str, _Component]) -> str:

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..meters.procfs import cpu_busy_total
 from . import cgroups
 from .cluster import Placement, placement
-from .procs import ProcessTree
+from .procs import ProcessTree, read_stat
 from .shares import SHARED_COMPONENTS, ShareMeter, Shares
 
 
@@ -100,8 +101,16 @@ def _usage_of(att: Attribution, root: Path, pid: int, scope: str, warn: Any) -> 
 
 def attribute(att: Attribution, scope: str, policy: str | None, components: dict[str, Any],
               root: Path, pid: int, machine_cpus: int, idle_w: dict[str, float],
-              shared: dict[str, Any] | None, warn: Any) -> None:  # fmt: skip
-    """Wrap the CPU, RAM and platform meters of ``components`` so that they charge the job."""
+              shared: dict[str, Any] | None, warn: Any) -> bool:  # fmt: skip
+    """Wrap the CPU, RAM and platform meters of ``components`` so that they charge the job.
+    False (said once) where /proc cannot tell a process's share: the machine is measured."""
+    if read_stat(root, pid) is None or cpu_busy_total(root) is None:
+        warn(
+            "attribution-no-proc",
+            f"tracking_mode={scope!r} needs /proc (Linux) to know this process's share; the "
+            "whole machine is measured and the record says scope=machine",
+        )
+        return False
     att.scope = scope
     att.idle_policy = policy or default_policy(att)
     usage = _usage_of(att, root, pid, scope, warn)
@@ -121,6 +130,7 @@ def attribute(att: Attribution, scope: str, policy: str | None, components: dict
         comp.meters = wrapped
         comp.method = "+".join(dict.fromkeys(m.method for m in wrapped))
         att.meters[name] = wrapped
+    return True
 
 
 def track_gpu_share(att: Attribution, gpu: Any) -> None:
