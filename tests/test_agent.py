@@ -178,3 +178,13 @@ def test_gpu_energy_follows_nvmls_per_process_samples(machine, monkeypatch):
     assert gpu[("host", "")] == pytest.approx(750.0)  # 200 is a Docker container, not a pod
     assert gpu[("pod", UID)] == pytest.approx(250.0)
     assert gpu[("idle", "")] == pytest.approx(100.0)  # nobody computes on the second GPU
+
+
+def test_monitor_per_container_runs_and_stops_after_its_duration(rapl):
+    node(rapl)
+    port = _port()
+    args = ["monitor", "--per", "container", "--prometheus-port", str(port), "--interval", "0.1",
+            "--duration", "0.3", "--country", "FRA"]  # fmt: skip
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert f":{port}/metrics" in r.output
