@@ -16,7 +16,7 @@ from typing import Any
 def _torch() -> Callable[[], None] | None:
     torch = sys.modules.get("torch")
     cuda = getattr(torch, "cuda", None) if torch is not None else None
-    if cuda is None or not cuda.is_available() or not cuda.is_initialized():
+    if cuda is None or not cuda.is_initialized():  # initialised implies available
         return None
 
     def wait() -> None:
