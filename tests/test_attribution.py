@@ -520,3 +520,27 @@ def test_without_proc_process_mode_measures_the_machine_and_says_so(machine, cap
     r = tracker.stop()
     assert r.cpu.energy_kwh * J_PER_KWH == pytest.approx(100.0)  # never a silent zero
     assert rows()[0]["scope"] == "machine" and "needs /proc" in caplog.text
+
+
+def test_sync_gpu_waits_for_jax_devices_but_not_its_cpu(machine, monkeypatch):
+    waited = []
+
+    class Ready:
+        def __init__(self, device):
+            self.device = device
+
+        def __add__(self, other):
+            return self
+
+        def block_until_ready(self):
+            waited.append(self.device.id)
+
+    devices = [types.SimpleNamespace(platform="cpu", id=0),
+               types.SimpleNamespace(platform="gpu", id=1)]  # fmt: skip
+    jax = types.SimpleNamespace(local_devices=lambda: devices,
+                                device_put=lambda value, device: Ready(device))  # fmt: skip
+    monkeypatch.setitem(sys.modules, "jax", jax)
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    with Tracker(country="FRA", interval_s=60):
+        pass
+    assert waited == [1, 1] and rows()[0]["sync_gpu"] == "jax"
