@@ -98,16 +98,13 @@ SPEC: tuple[Column, ...] = (
     _wp("sync_gpu"),
 )  # fmt: skip
 
-#: The attribution columns, filled from RunResult.attribution.
-ATTRIBUTION_COLUMNS = ("scope", "idle_policy", "cpu_share", "ram_share", "platform_share",
-                       "gpu_share", "gpu_share_method", "job_id", "job_step", "node", "rank",
-                       "local_rank", "world_size", "container_id", "pod", "namespace",
-                       "sync_gpu")  # fmt: skip
 
 #: A task's row: the run's columns and the task's name.
 TASK_SPEC: tuple[Column, ...] = SPEC + (_wp("task_name"),)
 
 COLUMNS = tuple(c.name for c in SPEC)
+#: The attribution block of SPEC (scope ... sync_gpu), filled from RunResult.attribution.
+ATTRIBUTION_COLUMNS = COLUMNS[COLUMNS.index("scope") : COLUMNS.index("sync_gpu") + 1]
 CODECARBON_COLUMNS = tuple(c.name for c in SPEC if c.origin == "codecarbon")
 WATTPRINT_COLUMNS = tuple(c.name for c in SPEC if c.origin == "wattprint")
 TASK_COLUMNS = tuple(c.name for c in TASK_SPEC)
