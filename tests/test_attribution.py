@@ -544,3 +544,32 @@ def test_sync_gpu_waits_for_jax_devices_but_not_its_cpu(machine, monkeypatch):
     with Tracker(country="FRA", interval_s=60):
         pass
     assert waited == [1, 1] and rows()[0]["sync_gpu"] == "jax"
+
+
+def test_report_by_job_joins_nodes_and_keeps_lone_runs_apart(machine, tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from wattprint.cli import app
+
+    for node_name, rank in (("n0", "0"), ("n1", "4")):
+        for key, value in {"SLURM_JOB_ID": "99", "SLURMD_NODENAME": node_name,
+                           "SLURM_PROCID": rank, "SLURM_LOCALID": "0",
+                           "SLURM_NTASKS": "8"}.items():  # fmt: skip
+            monkeypatch.setenv(key, value)
+        with Tracker(country="FRA", interval_s=60, output_dir=str(tmp_path / node_name)):
+            pass
+    for key in ("SLURM_JOB_ID", "SLURMD_NODENAME", "SLURM_PROCID", "SLURM_LOCALID",
+                "SLURM_NTASKS"):  # fmt: skip
+        monkeypatch.delenv(key)
+    with Tracker(country="FRA", interval_s=60, output_dir=str(tmp_path / "alone")):
+        pass
+    r = CliRunner().invoke(app, ["report", "--by", "job", "--json", str(tmp_path / "n0"),
+                                 str(tmp_path / "n1"), str(tmp_path / "alone")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    groups = {g["group"]: g for g in json.loads(r.output)["groups"]}
+    assert groups["99"]["runs"] == 2 and groups["99"]["nodes"] == ["n0", "n1"]
+    assert groups["99"]["world_size"] == 8
+    (lone,) = [k for k in groups if k.startswith("run ")]
+    assert groups[lone]["runs"] == 1
