@@ -20,6 +20,10 @@ class FakeGpu:
     limit_mw: int = 700_000
     util: float = 50.0
     migs: list[str] = field(default_factory=list)
+    # Per-process figures: (pid, GPU memory bytes or None) computing now, and utilization
+    # samples (pid, SM %, timestamp in us) as nvmlDeviceGetProcessUtilization gives them.
+    processes: list[tuple[int, int | None]] = field(default_factory=list)
+    samples: list[tuple[int, float, int]] = field(default_factory=list)
 
 
 class FakeNvml:
@@ -77,6 +81,12 @@ class FakeNvml:
 
     def utilization_gpu_percent(self, handle: FakeGpu) -> float:
         return handle.util
+
+    def compute_processes(self, handle: FakeGpu) -> list[tuple[int, int | None]]:
+        return list(handle.processes)
+
+    def process_utilization(self, handle: FakeGpu, since_us: int) -> list[tuple[int, float, int]]:
+        return [s for s in handle.samples if s[2] > since_us]
 
 
 class NoNvml(FakeNvml):

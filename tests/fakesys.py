@@ -209,3 +209,28 @@ class FakeSys:
     def energy_path(self, zone: str) -> str:
         """The machine path of a zone's energy_uj file."""
         return f"{self.rapl_zone_dir(zone)}/energy_uj"
+
+    # -- processes and cgroups (wattprint.attribution) -----------------------------------------
+
+    def add_process(self, pid: int, ppid: int = 1, comm: str = "python", *, utime: int = 0,
+                    stime: int = 0, cutime: int = 0, cstime: int = 0, rss_pages: int = 0,
+                    start: int = 1000, children: tuple[int, ...] = (),
+                    cgroup: str | None = None) -> None:  # fmt: skip
+        """/proc/<pid>/stat with these CPU times (clock ticks) and resident pages, its children
+        in /proc/<pid>/task/<pid>/children, and its cgroup v2 path in /proc/<pid>/cgroup."""
+        fields = ["S", str(ppid), *["0"] * 9, str(utime), str(stime), str(cutime), str(cstime),
+                  *["0"] * 4, str(start), "0", str(rss_pages), *["0"] * 20]  # fmt: skip
+        self.write(f"/proc/{pid}/stat", f"{pid} ({comm}) {' '.join(fields)}\n")
+        self.write(f"/proc/{pid}/task/{pid}/children", "".join(f"{c} " for c in children))
+        if cgroup is not None:
+            self.write(f"/proc/{pid}/cgroup", f"0::{cgroup}\n")
+
+    def end_process(self, pid: int) -> None:
+        """The process exits and is reaped: its /proc directory goes."""
+        shutil.rmtree(self.path(f"/proc/{pid}"), ignore_errors=True)
+
+    def set_cgroup_usage(self, path: str, usage_usec: int, memory_bytes: int) -> None:
+        """A cgroup v2 directory with cpu.stat's usage_usec and memory.current."""
+        base = f"/sys/fs/cgroup/{path.strip('/')}"
+        self.write(f"{base}/cpu.stat", f"usage_usec {usage_usec}\nuser_usec 0\nsystem_usec 0\n")
+        self.write(f"{base}/memory.current", f"{memory_bytes}\n")

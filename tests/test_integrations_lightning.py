@@ -121,7 +121,21 @@ def test_an_exception_stops_the_run_as_failed_and_logs_it(machine, tmp_path):
         assert [r["status"] for r in csv.DictReader(f)] == ["failed"]
 
 
-def test_only_global_zero_tracks_and_bad_settings_fail_early(machine):
+def test_each_nodes_local_rank_zero_tracks_and_only_global_zero_logs(machine):
+    callback = WattprintCallback(country="FRA")
+    logged = []
+    logger = SimpleNamespace(log_metrics=lambda values, step: logged.append(values))
+    trainer = SimpleNamespace(is_global_zero=False, local_rank=0, global_step=0,
+                              log_every_n_steps=1, loggers=[logger])  # fmt: skip
+    callback.on_fit_start(trainer, None)
+    callback.on_train_batch_end(trainer, None, None, None, 0)
+    callback.on_fit_end(trainer, None)
+    assert callback.result is not None and logged == []
+    with open("emissions.csv", newline="") as f:
+        assert [r["status"] for r in csv.DictReader(f)] == ["finished"]
+
+
+def test_only_local_rank_zero_tracks_and_bad_settings_fail_early(machine):
     callback = WattprintCallback(country="FRA")
     trainer = SimpleNamespace(is_global_zero=False, global_step=0, log_every_n_steps=1, loggers=[])
     callback.on_fit_start(trainer, None)

@@ -198,10 +198,25 @@ def test_a_given_tracker_is_used_and_one_already_running_is_left_running(burn, t
         WattprintCallback(tracker, country="FRA")
 
 
-def test_only_the_main_process_tracks(machine, tmp_path):
+def test_each_nodes_main_process_tracks_and_only_the_jobs_logs(machine, tmp_path):
     callback = WattprintCallback(country="FRA")
     args = TrainingArguments(output_dir=str(tmp_path / "out"), report_to="none", use_cpu=True)
-    state = TrainerState(is_world_process_zero=False)
+    state = TrainerState(is_world_process_zero=False, is_local_process_zero=True)  # node 2
+    control = TrainerControl()
+    callback.on_train_begin(args, state, control)
+    logs = {"loss": 1.0}
+    callback.on_log(args, state, control, logs=logs)
+    callback.on_train_end(args, state, control)
+    assert callback.result is not None and callback.co2_eq_emissions is None
+    assert logs == {"loss": 1.0}  # the node's figures are in its record, not the job's logs
+    assert os.path.exists("emissions.csv")
+    assert not (tmp_path / "out" / "README.md").exists()
+
+
+def test_processes_other_than_a_nodes_main_one_do_not_track(machine, tmp_path):
+    callback = WattprintCallback(country="FRA")
+    args = TrainingArguments(output_dir=str(tmp_path / "out"), report_to="none", use_cpu=True)
+    state = TrainerState(is_world_process_zero=False, is_local_process_zero=False)
     control = TrainerControl()
     callback.on_train_begin(args, state, control)
     logs = {"loss": 1.0}

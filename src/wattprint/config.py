@@ -31,7 +31,9 @@ MAX_TEXT = 4096
 #: How much of a bad value an error message shows.
 SHOWN_CHARS = 60
 LIVE_PROVIDERS = ("electricitymaps", "ukgrid", "watttime")
-TRACKING_MODES = ("machine", "process")
+TRACKING_MODES = ("machine", "process", "job")
+IDLE_POLICIES = ("allocated", "proportional", "none")
+SYNC_GPU = ("auto", "on", "off")
 PROJECT_FILE = ".wattprint.ini"
 DEFAULT_OUTPUT_FILE = "emissions.csv"
 
@@ -64,6 +66,11 @@ class Settings:
     cpu_power_w: str | None = None
     ram_power_w: str | None = None
     gpu_power_w: str | None = None
+    # Shared machines (wattprint.attribution): who pays for idle power in process/job mode
+    # (None: "allocated" under a scheduler, else "proportional"), and whether task and run
+    # edges wait for GPU work in flight (Tracker(sync_gpu=fn) takes a function too).
+    idle_policy: str | None = None
+    sync_gpu: str = "auto"
     # Network features, all off by default (offline first).
     cloud_metadata: bool = False
     ip_geolocation: bool = False
@@ -371,6 +378,8 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "cpu_power_w": _power,
     "ram_power_w": _power,
     "gpu_power_w": _power,
+    "idle_policy": _optional_choice(IDLE_POLICIES),
+    "sync_gpu": _choice(SYNC_GPU),
     "cloud_metadata": _boolean,
     "ip_geolocation": _boolean,
     "live_provider": _optional_choice(LIVE_PROVIDERS),

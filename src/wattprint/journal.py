@@ -527,6 +527,17 @@ def _total(values: list[float | None]) -> float | None:
     return None if any(v is None for v in values) else sum(v for v in values if v is not None)
 
 
+def attribution_fields(meta: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """The record's attribution columns: the run's placement and the shares charged so far."""
+    fields = dict(meta.get("attribution") or {})
+    fields.pop("consumer", None)
+    fields.setdefault("scope", meta.get("tracking_mode", "machine"))
+    for name, pair in (state.get("shares") or {}).items():
+        charged, machine = pair
+        fields[f"{name}_share"] = charged / machine if machine > 0 else None
+    return fields
+
+
 def build_result(
     meta: dict[str, Any], state: dict[str, Any] | None, status: str, task_name: str | None = None
 ) -> RunResult:
@@ -588,6 +599,7 @@ def build_result(
         platform=platform,
         **_machine(parts, platform, pue, state),
         tracking_mode=meta.get("tracking_mode", "machine"),
+        attribution=attribution_fields(meta, state),
         machine=Machine(**meta.get("machine", {})),
         utilization=dict(state.get("util", {})),
         notes=(*state.get("notes", ()), *(() if resolved(duration) else (_too_short(duration),))),

@@ -88,12 +88,24 @@ SPEC: tuple[Column, ...] = (
     _wp("shift_intensity_to_g_per_kwh", "float", "g/kWh"), _wp("shift_saving_kg", "float", "kg"),
     _wp("shift_saving_low_kg", "float", "kg"), _wp("shift_saving_high_kg", "float", "kg"),
     _wp("shift_source"),
+    # Shared machines and clusters (wattprint.attribution): what was charged (scope: machine,
+    # process or job), who paid for idle power, the shares of the machine's energy charged, how
+    # GPUs were charged, where the job sits (Slurm, torchrun), its container or pod, and whether
+    # task and run edges waited for GPU work in flight.
+    _wp("scope"), _wp("idle_policy"), _wp("cpu_share", "float"), _wp("ram_share", "float"),
+    _wp("platform_share", "float"), _wp("gpu_share", "float"), _wp("gpu_share_method"),
+    _wp("job_id"), _wp("job_step"), _wp("node"), _wp("rank", "int"), _wp("local_rank", "int"),
+    _wp("world_size", "int"), _wp("container_id"), _wp("pod"), _wp("namespace"),
+    _wp("sync_gpu"),
 )  # fmt: skip
+
 
 #: A task's row: the run's columns and the task's name.
 TASK_SPEC: tuple[Column, ...] = SPEC + (_wp("task_name"),)
 
 COLUMNS = tuple(c.name for c in SPEC)
+#: The attribution block of SPEC (scope ... sync_gpu), filled from RunResult.attribution.
+ATTRIBUTION_COLUMNS = COLUMNS[COLUMNS.index("scope") : COLUMNS.index("sync_gpu") + 1]
 CODECARBON_COLUMNS = tuple(c.name for c in SPEC if c.origin == "codecarbon")
 WATTPRINT_COLUMNS = tuple(c.name for c in SPEC if c.origin == "wattprint")
 TASK_COLUMNS = tuple(c.name for c in TASK_SPEC)
@@ -192,6 +204,9 @@ class RunResult:
     notes: tuple[str, ...] = ()
     task_name: str | None = None
     shift: ShiftInfo | None = None  # set when the run was moved in time (wait, @carbon_aware)
+    # Scope, shares, job placement, container (ATTRIBUTION_COLUMNS); empty for machine runs
+    # recorded before wattprint knew about them.
+    attribution: dict[str, Any] = field(default_factory=dict)
 
     @property
     def components(self) -> dict[str, ComponentEnergy]:
@@ -304,6 +319,8 @@ def to_row(result: RunResult, version: str) -> dict[str, Any]:
     ):
         row[key] = _num(getattr(result, key))  # fmt: skip
     row.update(shift_columns(result.shift, result.energy_kwh))
+    for key in ATTRIBUTION_COLUMNS:
+        row[key] = _num(result.attribution.get(key))
     if result.task_name is not None:
         row["task_name"] = result.task_name
     spec = TASK_COLUMNS if result.task_name is not None else COLUMNS

@@ -141,6 +141,7 @@ class _Run:
         self.sinks: Any = None  # wattprint.sinks.Sinks, when a setting turns one on
         self.snapshot: tuple[float, RunResult] | None = None  # (t, result) for live sinks
         self.last_state: dict[str, Any] | None = None  # as last written to the journal
+        self.attribution: Any = None  # wattprint.attribution.setup.Attribution
 
 
 class _TaskBlock:
@@ -214,9 +215,15 @@ class Tracker:
         webhook_token: str | None = None,
         server_url: str | None = None,
         server_token: str | None = None,
+        idle_policy: str | None = None,
+        sync_gpu: Any = None,
     ) -> None:
         # Paths stay as given: the settings turn them into text or say what is wrong.
         arguments = {k: v for k, v in locals().items() if k != "self"}
+        # A function waits for the GPU at each edge itself; the settings keep only its name.
+        self._sync_fn: Callable[[], Any] | None = sync_gpu if callable(sync_gpu) else None
+        if self._sync_fn is not None:
+            arguments["sync_gpu"] = "on"
         from .config import load_settings
 
         self.settings: Settings = load_settings(arguments)
@@ -233,6 +240,9 @@ class Tracker:
         #: Where this run's rows go (the last run's, once stopped); None when not saved. Not
         #: always output_file: a file of another tool's there is stepped around.
         self.csv_path: Path | None = None
+        # A distributed job's rank that is not its node's local rank 0: the node's rank 0
+        # measures the devices the job holds there, so this one measures nothing.
+        self.bystander = False
 
     def _check_location(self) -> None:
         """An explicit location that names nothing fails here, before anything is measured."""
@@ -266,6 +276,9 @@ class Tracker:
             if self._run is not None:
                 _logs().logger.warning("tracker already running (run %s)", self._run.run_id)
                 return self
+            if self._not_measuring_rank():
+                return self
+            self._sync_gpu()
             run = self._open_run()
             self.csv_path = run.csv_path
             with self._lock:
@@ -283,6 +296,8 @@ class Tracker:
         or a fault of wattprint's own is said once and leaves the best row that can be made.
         """
         deadline = time.monotonic() + STOP_WAIT_S
+        if self._run is not None:
+            self._sync_gpu()  # work launched inside the run is the run's
         with self._lifecycle:
             # The sampler holds the lock while it reads meters; a stalled one must not hold
             # stop() too. Taking the run without the lock is safe: the sampler checks, under
@@ -314,8 +329,11 @@ class Tracker:
                     self._lock = threading.RLock()
             return self.result
 
-    def flush(self) -> RunResult:
-        """The run's cumulative result so far, also written as a row; the run goes on."""
+    def flush(self) -> RunResult | None:
+        """The run's cumulative result so far, also written as a row; the run goes on.
+        None on a distributed job's rank that does not measure (see ``bystander``)."""
+        if self.bystander:
+            return None
         with self._lock:
             run = self._require_run("flush()")
             self._read(run)
@@ -327,14 +345,19 @@ class Tracker:
                 run.sinks.write(result)
             return result
 
-    def peek(self) -> RunResult:
+    def peek(self) -> RunResult | None:
         """The run's cumulative result so far, written nowhere (for live views)."""
+        if self.bystander:
+            return None
         with self._lock:
             run = self._require_run("peek()")
             self._read(run)
             return self._result(run, "running")
 
     def start_task(self, name: str) -> None:
+        if self.bystander:
+            return None
+        self._sync_gpu()  # what ran before the task is not the task's
         with self._lock:
             run = self._require_run(f"start_task({name!r})")
             if name in run.tasks:
@@ -342,7 +365,10 @@ class Tracker:
             self._read(run)
             run.tasks[name] = (self._state(run), run.t)
 
-    def stop_task(self, name: str, status: str = "finished") -> TaskResult:
+    def stop_task(self, name: str, status: str = "finished") -> TaskResult | None:
+        if self.bystander:
+            return None
+        self._sync_gpu()  # the task's kernels still running are the task's
         with self._lock:
             run = self._require_run(f"stop_task({name!r})")
             if name not in run.tasks:
@@ -362,6 +388,33 @@ class Tracker:
 
     # -- run lifecycle ------------------------------------------------------------------------
 
+    def _not_measuring_rank(self) -> bool:
+        """True (and said once) on a distributed job's rank other than its node's local rank 0."""
+        from .attribution.cluster import placement
+
+        where = placement(os.environ)
+        self.bystander = not where.measures
+        if self.bystander:
+            _logs().logger.info(
+                "rank %s (local rank %s) does not measure: local rank 0 of node %s measures the "
+                "devices this job holds there",
+                where.rank,
+                where.local_rank,
+                where.node,
+            )
+        return self.bystander
+
+    def _sync_gpu(self) -> None:
+        """Wait for GPU work in flight so that an edge reads counters after it (sync_gpu)."""
+        from .attribution.sync import synchronize
+
+        try:
+            synchronize(self.settings.sync_gpu, self._sync_fn)
+        except Exception as exc:  # the user's function or the framework failed: say it, go on
+            _logs().warn_once(f"sync-gpu:{type(exc).__name__}",
+                              f"sync_gpu could not wait for the GPU ({type(exc).__name__}: {exc}); "
+                              "edges are read without waiting")  # fmt: skip
+
     def _require_run(self, what: str) -> _Run:
         if self._run is None:
             raise RuntimeError(f"{what} needs a running tracker: call start() first")
@@ -380,8 +433,9 @@ class Tracker:
         # Absolute now: the program may chdir before stop(), and the run's files stay put.
         output_dir = Path(s.output_dir).absolute()
         recovered = self._recover(output_dir) if s.save_csv else []
+        # In process and job mode the meters measure the machine; attribution charges the share.
         ctx = ProbeContext(
-            gpu_ids=s.gpu_ids, tracking_mode=s.tracking_mode, warn=_logs().warn_once, shared={},
+            gpu_ids=s.gpu_ids, tracking_mode="machine", warn=_logs().warn_once, shared={},
             cpu_model=s.cpu_model, power=user_power(s),
         )  # fmt: skip
         detection = probe_all(ctx)
@@ -402,6 +456,7 @@ class Tracker:
                     comp.method = "not-estimated" if name == "platform" else "unmeasured"
                     comp.note = missing[0].reason
             components[name] = comp
+        attribution = self._attribution(ctx, components)
         run_id = _uuid4()
         started = _now()
         machine = self._machine(ctx, components)
@@ -414,6 +469,7 @@ class Tracker:
         meta = journal.meta_for(run_id, s.public(), machine, carbon, started,
                                 str(csv_path or ""), str(output_dir))  # fmt: skip
         meta["devices"] = {name: list(c.devices) for name, c in components.items()}
+        meta["attribution"] = {**attribution.meta(), "sync_gpu": self._sync_label()}
         if self.shift is not None:  # moved in time by `wattprint wait` or @carbon_aware
             from dataclasses import asdict
 
@@ -433,6 +489,7 @@ class Tracker:
             notes=notes,
         )
         run.shared = ctx.shared
+        run.attribution = attribution
         if self._sinks_on():
             from .sinks import open_sinks
 
@@ -750,6 +807,7 @@ class Tracker:
             "machine_low_g": run.machine_low_g,
             "machine_high_g": run.machine_high_g,
             "intensity_kinds": sorted(run.carbon.timeline.kinds),
+            "shares": run.attribution.state() if run.attribution is not None else {},
             "util": util,
             "notes": run.notes + self._carbon_notes(run),
         }
@@ -817,6 +875,11 @@ class Tracker:
         for key in ("emissions_g", "emissions_low_g", "emissions_high_g", "emissions_marginal_g",
                     "machine_g", "machine_low_g", "machine_high_g"):  # fmt: skip
             delta[key] = _sub(end[key], start[key])
+        before = start.get("shares", {})
+        delta["shares"] = {
+            c: [v - w for v, w in zip(pair, before.get(c, (0.0, 0.0)), strict=False)]
+            for c, pair in end.get("shares", {}).items()
+        }
         result = build_result(run.meta, delta, status, task_name=name)
         self._write_row(run.tasks_csv_path, result)
         if run.sinks:
@@ -851,6 +914,43 @@ class Tracker:
         from .carbon.live import open_feed
 
         return open_feed(s, location, warn=_logs().warn_once)
+
+    def _attribution(self, ctx: Any, components: dict[str, _Component]) -> Any:
+        """Where the job sits; in process and job mode, meters wrapped to charge its share."""
+        from .attribution.setup import attribute, locate
+
+        s = self.settings
+        att = locate(ctx.root, ctx.env, ctx.pid)
+        if s.tracking_mode == "machine":
+            att.gpu_method = "machine" if components["gpu"].meters else ""
+            return att
+        from .meters.cpu_model import machine_model
+
+        info, curve = machine_model(ctx)
+        idle_w = {n: curve.component(n, 0.0)[0] for n in ("cpu", "ram", "platform")}
+        if attribute(att, s.tracking_mode, s.idle_policy, components, ctx.root, ctx.pid,
+                     info.threads, idle_w, ctx.shared, _logs().warn_once):  # fmt: skip
+            att.gpu_method = self._gpu_scope(att, components)
+        else:
+            att.gpu_method = "machine" if components["gpu"].meters else ""
+        return att
+
+    def _gpu_scope(self, att: Any, components: dict[str, _Component]) -> str:
+        """How the GPUs are charged: held whole, or the job's share of GPUs shared with others."""
+        gpu = components.get("gpu")
+        if gpu is None or not gpu.meters:
+            return ""
+        from .attribution.gpu import share_gpus
+        from .attribution.setup import track_gpu_share
+
+        method = share_gpus(att, gpu, self.settings.tracking_mode, _logs().warn_once)
+        track_gpu_share(att, gpu)
+        return method
+
+    def _sync_label(self) -> str:
+        from .attribution.sync import label
+
+        return "callable" if self._sync_fn is not None else label(self.settings.sync_gpu)
 
     def _machine(self, ctx: Any, components: dict[str, _Component]) -> Any:
         from .meters.procfs import cpu_info, meminfo_kib

@@ -217,6 +217,13 @@ def monitor(
     server_token: ServerToken = None,
     log_records: LogRecords = None,
     as_json: Annotated[bool, typer.Option("--json", help="the summary as JSON on stdout")] = False,
+    per: Annotated[
+        str | None,
+        typer.Option(
+            help="host agent: split the node's energy per process, cgroup, container "
+            "or pod on /metrics (needs --prometheus-port)"
+        ),
+    ] = None,  # fmt: skip
 ) -> None:
     """Monitor the whole machine until Ctrl-C (or --duration), with the same live view."""
     from .run import monitor as run_monitor
@@ -230,6 +237,11 @@ def monitor(
         server_url=server_url, server_token=server_token,
         tracking_mode="machine",
     )  # fmt: skip
+    if per is not None:
+        from .agent import agent_monitor
+
+        _run(agent_monitor, per, duration, options)
+        return
     _run(run_monitor, duration, options, as_json)
 
 
@@ -329,7 +341,7 @@ def report(
         list[Path] | None,
         typer.Argument(help="emissions CSVs or folders (default: ./emissions.csv)"),
     ] = None,
-    by: Annotated[str, typer.Option(help="project, experiment, run or day")] = "project",
+    by: Annotated[str, typer.Option(help="project, experiment, run, day or job")] = "project",
     since: Annotated[str | None, typer.Option(help="only runs on or after this ISO date")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     html: Annotated[

@@ -6,7 +6,9 @@ writes nothing), the end of training the final figures (``Tracker.stop()``). A c
 could not be measured, or that the machine does not have (no GPU), is absent, never logged as 0;
 so are bounds and emissions that are unknown.
 
-Only the process that tracks (rank zero) logs anything; the others do nothing.
+In a distributed job one process per node measures: the node's local rank 0, which measures
+the devices the job holds on that node (a 4-node job reports 4 nodes, joined by
+``wattprint report --by job``). The global rank 0 alone logs metrics; other processes do nothing.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@
     trainer.fit(model, data)
     callback.result                # the final RunResult
 
-What it does, on the global-zero process only (``trainer.is_global_zero``):
+What it does, measuring on each node's local rank 0 (one tracker per node) and logging on the
+global-zero process only (``trainer.is_global_zero``):
 
 - ``on_fit_start``: starts the tracker (a tracker already running is read, not stopped); the
   run covers all of ``fit``: sanity check, training and validation.
@@ -76,7 +77,7 @@ class WattprintCallback(SessionProperties, Callback):
         self._logged_step = -1
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if not trainer.is_global_zero:
+        if getattr(trainer, "local_rank", 0 if trainer.is_global_zero else 1) != 0:
             return
         self.co2_eq_emissions = None
         self._logged_step = -1
@@ -117,6 +118,8 @@ class WattprintCallback(SessionProperties, Callback):
 
     def _log(self, trainer: Trainer, result: RunResult | None, final: bool = False) -> None:
         if result is None:  # not measuring: another rank, or the tracker did not start
+            return
+        if not trainer.is_global_zero:  # this node's figures are in its record
             return
         step = trainer.global_step
         self._logged_step = step

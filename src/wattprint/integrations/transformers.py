@@ -9,7 +9,8 @@
     callback.result                # the final RunResult
     callback.co2_eq_emissions      # the Hub's model-card metadata, a dict
 
-What it does, on the main process only (``state.is_world_process_zero``):
+What it does, measuring on each node's main process (``state.is_local_process_zero``: one
+tracker per node) and logging on the job's main process only (``state.is_world_process_zero``):
 
 - ``on_train_begin``: starts the tracker (a tracker already running is read, not stopped).
 - ``on_log``: adds the metrics, cumulative since training began, to the ``logs`` of every
@@ -133,7 +134,7 @@ class WattprintCallback(SessionProperties, TrainerCallback):
     def on_train_begin(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
-        if not state.is_world_process_zero:
+        if not state.is_local_process_zero:
             return
         self.co2_eq_emissions = None
         self._model = kwargs.get("model")
@@ -148,10 +149,12 @@ class WattprintCallback(SessionProperties, TrainerCallback):
         **kwargs: Any,
     ) -> None:
         session = self._session
-        if not state.is_world_process_zero or logs is None or not session.active:
+        if not state.is_local_process_zero or logs is None or not session.active:
             return
         final = "train_runtime" in logs and "train_loss" in logs  # the summary of train()
         result = session.end("finished") if final else session.peek()
+        if not state.is_world_process_zero:
+            return  # this node's figures are in its record; the job's logs are rank 0's
         values = session.metrics(result)
         logs.update(values)
         history = state.log_history
@@ -163,15 +166,16 @@ class WattprintCallback(SessionProperties, TrainerCallback):
     def on_train_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
-        if not state.is_world_process_zero:
+        if not state.is_local_process_zero:
             return
         session = self._session
         if session.active:  # the summary log did not come (or was not recognised)
             result = session.end("finished")
-            covered = self._attached and _reports_to_mlflow(args)
-            session.log_mlflow(result, state.global_step, final=True, covered=covered)
+            if state.is_world_process_zero:
+                covered = self._attached and _reports_to_mlflow(args)
+                session.log_mlflow(result, state.global_step, final=True, covered=covered)
         result = session.result
-        if result is None:
+        if result is None or not state.is_world_process_zero:
             return
         model = kwargs.get("model") or self._model
         self._model = None

@@ -185,6 +185,12 @@ class GpuMeter(Generic[G]):
             energy, low, high, gap_s, self._method_gap if gap else self.method
         )
 
+    def device_energies(self) -> list[tuple[G, float, float, float]]:
+        """Per GPU (energy, low, high) in J as of the last read: a job's share is per GPU."""
+        out = [(g, c.energy, c.low, c.high) for g, c in self._counters]
+        out.extend((g, p.energy, p.low, p.high) for g, p in self._powers)
+        return out
+
     def _counter_went_back(self, g: G, c: CounterTrack) -> None:
         try:
             power_w: float | None = self._power_w(g.handle)

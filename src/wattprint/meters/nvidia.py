@@ -174,6 +174,25 @@ class NvmlAdapter:
     def utilization_gpu_percent(self, handle: Any) -> float:
         return float(self._call(self._nv.nvmlDeviceGetUtilizationRates, handle).gpu)
 
+    def compute_processes(self, handle: Any) -> list[tuple[int, int | None]]:
+        """(pid, GPU memory in bytes or None) of the processes computing on the GPU now."""
+        procs = self._call(self._nv.nvmlDeviceGetComputeRunningProcesses, handle)
+        return [(int(p.pid), _bytes(getattr(p, "usedGpuMemory", None))) for p in procs]
+
+    def process_utilization(self, handle: Any, since_us: int) -> list[tuple[int, float, int]]:
+        """(pid, SM utilization %, sample time in us) of per-process samples after ``since_us``.
+        NVML answers NotFound when no process ran since then: that is no samples."""
+        try:
+            samples = self._call(self._nv.nvmlDeviceGetProcessUtilization, handle, since_us)
+        except NvmlNotFound:
+            return []
+        return [(int(s.pid), float(s.smUtil), int(s.timeStamp)) for s in samples]
+
+
+def _bytes(value: Any) -> int | None:
+    # NVML reports NVML_VALUE_NOT_AVAILABLE (2**64 - 1) where the driver cannot tell (WDDM, MIG).
+    return None if value is None or int(value) >= 2**63 else int(value)
+
 
 def _text(value: str | bytes) -> str:
     # Old pynvml versions return bytes.

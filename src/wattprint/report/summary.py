@@ -27,7 +27,7 @@ from ..records import BY_NAME, parse_value
 if TYPE_CHECKING:
     from .whatif import RegionOption
 
-GROUPINGS = ("project", "experiment", "run", "day")
+GROUPINGS = ("project", "experiment", "run", "day", "job")
 COMPONENTS = ("cpu", "gpu", "ram")
 #: The parts of a machine's energy, each with its column. The platform (board, fans, storage, PSU
 #: losses) is estimated by wattprint's power model; it is not part of ``energy_consumed``.
@@ -201,6 +201,8 @@ def _group_key(run: Run, by: str) -> tuple[str, ...]:
         return (run.project, run.experiment)
     if by == "run":
         return (run.run_id,)
+    if by == "job":  # a distributed job's nodes, each its own run, joined; else the run alone
+        return (run.text("job_id") or f"run {run.run_id}",)
     return (run.timestamp.date().isoformat(),)
 
 
@@ -525,6 +527,12 @@ def summarise_runs(
         "groups": [summarise_group(group_label(k), v) for k, v in sorted(groups.items())],
         "total": summarise_group("total", runs) if runs else None,
     }
+    if by == "job":  # which nodes (and how many ranks) each job's total joins
+        for group in out["groups"]:
+            members = groups[(group["group"],)]  # a job's key is its one label
+            group["nodes"] = sorted({r.text("node") or "unknown" for r in members})
+            sizes = {r.num("world_size") for r in members} - {None}
+            group["world_size"] = int(max(sizes)) if sizes else None
     if details:
         journals: dict[str, Any] = {}  # each journal read once for every view
         out.update(_details(timeline, by, journals))
