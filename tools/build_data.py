@@ -2705,8 +2705,10 @@ def gpu_rows(shared: Path, f: dict[str, float]) -> list[tuple]:
         heatsink = parse_number(r["mass_heatsink"]) or float(default["heatsink_weight"])
         pwb = parse_number(r["pwb_surface"]) or float(default["pwb_surface"])
         kg = gpu_embodied(f, float(r["die_surface"]), pwb, float(r["vram"]), casing, heatsink)
-        detail = (f"die {r['die_surface']} mm2, board {trimmed(pwb)} cm2, {r['vram']} GB, "
-                  f"casing {trimmed(casing, 3)} kg, heatsink {trimmed(heatsink, 3)} kg")  # fmt: skip
+        detail = (
+            f"die {r['die_surface']} mm2, board {trimmed(pwb)} cm2, {r['vram']} GB, "
+            f"casing {trimmed(casing, 3)} kg, heatsink {trimmed(heatsink, 3)} kg"
+        )
         rows.append(("gpu", r["name"], kg, kg * GPU_BAND[0], kg * GPU_BAND[1], "kgCO2e/gpu",
                      BOAVIZTA_SOURCE, BOAVIZTA_YEAR, BOAVIZTA_LICENSE, detail))  # fmt: skip
     kg = gpu_embodied(f, float(default["gpu_surface"]), float(default["pwb_surface"]),
@@ -2733,7 +2735,10 @@ def server_embodied(f: dict[str, float], k: dict[str, float], r: dict[str, str],
     ram_units, ram_gb = triple(r["RAM.units"])[pick], triple(r["RAM.capacity"])[pick]
     ssd_units, ssd_gb = triple(r["SSD.units"])[pick], triple(r["SSD.capacity"])[pick]
     hdd_units = triple(r["HDD.units"])[pick]
-    psu_units, psu_kg = triple(r["POWER_SUPPLY.units"])[pick], triple(r["POWER_SUPPLY.unit_weight"])[pick]
+    psu_units, psu_kg = (
+        triple(r["POWER_SUPPLY.units"])[pick],
+        triple(r["POWER_SUPPLY.unit_weight"])[pick],
+    )
     gpus = triple(r["GPU.units"])[pick]
     total = (
         cpus * (cores * die * f["cpu_die"] + f["cpu_base"])
@@ -2820,9 +2825,19 @@ def build_embodied(shared: Path) -> Table:
     gpus = gpu_rows(shared, f)
     default_gpu = next(r for r in gpus if r[1] == "DEFAULT")
     default_vram = float(read_csv(require(shared, BOAVIZTA_GPU_DEFAULT_FILE))[0]["vram"])
-    k = {"die_mid": die_mid, "die_low": die_low, "die_high": die_high, "ram_mean": ram[0],
-         "ram_min": ram[1], "ram_max": ram[2], "ssd_mean": ssd[0], "ssd_min": ssd[1],
-         "ssd_max": ssd[2], "gpu_default": default_gpu[2], "gpu_default_vram": default_vram}  # fmt: skip
+    k = {
+        "die_mid": die_mid,
+        "die_low": die_low,
+        "die_high": die_high,
+        "ram_mean": ram[0],
+        "ram_min": ram[1],
+        "ram_max": ram[2],
+        "ssd_mean": ssd[0],
+        "ssd_min": ssd[1],
+        "ssd_max": ssd[2],
+        "gpu_default": default_gpu[2],
+        "gpu_default_vram": default_vram,
+    }
     clouds, notes = ccf_instance_rows(shared)
     body += gpus + server_rows(shared, f, k) + clouds
     order = {"factor": 0, "server": 1, "gpu": 2, "cloud": 3}

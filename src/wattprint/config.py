@@ -79,6 +79,7 @@ class Settings:
     # The rest of the footprint (wattprint.embodied, wattprint.llm): the hardware's embodied
     # emissions spread over its lifetime, the SCI's functional unit, LLM API calls (opt-in).
     hardware_lifetime_years: float = 4.0
+    cloud_instance_type: str | None = None  # e.g. m5.large: its share of its host's embodied
     functional_unit: str | None = None  # e.g. "1000 inferences": what one unit of work is
     functional_units: float | None = None  # how many such units the run does (or add_units)
     track_llm_calls: bool = False
@@ -284,6 +285,7 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "server_url": _url,
     "server_token": _text,
     "hardware_lifetime_years": _number(0.1, 50.0),
+    "cloud_instance_type": _text,
     "functional_unit": _text,
     "functional_units": _optional_number(0.0, 1e18),
     "track_llm_calls": _boolean,

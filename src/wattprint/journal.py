@@ -36,6 +36,7 @@ from typing import Any
 from .carbon.grid import Intensity
 from .carbon.location import Location
 from .carbon.shift import ShiftInfo
+from .footprint import from_state
 from .records import J_PER_KWH, ComponentEnergy, Machine, RunResult
 
 FOLDER = ".wattprint"
@@ -563,4 +564,5 @@ def build_result(
         notes=tuple(state.get("notes", ())),
         task_name=task_name,
         shift=ShiftInfo(**meta["shift"]) if meta.get("shift") else None,
+        **from_state(meta, state, duration),
     )

@@ -16,6 +16,8 @@ from .carbon.grid import Intensity
 from .carbon.location import Location
 from .carbon.shift import ShiftInfo
 from .carbon.shift import columns as shift_columns
+from .footprint import columns as footprint_columns
+from .footprint import render_lines as footprint_lines
 
 J_PER_KWH = 3.6e6
 GB_PER_GIB = 1e9 / 2**30  # GB -> GiB
@@ -87,6 +89,17 @@ SPEC: tuple[Column, ...] = (
     _wp("shift_intensity_to_g_per_kwh", "float", "g/kWh"), _wp("shift_saving_kg", "float", "kg"),
     _wp("shift_saving_low_kg", "float", "kg"), _wp("shift_saving_high_kg", "float", "kg"),
     _wp("shift_source"),
+    # The rest of the footprint (wattprint.footprint), beside the operational emissions and never
+    # in them: embodied emissions charged to the run, the SCI score per functional unit, and the
+    # LLM API calls' remote energy and emissions estimated by EcoLogits (per model in llm_detail).
+    _wp("embodied_kg", "float", "kg"), _wp("embodied_low_kg", "float", "kg"),
+    _wp("embodied_high_kg", "float", "kg"), _wp("embodied_method"), _wp("embodied_source"),
+    _wp("units", "float"), _wp("functional_unit"), _wp("sci_g_per_unit", "float", "g"),
+    _wp("sci_low_g_per_unit", "float", "g"), _wp("sci_high_g_per_unit", "float", "g"),
+    _wp("llm_calls", "int"), _wp("llm_energy_kwh", "float", "kWh"),
+    _wp("llm_energy_low_kwh", "float", "kWh"), _wp("llm_energy_high_kwh", "float", "kWh"),
+    _wp("llm_emissions_kg", "float", "kg"), _wp("llm_emissions_low_kg", "float", "kg"),
+    _wp("llm_emissions_high_kg", "float", "kg"), _wp("llm_detail"),
 )  # fmt: skip
 
 #: A task's row: the run's columns and the task's name.
@@ -191,6 +204,15 @@ class RunResult:
     notes: tuple[str, ...] = ()
     task_name: str | None = None
     shift: ShiftInfo | None = None  # set when the run was moved in time (wait, @carbon_aware)
+    # The rest of the footprint (wattprint.footprint): never part of emissions_kg.
+    embodied_kg: float | None = None  # None: not estimated
+    embodied_low_kg: float | None = None
+    embodied_high_kg: float | None = None
+    embodied_method: str = "none"
+    embodied_source: str = ""
+    units: float | None = None  # functional units done (SCI's R)
+    functional_unit: str = ""
+    llm: dict[str, dict[str, Any]] | None = None  # LLM API calls per "provider/model"
 
     @property
     def components(self) -> dict[str, ComponentEnergy]:
@@ -303,6 +325,7 @@ def to_row(result: RunResult, version: str) -> dict[str, Any]:
     ):
         row[key] = _num(getattr(result, key))  # fmt: skip
     row.update(shift_columns(result.shift, result.energy_kwh))
+    row.update(footprint_columns(result))
     if result.task_name is not None:
         row["task_name"] = result.task_name
     spec = TASK_COLUMNS if result.task_name is not None else COLUMNS
@@ -505,6 +528,7 @@ def render_text(r: RunResult) -> str:
         lines.append(f"  water {r.water_l:.3g} L (WUE {r.wue_l_per_kwh:g} L/kWh, {r.wue_source})")
     if r.pue != 1 or "default" not in r.pue_source:
         lines.append(f"  PUE {r.pue:g}: {r.pue_source}")
+    lines.extend(footprint_lines(r))
     for note in r.notes:
         lines.append(f"  note: {note}")
     return "\n".join(lines)
