@@ -2795,7 +2795,7 @@ def ccf_instance_rows(shared: Path) -> tuple[list[tuple], list[str]]:
             share = statistics.fmean(shares[name])
             values = [t * share for t in totals[name]]
             detail = (f"host {trimmed(statistics.fmean(totals[name]))} kgCO2e x "
-                      f"{trimmed(share, 4)} of its vCPUs")  # fmt: skip
+                      f"{share:.6g} of its vCPUs")  # fmt: skip
             rows.append(("cloud", f"{provider}:{name}", statistics.fmean(values),
                          min(values) * CCF_BAND[0], max(values) * CCF_BAND[1],
                          "kgCO2e/instance", CCF_SOURCE, CCF_YEAR, CCF_LICENSE, detail))  # fmt: skip
