@@ -45,6 +45,7 @@ COUNTS = ("calls", "unknown_calls", "input_tokens", "output_tokens")
 _lock = threading.Lock()
 _collectors: list[Collector] = []
 _installed = False
+_providers: list[str] = []  # those EcoLogits was turned on for
 
 
 def _range(impact: Any) -> tuple[float, float, float] | None:
@@ -155,22 +156,27 @@ def _wrapper(keys: tuple[str, str], asynchronous: bool) -> Callable[..., Any]:
 def install() -> list[str]:
     """Turn EcoLogits on for the installed clients it supports, and read the OpenAI client's
     answers. Once per process. Returns the providers turned on. ImportError without ecologits."""
-    global _installed
+    global _installed, _providers
     from ecologits import EcoLogits  # ImportError: said by start_collecting
     from wrapt import wrap_function_wrapper
 
-    providers = [p for p, module in ECOLOGITS_PROVIDERS.items() if _importable(module)]
     with _lock:
         if _installed:
-            return providers
-        EcoLogits.init(providers=providers)
-        if "openai" in providers:
+            return _providers
+        _installed = True  # never twice, even after a failure: a method wrapped twice breaks
+        for provider, module in ECOLOGITS_PROVIDERS.items():
+            if not _importable(module):
+                continue
+            try:  # one at a time: a client whose own extras are missing must not stop the rest
+                EcoLogits.init(providers=[provider])
+            except Exception:
+                continue
+            _providers.append(provider)
+        if "openai" in _providers:
             for module, name, tokens_in, tokens_out in OPENAI_METHODS:
-                wrap_function_wrapper(
-                    module, name, _wrapper((tokens_in, tokens_out), name.startswith("Async"))
-                )
-        _installed = True
-    return providers
+                asynchronous = name.startswith("Async")
+                wrap_function_wrapper(module, name, _wrapper((tokens_in, tokens_out), asynchronous))
+    return _providers
 
 
 def _importable(module: str) -> bool:
