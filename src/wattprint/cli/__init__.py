@@ -330,11 +330,14 @@ def report(
         bool,
         typer.Option("--force", help="let --html replace a file that is not an earlier report"),
     ] = False,
+    sci: Annotated[
+        bool, typer.Option("--sci", help="the SCI score per group, with its parts (E x I, M, R)")
+    ] = False,
 ) -> None:
     """Totals of emissions.csv files (wattprint's or CodeCarbon's), with equivalents."""
     from .report import report as run_report
 
-    _run(run_report, list(files or []), by, since, as_json, html, force)
+    _run(run_report, list(files or []), by, since, as_json, html, force, sci)
 
 
 @app.command()
