@@ -94,6 +94,9 @@ def test_known_gpu_is_matched_by_its_nvml_name() -> None:
     row = model.find_gpu_row("NVIDIA A100-SXM4-80GB")
     assert row is not None and row.key == "NVIDIA A100 SXM4 80GB"
     assert model.find_gpu_row("NVIDIA GeForce GT 210") is None
+    assert model.find_gpu_row("NVIDIA H100 80GB HBM3").key == "NVIDIA H100 SXM 80GB"
+    assert model.find_gpu_row("NVIDIA H100 SXM5 80 GB").key == "NVIDIA H100 SXM 80GB"
+    assert model.find_gpu_row("NVIDIA H100 PCIe").key == "NVIDIA H100 PCIe 80GB"
 
 
 def test_attributed_share_by_mode() -> None:

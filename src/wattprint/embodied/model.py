@@ -108,7 +108,10 @@ def find_gpu_row(name: str) -> table.Row | None:
         key = gpu_key(row.key)
         if key.words != want.words:
             continue
-        score = 2 * (key.form == want.form) + (key.memory_gb == want.memory_gb)
+        same_form = bool(key.form) and key.form[:3] == want.form[:3]  # "sxm" is "sxm5"
+        # NVML names an SXM board by its memory ("H100 80GB HBM3") and a PCIe one "PCIe".
+        hbm_board = not want.form and want.memory_type.startswith("hbm") and key.form == "sxm"
+        score = 2 * (same_form or hbm_board) + (key.memory_gb == want.memory_gb)
         if score > best_score:
             best, best_score = row, score
     return best
@@ -129,7 +132,8 @@ def _gpus(models: list[str]) -> tuple[float, float, float, list[str], list[str]]
             )
         kg, low, high = kg + row.value, low + row.low, high + row.high
         named.append(row.key)
-    return kg, low, high, named, warnings
+    counted = [f"{named.count(n)} x {n}" if named.count(n) > 1 else n for n in dict.fromkeys(named)]
+    return kg, low, high, counted, warnings
 
 
 def cloud_instance(provider: str, instance_type: str) -> Estimate | None:
