@@ -15,7 +15,13 @@ import json
 from typing import Any
 
 
+NO_LLM = {"calls": None, "energy_kwh": None, "energy_low_kwh": None, "energy_high_kwh": None,
+          "emissions_kg": None, "emissions_low_kg": None, "emissions_high_kg": None}  # fmt: skip
+
+
 def llm_totals(result: Any) -> dict[str, Any]:
+    if not result.llm:  # the common case: nothing more to import
+        return dict(NO_LLM)
     from .llm import totals
 
     return totals(result.llm)
