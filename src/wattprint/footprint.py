@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
 NO_LLM = {"calls": None, "energy_kwh": None, "energy_low_kwh": None, "energy_high_kwh": None,
           "emissions_kg": None, "emissions_low_kg": None, "emissions_high_kg": None}  # fmt: skip
 
