@@ -83,11 +83,29 @@ def test_every_estimate_is_bounded_and_unknowns_warn(cpu, virtual, instance, met
                            cloud_provider="aws", instance_type=instance)  # fmt: skip
     assert found.method == method
     assert 0 < found.low_kg < found.kg < found.high_kg
+    # The unknown GPU is Boavizta's default GPU, said once, in every case.
+    assert sum("Quantum Widget" in w for w in found.warnings) == 1
+    assert "GPUs: NVIDIA" not in found.detail and "GPUs: DEFAULT" in found.detail
     if method == "boavizta-archetype":
-        assert len(found.warnings) == 1 and "Boavizta's medium compute server" in found.warnings[0]
+        assert len(found.warnings) == 2
+        assert any("Boavizta's medium compute server" in w for w in found.warnings)
         assert found.high_kg / found.low_kg > 5  # wide bounds, never zero
-    else:  # a known CPU, an unknown GPU: Boavizta's default GPU, said once
-        assert len(found.warnings) == 1 and "Quantum Widget" in found.warnings[0]
+    else:
+        assert len(found.warnings) == 1
+
+
+def test_gpus_are_costed_per_model_times_their_count() -> None:
+    one = model.estimate("AMD EPYC 7763 64-Core Processor", 1, 8, 32.0, ["NVIDIA A100-SXM4-80GB"])
+    many = model.estimate("AMD EPYC 7763 64-Core Processor", 1, 8, 32.0,
+                          {"NVIDIA A100-SXM4-80GB": 1_000_000})  # fmt: skip
+    gpu = table.get("gpu", "NVIDIA A100 SXM4 80GB")
+    assert gpu is not None
+    assert many.kg - one.kg == pytest.approx(999_999 * gpu.value)
+    assert "1000000 x NVIDIA A100 SXM4 80GB" in many.detail
+    bare = model.estimate("", 1, 8, 32.0, {"NVIDIA A100-SXM4-80GB": 2}, virtual=True)
+    assert bare.method == "boavizta-archetype" and "2 x NVIDIA A100 SXM4 80GB" in bare.detail
+    no_provider = model.estimate("", 1, 2, 8.0, [], virtual=True, instance_type="m5.large")
+    assert "needs cloud_provider" in no_provider.warnings[0]
 
 
 def test_known_gpu_is_matched_by_its_nvml_name() -> None:

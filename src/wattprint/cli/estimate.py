@@ -218,7 +218,7 @@ def _embodied(job: Job, brand: str, sockets: int, threads: int, memory_gb: float
     """The job's share of the hardware's embodied emissions: the whole machine for its hours."""
     from ..embodied.model import estimate
 
-    names = [p.how.split(":")[0] for p in gpus for _ in range(p.count)]
+    names = {p.how.split(":")[0]: p.count for p in gpus}  # a model's count, not a list of them
     found = estimate(brand, sockets, threads, memory_gb, names, virtual=virtual,
                      cloud_provider=job.cloud, instance_type=job.instance)  # fmt: skip
     rate = found.per_hour(job.lifetime_years)

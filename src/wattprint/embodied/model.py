@@ -117,12 +117,19 @@ def find_gpu_row(name: str) -> table.Row | None:
     return best
 
 
-def _gpus(models: list[str]) -> tuple[float, float, float, list[str], list[str]]:
+def _gpus(models: list[str] | dict[str, int]) -> tuple[float, float, float, list[str], list[str]]:
+    """The GPUs' embodied total: per model once, times its count (a million GPUs cost one
+    lookup)."""
+    from collections import Counter
+
+    counts = dict(models) if isinstance(models, dict) else Counter(models)
     kg = low = high = 0.0
     named, warnings = [], []
     default = table.get("gpu", "DEFAULT")
     assert default is not None
-    for name in models:
+    for name, n in counts.items():
+        if n <= 0:
+            continue
         row = find_gpu_row(name)
         if row is None:
             row = default
@@ -130,10 +137,9 @@ def _gpus(models: list[str]) -> tuple[float, float, float, list[str], list[str]]
                 f"embodied: no embodied figure for GPU {name!r}; Boavizta's default GPU "
                 f"({default.value:.0f} kgCO2e, bounds {default.low:.0f}-{default.high:.0f}) is used"
             )
-        kg, low, high = kg + row.value, low + row.low, high + row.high
-        named.append(row.key)
-    counted = [f"{named.count(n)} x {n}" if named.count(n) > 1 else n for n in dict.fromkeys(named)]
-    return kg, low, high, counted, warnings
+        kg, low, high = kg + n * row.value, low + n * row.low, high + n * row.high
+        named.append(f"{n} x {row.key}" if n > 1 else row.key)
+    return kg, low, high, named, warnings
 
 
 def cloud_instance(provider: str, instance_type: str) -> Estimate | None:
@@ -161,28 +167,49 @@ def archetype(vm_threads: int | None = None, why: str = "") -> Estimate:
                     "boavizta-archetype", mid.source, detail, (warning,))  # fmt: skip
 
 
-def estimate(cpu_model: str, sockets: int, threads: int, ram_gb: float, gpu_models: list[str],
-             virtual: bool = False, cloud_provider: str | None = None,
-             instance_type: str | None = None) -> Estimate:  # fmt: skip
-    """The machine's embodied emissions, by the best of the three ways above."""
+def estimate(
+    cpu_model: str,
+    sockets: int,
+    threads: int,
+    ram_gb: float,
+    gpu_models: list[str] | dict[str, int],
+    virtual: bool = False,
+    cloud_provider: str | None = None,
+    instance_type: str | None = None,
+) -> Estimate:
+    """The machine's embodied emissions, by the best of the three ways above (the GPUs seen are
+    added to a machine costed part by part or as the archetype; a cloud instance's figure has
+    its own)."""
     if instance_type:
         found = cloud_instance(cloud_provider or "", instance_type) if cloud_provider else None
         if found is not None:
             return found
-        return archetype(threads, f"cloud instance {cloud_provider or '?'}:{instance_type} "
-                                  "is not in Cloud Carbon Footprint's list")  # fmt: skip
+        if cloud_provider:
+            why = f"cloud instance {cloud_provider}:{instance_type} is not in CCF's list"
+        else:
+            why = f"cloud_instance_type {instance_type} needs cloud_provider (aws, azure, gcp)"
+        return _with_gpus(archetype(threads, why), gpu_models)
     if virtual:
-        return archetype(threads, "this is a virtual machine and its host is unknown")
+        return _with_gpus(archetype(threads, "this is a virtual machine and its host is unknown"),
+                          gpu_models)  # fmt: skip
     from ..hardware import find_cpu
 
     spec = find_cpu(cpu_model) if cpu_model else None
     if spec is None or not spec.cores:
-        return archetype(None, f"CPU {cpu_model or '(unnamed)'!r} is not in wattprint's table")
+        why = f"CPU {cpu_model or '(unnamed)'!r} is not in wattprint's table"
+        return _with_gpus(archetype(None, why), gpu_models)
     mid, low, high = _machine_kg(max(1, sockets), spec.cores, ram_gb)
-    gkg, glow, ghigh, named, warnings = _gpus(gpu_models)
-    detail = (f"{max(1, sockets)} x {spec.model} ({spec.cores} cores), {ram_gb:.0f} GB RAM"
-              + (f", GPUs: {', '.join(named)}" if named else ""))  # fmt: skip
     source = table.get("factor", "cpu_die")
     assert source is not None
-    return Estimate(mid + gkg, low + glow, high + ghigh, "boavizta-components", source.source,
-                    detail, tuple(warnings))  # fmt: skip
+    detail = f"{max(1, sockets)} x {spec.model} ({spec.cores} cores), {ram_gb:.0f} GB RAM"
+    return _with_gpus(Estimate(mid, low, high, "boavizta-components", source.source, detail),
+                      gpu_models)  # fmt: skip
+
+
+def _with_gpus(base: Estimate, gpu_models: list[str] | dict[str, int]) -> Estimate:
+    kg, low, high, named, warnings = _gpus(gpu_models)
+    if not named:
+        return base
+    return Estimate(base.kg + kg, base.low_kg + low, base.high_kg + high, base.method,
+                    base.source, f"{base.detail}, GPUs: {', '.join(named)}",
+                    base.warnings + tuple(warnings))  # fmt: skip
