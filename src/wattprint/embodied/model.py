@@ -196,7 +196,8 @@ def estimate(
 
     spec = find_cpu(cpu_model) if cpu_model else None
     if spec is None or not spec.cores:
-        why = f"CPU {cpu_model or '(unnamed)'!r} is not in wattprint's table"
+        # Not the model string again: the power model's warning has already said it.
+        why = "the CPU is not in wattprint's CPU table" if cpu_model else "the CPU has no name"
         return _with_gpus(archetype(None, why), gpu_models)
     mid, low, high = _machine_kg(max(1, sockets), spec.cores, ram_gb)
     source = table.get("factor", "cpu_die")
