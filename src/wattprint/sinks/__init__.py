@@ -13,8 +13,8 @@ A sink is a small object with these methods:
   ``wants_updates`` is true. It must not block. (No sink needs it now; ``live`` is cheaper.)
 * ``recovered(result)``: optional; the final row of another run, killed before it stopped,
   that this run's start (or ``wattprint recover``, through ``pass_on_recovered``) recovered
-  from its journal (``status`` "interrupted"). Row sinks (logger, webhook, server: ``ROW_SINKS``) pass
-  it on; per-run sinks (Prometheus, OTel) have nothing to show for it.
+  from its journal (``status`` "interrupted"). Row sinks (logger, webhook, server:
+  ``ROW_SINKS``) pass it on; per-run sinks (Prometheus, OTel) have nothing to show for it.
 * ``close()``: when the run has ended, after its last write.
 
 Each sink lives in its own module and imports its library only when its setting turns it on;
