@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 CARBON = REPO / "src" / "wattprint" / "carbon" / "data"
 METERS = REPO / "src" / "wattprint" / "meters" / "data"
+EMBODIED = REPO / "src" / "wattprint" / "embodied" / "data"
 
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(),
@@ -73,6 +74,7 @@ def test_build_reproduces_committed_files() -> None:
         "src/wattprint/carbon/data/timezone_zones.csv",
         "src/wattprint/carbon/data/timezones.csv",
         "src/wattprint/carbon/data/zones.csv",
+        "src/wattprint/embodied/data/embodied.csv",
         "src/wattprint/meters/data/cpus.csv",
         "src/wattprint/meters/data/gpus.csv",
     ]
@@ -105,7 +107,7 @@ ZONE_TABLES = (
 
 def test_tables_are_utf8_with_unix_newlines() -> None:
     paths = [CARBON / "countries.csv", CARBON / "timezones.csv"]
-    paths += [METERS / "cpus.csv", METERS / "gpus.csv"]
+    paths += [METERS / "cpus.csv", METERS / "gpus.csv", EMBODIED / "embodied.csv"]
     for path in paths + [CARBON / name for name in ZONE_TABLES]:
         data = path.read_bytes()
         data.decode("utf-8")
@@ -121,6 +123,7 @@ def test_tables_ship_as_package_data() -> None:
         "carbon/data/DATA_LICENSES.md",
         "meters/data/cpus.csv",
         "meters/data/gpus.csv",
+        "embodied/data/embodied.csv",
         *(f"carbon/data/{table}" for table in ZONE_TABLES),
     ):
         assert root.joinpath(name).is_file(), name

@@ -114,6 +114,7 @@ def test_the_live_line_never_mixes_with_the_commands_output(machine, tmp_path):
 def test_wattprints_own_warnings_during_the_run_go_on_lines_of_their_own(machine, tmp_path):
     child = ("import time\nprint('epoch 1', flush=True)\ntime.sleep(2.5)\n"
              "print('epoch 2', flush=True)\ntime.sleep(1.2)\n")  # fmt: skip
+
     # The CPU's counters turn to garbage in the middle of the run: the sampler says so, once.
     def break_the_counters() -> None:
         machine.write("/proc/stat", "cpu a b c d e f g h\n")

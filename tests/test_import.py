@@ -5,7 +5,19 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("psutil", "pynvml", "amdsmi", "typer", "rich", "cpuinfo", "numpy", "pandas")
+HEAVY = (
+    "psutil",
+    "pynvml",
+    "amdsmi",
+    "typer",
+    "rich",
+    "cpuinfo",
+    "numpy",
+    "pandas",
+    "ecologits",
+    "openai",
+    "wrapt",
+)
 # The team server's packages (the server extra): never loaded by the package or a tracker.
 SERVER = (
     "fastapi",

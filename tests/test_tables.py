@@ -421,3 +421,54 @@ def test_import_reads_no_table() -> None:
         "assert [n for n in opened if n.endswith('.csv')] == ['zones.csv'], opened\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------------------------------------------
+# embodied/data/embodied.csv
+
+EMBODIED_UNITS = {
+    "server": "kgCO2e/server",
+    "gpu": "kgCO2e/gpu",
+    "cloud": "kgCO2e/instance",
+}
+
+
+def test_embodied_rows_are_complete_and_bounded() -> None:
+    path = REPO / "src" / "wattprint" / "embodied" / "data" / "embodied.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    kinds = {r["kind"] for r in rows}
+    assert kinds == {"factor", "server", "gpu", "cloud"}
+    keys = [(r["kind"], r["key"]) for r in rows]
+    assert len(keys) == len(set(keys)), "a key twice"
+    for r in rows:
+        _complete(r, "key", "unit", "source", "year", "license", "detail")
+        value, low, high = float(r["value"]), float(r["low"]), float(r["high"])
+        assert 0 < low <= value <= high, r
+        if r["kind"] in EMBODIED_UNITS:
+            assert r["unit"] == EMBODIED_UNITS[r["kind"]], r
+        if r["kind"] == "cloud":
+            assert r["license"] == "Apache-2.0" and r["key"].split(":")[0] in (
+                "aws",
+                "azure",
+                "gcp",
+            )
+            host, share = re.fullmatch(
+                r"host ([\d.]+) kgCO2e x ([\d.]+) of its vCPUs", r["detail"]
+            ).groups()
+            assert 0 < float(share) <= 1 and value == pytest.approx(
+                float(host) * float(share), rel=2e-3
+            )
+        else:
+            assert "AGPL" in r["license"] and "facts" in r["license"], r  # facts only
+    providers = {r["key"].split(":")[0] for r in rows if r["kind"] == "cloud"}
+    assert providers == {"aws", "azure", "gcp"}
+    assert ("server", "dellR740") in keys and ("gpu", "DEFAULT") in keys
+    assert sum(1 for k, _ in keys if k == "cloud") > 1000
+
+
+def test_embodied_licenses_are_stated() -> None:
+    text = (DATA / "DATA_LICENSES.md").read_text(encoding="utf-8")
+    section = text.split("## embodied/data/embodied.csv", 1)[1]
+    assert "Boavizta" in section and "AGPL-3.0" in section and "facts" in section
+    assert "Cloud Carbon Footprint" in section and "Apache-2.0" in section

@@ -89,6 +89,13 @@ class Settings:
     # The team server (wattprint server): every row and interval, through a spool.
     server_url: str | None = None
     server_token: str | None = field(default=None, repr=False)
+    # The rest of the footprint (wattprint.embodied, wattprint.llm): the hardware's embodied
+    # emissions spread over its lifetime, the SCI's functional unit, LLM API calls (opt-in).
+    hardware_lifetime_years: float = 4.0
+    cloud_instance_type: str | None = None  # e.g. m5.large: its share of its host's embodied
+    functional_unit: str | None = None  # e.g. "1000 inferences": what one unit of work is
+    functional_units: float | None = None  # how many such units the run does (or add_units)
+    track_llm_calls: bool = False
 
     def public(self) -> dict[str, Any]:
         """The settings without secrets, for records and journals."""
@@ -395,6 +402,11 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "webhook_token": _text,
     "server_url": _url,
     "server_token": _text,
+    "hardware_lifetime_years": _number(0.1, 50.0),
+    "cloud_instance_type": _text,
+    "functional_unit": _text,
+    "functional_units": _optional_number(0.0, 1e18),
+    "track_llm_calls": _boolean,
 }
 
 

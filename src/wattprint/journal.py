@@ -36,6 +36,7 @@ from typing import Any
 from .carbon.grid import Intensity
 from .carbon.location import Location
 from .carbon.shift import ShiftInfo
+from .footprint import from_state
 from .records import J_PER_KWH, ComponentEnergy, Machine, RunResult
 
 FOLDER = ".wattprint"
@@ -605,4 +606,5 @@ def build_result(
         notes=(*state.get("notes", ()), *(() if resolved(duration) else (_too_short(duration),))),
         task_name=task_name,
         shift=ShiftInfo(**meta["shift"]) if meta.get("shift") else None,
+        **from_state(meta, state, duration),
     )

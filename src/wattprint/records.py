@@ -17,6 +17,8 @@ from .carbon.grid import Intensity
 from .carbon.location import Location
 from .carbon.shift import ShiftInfo
 from .carbon.shift import columns as shift_columns
+from .footprint import columns as footprint_columns
+from .footprint import render_lines as footprint_lines
 
 J_PER_KWH = 3.6e6
 GB_PER_GIB = 1e9 / 2**30  # GB -> GiB
@@ -97,6 +99,17 @@ SPEC: tuple[Column, ...] = (
     _wp("job_id"), _wp("job_step"), _wp("node"), _wp("rank", "int"), _wp("local_rank", "int"),
     _wp("world_size", "int"), _wp("container_id"), _wp("pod"), _wp("namespace"),
     _wp("sync_gpu"),
+    # The rest of the footprint (wattprint.footprint), beside the operational emissions and never
+    # in them: embodied emissions charged to the run, the SCI score per functional unit, and the
+    # LLM API calls' remote energy and emissions estimated by EcoLogits (per model in llm_detail).
+    _wp("embodied_kg", "float", "kg"), _wp("embodied_low_kg", "float", "kg"),
+    _wp("embodied_high_kg", "float", "kg"), _wp("embodied_method"), _wp("embodied_source"),
+    _wp("units", "float"), _wp("functional_unit"), _wp("sci_g_per_unit", "float", "g"),
+    _wp("sci_low_g_per_unit", "float", "g"), _wp("sci_high_g_per_unit", "float", "g"),
+    _wp("llm_calls", "int"), _wp("llm_energy_kwh", "float", "kWh"),
+    _wp("llm_energy_low_kwh", "float", "kWh"), _wp("llm_energy_high_kwh", "float", "kWh"),
+    _wp("llm_emissions_kg", "float", "kg"), _wp("llm_emissions_low_kg", "float", "kg"),
+    _wp("llm_emissions_high_kg", "float", "kg"), _wp("llm_detail"),
 )  # fmt: skip
 
 
@@ -207,6 +220,15 @@ class RunResult:
     # Scope, shares, job placement, container (ATTRIBUTION_COLUMNS); empty for machine runs
     # recorded before wattprint knew about them.
     attribution: dict[str, Any] = field(default_factory=dict)
+    # The rest of the footprint (wattprint.footprint): never part of emissions_kg.
+    embodied_kg: float | None = None  # None: not estimated
+    embodied_low_kg: float | None = None
+    embodied_high_kg: float | None = None
+    embodied_method: str = "none"
+    embodied_source: str = ""
+    units: float | None = None  # functional units done (SCI's R)
+    functional_unit: str = ""
+    llm: dict[str, dict[str, Any]] | None = None  # LLM API calls per "provider/model"
 
     @property
     def components(self) -> dict[str, ComponentEnergy]:
@@ -321,6 +343,7 @@ def to_row(result: RunResult, version: str) -> dict[str, Any]:
     row.update(shift_columns(result.shift, result.energy_kwh))
     for key in ATTRIBUTION_COLUMNS:
         row[key] = _num(result.attribution.get(key))
+    row.update(footprint_columns(result))
     if result.task_name is not None:
         row["task_name"] = result.task_name
     spec = TASK_COLUMNS if result.task_name is not None else COLUMNS
@@ -516,6 +539,7 @@ def render_text(r: RunResult) -> str:
         )
     if r.pue != 1 or "default" not in r.pue_source:
         lines.append(f"  PUE {r.pue:g}: {r.pue_source}")
+    lines.extend(footprint_lines(r))
     for note in r.notes:
         lines.append(f"  note: {note}")
     return "\n".join(lines)

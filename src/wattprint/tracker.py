@@ -142,6 +142,14 @@ class _Run:
         self.snapshot: tuple[float, RunResult] | None = None  # (t, result) for live sinks
         self.last_state: dict[str, Any] | None = None  # as last written to the journal
         self.attribution: Any = None  # wattprint.attribution.setup.Attribution
+        # The rest of the footprint, read once per row (never per sample): units of work done
+        # (add_units), the process tree's CPU seconds for its share of the machine's embodied
+        # emissions in process mode, and the LLM API calls made during the run.
+        self.units: float | None = None
+        self.process: Any = None
+        self.process_cpu_s0: float | None = None
+        self.process_cpu_s: float | None = None
+        self.llm: Any = None  # wattprint.llm.Collector, when track_llm_calls is on
 
 
 class _TaskBlock:
@@ -217,6 +225,11 @@ class Tracker:
         server_token: str | None = None,
         idle_policy: str | None = None,
         sync_gpu: Any = None,
+        hardware_lifetime_years: float | None = None,
+        cloud_instance_type: str | None = None,
+        functional_unit: str | None = None,
+        functional_units: float | None = None,
+        track_llm_calls: bool | None = None,
     ) -> None:
         # Paths stay as given: the settings turn them into text or say what is wrong.
         arguments = {k: v for k, v in locals().items() if k != "self"}
@@ -345,6 +358,16 @@ class Tracker:
                 run.sinks.write(result)
             return result
 
+    def add_units(self, n: float = 1.0) -> None:
+        """Count ``n`` more units of work (the functional unit, for the SCI score) as done."""
+        import math
+
+        if isinstance(n, bool) or not isinstance(n, (int, float)) or not math.isfinite(n) or n < 0:
+            raise ValueError(f"add_units needs a finite number of units, 0 or more, not {n!r}")
+        run = self._require_run("add_units()")
+        with self._lock:
+            run.units = (run.units or 0.0) + float(n)
+
     def peek(self) -> RunResult | None:
         """The run's cumulative result so far, written nowhere (for live views)."""
         if self.bystander:
@@ -470,6 +493,7 @@ class Tracker:
                                 str(csv_path or ""), str(output_dir))  # fmt: skip
         meta["devices"] = {name: list(c.devices) for name, c in components.items()}
         meta["attribution"] = {**attribution.meta(), "sync_gpu": self._sync_label()}
+        meta.update(self._footprint_meta(ctx, components, carbon, machine))
         if self.shift is not None:  # moved in time by `wattprint wait` or @carbon_aware
             from dataclasses import asdict
 
@@ -499,6 +523,7 @@ class Tracker:
         from .meters.procfs import cpu_busy_total
 
         run.cpu_start = run.cpu_now = cpu_busy_total(ctx.root)
+        self._footprint_start(run)
         self._memory(run)
         if s.save_csv:
             try:
@@ -529,7 +554,8 @@ class Tracker:
             self._end_journal(run, end, status, written, result)
         finally:
             for closer in (run.detection.close, run.carbon.close,
-                           run.sinks.close if run.sinks is not None else None):  # fmt: skip
+                           run.sinks.close if run.sinks is not None else None,
+                           run.llm.close if run.llm is not None else None):  # fmt: skip
                 if closer is not None:
                     try:
                         closer()
@@ -750,6 +776,12 @@ class Tracker:
             used = mem["MemTotal"] - mem["MemAvailable"]
             run.ram_percent = 100.0 * used / mem["MemTotal"]
             run.ram_used_gb = used * 1024 / 1e9
+        if run.process is not None:  # process mode: its share of the machine, per row
+            from .embodied.share import process_tree_cpu_s
+
+            now = process_tree_cpu_s(run.process)
+            if now is not None and run.process_cpu_s0 is not None:
+                run.process_cpu_s = now - run.process_cpu_s0
 
     def _account_emissions(self, run: _Run) -> None:
         # Each stretch of energy is multiplied by the intensity valid for it: the timeline
@@ -810,7 +842,61 @@ class Tracker:
             "shares": run.attribution.state() if run.attribution is not None else {},
             "util": util,
             "notes": run.notes + self._carbon_notes(run),
+            **self._footprint_state(run),
         }
+
+    @staticmethod
+    def _footprint_state(run: _Run) -> dict[str, Any]:
+        """The state's units, process share and LLM calls, only where there are any."""
+        out: dict[str, Any] = {}
+        if run.units is not None:
+            out["units"] = run.units
+        if run.process_cpu_s is not None:
+            out["share"] = {"process_cpu_s": run.process_cpu_s}
+        if run.llm is not None:
+            out["llm"] = run.llm.snapshot()
+        return out
+
+    def _footprint_meta(self, ctx: Any, components: dict[str, _Component], carbon: Any,
+                        machine: Any) -> dict[str, Any]:  # fmt: skip
+        """The run's embodied rate (found once) and functional unit, for every row."""
+        s = self.settings
+        meta: dict[str, Any] = {
+            "functional_unit": s.functional_unit,
+            "functional_units": s.functional_units,
+        }
+        try:
+            from .embodied.model import estimate
+            from .meters.procfs import cpu_info
+
+            info = cpu_info(ctx.root)
+            models = [m for meter in components["gpu"].meters
+                      for m in getattr(meter, "gpu_models", ())]  # fmt: skip
+            found = estimate(info.model, info.sockets, info.threads, machine.ram_total_gb,
+                             models, virtual=info.virtual,
+                             cloud_provider=carbon.location.cloud_provider,
+                             instance_type=s.cloud_instance_type)  # fmt: skip
+            for warning in found.warnings:
+                _logs().warn_once(f"embodied:{warning[:60]}", warning)
+            meta["embodied"] = found.per_hour(s.hardware_lifetime_years)
+        except Exception as exc:  # a missing figure is said, never a reason to fail
+            _logs().warn_once("embodied:error", f"embodied emissions not estimated: {exc}")
+            meta["embodied"] = None
+        return meta
+
+    def _footprint_start(self, run: _Run) -> None:
+        s = self.settings
+        if s.tracking_mode == "process":
+            import psutil
+
+            from .embodied.share import process_tree_cpu_s
+
+            run.process = psutil.Process()
+            run.process_cpu_s0 = process_tree_cpu_s(run.process)
+        if s.track_llm_calls:
+            from .llm import start_collecting
+
+            run.llm = start_collecting(_logs().warn_once)
 
     @staticmethod
     def _carbon_notes(run: _Run) -> list[str]:
@@ -880,6 +966,18 @@ class Tracker:
             c: [v - w for v, w in zip(pair, before.get(c, (0.0, 0.0)), strict=False)]
             for c, pair in end.get("shares", {}).items()
         }
+        if "units" in end:  # the task's own units of work and LLM calls, not the run's
+            delta["units"] = end["units"] - start.get("units", 0.0)
+        if "llm" in end:
+            from .llm import subtract
+
+            delta["llm"] = subtract(end["llm"], start.get("llm") or {})
+        if "process_cpu_s" in end.get("share", {}):
+            before = (start.get("share") or {}).get("process_cpu_s", 0.0)
+            delta["share"] = {
+                **end["share"],
+                "process_cpu_s": end["share"]["process_cpu_s"] - before,
+            }
         result = build_result(run.meta, delta, status, task_name=name)
         self._write_row(run.tasks_csv_path, result)
         if run.sinks:

@@ -310,6 +310,13 @@ def estimate(
         typer.Option(help="cloud provider: aws, azure, gcp, ovh, ..."),
     ] = None,
     region: Annotated[str | None, typer.Option(help="the cloud provider's region code")] = None,
+    instance: Annotated[
+        str | None,
+        typer.Option(help="cloud instance type (e.g. m5.large), for its embodied emissions"),
+    ] = None,
+    lifetime_years: Annotated[
+        float, typer.Option(min=0.1, max=50, help="hardware lifetime the embodied is spread over")
+    ] = 4.0,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
 ) -> None:
     """Power, energy and emissions of a machine running a job, and the same job elsewhere.
@@ -331,6 +338,8 @@ def estimate(
         country=country,
         cloud=cloud,
         region=region,
+        instance=instance,
+        lifetime_years=lifetime_years,
     )
     raise typer.Exit(run(job, as_json=as_json))
 
@@ -352,11 +361,14 @@ def report(
         bool,
         typer.Option("--force", help="let --html replace a file that is not an earlier report"),
     ] = False,
+    sci: Annotated[
+        bool, typer.Option("--sci", help="the SCI score per group, with its parts (E x I, M, R)")
+    ] = False,
 ) -> None:
     """Totals of emissions.csv files (wattprint's or CodeCarbon's), with equivalents."""
     from .report import report as run_report
 
-    _run(run_report, list(files or []), by, since, as_json, html, force)
+    _run(run_report, list(files or []), by, since, as_json, html, force, sci)
 
 
 @app.command()

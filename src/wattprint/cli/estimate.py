@@ -23,6 +23,8 @@ class Job:
     country: str | None = None
     cloud: str | None = None
     region: str | None = None
+    instance: str | None = None  # cloud instance type, for its embodied emissions
+    lifetime_years: float = 4.0
 
 
 class JobError(ValueError):
@@ -93,6 +95,7 @@ def compute(job: Job) -> dict[str, Any]:
     from ..report.whatif import region_options
 
     gpu_names: list[str] = []
+    virtual = False
     if job.cpu is None:
         brand, sockets, threads, memory_gb, gpu_names, virtual = _this_machine()
         sockets = job.sockets or sockets
@@ -193,6 +196,29 @@ def compute(job: Job) -> dict[str, Any]:
         "energy": energy,
         "emissions": emissions,
         "elsewhere": elsewhere,
+        "embodied": _embodied(job, brand, sockets, threads, memory_gb, gpu, virtual),
+    }
+
+
+def _embodied(job: Job, brand: str, sockets: int, threads: int, memory_gb: float,
+              gpus: list[Part], virtual: bool) -> dict[str, Any]:  # fmt: skip
+    """The job's share of the hardware's embodied emissions: the whole machine for its hours."""
+    from ..embodied.model import estimate
+
+    names = {p.how.split(":")[0]: p.count for p in gpus}  # a model's count, not a list of them
+    found = estimate(brand, sockets, threads, memory_gb, names, virtual=virtual,
+                     cloud_provider=job.cloud, instance_type=job.instance)  # fmt: skip
+    rate = found.per_hour(job.lifetime_years)
+    return {
+        "kg": rate["kg_per_h"] * job.hours,
+        "low_kg": rate["low_kg_per_h"] * job.hours,
+        "high_kg": rate["high_kg_per_h"] * job.hours,
+        "hardware_kg": found.kg,
+        "lifetime_years": job.lifetime_years,
+        "method": found.method,
+        "source": found.source,
+        "detail": found.detail,
+        "notes": list(found.warnings),
     }
 
 
@@ -286,7 +312,13 @@ def _render(data: dict[str, Any]) -> None:
         f"({c['intensity_zone']}, {c['intensity_kind']}; "
         f"location: {c['location_source']})"
     )
-    for note in m["notes"]:
+    b = data["embodied"]
+    console.print(
+        f"[bold]Embodied[/] (not in CO2eq above): {b['kg']:.3g} kg [{b['low_kg']:.3g}-"
+        f"{b['high_kg']:.3g}]: {b['hardware_kg']:.0f} kg of hardware over "
+        f"{b['lifetime_years']:g} years ({b['method']}: {b['detail']})"
+    )
+    for note in m["notes"] + b["notes"]:
         console.print(f"[yellow]note[/]: {note}")
     t = data.get("at_another_time")
     if t:

@@ -81,6 +81,7 @@ def _render(data: dict[str, Any]) -> None:
     console.print("How it was obtained:")
     for line in how:
         console.print(line)
+    _render_footprint(console, rows, data["total"])
     total = data["total"]
     if total:
         parts = ["{1}: {0}".format(*units.equivalent(q["amount"], q["unit"], q["label"]))
@@ -125,6 +126,48 @@ def _runs_table(groups: list[dict[str, Any]]) -> Any:
     return table
 
 
+def _render_footprint(console: Any, groups: list[dict[str, Any]], total: Any) -> None:
+    """Embodied emissions and LLM calls beside the operational emissions, where there are any."""
+    for g in groups:
+        f = g["footprint"]
+        e, llm = f["embodied"], f["llm"]
+        parts = []
+        if e["kg"] is not None:
+            bounds = (f" [{_kg(e['low_kg'])} - {_kg(e['high_kg'])}]"
+                      if e["low_kg"] is not None else "")  # fmt: skip
+            parts.append(f"embodied {_kg(e['kg'])}{bounds} ({', '.join(e['methods'])})")
+        if llm["calls"]:
+            parts.append(f"LLM calls {llm['calls']} (remote): {_kwh(llm['energy_kwh'])}, "
+                         f"{_kg(llm['kg'])}" + (f", {llm['unknown_runs']} run(s) unestimated"
+                                                 if llm["unknown_runs"] else ""))  # fmt: skip
+        if parts:
+            style = "bold" if g is total else ""
+            name = f"[{style}]{g['group']}[/]" if style else g["group"]
+            console.print(f"{name}: operational {_kg(g['emissions']['kg'])}; " + "; ".join(parts))
+
+
+def render_sci(data: dict[str, Any]) -> None:
+    """``report --sci``: SCI = (E x I + M) per R, per group, with its parts."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"SCI by {data['by']} (GSF SCI 1.1: (E x I + M) per R)",
+                  title_justify="left")  # fmt: skip
+    for c in ("group", "E x I", "M (embodied)", "LLM (remote)", "R", "SCI", "bounds"):
+        table.add_column(c, justify="left" if c in ("group", "R") else "right", overflow="fold")
+    for g in data["groups"]:
+        s = g["footprint"]["sci"]
+        score = f"{s['g_per_unit']:.4g} g/{s['functional_unit']}" if s["g_per_unit"] else "?"
+        bounds = (f"{s['low_g_per_unit']:.4g} - {s['high_g_per_unit']:.4g}"
+                  if s["low_g_per_unit"] is not None and s["high_g_per_unit"] is not None
+                  else s["note"] or "-")  # fmt: skip
+        units = f"{s['units']:g} x {s['functional_unit']}" if s["units"] else s["note"]
+        llm = _kg(s["llm_kg"]) if s["llm_kg"] is not None else "-"
+        table.add_row(g["group"], _kg(s["operational_kg"]), _kg(s["embodied_kg"]), llm, units,
+                      score, bounds)  # fmt: skip
+    Console().print(table)
+
+
 #: What the first bytes of a page wattprint wrote look like: such a page may be replaced.
 REPORT_MARK = "<title>wattprint report:"
 
@@ -162,6 +205,7 @@ def report(
     as_json: bool,
     html: Path | None = None,
     force: bool = False,
+    sci: bool = False,
 ) -> int:
     """Print the report, and with ``html`` write the HTML page there; ValueError for files that
     are not emissions CSVs, a missing plotly or an ``html`` path that cannot be written or
@@ -187,6 +231,8 @@ def report(
     if as_json:  # the same JSON with or without --html
         shown = {k: v for k, v in data.items() if k not in DETAIL_KEYS}
         print(json.dumps(shown, indent=2, allow_nan=False))  # strict JSON: never Infinity
+    elif sci:
+        render_sci(data)
     else:
         if data["by"] == "run" and data["groups"]:
             from rich.console import Console

@@ -302,6 +302,9 @@ def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
     ]  # fmt: skip
     out["elsewhere"] = _elsewhere(runs)
     out["at_another_time"] = _at_another_time(runs)
+    from .footprint import summarise_footprint
+
+    out["footprint"] = summarise_footprint(runs)  # beside the emissions, never in them
     return out
 
 
