@@ -126,6 +126,12 @@ def test_attributed_share_by_mode() -> None:
     assert attributed_share(process, {"duration_s": 10.0}) is None  # not read: unknown
     job = {"duration_s": 10.0, "share": {"process_cpu_s": 5.0, "job": 0.25}}
     assert attributed_share(process, job) == 0.25 and attributed_share(meta, job) == 0.25
+    # What attribution charged ([charged J, machine J]): the platform's share, else the CPU's.
+    charged = {"duration_s": 10.0, "shares": {"cpu": [30.0, 100.0], "platform": [20.0, 80.0]}}
+    job_mode = {**meta, "tracking_mode": "job"}
+    assert attributed_share(job_mode, charged) == pytest.approx(0.25)
+    del charged["shares"]["platform"]
+    assert attributed_share(job_mode, charged) == pytest.approx(0.3)
 
 
 def test_machine_run_charges_the_whole_machine_per_hour(machine) -> None:

@@ -2,7 +2,8 @@
 
 One function, so that every mode reads its share from one place: the whole machine in machine
 mode; in process mode the process tree's share of the machine's CPU time over the run; a job's
-share where a scheduler gives one (``state["share"]["job"]``, written by the job attribution).
+share where a scheduler gives one (``state["share"]["job"]``), or the share that attribution
+charged (``state["shares"]``, wattprint.attribution) in process and job mode.
 A cloud instance's share of its host is already in its embodied figure (CCF's coefficients).
 """
 
@@ -18,6 +19,9 @@ def attributed_share(meta: dict[str, Any], state: dict[str, Any]) -> float | Non
     job = shares.get("job")
     if isinstance(job, (int, float)):
         return min(1.0, max(0.0, float(job)))
+    charged = _attributed(state.get("shares") or {})
+    if charged is not None:
+        return charged
     if mode != "process":
         return 1.0
     cpu_s = shares.get("process_cpu_s")
@@ -28,6 +32,16 @@ def attributed_share(meta: dict[str, Any], state: dict[str, Any]) -> float | Non
     if duration <= 0:
         return 0.0
     return min(1.0, max(0.0, cpu_s / (duration * threads)))
+
+
+def _attributed(shares: dict[str, Any]) -> float | None:
+    """The share attribution charged (process and job mode: ``[charged J, machine J]`` per
+    component): the platform's (the job's share of the CPUs it holds), else the CPU's."""
+    for part in ("platform", "cpu"):
+        pair = shares.get(part)
+        if isinstance(pair, (list, tuple)) and len(pair) == 2 and pair[1] > 0:
+            return min(1.0, max(0.0, pair[0] / pair[1]))
+    return None
 
 
 def process_tree_cpu_s(process: Any) -> float | None:
