@@ -6,6 +6,19 @@ import subprocess
 import sys
 
 HEAVY = ("psutil", "pynvml", "amdsmi", "typer", "rich", "cpuinfo", "numpy", "pandas")
+# The team server's packages (the server extra): never loaded by the package or a tracker.
+SERVER = (
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "alembic",
+    "uvicorn",
+    "psycopg",
+    "argon2",
+    "pydantic",
+    "jinja2",
+    "wattprint.server",
+)
 
 
 def modules_after(code: str) -> set[str]:
@@ -27,6 +40,13 @@ def test_importing_the_public_api_loads_nothing_heavy():
     loaded = modules_after("from wattprint import Tracker, track, RunResult")
     assert not loaded & set(HEAVY)
     assert "wattprint.tracker" in loaded
+
+
+def test_neither_wattprint_nor_its_command_line_loads_the_server():
+    for code in ("import wattprint", "from wattprint import Tracker",
+                 "import wattprint.cli"):  # fmt: skip
+        loaded = modules_after(code)
+        assert not loaded & set(SERVER), code
 
 
 def test_unknown_attribute_is_an_attribute_error():

@@ -469,5 +469,16 @@ def wait(
     _run(wait_command, options, list(command or []), tracker_options, below, as_json)
 
 
+def _add_server() -> None:
+    # typer needs the sub-app's object; its module imports nothing of the server until a
+    # command runs.
+    from .server import app as server_app
+
+    app.add_typer(server_app)
+
+
+_add_server()
+
+
 def main() -> None:
     app()

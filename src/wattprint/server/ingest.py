@@ -1,0 +1,247 @@
+"""Envelopes in, rows and run totals out: idempotent by key, no web framework inside.
+
+A batch is a list of envelopes; each is checked on its own, so a bad one is refused with its
+reason and the rest are kept. A key already stored is a duplicate (a retry never duplicates).
+Each run's totals follow its newest row, so summaries read one row per run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from .. import records
+from .db import insert_new
+from .models import TOTALS, Emission, Experiment, Interval, Run, utcnow
+from .values import BadValueError, convert_all, parse_time
+
+RECORD = "wattprint.record"
+INTERVAL = "wattprint.interval"
+MAX_KEY = 200
+DEFAULT_EXPERIMENT = "default"
+_RECORD_SPEC = {c.name: c for c in records.TASK_SPEC}
+_INTERVAL_SPEC = {c.name: c for c in records.INTERVAL_SPEC}
+
+
+@dataclass
+class Item:
+    """One accepted envelope, ready to store."""
+
+    key: str
+    kind: str  # RECORD or INTERVAL
+    values: dict[str, Any]
+    seq: int | None
+    at: Any
+
+
+@dataclass
+class Outcome:
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, key: Any, status: str, error: str | None = None) -> None:
+        self.results.append({"key": key, "status": status, "error": error})
+
+    def as_dict(self) -> dict[str, Any]:
+        count = {s: sum(1 for r in self.results if r["status"] == s)
+                 for s in ("created", "duplicate", "rejected")}  # fmt: skip
+        return {"results": self.results, "created": count["created"],
+                "duplicates": count["duplicate"], "rejected": count["rejected"]}  # fmt: skip
+
+
+def _seq(key: str) -> int | None:
+    tail = key.rsplit(":", 1)[-1].lstrip("i")
+    return int(tail) if tail.isdigit() and len(tail) < 18 else None
+
+
+def parse(envelope: Any) -> Item:
+    """An envelope checked and converted, or BadValueError saying what is wrong."""
+    if not isinstance(envelope, dict):
+        raise BadValueError("an envelope must be a JSON object")
+    kind, key = envelope.get("type"), envelope.get("key")
+    if kind not in (RECORD, INTERVAL):
+        raise BadValueError(f"type {kind!r}: use {RECORD!r} or {INTERVAL!r}")
+    if envelope.get("version") != 1:
+        raise BadValueError(f"version {envelope.get('version')!r}: this server reads version 1")
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY or "\x00" in key:
+        raise BadValueError(f"key must be a non-empty string of at most {MAX_KEY} characters")
+    if kind == RECORD:
+        values = convert_all(_RECORD_SPEC, envelope.get("record"), "record")
+    else:
+        values = convert_all(_INTERVAL_SPEC, envelope.get("interval"), "interval")
+    if not (values.get("run_id") or "").strip():
+        raise BadValueError("run_id is missing: every row belongs to a run")
+    if not (values.get("timestamp") or "").strip():
+        raise BadValueError("timestamp is missing")
+    seq = values.get("seq") if kind == INTERVAL else _seq(key)
+    return Item(key, kind, values, seq, parse_time(values["timestamp"]))
+
+
+def ingest(session: Session, project_id: int, envelopes: Sequence[Any]) -> dict[str, Any]:
+    """Store a batch for ``project_id``; per item: created, duplicate or rejected (why)."""
+    outcome = Outcome()
+    accepted: list[tuple[int, Item]] = []  # (index in results, item)
+    seen: set[str] = set()
+    for envelope in envelopes:
+        key = envelope.get("key") if isinstance(envelope, dict) else None
+        try:
+            item = parse(envelope)
+        except BadValueError as exc:
+            outcome.add(key if isinstance(key, str) else None, "rejected", str(exc))
+            continue
+        if item.key in seen:
+            outcome.add(item.key, "duplicate")
+            continue
+        seen.add(item.key)
+        accepted.append((len(outcome.results), item))
+        outcome.add(item.key, "pending")
+    if accepted:
+        runs = _runs_for(session, project_id, [item for _, item in accepted])
+        created = _store(session, project_id, runs, [item for _, item in accepted])
+        for index, item in accepted:
+            outcome.results[index]["status"] = "created" if item.key in created else "duplicate"
+    return outcome.as_dict()
+
+
+def _runs_for(session: Session, project_id: int, items: list[Item]) -> dict[str, int]:
+    """client run id -> runs.id, creating the runs (and experiments) not stored yet."""
+    first: dict[str, Item] = {}
+    for item in items:
+        first.setdefault(item.values["run_id"], item)
+    found = dict(session.execute(
+        select(Run.client_run_id, Run.id).where(
+            Run.project_id == project_id, Run.client_run_id.in_(list(first)))
+    ).all())  # fmt: skip
+    missing = [first[r] for r in first if r not in found]
+    if missing:
+        rows = []
+        for item in missing:
+            v = item.values
+            rows.append({
+                "project_id": project_id,
+                "experiment_id": experiment_for(session, project_id, v.get("experiment_id"),
+                                                v.get("experiment_name")),
+                "client_run_id": v["run_id"], "name": v.get("run_name") or "",
+                "source": "wattprint", "status": v.get("status") or "running",
+                "started_at": _time_or_none(v.get("started_at")),
+                "last_seen": utcnow(), "emissions_count": 0,
+            })  # fmt: skip
+        insert_new(session, Run.__table__, rows, ("project_id", "client_run_id"))
+        found.update(session.execute(
+            select(Run.client_run_id, Run.id).where(
+                Run.project_id == project_id,
+                Run.client_run_id.in_([i.values["run_id"] for i in missing]))
+        ).all())  # fmt: skip
+    return found
+
+
+def _time_or_none(value: str | None) -> Any:
+    return parse_time(value) if value and value.strip() else None
+
+
+def experiment_for(
+    session: Session, project_id: int, experiment_id: Any, experiment_name: Any
+) -> int:
+    """The project's experiment a run goes to: by id if it is one of the project's, else by name
+    (made if new), else the project's default experiment."""
+    text_id = str(experiment_id or "").strip()
+    if text_id.isdigit() and len(text_id) < 18:
+        found = session.scalar(
+            select(Experiment.id).where(
+                Experiment.id == int(text_id), Experiment.project_id == project_id
+            )
+        )
+        if found is not None:
+            return found
+    name = str(experiment_name or "").strip() or text_id or DEFAULT_EXPERIMENT
+    return ensure_experiment(session, project_id, name)
+
+
+def ensure_experiment(session: Session, project_id: int, name: str) -> int:
+    insert_new(
+        session,
+        Experiment.__table__,
+        [{"project_id": project_id, "name": name, "description": "", "created_at": utcnow()}],
+        ("project_id", "name"),
+    )
+    return session.scalar(
+        select(Experiment.id).where(Experiment.project_id == project_id, Experiment.name == name)
+    )
+
+
+def _store(session: Session, project_id: int, runs: dict[str, int], items: list[Item]) -> set[str]:
+    """Insert the rows and intervals; the keys actually inserted; run totals brought up to date."""
+    created: set[str] = set()
+    for kind, table in ((RECORD, Emission.__table__), (INTERVAL, Interval.__table__)):
+        rows = []
+        for item in items:
+            if item.kind != kind:
+                continue
+            row = dict(item.values)
+            row.update(project_pk=project_id, run_pk=runs[item.values["run_id"]],
+                       key=item.key, at=item.at)  # fmt: skip
+            if kind == RECORD:
+                row.update(seq=item.seq, origin="wattprint")
+            rows.append(row)
+        inserted = insert_new(session, table, rows, ("project_pk", "key"), returning=("key", "id"))
+        created.update(inserted)
+        if kind == RECORD:
+            _update_totals(session, runs, [i for i in items if i.key in inserted], inserted)
+    _touch(session, {runs[i.values["run_id"]] for i in items if i.key in created})
+    return created
+
+
+def _update_totals(
+    session: Session, runs: dict[str, int], items: list[Item], ids: dict[str, int]
+) -> None:
+    newest: dict[int, Item] = {}
+    counts: dict[int, int] = {}
+    for item in items:
+        if item.values.get("task_name"):
+            continue  # a task's row is a part of its run, not the run's total
+        run = runs[item.values["run_id"]]
+        counts[run] = counts.get(run, 0) + 1
+        old = newest.get(run)
+        if old is None or (item.at, item.seq or 0) >= (old.at, old.seq or 0):
+            newest[run] = item
+    for run, item in newest.items():
+        apply_totals(session, run, item.values, item.at, item.seq, ids[item.key])
+    for run, n in counts.items():
+        session.execute(
+            update(Run).where(Run.id == run).values(emissions_count=Run.emissions_count + n)
+        )
+
+
+def apply_totals(
+    session: Session, run: int, values: dict[str, Any], at: Any, seq: int | None, row_id: int
+) -> None:
+    """Make ``values`` (a cumulative row) the run's totals, unless it already has a newer one.
+    One conditional UPDATE: concurrent batches of a run never go back in time."""
+    seq = seq or 0
+    newer = or_(
+        Run.last_at.is_(None),
+        Run.last_at < at,
+        and_(Run.last_at == at, or_(Run.last_seq.is_(None), Run.last_seq <= seq)),
+    )
+    totals = {name: values.get(column) for name, column in TOTALS.items()}
+    session.execute(
+        update(Run)
+        .where(Run.id == run, newer)
+        .values(
+            status=values.get("status") or "unknown",
+            name=values.get("run_name") or Run.name,
+            started_at=_time_or_none(values.get("started_at")) or Run.started_at,
+            last_at=at,
+            last_seq=seq,
+            last_emission_id=row_id,
+            **totals,
+        )  # fmt: skip
+    )
+
+
+def _touch(session: Session, run_ids: set[int]) -> None:
+    if run_ids:
+        session.execute(update(Run).where(Run.id.in_(run_ids)).values(last_seen=utcnow()))

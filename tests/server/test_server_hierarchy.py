@@ -1,0 +1,50 @@
+"""Deleting is explicit and cascades down the hierarchy; nothing else goes with it."""
+
+from __future__ import annotations
+
+from serverkit import app, client, database_url, envelope, interval, world  # noqa: F401 - the fixtures
+
+
+def _count(app, table):
+    from sqlalchemy import text
+
+    with app.state.engine.connect() as c:
+        return c.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+
+
+def test_deleting_a_project_deletes_its_runs_rows_and_tokens_only(world, app):
+    world.send([envelope("a", 1), envelope("a", 2), interval("a", 1)])
+    world.send([envelope("g", 1)], who="token_gpt")
+    assert (_count(app, "runs"), _count(app, "emissions"), _count(app, "intervals")) == (2, 3, 1)
+    got = world.client.delete(f"/api/v1/projects/{world.ids['project']}", headers=world.h("owner"))
+    assert got.status_code == 204
+    assert (_count(app, "runs"), _count(app, "emissions"), _count(app, "intervals")) == (1, 1, 0)
+    assert world.send([envelope("a", 3)]).status_code == 401  # its tokens went with it
+    assert world.send([envelope("g", 2)], who="token_gpt").json()["created"] == 1
+
+
+def test_removing_a_member_deletes_none_of_the_data(world, app):
+    world.send([envelope("a", 1)])
+    a, member = world.ids["org_a"], world.ids["user_member"]
+    got = world.client.delete(f"/api/v1/organizations/{a}/members/{member}",
+                              headers=world.h("owner"))  # fmt: skip
+    assert got.status_code == 204
+    assert _count(app, "runs") == 1 and _count(app, "users") == 6
+    assert (
+        world.client.get(f"/api/v1/organizations/{a}", headers=world.h("member")).status_code == 404
+    )
+
+
+def test_lists_are_paginated_by_cursor(world):
+    world.send([envelope(f"run-{i}", 1) for i in range(7)])
+    seen, cursor = [], None
+    while True:
+        params = {"project_id": world.ids["project"], "limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = world.client.get("/api/v1/runs", params=params, headers=world.h("viewer")).json()
+        seen += [r["client_run_id"] for r in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"run-{i}" for i in reversed(range(7))]  # newest first, each once

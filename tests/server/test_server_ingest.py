@@ -1,0 +1,138 @@
+"""POST /api/v1/records: idempotent by key, per-item results, records read back as sent."""
+
+from __future__ import annotations
+
+from serverkit import app, client, database_url, envelope, interval, world  # noqa: F401 - the fixtures
+
+from wattprint import records
+
+
+def _runs(world, who="owner", **params):
+    r = world.client.get("/api/v1/runs", params=params, headers=world.h(who))
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def test_a_retry_never_duplicates(world):
+    batch = [envelope("r1", i) for i in range(3)] + [interval("r1", 1)]
+    first = world.send(batch)
+    assert first.status_code == 200
+    assert first.json()["created"] == 4 and first.json()["duplicates"] == 0
+    again = world.send(batch)
+    body = again.json()
+    assert (body["created"], body["duplicates"], body["rejected"]) == (0, 4, 0)
+    assert [r["status"] for r in body["results"]] == ["duplicate"] * 4
+    [run] = _runs(world, project_id=world.ids["project"])
+    assert run["emissions_count"] == 3
+
+
+def test_a_bad_item_is_refused_with_its_reason_and_the_rest_kept(world):
+    bad_type = {"type": "other", "version": 1, "key": "k"}
+    bad_number = envelope("r2", 2, emissions="lots")
+    no_run = envelope("r2", 3)
+    no_run["record"]["run_id"] = ""
+    unknown_column = envelope("r2", 4)
+    unknown_column["record"]["favourite_colour"] = "blue"
+    body = world.send([envelope("r2", 1), bad_type, bad_number, no_run, unknown_column, 7]).json()
+    statuses = [r["status"] for r in body["results"]]
+    assert statuses == ["created"] + ["rejected"] * 5
+    errors = [r["error"] for r in body["results"]]
+    assert "type 'other'" in errors[1]
+    assert "emissions" in errors[2] and "not a number" in errors[2]
+    assert "run_id" in errors[3]
+    assert "favourite_colour" in errors[4]
+    assert "JSON object" in errors[5]
+    assert body["created"] == 1 and body["rejected"] == 5
+
+
+def test_one_envelope_object_is_a_batch_of_one(world):
+    body = world.send(envelope("r3", 1)).json()
+    assert body["created"] == 1 and body["results"][0]["key"] == "r3:1"
+
+
+def test_a_record_read_back_equals_the_record_sent(world):
+    sent = envelope("r4", 5, notes="ünïcode | and, commas", ram_used_gb=None, region="")
+    sent["record"]["task_name"] = None
+    world.send([sent])
+    [run] = _runs(world, project_id=world.ids["project"])
+    rows = world.client.get(f"/api/v1/runs/{run['id']}/emissions", headers=world.h("owner"))
+    [row] = rows.json()["items"]
+    assert {c: row[c] for c in records.TASK_COLUMNS} == sent["record"]
+    assert row["key"] == "r4:5"
+
+
+def test_numbers_sent_as_csv_text_are_stored_as_numbers(world):
+    sent = envelope("r5", 1, cpu_count="8", emissions="0.5", pue="", intensity_year="2024.0")
+    assert world.send([sent]).json()["created"] == 1
+    [run] = _runs(world, project_id=world.ids["project"])
+    row = world.client.get(f"/api/v1/runs/{run['id']}/emissions",
+                           headers=world.h("owner")).json()["items"][0]  # fmt: skip
+    assert (row["cpu_count"], row["emissions"], row["pue"], row["intensity_year"]) == (
+        8,
+        0.5,
+        None,
+        2024,
+    )
+
+
+def test_run_totals_follow_the_newest_row_whatever_the_order(world):
+    world.send([envelope("r6", 3, emissions=3.0, status="finished")])
+    world.send([envelope("r6", 1, emissions=1.0), envelope("r6", 2, emissions=2.0)])
+    [run] = _runs(world, project_id=world.ids["project"])
+    assert run["emissions_kg"] == 3.0 and run["status"] == "finished"
+    assert run["emissions_count"] == 3
+
+
+def test_the_experiment_is_found_by_id_then_name_else_the_default(world):
+    c, h = world.client, world.h("owner")
+    made = c.post("/api/v1/experiments", json={"project_id": world.ids["project"], "name": "ft"},
+                  headers=h).json()  # fmt: skip
+    world.send([envelope("by-id", 1, experiment_id=str(made["id"]), experiment_name="ignored"),
+                envelope("by-name", 1, experiment_id="", experiment_name="sweep"),
+                envelope("none", 1, experiment_id="", experiment_name="")])  # fmt: skip
+    runs = {r["client_run_id"]: r for r in _runs(world, project_id=world.ids["project"])}
+    assert runs["by-id"]["experiment_id"] == made["id"]
+    experiments = {e["id"]: e["name"] for e in c.get(
+        "/api/v1/experiments", params={"project_id": world.ids["project"]}, headers=h
+    ).json()["items"]}  # fmt: skip
+    assert experiments[runs["by-name"]["experiment_id"]] == "sweep"
+    assert experiments[runs["none"]["experiment_id"]] == "default"
+
+
+def test_another_projects_experiment_id_is_not_used(world):
+    c, h = world.client, world.h("owner")
+    other = c.post("/api/v1/experiments", json={"project_id": world.ids["project2"],
+                   "name": "theirs"}, headers=h).json()  # fmt: skip
+    world.send([envelope("x", 1, experiment_id=str(other["id"]), experiment_name="")])
+    [run] = _runs(world, project_id=world.ids["project"])
+    assert run["experiment_id"] != other["id"]
+
+
+def test_intervals_are_kept_for_the_runs_power_over_time(world):
+    world.send([interval("live", s) for s in (1, 2, 3)])
+    [run] = _runs(world, project_id=world.ids["project"])
+    assert run["status"] == "running"
+    got = world.client.get(f"/api/v1/runs/{run['id']}/intervals", headers=world.h("owner"))
+    assert [i["cpu_power"] for i in got.json()["items"]] == [11.0, 12.0, 13.0]
+
+
+def test_the_same_key_in_two_projects_is_two_rows(world):
+    assert world.send([envelope("same", 1)]).json()["created"] == 1
+    assert world.send([envelope("same", 1)], who="token_gpt").json()["created"] == 1
+
+
+def test_export_has_the_columns_of_emissions_csv(world):
+    import csv
+    import io
+
+    world.send([envelope("e1", 1), envelope("e1", 2), envelope("e2", 1)])
+    got = world.client.get(f"/api/v1/projects/{world.ids['project']}/export",
+                           params={"format": "csv"}, headers=world.h("viewer"))  # fmt: skip
+    assert got.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(got.text)))
+    assert list(rows[0]) == list(records.COLUMNS)
+    assert sorted(r["run_id"] for r in rows) == ["e1", "e1", "e2"]
+    url = f"/api/v1/projects/{world.ids['project']}/export"
+    as_json = world.client.get(url, params={"format": "json"}, headers=world.h("viewer")).json()
+    assert len(as_json) == 3 and set(as_json[0]) == set(records.COLUMNS)
+    assert as_json[0]["emissions"] == envelope("e1", 1)["record"]["emissions"]

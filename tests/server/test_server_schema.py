@@ -1,0 +1,96 @@
+"""The stored columns are exactly the record's spec; migrations go from empty to head, down to
+empty and up again, and the migrations agree with the models."""
+
+from __future__ import annotations
+
+import pytest
+from serverkit import app, client, database_url, world  # noqa: F401 - the fixtures
+from sqlalchemy import BigInteger, Float, Text, inspect
+
+from wattprint import records
+from wattprint.server import migrate
+from wattprint.server.db import make_engine
+from wattprint.server.models import EMISSION_BOOKKEEPING, INTERVAL_BOOKKEEPING, Base
+
+KIND = {"text": Text, "timestamp": Text, "float": Float, "int": BigInteger}
+
+
+@pytest.fixture
+def engine(database_url):
+    e = make_engine(database_url)
+    yield e
+    e.dispose()
+
+
+def _columns(engine, table):
+    return {c["name"]: c["type"] for c in inspect(engine).get_columns(table)}
+
+
+@pytest.mark.parametrize(
+    "table, spec, own",
+    [("emissions", records.TASK_SPEC, EMISSION_BOOKKEEPING),
+     ("intervals", records.INTERVAL_SPEC, INTERVAL_BOOKKEEPING)],
+)  # fmt: skip
+def test_the_stored_columns_are_exactly_the_spec(engine, table, spec, own):
+    migrate.upgrade(engine)
+    stored = _columns(engine, table)
+    assert set(stored) - set(own) == {c.name for c in spec}
+    for column in spec:
+        kind = KIND[column.kind]
+        got = stored[column.name]
+        assert isinstance(got, kind) or (kind is Float and got.python_type is float), (
+            f"{table}.{column.name}: {got!r} stored for a {column.kind}"
+        )
+
+
+def test_migrations_up_down_and_up_again(engine):
+    assert migrate.current(engine) is None
+    assert migrate.upgrade(engine) == migrate.head()
+    tables = set(inspect(engine).get_table_names())
+    assert {"emissions", "runs", "organizations", "project_tokens"} <= tables
+    assert migrate.downgrade(engine, "base") is None
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    assert migrate.upgrade(engine) == migrate.head()
+    assert set(inspect(engine).get_table_names()) == tables
+
+
+def test_the_migrations_match_the_models(engine):
+    """A column added to records.SPEC (or a model) without a migration fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_a_database_newer_than_the_code_is_refused_with_the_command(engine):
+    from sqlalchemy import text
+
+    migrate.upgrade(engine)
+    with engine.begin() as c:
+        c.execute(text("UPDATE alembic_version SET version_num = 'from_the_future'"))
+    with pytest.raises(migrate.DatabaseNewerError, match=r"pip install --upgrade"):
+        migrate.upgrade(engine)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
+            "from_the_future"
+        )
+
+
+def test_the_api_docs_are_served_without_a_cdn(client):
+    import re
+
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    urls = re.findall(r"""(?:src|href|url)\s*[:=]\s*['"]([^'"]+)['"]""", page.text)
+    assert urls and all(u.startswith("/") for u in urls), urls
+    assert "http" not in page.text  # nothing from elsewhere
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+    spec = client.get("/api/v1/openapi.json").json()
+    assert (
+        "/api/v1/records" in spec["paths"]
+        and "/api/v1/projects/{project_id}/summary" in (spec["paths"])
+    )
