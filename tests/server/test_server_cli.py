@@ -25,8 +25,13 @@ def _ok(*args, stdin=None):
 
 
 def test_migrate_then_already_at_head(url):
-    assert "migrated from empty to schema 0001" in _ok("server", "migrate", "--database-url", url)
-    assert "already at schema 0001" in _ok("server", "--database-url", url, "migrate")
+    from wattprint.server import migrate
+
+    head = migrate.head()
+    assert f"migrated from empty to schema {head}" in _ok(
+        "server", "migrate", "--database-url", url
+    )
+    assert f"already at schema {head}" in _ok("server", "--database-url", url, "migrate")
 
 
 def test_bootstrap_makes_what_does_not_exist_and_a_new_token_each_time(url, monkeypatch):
