@@ -28,9 +28,8 @@ def test_migrate_then_already_at_head(url):
     from wattprint.server import migrate
 
     head = migrate.head()
-    assert f"migrated from empty to schema {head}" in _ok(
-        "server", "migrate", "--database-url", url
-    )
+    done = _ok("server", "migrate", "--database-url", url)
+    assert f"migrated from empty to schema {head}" in done
     assert f"already at schema {head}" in _ok("server", "--database-url", url, "migrate")
 
 
