@@ -15,11 +15,14 @@ def seed(world: World) -> dict[str, Any]:
     organization B's project. Returns the runs' server ids by name."""
     sent = world.send(
         [envelope("r-small", 0, status="completed", duration=60.0, emissions=0.01,
-                  emissions_low_kg=0.008, emissions_high_kg=0.012, energy_consumed=0.05),
+                  emissions_low_kg=0.008, emissions_high_kg=0.012, energy_consumed=0.05,
+                  energy_low_kwh=0.04, energy_high_kwh=0.06),
          envelope("r-big", 0, status="completed", duration=3600.0, emissions=0.5,
-                  emissions_low_kg=0.4, emissions_high_kg=0.6, energy_consumed=2.0),
+                  emissions_low_kg=0.4, emissions_high_kg=0.6, energy_consumed=2.0,
+                  energy_low_kwh=1.6, energy_high_kwh=2.4),
          envelope("r-live", 0, status="running", duration=3.0, emissions=0.002,
-                  emissions_low_kg=0.001, emissions_high_kg=0.003, energy_consumed=0.01)]
+                  emissions_low_kg=0.001, emissions_high_kg=0.003, energy_consumed=0.01,
+                  energy_low_kwh=0.008, energy_high_kwh=0.012)]
         + [interval("r-live", seq, cpu_power=10.0 + seq, gpu_power=100.0 + seq, ram_power=3.0,
                     platform_power_w=None) for seq in range(1, 4)]
     )  # fmt: skip

@@ -207,9 +207,10 @@ def test_a_live_run_page_updates_while_intervals_arrive(server, browser):
         sent = httpx.post(server["base"] + "/api/v1/records", headers=headers,
                           json=[interval("r-live", seq, cpu_power=70.0 + seq)])  # fmt: skip
         assert sent.status_code == 200
-    v.page.wait_for_function(
-        f"document.getElementById('chart-power').data[0].x.length >= {before + 2}", timeout=15000
-    )
+    # Polled from here: wait_for_function evaluates a string, which the page's CSP forbids.
+    deadline = time.monotonic() + 15
+    while len(v.chart("chart-power")[0]["x"]) < before + 2 and time.monotonic() < deadline:
+        v.page.wait_for_timeout(200)
     assert v.chart("chart-power")[0]["y"][-2:] == [80.0, 81.0]
     v.page.screenshot(path=str(ARTIFACTS / "run-live-updated.png"), full_page=True)
     v.clean()
