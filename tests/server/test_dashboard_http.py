@@ -158,6 +158,8 @@ def test_page_data_equals_the_apis_summary(client, world, seeded):  # noqa: F811
     assert [r["run_id"] for r in org["in_progress"]] == ["r-live"]
     assert org["in_progress"][0]["power_w"]["gpu"] == 103.0  # its newest interval
     assert org["biggest_runs"][0]["run_id"] == "r-big"
+    where = next(c for c in org["charts"] if c["id"] == "chart-locations")["traces"][0]
+    assert sum(where["x"]) == pytest.approx(2.06)  # every run's energy, by location
     run = client.get(f"/run/{seeded['r-live']}?format=json").json()
     power = next(c for c in run["charts"] if c["id"] == "chart-power")["traces"]
     assert [t["name"] for t in power] == ["cpu", "gpu", "ram", "platform"]
@@ -208,3 +210,28 @@ def test_the_live_stream_sends_new_intervals_then_ends(client, world, seeded):  
         text = "".join(stream.iter_text())
     assert "event: intervals" in text and '"cpu": [42.0]' in text
     assert "event: ended" in text and '"completed"' in text
+
+
+def test_the_project_page_totals_are_wattprint_reports_on_the_same_rows(
+    client,
+    world,
+    seeded,
+    tmp_path,  # noqa: F811
+):
+    """The page's totals equal `wattprint report`'s summary of the project's exported CSV."""
+    from wattprint.report.summary import read_runs, summarise_group
+
+    sign_in_as(client, world, "viewer")
+    project = world.ids["project"]
+    csv_file = tmp_path / "emissions.csv"
+    csv_file.write_text(client.get(f"/project/{project}/export.csv").text)
+    report = summarise_group("total", read_runs([csv_file]))
+    page = client.get(f"/project/{project}?format=json").json()["totals"]
+    assert page["runs"] == report["runs"] == 3
+    assert page["energy_kwh"] == pytest.approx(report["energy"]["total"]["kwh"])
+    assert page["emissions_kg"] == pytest.approx(report["emissions"]["kg"])
+    assert page["emissions_low_kg"] == pytest.approx(report["emissions"]["low_kg"])
+    assert page["emissions_high_kg"] == pytest.approx(report["emissions"]["high_kg"])
+    assert [e["amount"] for e in page["equivalents"]] == pytest.approx(
+        [e["amount"] for e in report["equivalents"]]
+    )

@@ -75,6 +75,16 @@ def _breakdown(chart_id: str, title: str, grouped: dict[str, Any]) -> dict[str, 
     }  # fmt: skip
 
 
+def _energy_by(chart_id: str, title: str, grouped: dict[str, Any]) -> dict[str, Any]:
+    groups = grouped.get("groups", [])
+    return {
+        "id": chart_id, "title": title,
+        "traces": [{"type": "bar", "orientation": "h", "name": "energy (kWh)",
+                    "y": [g["group"] for g in groups], "x": [g["energy_kwh"] for g in groups]}],
+        "layout": {"xaxis": {"title": {"text": "kWh"}}},
+    }  # fmt: skip
+
+
 def _components(total: dict[str, Any]) -> dict[str, Any]:
     parts = total["by_component"]
     return {
@@ -111,6 +121,7 @@ def organization(db: Session, who: Principal, organization_id: int,
     over_time = summaries.summary(db, f, period)
     by_team = summaries.summary(db, f, "team")
     by_project = summaries.summary(db, f, "project")
+    by_location = summaries.summary(db, f, "location")
     total = {k: v for k, v in over_time.items() if k not in ("groups", "by")}
     running = dashboard.runs_list(db, RunFilter(organization_id=org.id, status="running"), 100)
     latest = dashboard.latest_intervals(db, [r.id for r in running])
@@ -134,7 +145,9 @@ def organization(db: Session, who: Principal, organization_id: int,
         "may_manage": may(who, "manage", org.id),
         "charts": [_over_time(over_time, period),
                    _breakdown("chart-teams", "Emissions by team (kg CO2eq)", by_team),
-                   _breakdown("chart-projects", "Emissions by project (kg CO2eq)", by_project)],
+                   _breakdown("chart-projects", "Emissions by project (kg CO2eq)", by_project),
+                   _energy_by("chart-locations", "Where the energy was used (kWh)",
+                              by_location)],
     }  # fmt: skip
 
 
@@ -156,6 +169,7 @@ def project(db: Session, who: Principal | None, project_id: int,
     over_time = summaries.summary(db, f, period)
     total = {k: v for k, v in over_time.items() if k not in ("groups", "by")}
     runs = dashboard.runs_list(db, f)
+    by_source = summaries.summary(db, f, "intensity_source")
     scatter = [r for r in runs if r.duration_s is not None and r.emissions_kg is not None]  # type: ignore[attr-defined]
     experiments = dashboard.experiment_names(db, proj.id)
     return {
@@ -181,6 +195,8 @@ def project(db: Session, who: Principal | None, project_id: int,
                         "yaxis": {"title": {"text": "kg CO2eq"}}}},
             _over_time(over_time, period),
             _components(total),
+            _breakdown("chart-intensity-sources", "Emissions by intensity source (kg CO2eq)",
+                       by_source),
         ],
     }  # fmt: skip
 
