@@ -235,3 +235,13 @@ def test_the_project_page_totals_are_wattprint_reports_on_the_same_rows(
     assert [e["amount"] for e in page["equivalents"]] == pytest.approx(
         [e["amount"] for e in report["equivalents"]]
     )
+
+
+def test_a_date_range_narrows_the_organization_page(client, world, seeded):  # noqa: F811
+    sign_in_as(client, world, "viewer")
+    org = world.ids["org_a"]
+    every = client.get(f"/org/{org}?format=json&since=&until=").json()["totals"]["runs"]
+    later = client.get(f"/org/{org}?format=json&since=2030-01-01").json()["totals"]["runs"]
+    assert (every, later) == (3, 0)
+    bad = client.get(f"/org/{org}?since=yesterday")
+    assert bad.status_code == 400 and "use a date such as" in bad.text

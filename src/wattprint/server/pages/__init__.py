@@ -68,7 +68,10 @@ def _errors(app: FastAPI) -> None:
     from .session import SignInNeeded, Visitor
 
     def is_page(request: Request) -> bool:
-        return not request.url.path.startswith("/api") and "format=json" not in str(request.url)
+        """A dashboard route asked for HTML (CodeCarbon's root paths and the API stay JSON)."""
+        route = request.scope.get("route")
+        module = getattr(getattr(route, "endpoint", None), "__module__", "")
+        return module.startswith(__name__) and request.query_params.get("format") != "json"
 
     @app.exception_handler(SignInNeeded)
     def sign_in_needed(request: Request, _e: SignInNeeded) -> Response:

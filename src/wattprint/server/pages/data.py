@@ -112,12 +112,13 @@ def organizations(db: Session, who: Principal) -> dict[str, Any]:
             "organizations": [{"id": o.id, "name": o.name} for o in found]}  # fmt: skip
 
 
-def organization(db: Session, who: Principal, organization_id: int,
-                 period: str | None = None) -> dict[str, Any]:  # fmt: skip
+def organization(db: Session, who: Principal, organization_id: int, period: str | None = None,
+                 since: datetime | None = None,
+                 until: datetime | None = None) -> dict[str, Any]:  # fmt: skip
     org = store.get(db, Organization, organization_id)
     check(who, "read", org.id)
     period = _period(period)
-    f = RunFilter(organization_id=org.id)
+    f = RunFilter(organization_id=org.id, since=since, until=until)
     over_time = summaries.summary(db, f, period)
     by_team = summaries.summary(db, f, "team")
     by_project = summaries.summary(db, f, "project")
@@ -136,6 +137,7 @@ def organization(db: Session, who: Principal, organization_id: int,
         "page": "organization",
         "organization": {"id": org.id, "name": org.name},
         "period": period,
+        "range": {"since": _when(since), "until": _when(until)},
         "totals": total,
         "water": _water(runs),
         "projects": [{"id": p.id, "name": p.name, "team_id": p.team_id}
@@ -155,8 +157,9 @@ def _power(interval: Any) -> dict[str, float | None]:
     return {part: getattr(interval, column) for part, column in dashboard.POWER_COLUMNS.items()}
 
 
-def project(db: Session, who: Principal | None, project_id: int,
-            period: str | None = None) -> dict[str, Any]:  # fmt: skip
+def project(db: Session, who: Principal | None, project_id: int, period: str | None = None,
+            since: datetime | None = None,
+            until: datetime | None = None) -> dict[str, Any]:  # fmt: skip
     """A project's page; ``who`` None: an anonymous visitor, who sees only public projects."""
     proj = store.get(db, Project, project_id)
     if who is None:
@@ -165,7 +168,7 @@ def project(db: Session, who: Principal | None, project_id: int,
     else:
         check(who, "read", proj.organization_id, proj.id)
     period = _period(period)
-    f = RunFilter(project_id=proj.id)
+    f = RunFilter(project_id=proj.id, since=since, until=until)
     over_time = summaries.summary(db, f, period)
     total = {k: v for k, v in over_time.items() if k not in ("groups", "by")}
     runs = dashboard.runs_list(db, f)
@@ -177,6 +180,7 @@ def project(db: Session, who: Principal | None, project_id: int,
         "project": {"id": proj.id, "name": proj.name, "organization_id": proj.organization_id,
                     "public": proj.public, "description": proj.description},
         "period": period,
+        "range": {"since": _when(since), "until": _when(until)},
         "totals": total,
         "water": _water(runs),
         "runs": [dict(_run_brief(r), experiment=experiments.get(r.experiment_id, ""))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -18,7 +19,7 @@ from fastapi.responses import (
 
 from .. import store
 from ..api import common
-from ..api.deps import DB
+from ..api.deps import DB, naive_utc
 from ..db import transaction
 from ..models import Project, Run
 from ..permissions import NotFoundError, check
@@ -37,6 +38,16 @@ def page(request: Request, who: session.Visitor, template: str, values: dict[str
     if fmt not in (None, "html"):
         raise ValueError(f"format={fmt!r}: use html or json")
     return render(request, template, who, values)
+
+
+def _day(value: str, name: str) -> datetime | None:
+    """A date range's end from a form (empty: none); a bad one is a 400 that says so."""
+    if not value.strip():
+        return None
+    try:
+        return naive_utc(datetime.fromisoformat(value.strip()))
+    except ValueError:
+        raise ValueError(f"{name}={value!r}: use a date such as 2026-03-01") from None
 
 
 @router.get("/")
@@ -88,15 +99,19 @@ def signout(request: Request, db: DB, who: SignedIn,
 
 @router.get("/org/{organization_id}")
 def organization(request: Request, organization_id: int, db: DB, who: SignedIn,
-                 period: str | None = None, format: str | None = None) -> Response:  # fmt: skip
-    values = data.organization(db, who.principal, organization_id, period)
+                 period: str | None = None, since: str = "", until: str = "",
+                 format: str | None = None) -> Response:  # fmt: skip
+    values = data.organization(db, who.principal, organization_id, period, _day(since, "since"),
+                               _day(until, "until"))  # fmt: skip
     return page(request, who, "organization.html", values, format)
 
 
 @router.get("/project/{project_id}")
 def project(request: Request, project_id: int, db: DB, who: Seen, period: str | None = None,
+            since: str = "", until: str = "",
             format: str | None = None) -> Response:  # fmt: skip
-    values = data.project(db, who.principal, project_id, period)
+    values = data.project(db, who.principal, project_id, period, _day(since, "since"),
+                          _day(until, "until"))  # fmt: skip
     return page(request, who, "project.html", values, format)
 
 
