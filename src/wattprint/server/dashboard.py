@@ -50,14 +50,16 @@ def runs_list(session: Session, f: RunFilter, limit: int = 1000) -> list[Run]:
 
 
 def latest_intervals(session: Session, run_ids: Sequence[int]) -> dict[int, Interval]:
-    """Each run's newest interval (for the runs in progress: their current power)."""
-    out: dict[int, Interval] = {}
-    for run_id in run_ids:
-        query = select(Interval).where(Interval.run_pk == run_id)
-        found = session.scalar(query.order_by(Interval.id.desc()).limit(1))
-        if found is not None:
-            out[run_id] = found
-    return out
+    """Each run's newest interval (for the runs in progress: their current power), in one
+    query: the newest id per run, then those rows."""
+    from sqlalchemy import func
+
+    if not run_ids:
+        return {}
+    newest = (select(func.max(Interval.id)).where(Interval.run_pk.in_(list(run_ids)))
+              .group_by(Interval.run_pk))  # fmt: skip
+    rows = session.scalars(select(Interval).where(Interval.id.in_(newest)))
+    return {row.run_pk: row for row in rows}
 
 
 def intervals_after(session: Session, run_id: int, after_id: int = 0,
