@@ -245,3 +245,18 @@ def test_a_date_range_narrows_the_organization_page(client, world, seeded):  # n
     assert (every, later) == (3, 0)
     bad = client.get(f"/org/{org}?since=yesterday")
     assert bad.status_code == 400 and "use a date such as" in bad.text
+
+
+def test_grouped_is_summary_by_each_grouping_at_once(app, world, seeded):  # noqa: F811
+    from wattprint.server import db, summaries
+    from wattprint.server.store import RunFilter
+
+    f = RunFilter(organization_id=world.ids["org_a"])
+    bys = ("day", "team", "project", "location", "intensity_source")
+    with db.transaction(app.state.sessions) as s:
+        together = summaries.grouped(s, f, bys)
+        for by in bys:
+            assert together["groupings"][by] == summaries.summary(s, f, by)["groups"], by
+        assert together["emissions_kg"] == summaries.summary(s, f)["emissions_kg"]
+        with pytest.raises(ValueError, match="use one of"):
+            summaries.grouped(s, f, ("year",))

@@ -119,11 +119,11 @@ def organization(db: Session, who: Principal, organization_id: int, period: str 
     check(who, "read", org.id)
     period = _period(period)
     f = RunFilter(organization_id=org.id, since=since, until=until)
-    over_time = summaries.summary(db, f, period)
-    by_team = summaries.summary(db, f, "team")
-    by_project = summaries.summary(db, f, "project")
-    by_location = summaries.summary(db, f, "location")
-    total = {k: v for k, v in over_time.items() if k not in ("groups", "by")}
+    all_of = summaries.grouped(db, f, (period, "team", "project", "location"))
+    total = {k: v for k, v in all_of.items() if k != "groupings"}
+    over_time, by_team, by_project, by_location = (
+        {"groups": all_of["groupings"][by]} for by in (period, "team", "project", "location")
+    )
     running = dashboard.runs_list(db, RunFilter(organization_id=org.id, status="running"), 100)
     latest = dashboard.latest_intervals(db, [r.id for r in running])
     in_progress = []
@@ -169,10 +169,11 @@ def project(db: Session, who: Principal | None, project_id: int, period: str | N
         check(who, "read", proj.organization_id, proj.id)
     period = _period(period)
     f = RunFilter(project_id=proj.id, since=since, until=until)
-    over_time = summaries.summary(db, f, period)
-    total = {k: v for k, v in over_time.items() if k not in ("groups", "by")}
+    all_of = summaries.grouped(db, f, (period, "intensity_source"))
+    total = {k: v for k, v in all_of.items() if k != "groupings"}
+    over_time = {"groups": all_of["groupings"][period]}
+    by_source = {"groups": all_of["groupings"]["intensity_source"]}
     runs = dashboard.runs_list(db, f)
-    by_source = summaries.summary(db, f, "intensity_source")
     scatter = [r for r in runs if r.duration_s is not None and r.emissions_kg is not None]  # type: ignore[attr-defined]
     experiments = dashboard.experiment_names(db, proj.id)
     return {
