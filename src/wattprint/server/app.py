@@ -19,7 +19,7 @@ log = logging.getLogger("wattprint.server")
 def create_app(settings: ServerSettings, *, migrate_schema: bool = False) -> FastAPI:
     """The app on ``settings.url``; with ``migrate_schema``, the schema is brought up to date
     first (``wattprint server`` does it once before starting its workers)."""
-    from . import api, codecarbon, db, docs, migrate, security
+    from . import api, codecarbon, db, docs, migrate, pages, security
 
     engine = db.make_engine(settings.url)
     if migrate_schema:
@@ -52,6 +52,7 @@ def create_app(settings: ServerSettings, *, migrate_schema: bool = False) -> Fas
             allow_methods=["*"], allow_headers=["*"],
         )  # fmt: skip
     _errors(app)
+    pages.mount(app)  # after _errors: its error pages wrap the API's answers
     return app
 
 

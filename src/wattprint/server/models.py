@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
@@ -96,6 +97,8 @@ class Project(Base):
     name: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Its dashboard page and badge readable by anyone (read-only); a project owner turns it on.
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Experiment(Base):

@@ -1,0 +1,107 @@
+"""The dashboard's server time per page as a project's emissions grow.
+
+    .venv/bin/python benchmarks/dashboard.py                          # SQLite, 10k and 100k
+    .venv/bin/python benchmarks/dashboard.py --sizes 10000,100000,1000000 --json dashboard.json
+    .venv/bin/python benchmarks/dashboard.py --postgres-url postgresql+psycopg://u@host:port/db
+
+Rows go straight into the database as benchmarks/server.py's summaries do (1,000 per run), then
+``wattprint server`` (a subprocess) is asked for the organization, project and run pages, as
+HTML and as their ``?format=json`` data, with a signed-in administrator's session cookie; each
+figure is the median of 7 requests after one to warm up. The goal (issue 12): < 300 ms a page at
+1,000,000 emissions. The PostgreSQL database given is emptied (schema dropped) first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import server as load  # noqa: E402  (benchmarks/server.py: its setup, fill and Server)
+
+
+def admin_session(url: str) -> tuple[str, int, int]:
+    """(a session token of a server administrator, the organization id, a run id)."""
+    from sqlalchemy import select
+
+    from wattprint.server import db, store
+    from wattprint.server.models import Project, Run
+
+    engine = db.make_engine(url)
+    with db.transaction(db.session_factory(engine)) as s:
+        user = store.user_by_email(s, "bench@example.org")
+        if user is None:
+            user = store.create_user(s, "bench@example.org", "a bench password", True)
+        _, token = store.create_personal_token(s, user.id, "sign-in", None)
+        organization = s.scalar(select(Project.organization_id).limit(1))
+        run = s.scalar(select(Run.id).order_by(Run.id.desc()).limit(1))
+    engine.dispose()
+    return token, organization, run
+
+
+def page_ms(base: str, token: str, path: str, repeats: int = 7) -> float:
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=120, cookies={"wattprint_session": token}) as http:
+        http.get(path).raise_for_status()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            http.get(path).raise_for_status()
+            times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def bench(name: str, url: str, sizes: list[int], home: Path) -> dict[str, Any]:
+    project, _token = load.setup(url)
+    have, out = 0, []
+    for size in sizes:
+        have = load.fill(url, project, size, have)
+        token, organization, run = admin_session(url)
+        server = load.Server(url, 1, home)
+        try:
+            row: dict[str, Any] = {"emissions": load.count_emissions(url),
+                                   "runs": have // load.ROWS_PER_RUN}  # fmt: skip
+            pages = {"organization": f"/org/{organization}", "project": f"/project/{project}",
+                     "run": f"/run/{run}"}  # fmt: skip
+            for page, path in pages.items():
+                row[f"{page}_ms"] = round(page_ms(server.base, token, path), 1)
+                json_ms = page_ms(server.base, token, path + "?format=json")
+                row[f"{page}_json_ms"] = round(json_ms, 1)
+        finally:
+            server.stop()
+        print(f"{name}: {row}", file=sys.stderr)
+        out.append(row)
+    return {"database": name, "pages": out}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres-url", default=None)
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        results.append(bench("sqlite", f"sqlite:///{home / 'bench.sqlite3'}", sizes, home))
+        if args.postgres_url:
+            results.append(bench("postgresql", args.postgres_url, sizes, home))
+    text = json.dumps({"cpus": os.cpu_count(), "results": results}, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""The dashboard: server-rendered pages at ``/`` in the API's process (``mount(app)``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+
+#: Nothing from outside the server; plotly.js sets inline styles on its charts, so styles alone
+#: may be inline. No inline script runs (the page data block is JSON, not executed).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")  # fmt: skip
+STATIC = Path(__file__).resolve().parent.parent / "static"
+YEAR = "public, max-age=31536000, immutable"
+
+
+def plotly_js() -> Path | None:
+    """plotly.min.js from the installed ``plotly`` package (never a CDN); None without it."""
+    try:
+        from importlib import resources
+
+        path = Path(str(resources.files("plotly").joinpath("package_data/plotly.min.js")))
+    except ImportError:
+        return None
+    return path if path.is_file() else None
+
+
+def mount(app: FastAPI) -> None:
+    from . import admin, routes
+
+    app.include_router(routes.router)
+    app.include_router(admin.router)
+    _static(app)
+    _headers(app)
+    _errors(app)
+
+
+def _static(app: FastAPI) -> None:
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        # The pages link them with the package's version: cached for a year.
+        if name == "plotly.min.js":
+            path = plotly_js()
+        else:
+            path = STATIC / name if name in {p.name for p in STATIC.iterdir()} else None
+        if path is None:
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        return FileResponse(path, headers={"Cache-Control": YEAR})
+
+
+def _headers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        if not request.url.path.startswith("/api/"):  # Swagger UI has its own needs
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def _errors(app: FastAPI) -> None:
+    """On the dashboard's paths, errors are pages; the API's stay JSON."""
+    from ..permissions import ForbiddenError, NotFoundError
+    from .render import render
+    from .session import SignInNeeded, Visitor
+
+    def is_page(request: Request) -> bool:
+        """A dashboard route asked for HTML (CodeCarbon's root paths and the API stay JSON)."""
+        route = request.scope.get("route")
+        module = getattr(getattr(route, "endpoint", None), "__module__", "")
+        return module.startswith(__name__) and request.query_params.get("format") != "json"
+
+    @app.exception_handler(SignInNeeded)
+    def sign_in_needed(request: Request, _e: SignInNeeded) -> Response:
+        if not is_page(request):
+            return JSONResponse({"detail": "sign in first"}, status_code=401)
+        return RedirectResponse("/signin", status_code=303)
+
+    previous = dict(app.exception_handlers)
+
+    def handler(kind: type[Exception], status: int, message: str):  # type: ignore[no-untyped-def]
+        api = previous[kind]
+
+        def handle(request: Request, e: Exception) -> Response:
+            if not is_page(request):
+                return api(request, e)
+            text = str(e) if kind is not NotFoundError and str(e) else message
+            return render(request, "error.html", Visitor(None, ""),
+                          {"page": "error", "status": status, "message": text},
+                          status_code=status)  # fmt: skip
+
+        app.add_exception_handler(kind, handle)
+
+    handler(NotFoundError, 404, "Not found (or not yours to see).")
+    handler(ForbiddenError, 403, "You may not do that here.")
+    handler(ValueError, 400, "That request was not right.")

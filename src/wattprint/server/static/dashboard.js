@@ -1,0 +1,40 @@
+// Draws each page's charts from its page-data block, and keeps a live run's power chart
+// up to date from the server's event stream. No inline script: the CSP forbids it.
+(function () {
+  "use strict";
+  var block = document.getElementById("page-data");
+  if (!block) return;
+  var data = JSON.parse(block.textContent);
+  var config = { responsive: true, displaylogo: false };
+
+  function layout(chart) {
+    var base = { margin: { t: 10, r: 10, b: 50, l: 60 }, autosize: true,
+                 font: { color: "#1a1a1a" }, showlegend: chart.traces.length > 1 };
+    return Object.assign(base, chart.layout || {});
+  }
+
+  (data.charts || []).forEach(function (chart) {
+    var el = document.getElementById(chart.id);
+    if (el && window.Plotly) window.Plotly.newPlot(el, chart.traces, layout(chart), config);
+  });
+
+  if (data.page === "run" && data.live && window.EventSource) {
+    var parts = ["cpu", "gpu", "ram", "platform"];
+    var url = "/run/" + data.run.id + "/events?after=" + (data.last_interval_id || 0);
+    var source = new EventSource(url);
+    source.addEventListener("intervals", function (event) {
+      var s = JSON.parse(event.data);
+      var el = document.getElementById("chart-power");
+      window.Plotly.extendTraces(el, { x: parts.map(function () { return s.x; }),
+                                       y: parts.map(function (p) { return s.y[p]; }) },
+                                 [0, 1, 2, 3]);
+      el.setAttribute("data-last-interval", s.last_interval_id);
+    });
+    source.addEventListener("ended", function (event) {
+      source.close();
+      document.getElementById("run-status").textContent = JSON.parse(event.data).status;
+      var live = document.getElementById("live");
+      if (live) live.textContent = "finished";
+    });
+  }
+})();
