@@ -203,6 +203,22 @@ def test_process_mode_charges_the_tree_its_cpu_time_share_of_rapl(machine):
     assert row["tracking_mode"] == "process"
 
 
+def test_process_mode_on_a_vm_whose_platform_the_model_folds_into_the_cpu(machine):
+    """A VM's generic CPU: the model has no platform of its own (not estimated), so only CPU
+    and RAM have an idle figure; the tracker starts and charges the tree, it does not raise."""
+    machine.write("/proc/cpuinfo", "processor\t: 0\nmodel name\t: AMD EPYC Processor\n"
+                  "flags\t: hypervisor\n\nprocessor\t: 1\nmodel name\t: AMD EPYC Processor\n"
+                  "flags\t: hypervisor\n\n")  # fmt: skip
+    machine.add_process(PID, utime=100, rss_pages=0)
+    tracker = Tracker(country="FRA", tracking_mode="process", interval_s=60).start()
+    machine.write("/proc/stat", cpu_stat(1000 + 10 * CLK_TCK, 9000))
+    machine.add_process(PID, utime=100 + 5 * CLK_TCK)  # 5 of the machine's 10 busy seconds
+    r = tracker.stop()
+    assert r.platform is None or r.platform.method == "not-estimated"
+    assert r.cpu.energy_kwh is not None and r.cpu.method.endswith("+share")
+    assert 0.0 < float(rows()[0]["cpu_share"]) < 1.0  # the tree's part, not the machine
+
+
 def test_machine_mode_charges_everything_and_says_so(machine):
     add_rapl(machine)
     tracker = Tracker(country="FRA", interval_s=60).start()

@@ -1025,7 +1025,10 @@ class Tracker:
         from .meters.cpu_model import machine_model
 
         info, curve = machine_model(ctx)
-        idle_w = {n: curve.component(n, 0.0)[0] for n in ("cpu", "ram", "platform")}
+        # A part the model does not estimate apart (an unknown CPU's platform) has no idle
+        # figure of its own: it is folded into the CPU's.
+        idle = {n: curve.component(n, 0.0) for n in ("cpu", "ram", "platform")}
+        idle_w = {n: w[0] for n, w in idle.items() if w is not None}
         if attribute(att, s.tracking_mode, s.idle_policy, components, ctx.root, ctx.pid,
                      info.threads, idle_w, ctx.shared, _logs().warn_once):  # fmt: skip
             att.gpu_method = self._gpu_scope(att, components)
