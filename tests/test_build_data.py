@@ -73,6 +73,7 @@ def test_build_reproduces_committed_files() -> None:
         "src/wattprint/carbon/data/marginal.csv",
         "src/wattprint/carbon/data/timezone_zones.csv",
         "src/wattprint/carbon/data/timezones.csv",
+        "src/wattprint/carbon/data/zone_mix.csv",
         "src/wattprint/carbon/data/zones.csv",
         "src/wattprint/embodied/data/embodied.csv",
         "src/wattprint/meters/data/cpus.csv",
