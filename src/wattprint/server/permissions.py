@@ -1,7 +1,8 @@
 """Who may do what: ONE table, and ONE function every check goes through.
 
 A user acts in an organization through their role there (the server's administrators in all of
-them); a project token acts on its own project only, through its scopes. Whoever may not even
+them), and, in the projects of the teams they belong to, with what ``TEAM_GRANTS`` adds to that
+role; a project token acts on its own project only, through its scopes. Whoever may not even
 read an organization or project is told it does not exist (404), so ids reveal nothing; whoever
 may read it but not do this is refused (403).
 """
@@ -23,12 +24,22 @@ ALLOWED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "ingest": (frozenset(), frozenset({"ingest"})),
     # create and edit projects, experiments; delete runs and experiments
     "write": (frozenset({"owner", "admin", "member"}), frozenset()),
-    # teams, members and roles, project tokens; delete projects and teams
+    # teams (and moving projects between them), members and roles, project tokens; delete
+    # projects and teams
     "manage": (frozenset({"owner", "admin"}), frozenset()),
     # delete the organization, make or unmake owners
     "own": (frozenset({"owner"}), frozenset()),
 }
 ACTIONS = tuple(ALLOWED)
+
+#: What membership of a team adds to a user's organization role, in that team's projects only:
+#: the team's people work on its projects (create and edit experiments, edit the project, rename
+#: and delete its runs and experiments), a viewer of the organization included. Teams themselves
+#: (create, rename, delete, members, which projects are in them) and project tokens stay with
+#: the organization's admins and owners ("manage"): joining a team never lets its members manage
+#: it. Only a member of the organization can be in one of its teams, and leaving the organization
+#: leaves its teams (``store.remove_membership``).
+TEAM_GRANTS = frozenset({"read", "describe", "write"})
 
 
 class NotFoundError(LookupError):
@@ -46,6 +57,7 @@ class Principal:
     user_id: int | None = None
     is_admin: bool = False
     roles: dict[int, str] = field(default_factory=dict)  # organization id -> role
+    team_projects: frozenset[int] = frozenset()  # projects of the teams the user is in
     token_id: int | None = None
     token_project_id: int | None = None
     token_organization_id: int | None = None
@@ -86,8 +98,21 @@ def check(
     role = principal.roles.get(organization_id)
     if role is None:
         raise NotFoundError()
-    if role not in roles:
-        raise ForbiddenError(f"a {role} of this organization may not {action}")
+    if role in roles or _team_grants(principal, action, project_id):
+        return
+    if action in TEAM_GRANTS and project_id is not None:
+        raise ForbiddenError(
+            f"a {role} of this organization may not {action} here: only in the projects of a "
+            "team they are in (an admin of the organization adds them to it)"
+        )
+    raise ForbiddenError(f"a {role} of this organization may not {action}")
+
+
+def _team_grants(principal: Principal, action: str, project_id: int | None) -> bool:
+    """Whether the user's teams grant ``action`` on this project (never on the organization)."""
+    return (
+        action in TEAM_GRANTS and project_id is not None and project_id in principal.team_projects
+    )
 
 
 def may(

@@ -452,4 +452,9 @@ def principal_for(session: Session, token: str) -> Principal | None:
 def principal_of_user(session: Session, user: User) -> Principal:
     roles = dict(session.execute(select(Membership.organization_id, Membership.role).where(
         Membership.user_id == user.id)).all())  # fmt: skip
-    return Principal(user_id=user.id, is_admin=user.is_admin, roles=roles)
+    # The projects of the user's teams: what permissions.TEAM_GRANTS applies to.
+    team_projects = session.scalars(
+        select(Project.id).join(TeamMember, TeamMember.team_id == Project.team_id)
+        .where(TeamMember.user_id == user.id))  # fmt: skip
+    return Principal(user_id=user.id, is_admin=user.is_admin, roles=roles,
+                     team_projects=frozenset(team_projects))  # fmt: skip

@@ -43,6 +43,9 @@ def get_project(project_id: int, db: DB, who: Who):
 def update_project(project_id: int, body: schemas.ProjectPatch, db: DB, who: Who):
     project = store.get(db, Project, project_id)
     common.allowed(db, who, "write", project)
+    if body.team_id is not None and body.team_id != project.team_id:
+        # Which team a project is in decides who may write it: the organization's managers say.
+        common.allowed(db, who, "manage", project)
     store.check_rename(db, project, body.name)
     if body.team_id is not None:
         team = db.get(store.Team, body.team_id)
