@@ -28,10 +28,13 @@ def plotly_js() -> Path | None:
 
 
 def mount(app: FastAPI) -> None:
-    from . import admin, routes
+    from . import account, admin, live, routes, teams_admin
 
     app.include_router(routes.router)
     app.include_router(admin.router)
+    app.include_router(teams_admin.router)
+    app.include_router(account.router)
+    app.include_router(live.router)
     _static(app)
     _headers(app)
     _errors(app)
@@ -64,6 +67,7 @@ def _headers(app: FastAPI) -> None:
 def _errors(app: FastAPI) -> None:
     """On the dashboard's paths, errors are pages; the API's stay JSON."""
     from ..permissions import ForbiddenError, NotFoundError
+    from ..store import ConflictError
     from .render import render
     from .session import SignInNeeded, Visitor
 
@@ -97,3 +101,4 @@ def _errors(app: FastAPI) -> None:
     handler(NotFoundError, 404, "Not found (or not yours to see).")
     handler(ForbiddenError, 403, "You may not do that here.")
     handler(ValueError, 400, "That request was not right.")
+    handler(ConflictError, 409, "That conflicts with what is there.")

@@ -15,6 +15,7 @@ from .. import dashboard, store, summaries
 from ..models import Organization, Project, Run
 from ..permissions import NotFoundError, Principal, check, may
 from ..store import RunFilter
+from . import live
 
 PERIODS = summaries.PERIODS
 PARTS = ("cpu", "gpu", "ram", "platform")
@@ -124,14 +125,6 @@ def organization(db: Session, who: Principal, organization_id: int, period: str 
     over_time, by_team, by_project, by_location = (
         {"groups": all_of["groupings"][by]} for by in (period, "team", "project", "location")
     )
-    running = dashboard.runs_list(db, RunFilter(organization_id=org.id, status="running"), 100)
-    latest = dashboard.latest_intervals(db, [r.id for r in running])
-    in_progress = []
-    for run in running:
-        brief = _run_brief(run)
-        interval = latest.get(run.id)
-        brief["power_w"] = _power(interval) if interval is not None else None
-        in_progress.append(brief)
     runs = dashboard.runs_list(db, f, 100000)
     return {
         "page": "organization",
@@ -142,7 +135,7 @@ def organization(db: Session, who: Principal, organization_id: int, period: str 
         "water": _water(runs),
         "projects": [{"id": p.id, "name": p.name, "team_id": p.team_id}
                      for p in dashboard.projects_of(db, org.id)],
-        "in_progress": in_progress,
+        "in_progress": live.in_progress(db, org.id),  # the live stream sends it again
         "biggest_runs": [_run_brief(r) for r in dashboard.biggest_runs(db, f)],
         "may_manage": may(who, "manage", org.id),
         "charts": [_over_time(over_time, period),
@@ -151,10 +144,6 @@ def organization(db: Session, who: Principal, organization_id: int, period: str 
                    _energy_by("chart-locations", "Where the energy was used (kWh)",
                               by_location)],
     }  # fmt: skip
-
-
-def _power(interval: Any) -> dict[str, float | None]:
-    return {part: getattr(interval, column) for part, column in dashboard.POWER_COLUMNS.items()}
 
 
 def project(db: Session, who: Principal | None, project_id: int, period: str | None = None,

@@ -1,0 +1,110 @@
+"""The organization home, live: every run in progress with its current power, sent again as
+server-sent events whenever it changes (like the run page's feed in ``routes``).
+
+A run's figures here are its newest: the latest interval's (cumulative energy and emissions,
+power over that interval) where it is newer than the run's latest row and has them, else the
+row's. Nothing is
+kept between requests: each poll reads the database, so any worker serves any stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session
+
+from .. import dashboard, store
+from ..db import transaction
+from ..models import Organization, Run
+from ..permissions import check
+from ..store import RunFilter
+from . import session
+
+router = APIRouter(include_in_schema=False)
+SignedIn = Annotated[session.Visitor, Depends(session.signed_in)]
+
+POLL_S = 1.0  # how often a stream looks for changes
+STREAM_S = 30.0  # a stream ends after this; the browser reconnects (``retry``)
+MAX_RUNS = 100  # the runs in progress a page lists (the most recent)
+
+
+def _when(value: Any) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def in_progress(db: Session, organization_id: int) -> list[dict[str, Any]]:
+    """The organization's runs in progress, newest first, with their current power (W per
+    component and in all; None where unknown, never zero)."""
+    running = dashboard.runs_list(db, RunFilter(organization_id=organization_id,
+                                                status="running"), MAX_RUNS)  # fmt: skip
+    latest = dashboard.latest_intervals(db, [r.id for r in running])
+    return [_live_run(run, latest.get(run.id)) for run in running]
+
+
+def _live_run(run: Run, interval: Any) -> dict[str, Any]:
+    power = None
+    figures = {
+        "duration_s": run.duration_s,  # type: ignore[attr-defined]
+        "energy_kwh": run.energy_kwh,  # type: ignore[attr-defined]
+        "emissions_kg": run.emissions_kg,  # type: ignore[attr-defined]
+    }
+    fresher = interval is not None and (
+        run.last_at is None or (interval.at is not None and interval.at >= run.last_at)
+    )
+    if interval is not None:
+        power = {part: getattr(interval, c) for part, c in dashboard.POWER_COLUMNS.items()}
+    if fresher:
+        newer = {"duration_s": interval.duration, "energy_kwh": interval.energy_consumed,
+                 "emissions_kg": interval.emissions}  # fmt: skip
+        figures.update({k: v for k, v in newer.items() if v is not None})
+    known = [w for w in (power or {}).values() if w is not None]
+    return {
+        "id": run.id, "run_id": run.client_run_id, "name": run.name, "status": run.status,
+        "project_id": run.project_id, "started_at": _when(run.started_at),
+        **figures,
+        "power_w": power,
+        "power_total_w": sum(known) if known else None,
+        "power_at": _when(interval.at) if interval is not None else None,
+        "last_seen": _when(run.last_seen),
+    }  # fmt: skip
+
+
+def _readable(db: Session, who: session.Visitor, organization_id: int) -> int:
+    org = store.get(db, Organization, organization_id)
+    check(who.principal, "read", org.id)  # type: ignore[arg-type]
+    return org.id
+
+
+@router.get("/org/{organization_id}/events")
+async def organization_events(request: Request, organization_id: int,
+                              who: SignedIn) -> Response:  # fmt: skip
+    """Server-sent events: ``runs`` (the runs in progress, as the page lists them) at once and
+    whenever they change."""
+    factory = request.app.state.sessions
+    with transaction(factory) as db:
+        _readable(db, who, organization_id)  # the permission check, before any byte is sent
+
+    def fetch() -> str:
+        with transaction(factory) as db:
+            return json.dumps({"runs": in_progress(db, organization_id)})
+
+    async def events() -> AsyncIterator[str]:
+        yield "retry: 1000\n\n"
+        sent, number, waited = None, 0, 0.0
+        while waited < STREAM_S:
+            current = await asyncio.to_thread(fetch)
+            if current != sent:
+                number += 1
+                yield f"id: {number}\nevent: runs\ndata: {current}\n\n"
+                sent = current
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(POLL_S)
+            waited += POLL_S
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store"})  # fmt: skip
