@@ -1,0 +1,215 @@
+"""The live pages in a real browser, fed by a REAL tracked subprocess: ``wattprint server`` and
+``wattprint run --server-url ... -- python -c <busy loop>`` both started as a user starts them,
+chromium watching the organization home and the run page update while the run's intervals
+arrive (read from the pages' DOM and chart data, not pixels, and checked against what the
+server stored). Then a personal token made and revoked in the browser. Screenshots go to
+test-artifacts/dashboard-live/ (git-ignored)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("no /usr/bin/chromium (apt-get install -y chromium; .ci/run does)",
+                allow_module_level=True)  # fmt: skip
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
+pytest.importorskip("fastapi", reason="the server extra is not installed")
+
+import httpx  # noqa: E402
+from serverproc import EMAIL, PASSWORD, ServerProcess  # noqa: E402
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard-live"
+MAX_WORK_S = 240  # the tracked command works until the test says stop (a file), or this
+INTERVAL_S = "0.05"  # the tracker's floor: many intervals, sent together every few seconds
+BUSY = ("import os, sys, time\nend = time.time() + float(sys.argv[2])\nx = 0\n"
+        "while time.time() < end and not os.path.exists(sys.argv[1]):\n    x += 1\n")  # fmt: skip
+LIVE_ROWS = ("Array.from(document.querySelectorAll('#live-runs tbody tr[data-run-id]'), "
+             "r => ({id: Number(r.dataset.runId), power: r.dataset.powerW, "
+             "cells: Array.from(r.cells, c => c.textContent.trim())}))")  # fmt: skip
+POWER_X = "Array.from(document.getElementById('chart-power').data[0].x || [])"
+POWER_Y = ("Array.from(document.getElementById('chart-power').data, "
+           "t => Array.from(t.y || []))")  # fmt: skip
+
+
+def wait(condition: Any, timeout: float, what: str, page: Any = None) -> Any:
+    """Poll ``condition`` (from here: the CSP forbids wait_for_function's string eval)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        if page is not None:
+            page.wait_for_timeout(200)
+        else:
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def server(tmp_path):
+    process = ServerProcess(tmp_path / "server")
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+class Tab:
+    """A signed-in page, with its console errors and every request's host recorded."""
+
+    def __init__(self, context: Any, base: str) -> None:
+        self.page = context.new_page()
+        self.base = base
+        self.errors: list[str] = []
+        self.hosts: set[str] = set()
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.hosts.add(re.sub(r"^\w+://([^/:]+).*", r"\1",
+                                                                r.url)))  # fmt: skip
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def clean(self) -> None:
+        assert self.errors == [], self.errors
+        assert self.hosts <= {"127.0.0.1"}, self.hosts
+
+
+def _track(server: ServerProcess, folder: Path, stop: Path) -> subprocess.Popen[str]:
+    folder.mkdir()
+    command = [sys.executable, "-m", "wattprint", "run", "--server-url", server.url,
+               "--server-token", server.made["token"], "--interval", INTERVAL_S,
+               "--country", "FRA", "--output-dir", str(folder), "--",
+               sys.executable, "-c", BUSY, str(stop), str(MAX_WORK_S)]  # fmt: skip
+    return subprocess.Popen(command, env=server.env, cwd=folder, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+
+
+def _stored_intervals(server: ServerProcess, run_id: int) -> list[dict[str, Any]]:
+    return server.get(f"/api/v1/runs/{run_id}/intervals", limit=500)["items"]
+
+
+def _total(interval: dict[str, Any]) -> float | None:
+    known = [interval[c] for c in ("cpu_power", "gpu_power", "ram_power", "platform_power_w")
+             if interval[c] is not None]  # fmt: skip
+    return sum(known) if known else None
+
+
+def sign_in(tab: Tab) -> None:
+    tab.page.goto(tab.base + "/signin")
+    tab.page.fill("#email", EMAIL)
+    tab.page.fill("#password", PASSWORD)
+    tab.page.keyboard.press("Enter")  # the keyboard alone signs in
+    try:
+        tab.page.wait_for_url(re.compile(r"/org/\d+$"), timeout=90_000)  # Argon2, a busy machine
+    except Exception:
+        tab.shot("sign-in-failed")
+        raise
+
+
+def test_the_organization_home_and_run_page_follow_a_real_tracked_run(server, browser, tmp_path):
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    home = Tab(context, server.url)
+    sign_in(home)
+    assert home.page.evaluate(LIVE_ROWS) == []  # nothing runs yet
+    stop = tmp_path / "stop"
+    tracked = _track(server, tmp_path / "run", stop)
+    try:
+        # The run appears on the home page (no reload) with its current power...
+        rows = wait(lambda: home.page.evaluate(LIVE_ROWS), 60, "the run on the home page",
+                    home.page)  # fmt: skip
+        (row,) = rows
+        run_id = row["id"]
+        updates = int(home.page.get_attribute("#live-runs", "data-updates"))
+        home.shot("organization-live")
+        # ... and it changes as the next intervals arrive.
+        wait(lambda: int(home.page.get_attribute("#live-runs", "data-updates")) > updates, 60,
+             "a second update of the home page", home.page)  # fmt: skip
+        (later,) = home.page.evaluate(LIVE_ROWS)
+        assert later["id"] == run_id and later["cells"][1:4] != row["cells"][1:4]  # newer figures
+        home.shot("organization-live-updated")
+        stored = _stored_intervals(server, run_id)
+        shown = [r for r in (row, later) if r["id"] == run_id and r["power"]]
+        assert shown, "the home page showed no power for the run"
+        totals = [_total(i) for i in stored]
+        for r in shown:  # each power shown is one the run sent (the latest, when shown)
+            assert any(t is not None and abs(float(r["power"]) - t) < 1e-9 for t in totals), (
+                r,
+                totals[-5:],
+            )
+        # The run page: its power chart grows without reload while intervals arrive.
+        run = Tab(context, server.url)
+        run.page.goto(f"{server.url}/run/{run_id}")
+        run.page.wait_for_selector("#chart-power .main-svg")
+        assert run.page.locator("#live").inner_text() == "live"
+        before = len(run.page.evaluate(POWER_X))
+        grown = wait(lambda: (n := len(run.page.evaluate(POWER_X))) > before and n, 60,
+                     "the run page's power chart to grow", run.page)  # fmt: skip
+        run.shot("run-live")
+        drawn = run.page.evaluate(POWER_Y)[0]  # cpu
+        stored = _stored_intervals(server, run_id)
+        assert drawn == [i["cpu_power"] for i in stored][: len(drawn)]
+        assert grown > before and len(drawn) == grown
+        stop.touch()  # the tracked command ends; wattprint sends the run's last row
+        assert tracked.wait(timeout=120) == 0, tracked.stdout.read()
+        # The end: the run page says so, the home page no longer lists it.
+        wait(lambda: run.page.locator("#run-status").inner_text() == "finished", 30,
+             "the run page to say finished", run.page)  # fmt: skip
+        run.shot("run-finished")
+        wait(lambda: home.page.evaluate(LIVE_ROWS) == [], 30, "the home page to empty",
+             home.page)  # fmt: skip
+        home.shot("organization-after-the-run")
+        final = server.get(f"/api/v1/runs/{run_id}")
+        assert final["status"] == "finished" and final["emissions_count"] >= 1
+        assert len(_stored_intervals(server, run_id)) >= len(drawn)
+    finally:
+        if tracked.poll() is None:
+            tracked.kill()
+            tracked.wait()
+    home.clean()
+    run.clean()
+
+
+def test_a_personal_token_made_in_the_browser_works_until_revoked_there(server, browser):
+    tab = Tab(browser.new_context(), server.url)
+    sign_in(tab)
+    tab.page.click("#tokens-link")
+    tab.page.fill("#token-name", "from-the-browser")
+    tab.page.click("#create-token")
+    token = tab.page.locator("#new-token").inner_text()
+    tab.shot("personal-token-created")
+    me = f"{server.url}/api/v1/users/me"
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(me, headers=headers).json()["email"] == EMAIL
+    tab.page.goto(server.url + "/account/tokens")
+    listed = tab.page.evaluate(
+        "Array.from(document.querySelectorAll('#personal-tokens tbody "
+        "tr'), r => Array.from(r.cells, c => c.textContent.trim()))"
+    )
+    assert token not in str(listed)  # shown once
+    used = next(r for r in listed if r[0] == "from-the-browser")
+    assert re.match(r"\d{4}-\d\d-\d\dT", used[3]), used  # its last use, just now
+    tab.page.get_by_role("button", name="Revoke from-the-browser").click()
+    tab.page.wait_for_load_state("networkidle")
+    tab.shot("personal-token-revoked")
+    assert httpx.get(me, headers=headers).status_code == 401
+    tab.clean()
