@@ -213,3 +213,51 @@ def test_a_personal_token_made_in_the_browser_works_until_revoked_there(server, 
     tab.shot("personal-token-revoked")
     assert httpx.get(me, headers=headers).status_code == 401
     tab.clean()
+
+
+def test_teams_are_administered_in_the_browser(server, browser):
+    """Create a team, add a member, move the project into it, then delete it (the name typed):
+    the browser's forms, checked through the API."""
+    server.wattprint("server", "user", "add", "ada@example.org", "--password-stdin",
+                     stdin="another long password\n")  # fmt: skip
+    org = server.made["organization_id"]
+    added = httpx.post(f"{server.url}/api/v1/organizations/{org}/members", headers=server.headers,
+                       json={"email": "ada@example.org", "role": "viewer"})  # fmt: skip
+    assert added.status_code == 201, added.text
+    tab = Tab(browser.new_context(), server.url)
+    sign_in(tab)
+    tab.page.click("#admin-link")
+    tab.page.click("#teams-link")
+    tab.page.fill("#team-name", "vision")
+    tab.page.click("#create-team")
+    tab.page.wait_for_load_state("load")
+    teams = {t["name"]: t["id"] for t in server.get("/api/v1/teams", organization_id=org)["items"]}
+    assert set(teams) == {"core", "vision"}
+    vision = teams["vision"]
+    tab.page.select_option(f"#add-member-{vision}", label="ada@example.org (viewer)")
+    tab.page.get_by_role("button", name="Add to vision").click()
+    tab.page.wait_for_load_state("load")
+    members = server.get(f"/api/v1/teams/{vision}/members")
+    assert [m["email"] for m in members] == ["ada@example.org"]
+    project = server.made["project_id"]
+    tab.page.select_option(f"#team-of-{project}", label="vision")
+    tab.page.get_by_role("button", name="Move bert").click()
+    tab.page.wait_for_load_state("load")
+    assert server.get(f"/api/v1/projects/{project}")["team_id"] == vision
+    tab.shot("teams-admin")
+    tab.page.locator(f"#team-{vision} summary").click()
+    tab.page.fill(f"#confirm-{vision}", "not the name")
+    tab.page.get_by_role("button", name="Delete vision and its projects").click()
+    tab.page.wait_for_load_state("load")
+    assert "nothing was deleted" in tab.page.content()
+    assert server.get(f"/api/v1/projects/{project}")["team_id"] == vision
+    tab.page.go_back()
+    tab.page.locator(f"#team-{vision} summary").click()
+    tab.page.fill(f"#confirm-{vision}", "vision")
+    tab.page.get_by_role("button", name="Delete vision and its projects").click()
+    tab.page.wait_for_load_state("load")
+    tab.shot("teams-admin-after-delete")
+    gone = httpx.get(f"{server.url}/api/v1/projects/{project}", headers=server.headers)
+    assert gone.status_code == 404  # the project went with its team, as the page warned
+    tab.errors = [e for e in tab.errors if "400" not in e]  # the refusal asked for
+    tab.clean()
