@@ -270,3 +270,29 @@ def test_the_organization_stream_is_the_organizations_readers_only(client, world
     assert client.get(f"/org/{a}/events", follow_redirects=False).status_code == 303
     sign_in_as(client, world, "outsider")
     assert client.get(f"/org/{a}/events").status_code == 404
+
+
+def test_the_organization_stream_sends_again_when_a_run_sends_an_interval(  # noqa: F811
+    app, client, world, seeded, monkeypatch
+):
+    import threading
+    import time
+
+    from wattprint.server import db, ingest
+
+    monkeypatch.setattr(live, "STREAM_S", 2.0)
+    monkeypatch.setattr(live, "POLL_S", 0.1)
+    sign_in_as(client, world, "viewer")
+
+    def later() -> None:  # while the stream is open: straight into the database
+        time.sleep(0.5)
+        with db.transaction(app.state.sessions) as s:
+            ingest.ingest(s, world.ids["project"], [interval("r-live", 5, cpu_power=77.0)])
+
+    sender = threading.Thread(target=later)
+    sender.start()
+    with client.stream("GET", f"/org/{world.ids['org_a']}/events") as stream:
+        events = _events("".join(stream.iter_text()))
+    sender.join()
+    powers = [e["runs"][0]["power_w"]["cpu"] for _, e in events]
+    assert powers == [13.0, 77.0]  # the seeded newest interval, then the new one: once each
