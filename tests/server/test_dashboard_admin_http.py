@@ -280,12 +280,22 @@ def test_the_organization_stream_sends_again_when_a_run_sends_an_interval(  # no
 
     from wattprint.server import db, ingest
 
-    monkeypatch.setattr(live, "STREAM_S", 2.0)
+    monkeypatch.setattr(live, "STREAM_S", 4.0)
     monkeypatch.setattr(live, "POLL_S", 0.1)
     sign_in_as(client, world, "viewer")
+    polled = threading.Event()
+    real = live.in_progress
 
-    def later() -> None:  # while the stream is open: straight into the database
-        time.sleep(0.5)
+    def watched(*args):
+        found = real(*args)
+        polled.set()
+        return found
+
+    monkeypatch.setattr(live, "in_progress", watched)
+
+    def later() -> None:  # once the stream has sent the list: straight into the database
+        assert polled.wait(30)
+        time.sleep(0.2)
         with db.transaction(app.state.sessions) as s:
             ingest.ingest(s, world.ids["project"], [interval("r-live", 5, cpu_power=77.0)])
 
