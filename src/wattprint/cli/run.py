@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import units
-from ..records import RunResult, energy_text, mass_text
+from ..records import RunResult
+from ..units import energy_text, mass_text
 from . import live
 
 REFRESH_S = 1.0
