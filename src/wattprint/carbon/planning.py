@@ -347,10 +347,8 @@ def _pue(location: Location) -> float:
 
     if not (location.cloud_provider and location.cloud_region):
         return 1.0
-    region = tables.cloud_region(location.cloud_provider, location.cloud_region)
-    if region is not None and region.pue:
-        return region.pue
-    return tables.provider_defaults(location.cloud_provider)[0] or 1.0
+    found = tables.cloud_pue(location.cloud_provider, location.cloud_region)
+    return found[0] if found is not None else 1.0
 
 
 def _cloud_places(
