@@ -442,9 +442,11 @@ def interval_fields(
         "emissions_high_kg": result.emissions_high_kg,
         "intensity_g_per_kwh": result.intensity.value,
     }  # fmt: skip
-    parts = dict(result.components)
+    parts: dict[str, ComponentEnergy | None] = dict(result.components)
     parts["platform"] = result.platform
-    before = dict(previous.components) if previous is not None else {}
+    before: dict[str, ComponentEnergy | None] = (
+        dict(previous.components) if previous is not None else {}
+    )
     if previous is not None:
         before["platform"] = previous.platform
     for name, c in parts.items():

@@ -152,8 +152,8 @@ def resolve_region(region: str, country: str | None = None) -> Zone:
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"region {region!r} is not a region of {country} ({allowed}){hint}")
     matches: dict[str, tuple[str, str, str]] = {}  # zone key -> (key, label, iso3)
-    for iso3, names in index.items():
-        found = names.get(folded)
+    for iso3, by_name in index.items():
+        found = by_name.get(folded)
         if found is not None:
             matches[found[0]] = (found[0], found[1], iso3)
     by_key = tables.zone(text)
