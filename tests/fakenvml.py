@@ -1,7 +1,9 @@
-"""A stand-in for the NVML adapter, for tests of the tracker as a whole.
+"""A stand-in for the NVML adapter (``wattprint.meters.nvidia``'s ``NvmlAdapter``): the one fake
+for the meter's own tests and for tests of the tracker as a whole.
 
-It implements the adapter methods the NVIDIA meter calls, over GPUs whose counters and power
-the test sets by hand.
+It implements the adapter methods the NVIDIA meter calls, over GPUs whose counters, power and
+failures the test sets by hand between calls. A GPU's handle is its ``FakeGpu``; a MIG device's
+is ``("mig", parent FakeGpu, MIG UUID)``, and reading one raises: a meter reads the parent.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from wattprint.meters import nvidia
 class FakeGpu:
     uuid: str
     name: str = "NVIDIA H100 80GB HBM3"
-    energy_mj: int | None = 1_000_000  # None: no total-energy counter
+    energy_mj: int | None = 1_000_000  # None: no total-energy counter (pre-Volta)
     power_mw: int = 100_000
     limit_mw: int = 700_000
     util: float = 50.0
@@ -24,15 +26,38 @@ class FakeGpu:
     # samples (pid, SM %, timestamp in us) as nvmlDeviceGetProcessUtilization gives them.
     processes: list[tuple[int, int | None]] = field(default_factory=list)
     samples: list[tuple[int, float, int]] = field(default_factory=list)
+    fail: bool = False  # every read raises a plain NvmlError (a lost GPU)
+    power_fails: bool = False  # only power reads raise
 
 
 class FakeNvml:
-    def __init__(self, gpus: list[FakeGpu]) -> None:
+    """``migs`` (MIG UUID -> index of its parent GPU) adds MIG devices beside each GPU's own
+    ``FakeGpu.migs``; ``init_error`` is what ``init()`` raises (a missing or broken driver)."""
+
+    def __init__(
+        self,
+        gpus: list[FakeGpu],
+        migs: dict[str, int] | None = None,
+        init_error: Exception | None = None,
+    ) -> None:
         self.gpus = gpus
+        self.migs = dict(migs or {})
+        self.init_error = init_error
         self.shutdowns = 0
 
+    def _mig_uuids(self, gpu: FakeGpu) -> list[str]:
+        extra = [m for m, i in self.migs.items() if 0 <= i < len(self.gpus) and self.gpus[i] is gpu]
+        return [*gpu.migs, *extra]
+
+    def _read(self, handle: object) -> FakeGpu:
+        assert isinstance(handle, FakeGpu), "meters must read the parent GPU, never a MIG handle"
+        if handle.fail:
+            raise nvidia.NvmlError("GPU is lost")
+        return handle
+
     def init(self) -> None:
-        return None
+        if self.init_error is not None:
+            raise self.init_error
 
     def shutdown(self) -> None:
         self.shutdowns += 1
@@ -49,7 +74,7 @@ class FakeNvml:
         for gpu in self.gpus:
             if gpu.uuid == uuid:
                 return gpu
-            if uuid in gpu.migs:
+            if uuid in self._mig_uuids(gpu):
                 return ("mig", gpu, uuid)
         raise nvidia.NvmlNotFound(uuid)
 
@@ -66,21 +91,25 @@ class FakeNvml:
         return handle[1]  # type: ignore[index]
 
     def mig_devices(self, handle: FakeGpu) -> list[object]:
-        return [("mig", handle, m) for m in handle.migs]
+        return [("mig", handle, m) for m in self._mig_uuids(handle)]
 
     def total_energy_mj(self, handle: FakeGpu) -> int:
-        if handle.energy_mj is None:
+        gpu = self._read(handle)
+        if gpu.energy_mj is None:
             raise nvidia.NotSupported("no energy counter on this GPU")
-        return handle.energy_mj
+        return gpu.energy_mj
 
     def power_mw(self, handle: FakeGpu) -> int:
-        return handle.power_mw
+        gpu = self._read(handle)
+        if gpu.power_fails:
+            raise nvidia.NvmlError("power unreadable")
+        return gpu.power_mw
 
     def power_limit_mw(self, handle: FakeGpu) -> int:
-        return handle.limit_mw
+        return self._read(handle).limit_mw
 
     def utilization_gpu_percent(self, handle: FakeGpu) -> float:
-        return handle.util
+        return self._read(handle).util
 
     def compute_processes(self, handle: FakeGpu) -> list[tuple[int, int | None]]:
         return list(handle.processes)

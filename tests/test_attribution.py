@@ -10,6 +10,7 @@ import types
 
 import pytest
 from conftest import cpu_stat
+from fakeclock import Clock
 from fakenvml import FakeGpu, FakeNvml
 
 from wattprint import Tracker
@@ -93,14 +94,6 @@ class StepMeter:
 
     def close(self) -> None:
         return None
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.mark.parametrize(

@@ -1,20 +1,27 @@
-"""Tests for tools/build_data.py and the packaged tables it writes."""
+"""Tests for the tools/build_data package and the packaged tables it writes."""
 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
+import os
 import re
-import sys
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
+import tools.build_data as build_data
+from tools.build_data import cloud, common, hourly, marginal, parts, zone_sources, zones
+from tools.build_data import countries as countries_module
+from tools.build_data import timezones as timezones_module
+from tools.build_data.crosscheck import crosscheck as crosscheck_summary
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
+# The raw data sit beside the checkout; WATTPRINT_SHARED_DATA names them where they do not
+# (a worktree in a folder of its own).
+SHARED = Path(os.environ.get("WATTPRINT_SHARED_DATA") or REPO.parent / "shared" / "data")
 CARBON = REPO / "src" / "wattprint" / "carbon" / "data"
 METERS = REPO / "src" / "wattprint" / "meters" / "data"
 EMBODIED = REPO / "src" / "wattprint" / "embodied" / "data"
@@ -23,18 +30,6 @@ needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(),
     reason=f"raw public data not found at {SHARED}; the byte-for-byte check needs it",
 )
-
-
-def _load_build_data():
-    spec = importlib.util.spec_from_file_location("build_data", REPO / "tools" / "build_data.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-build_data = _load_build_data()
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -91,7 +86,7 @@ def test_build_is_deterministic() -> None:
 
 @needs_shared
 def test_crosscheck_summary() -> None:
-    summary = build_data.crosscheck(SHARED)
+    summary = crosscheck_summary(SHARED)
     assert "vs codecarbon" in summary and "vs carbontracker" in summary
     assert ">20%" in summary
 
@@ -353,7 +348,7 @@ def _fake_shared(tmp_path: Path) -> Path:
 
 
 def test_countries_logic_on_fake_data(tmp_path) -> None:
-    table = build_data.build_countries(_fake_shared(tmp_path))
+    table = countries_module.build_countries(_fake_shared(tmp_path))
     rows = {r["iso3"]: r for r in csv.DictReader(io.StringIO(table.text))}
     assert list(rows) == ["CYM", "FRA", "WLD", "ZZZ"]  # EU skipped, CAF (zero) dropped
     assert rows["CYM"]["iso2"] == "KY"  # the conflicting ",CY,CYM" row loses
@@ -365,8 +360,8 @@ def test_countries_logic_on_fake_data(tmp_path) -> None:
 
 
 def test_timezones_logic_on_fake_data(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(build_data, "LEGACY_SUCCESSORS", {"Iceland": "Atlantic/Reykjavik"})
-    table = build_data.build_timezones(_fake_shared(tmp_path))
+    monkeypatch.setattr(timezones_module, "LEGACY_SUCCESSORS", {"Iceland": "Atlantic/Reykjavik"})
+    table = timezones_module.build_timezones(_fake_shared(tmp_path))
     rows = {r["tz_name"]: r["iso2"] for r in csv.DictReader(io.StringIO(table.text))}
     assert rows == {
         "Africa/Abidjan": "CI",
@@ -379,13 +374,13 @@ def test_timezones_logic_on_fake_data(tmp_path, monkeypatch) -> None:
 
 
 def test_number_formats() -> None:
-    assert build_data.fixed(550) == "550.00"
-    assert build_data.fixed(44.175) in {"44.17", "44.18"}
-    assert build_data.trimmed(280.0) == "280"
-    assert build_data.trimmed(4.5) == "4.5"
-    assert build_data.trimmed(12.25) == "12.25"
-    assert build_data.pypi_tzdata_version("2026f") == "2026.6"
-    assert build_data.clean_model(" Intel\u00a0Atom  E625CT\u200b ") == "Intel Atom E625CT"
+    assert common.fixed(550) == "550.00"
+    assert common.fixed(44.175) in {"44.17", "44.18"}
+    assert common.trimmed(280.0) == "280"
+    assert common.trimmed(4.5) == "4.5"
+    assert common.trimmed(12.25) == "12.25"
+    assert timezones_module.pypi_tzdata_version("2026f") == "2026.6"
+    assert parts.clean_model(" Intel\u00a0Atom  E625CT\u200b ") == "Intel Atom E625CT"
 
 
 # ------------------------------------------------------------------------------------------
@@ -393,13 +388,13 @@ def test_number_formats() -> None:
 
 
 def test_parse_iso6709() -> None:
-    lat, lon = build_data.parse_iso6709("+4852+00220")  # Paris
+    lat, lon = zone_sources.parse_iso6709("+4852+00220")  # Paris
     assert lat == pytest.approx(48 + 52 / 60) and lon == pytest.approx(2 + 20 / 60)
-    lat, lon = build_data.parse_iso6709("+404251-0740023")  # New York, with seconds
+    lat, lon = zone_sources.parse_iso6709("+404251-0740023")  # New York, with seconds
     assert lat == pytest.approx(40 + 42 / 60 + 51 / 3600)
     assert lon == pytest.approx(-(74 + 0 / 60 + 23 / 3600))
     with pytest.raises(ValueError):
-        build_data.parse_iso6709("48N 2E")
+        zone_sources.parse_iso6709("48N 2E")
 
 
 def _square(x0: float, y0: float, x1: float, y1: float) -> list:
@@ -426,7 +421,7 @@ def test_zone_polygons(tmp_path: Path) -> None:
     geo = tmp_path / "electricitymaps-contrib" / "geo"
     geo.mkdir(parents=True)
     (geo / "world.geojson").write_text(json.dumps({"features": features}), "utf-8")
-    polygons = build_data.ZonePolygons(tmp_path)
+    polygons = zone_sources.ZonePolygons(tmp_path)
     assert polygons.containing(1, 1) == [("AA-1", "AA")]
     assert polygons.containing(5, 5) == [("AA-2", "AA")]  # in the hole: the other zone
     assert polygons.containing(20.5, 0.5) == [("AA-1", "AA")]  # the island
@@ -448,7 +443,7 @@ def test_egrid_state_rows(tmp_path: Path) -> None:
         "usa": {"emissions": 770.884, "regionCode": "usa"},
     }
     (folder / "usa_emissions.json").write_text(json.dumps(data), "utf-8")
-    rows, notes = build_data.egrid_state_rows(tmp_path)
+    rows, notes = zones.egrid_state_rows(tmp_path)
     by_key = {r["zone"]: r for r in rows}
     assert sorted(by_key) == ["US-STATE-CA", "US-STATE-DC", "US-STATE-PR"]
     assert by_key["US-STATE-CA"]["value"] == pytest.approx(179.06, abs=0.01)
@@ -473,10 +468,10 @@ def test_hourly_profiles_use_local_time(tmp_path: Path, monkeypatch) -> None:
     ]
     (folder / "JP-TK_2024_hourly.csv").write_text(header + "".join(lines), "utf-8")
     monkeypatch.setattr(
-        build_data, "read_zones_meta", lambda shared: {"JP-TK": {"timezone": "Asia/Tokyo"}}
+        hourly, "read_zones_meta", lambda shared: {"JP-TK": {"timezone": "Asia/Tokyo"}}
     )
-    monkeypatch.setattr(build_data, "canonical_tz", lambda shared: lambda name: name)
-    profiles, _ = build_data.hourly_profiles(tmp_path)
+    monkeypatch.setattr(hourly, "canonical_tz", lambda shared: lambda name: name)
+    profiles, _ = hourly.hourly_profiles(tmp_path)
     cells = profiles["JP-TK"]["cells"]
     assert cells[(2, 0)] == [100.0, 1, 0]
     assert cells[(1, 23)] == [300.0, 1, 1]
@@ -500,7 +495,7 @@ def test_marginal_logic_on_fake_data(tmp_path: Path) -> None:
         "Memo:  EU 27": entry("EU", "409", ""),
     }
     (co2js / "marginal-intensities-2021.json").write_text(json.dumps(data), "utf-8")
-    table = build_data.build_marginal(tmp_path)
+    table = marginal.build_marginal(tmp_path)
     rows = {r["iso3"]: r for r in csv.DictReader(io.StringIO(table.text))}
     assert list(rows) == ["CYM", "IND", "ISL"]
     assert rows["ISL"]["operating_margin_g_per_kwh"] == "0"
@@ -509,18 +504,18 @@ def test_marginal_logic_on_fake_data(tmp_path: Path) -> None:
 
 
 def test_small_helpers() -> None:
-    assert build_data.title_name("district of columbia") == "District of Columbia"
-    assert build_data.year_span([2024, 2023]) == "2023-2024"
-    assert build_data.year_span([2021, 2023]) == "2021;2023"
-    assert build_data.azure_code("Germany North (Public)") == "germanynorth"
-    assert build_data.azure_code("South Africa North") == "southafricanorth"
+    assert zones.title_name("district of columbia") == "District of Columbia"
+    assert common.year_span([2024, 2023]) == "2023-2024"
+    assert common.year_span([2021, 2023]) == "2021;2023"
+    assert cloud.azure_code("Germany North (Public)") == "germanynorth"
+    assert cloud.azure_code("South Africa North") == "southafricanorth"
     links = {"US/Pacific": "America/Los_Angeles", "Iceland": "Africa/Abidjan"}
     places = {"America/Los_Angeles", "Atlantic/Reykjavik", "Africa/Abidjan"}
-    assert build_data.resolve_place("US/Pacific", places, links) == "America/Los_Angeles"
-    assert build_data.resolve_place("Iceland", places, links) == "Atlantic/Reykjavik"
+    assert timezones_module.resolve_place("US/Pacific", places, links) == "America/Los_Angeles"
+    assert timezones_module.resolve_place("Iceland", places, links) == "Atlantic/Reykjavik"
 
 
 def test_hourly_spread_is_the_10th_and_90th_percentile() -> None:
     # 0..100 in steps of 10: the inclusive 10th percentile is 10, the 90th 90.
-    assert build_data.decile_bounds([float(v) for v in range(0, 101, 10)]) == (10.0, 90.0)
-    assert build_data.decile_bounds([5.0]) == (5.0, 5.0)
+    assert common.decile_bounds([float(v) for v in range(0, 101, 10)]) == (10.0, 90.0)
+    assert common.decile_bounds([5.0]) == (5.0, 5.0)

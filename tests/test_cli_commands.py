@@ -186,12 +186,12 @@ def _one_run_csv() -> Path:
 
 
 def test_an_internal_error_is_one_line_not_a_traceback(machine, monkeypatch):
-    from wattprint.cli import inspect
+    from wattprint.cli import machine as machine_commands
 
     def broken(as_json: bool) -> int:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(inspect, "detect", broken)
+    monkeypatch.setattr(machine_commands, "detect", broken)
     result = runner.invoke(app, ["detect"])
     assert result.exit_code == 1
     (line,) = result.stderr.strip().splitlines()

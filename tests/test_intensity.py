@@ -6,6 +6,7 @@ import csv
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from fakeclock import Clock
 
 from wattprint import Tracker
 from wattprint import tracker as tracker_module
@@ -63,16 +64,8 @@ def test_at_must_be_timezone_aware():
         ci.intensity(Location(country="FRA"), datetime(2026, 1, 1, 12))
 
 
-class FakeClock:
-    def __init__(self, start: datetime) -> None:
-        self.t = start.timestamp()
-
-    def __call__(self) -> float:
-        return self.t
-
-
 def test_tracker_emissions_across_an_hour_boundary(machine, monkeypatch):
-    clock = FakeClock(JAN_UTC)
+    clock = Clock(JAN_UTC.timestamp())
     monkeypatch.setattr(tracker_module.time, "time", clock)
     machine.add_rapl_domain("intel-rapl", "0", "package-0", energy_uj=0)
     profile = tables.hourly_profile("GB")

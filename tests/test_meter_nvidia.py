@@ -7,6 +7,8 @@ import sys
 from typing import Any
 
 import pytest
+from fakeclock import Clock
+from fakenvml import FakeGpu, FakeNvml
 
 from wattprint.meters import nvidia
 from wattprint.meters.base import Meter, MeterError, ProbeContext
@@ -17,114 +19,6 @@ UUID1 = "GPU-8f3b0000-1111-2222-3333-555555555555"
 UUID2 = "GPU-c0de0000-1111-2222-3333-666666666666"
 MIG_A = "MIG-aaaa0000-1111-2222-3333-777777777777"
 MIG_B = "MIG-bbbb0000-1111-2222-3333-888888888888"
-
-
-class FakeGpu:
-    """One GPU whose readings the test sets between calls."""
-
-    def __init__(
-        self,
-        uuid: str,
-        name: str = H100,
-        energy_mj: int | None = 1_000_000,
-        power_mw: int = 100_000,
-        limit_mw: int = 700_000,
-        util: float = 50.0,
-    ) -> None:
-        self.uuid = uuid
-        self.name = name
-        self.energy_mj = energy_mj  # None: no counter (pre-Volta)
-        self.power_mw = power_mw
-        self.limit_mw = limit_mw
-        self.util = util
-        self.fail = False  # every read raises a plain NvmlError
-        self.power_fails = False  # only power reads raise
-
-
-class FakeNvml:
-    """Stands in for NvmlAdapter. Handles are ("gpu", index) or ("mig", uuid)."""
-
-    def __init__(
-        self,
-        gpus: list[FakeGpu],
-        migs: dict[str, int] | None = None,
-        init_error: Exception | None = None,
-    ) -> None:
-        self.gpus = gpus
-        self.migs = migs or {}  # MIG UUID -> parent index
-        self.init_error = init_error
-        self.shutdowns = 0
-
-    def _gpu(self, h: Any) -> FakeGpu:
-        assert h[0] == "gpu", "meters must read the parent GPU, never a MIG handle"
-        g = self.gpus[h[1]]
-        if g.fail:
-            raise nvidia.NvmlError("GPU is lost")
-        return g
-
-    def init(self) -> None:
-        if self.init_error is not None:
-            raise self.init_error
-
-    def shutdown(self) -> None:
-        self.shutdowns += 1
-
-    def device_count(self) -> int:
-        return len(self.gpus)
-
-    def handle_by_index(self, i: int) -> Any:
-        if not 0 <= i < len(self.gpus):
-            raise nvidia.NvmlNotFound(str(i))
-        return ("gpu", i)
-
-    def handle_by_uuid(self, uuid: str) -> Any:
-        for i, g in enumerate(self.gpus):
-            if g.uuid == uuid:
-                return ("gpu", i)
-        if uuid in self.migs:
-            return ("mig", uuid)
-        raise nvidia.NvmlNotFound(uuid)
-
-    def uuid(self, h: Any) -> str:
-        return h[1] if h[0] == "mig" else self.gpus[h[1]].uuid
-
-    def name(self, h: Any) -> str:
-        return self.gpus[h[1]].name
-
-    def is_mig_device(self, h: Any) -> bool:
-        return h[0] == "mig"
-
-    def parent_of_mig(self, h: Any) -> Any:
-        return ("gpu", self.migs[h[1]])
-
-    def mig_devices(self, h: Any) -> list[Any]:
-        return [("mig", u) for u, parent in self.migs.items() if parent == h[1]]
-
-    def total_energy_mj(self, h: Any) -> int:
-        g = self._gpu(h)
-        if g.energy_mj is None:
-            raise nvidia.NotSupported("no counter")
-        return g.energy_mj
-
-    def power_mw(self, h: Any) -> int:
-        g = self._gpu(h)
-        if g.power_fails:
-            raise nvidia.NvmlError("power unreadable")
-        return g.power_mw
-
-    def power_limit_mw(self, h: Any) -> int:
-        return self._gpu(h).limit_mw
-
-    def utilization_gpu_percent(self, h: Any) -> float:
-        return self._gpu(h).util
-
-
-class Clock:
-    def __init__(self, t: float = 100.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 class Warnings:
@@ -139,7 +33,7 @@ class Warnings:
 
 
 def gpu_infos(fake: FakeNvml) -> list[nvidia.GpuInfo]:
-    return [nvidia.GpuInfo(i, g.uuid, g.name, ("gpu", i)) for i, g in enumerate(fake.gpus)]
+    return [nvidia.GpuInfo(i, g.uuid, g.name, g) for i, g in enumerate(fake.gpus)]
 
 
 def run_probe(
@@ -153,7 +47,7 @@ def run_probe(
     monkeypatch.setattr(nvidia, "load_adapter", lambda: fake)
     warn = Warnings()
     ctx = ProbeContext(gpu_ids=gpu_ids, env=env or {}, warn=warn)
-    probes = nvidia.probe(ctx, clock=clock or Clock())
+    probes = nvidia.probe(ctx, clock=clock or Clock(100.0))
     assert len(probes) == 1
     p = probes[0]
     assert (p.name, p.component) == ("nvml", "gpu")
@@ -175,7 +69,7 @@ def measured_uuids(p: Any) -> list[str]:
 
 def test_counter_energy_and_bounds() -> None:
     fake = FakeNvml([FakeGpu(UUID0, energy_mj=5_000_000)])
-    clock = Clock()
+    clock = Clock(100.0)
     meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=clock)
     assert isinstance(meter, Meter)
     assert meter.method == "nvml-counter"
@@ -193,7 +87,7 @@ def test_counter_energy_and_bounds() -> None:
 
 def test_counter_meter_describes_devices() -> None:
     fake = FakeNvml([FakeGpu(UUID0), FakeGpu(UUID1, name="NVIDIA A100-SXM4-40GB")])
-    meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=Clock())
+    meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=Clock(100.0))
     assert meter.devices == (f"GPU 0: {H100} ({UUID0})", f"GPU 1: NVIDIA A100-SXM4-40GB ({UUID1})")
     assert meter.gpu_count == 2
     assert meter.gpu_models == (H100, "NVIDIA A100-SXM4-40GB")
@@ -202,7 +96,7 @@ def test_counter_meter_describes_devices() -> None:
 
 def test_counter_reset_is_a_labelled_gap_never_negative() -> None:
     fake = FakeNvml([FakeGpu(UUID0, energy_mj=5_000_000, power_mw=300_000, limit_mw=700_000)])
-    clock = Clock()
+    clock = Clock(100.0)
     warn = Warnings()
     meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=clock, warn=warn)
 
@@ -237,7 +131,7 @@ def test_counter_reset_is_a_labelled_gap_never_negative() -> None:
 
 def test_counter_reset_with_unreadable_power_uses_half_limit() -> None:
     fake = FakeNvml([FakeGpu(UUID0, energy_mj=1_000_000, limit_mw=400_000)])
-    clock = Clock()
+    clock = Clock(100.0)
     meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=clock)
     clock.t += 4
     fake.gpus[0].energy_mj = 10
@@ -254,7 +148,7 @@ def test_counter_reset_with_unreadable_power_uses_half_limit() -> None:
 
 def test_power_integration_trapezoid_and_bounds() -> None:
     fake = FakeNvml([FakeGpu(UUID0, energy_mj=None, power_mw=100_000)])
-    clock = Clock()
+    clock = Clock(100.0)
     meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=clock)
     assert meter.method == "nvml-power"
     assert meter.poll_interval_s == 1.0
@@ -277,7 +171,7 @@ def test_power_integration_trapezoid_and_bounds() -> None:
 
 def test_power_reads_never_go_down_when_a_poll_integrates_lower() -> None:
     fake = FakeNvml([FakeGpu(UUID0, energy_mj=None, power_mw=200_000)])
-    clock = Clock()
+    clock = Clock(100.0)
     meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=clock)
     clock.t += 0.9
     first = meter.read()  # 200 W held for 0.9 s
@@ -296,7 +190,7 @@ def test_power_reads_never_go_down_when_a_poll_integrates_lower() -> None:
 
 def test_power_low_bound_never_negative() -> None:
     fake = FakeNvml([FakeGpu(UUID0, energy_mj=None, power_mw=0)])
-    clock = Clock()
+    clock = Clock(100.0)
     meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=clock)
     clock.t += 1
     fake.gpus[0].power_mw = 300_000
@@ -309,7 +203,7 @@ def test_power_low_bound_never_negative() -> None:
 
 def test_power_samples_too_far_apart_are_a_gap() -> None:
     fake = FakeNvml([FakeGpu(UUID0, energy_mj=None, power_mw=100_000, limit_mw=500_000)])
-    clock = Clock()
+    clock = Clock(100.0)
     meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=clock)
     clock.t += 30  # the sampling thread stalled
     meter.poll()
@@ -323,7 +217,7 @@ def test_power_samples_too_far_apart_are_a_gap() -> None:
 
 def test_read_long_after_the_last_sample_is_a_gap() -> None:
     fake = FakeNvml([FakeGpu(UUID0, energy_mj=None, power_mw=100_000, limit_mw=500_000)])
-    clock = Clock()
+    clock = Clock(100.0)
     meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=clock)
     clock.t += 20  # nobody polled: the held 100 W sample is only a guess
     r = meter.read()
@@ -338,7 +232,7 @@ def test_mixed_counter_and_power() -> None:
     fake = FakeNvml(
         [FakeGpu(UUID0, energy_mj=1_000_000), FakeGpu(UUID1, energy_mj=None, power_mw=50_000)]
     )
-    clock = Clock()
+    clock = Clock(100.0)
     meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=clock)
     assert meter.method == "nvml-counter+nvml-power"
     assert meter.poll_interval_s == 1.0
@@ -354,7 +248,7 @@ def test_mixed_counter_and_power() -> None:
 
 def test_read_error_names_the_gpu() -> None:
     fake = FakeNvml([FakeGpu(UUID0), FakeGpu(UUID1)])
-    meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=Clock())
+    meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=Clock(100.0))
     fake.gpus[1].fail = True
     with pytest.raises(MeterError, match=f"GPU 1 \\({UUID1}\\)"):
         meter.read()
@@ -362,7 +256,7 @@ def test_read_error_names_the_gpu() -> None:
 
 def test_poll_error_names_the_gpu_and_still_samples_the_others() -> None:
     fake = FakeNvml([FakeGpu(UUID0, energy_mj=None), FakeGpu(UUID1, energy_mj=None)])
-    clock = Clock()
+    clock = Clock(100.0)
     meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=clock)
     fake.gpus[0].fail = True
     clock.t += 1
@@ -376,7 +270,7 @@ def test_poll_error_names_the_gpu_and_still_samples_the_others() -> None:
 
 def test_utilization_is_the_mean_over_readable_gpus() -> None:
     fake = FakeNvml([FakeGpu(UUID0, util=30.0), FakeGpu(UUID1, util=70.0)])
-    meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=Clock())
+    meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=Clock(100.0))
     assert meter.utilization_percent() == pytest.approx(50.0)
     fake.gpus[0].fail = True
     assert meter.utilization_percent() == pytest.approx(70.0)
@@ -386,7 +280,7 @@ def test_utilization_is_the_mean_over_readable_gpus() -> None:
 
 def test_close_shuts_nvml_down_once() -> None:
     fake = FakeNvml([FakeGpu(UUID0)])
-    meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=Clock())
+    meter = nvidia.NvidiaMeter(fake, gpu_infos(fake), clock=Clock(100.0))
     meter.close()
     meter.close()
     assert fake.shutdowns == 1

@@ -6,19 +6,12 @@ import logging
 
 import pytest
 from conftest import cpu_stat
+from fakeclock import Clock
 
 import wattprint
 from wattprint.meters import cpu_model, memory
 from wattprint.meters.base import ProbeContext
 from wattprint.meters.load import LoadMeter
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.mark.parametrize(
@@ -60,7 +53,7 @@ def fake_power(load: float) -> tuple[float, float, float]:
 
 
 def test_meters_integrate_the_power_curve_over_utilization(machine):
-    clock = Clock()
+    clock = Clock(100.0)
     meter = LoadMeter(ProbeContext(root=machine.root), "cpu", "cpu-model", fake_power,
                       ("test",), clock=clock)  # fmt: skip
     machine.write("/proc/stat", cpu_stat(1000 + 500, 9000 + 500))  # 50 % of the next ticks busy
@@ -130,7 +123,7 @@ def test_process_mode_counts_the_process_trees_share_of_busy_time(machine):
 
     import psutil
 
-    clock = Clock()
+    clock = Clock(100.0)
     ctx = ProbeContext(root=machine.root, tracking_mode="process")
     meter = LoadMeter(ctx, "cpu", "cpu-model", fake_power, ("test",), clock=clock)
     before = psutil.Process().cpu_times()
@@ -183,7 +176,7 @@ def test_a_bare_metal_generic_cpu_is_not_taken_for_a_vm(machine):
 def test_steal_time_is_not_this_machines_work(machine):
     """A VM whose vCPUs wait on the host half the time is not at full load: the host ran
     someone else meanwhile (/proc/stat's 8th field, steal)."""
-    clock = Clock()
+    clock = Clock(100.0)
     meter = LoadMeter(ProbeContext(root=machine.root), "cpu", "cpu-model", fake_power,
                       ("test",), clock=clock)  # fmt: skip
     # Of the next 1000 ticks: 500 running this VM's code, 500 stolen by the host, none idle.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -14,7 +15,9 @@ import pytest
 from wattprint.carbon import tables
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
+# As in test_build_data: WATTPRINT_SHARED_DATA names the raw data where they are not beside the
+# checkout.
+SHARED = Path(os.environ.get("WATTPRINT_SHARED_DATA") or REPO.parent / "shared" / "data")
 DATA = REPO / "src" / "wattprint" / "carbon" / "data"
 
 needs_shared = pytest.mark.skipif(

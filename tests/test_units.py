@@ -48,7 +48,7 @@ def test_a_runs_text_summary_has_no_exponent(machine, tmp_path):
     import re
 
     from wattprint import Tracker
-    from wattprint.records import render_text
+    from wattprint.report.text import render_text
 
     result = Tracker(country="FRA", output_dir=tmp_path, save_csv=False).start().stop()
     text = render_text(result).replace(result.run_id, "<id>")

@@ -55,7 +55,8 @@ class Settings:
     latitude: float | None = None
     longitude: float | None = None
     intensity_g_per_kwh: float | None = None
-    pue: float | None = None  # None: the site's or cloud provider's figure, else 1.0
+    # None: the site file's, else the cloud region's or its provider's (carbon.context), else 1.0
+    pue: float | None = None
     wue: float | None = None  # litres per kWh; None: the cloud provider's figure, else 0
     log_level: str = "warning"
     save_csv: bool = True
@@ -617,6 +618,31 @@ def load_settings(
     settings = Settings(**merged)
     check_together(settings)
     return settings
+
+
+#: The location settings a command's location options replace together.
+LOCATION_SETTINGS = (
+    "country",
+    "region",
+    "zone",
+    "cloud_provider",
+    "cloud_region",
+    "latitude",
+    "longitude",
+)
+
+
+def load_settings_with(location: Mapping[str, Any]) -> Settings:
+    """The settings every command uses (files, WATTPRINT_*), with the location options given on
+    the command line, if any, in place of every location setting: `--zone GB` is not also in
+    the country of a config file."""
+    import dataclasses
+
+    given = {k: v for k, v in location.items() if v is not None}
+    settings = load_settings(given)
+    if not given:
+        return settings
+    return dataclasses.replace(settings, **{k: given.get(k) for k in LOCATION_SETTINGS})
 
 
 def check_together(s: Settings) -> None:

@@ -92,7 +92,7 @@ def columns(result: Any) -> dict[str, Any]:
 
 def render_lines(result: Any) -> list[str]:
     """The result's text lines for the footprint beside the operational emissions."""
-    from .records import energy_text, mass_text
+    from .units import energy_text, mass_text
 
     lines = []
     if result.embodied_kg is not None:

@@ -12,15 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from . import units
-from .carbon.grid import Intensity
-from .carbon.location import Location
 from .carbon.shift import ShiftInfo
 from .carbon.shift import columns as shift_columns
+from .carbon.types import Intensity, Location
 from .footprint import columns as footprint_columns
-from .footprint import render_lines as footprint_lines
+from .units import J_PER_KWH  # noqa: F401  (one definition; records.J_PER_KWH is used)
 
-J_PER_KWH = 3.6e6
 GB_PER_GIB = 1e9 / 2**30  # GB -> GiB
 
 
@@ -241,6 +238,9 @@ class RunResult:
         return self.emissions_kg / self.duration_s
 
     def __str__(self) -> str:
+        # Imported here: the record is data; its text lives with the other renderings.
+        from .report.text import render_text
+
         return render_text(self)
 
 
@@ -442,9 +442,11 @@ def interval_fields(
         "emissions_high_kg": result.emissions_high_kg,
         "intensity_g_per_kwh": result.intensity.value,
     }  # fmt: skip
-    parts = dict(result.components)
+    parts: dict[str, ComponentEnergy | None] = dict(result.components)
     parts["platform"] = result.platform
-    before = dict(previous.components) if previous is not None else {}
+    before: dict[str, ComponentEnergy | None] = (
+        dict(previous.components) if previous is not None else {}
+    )
     if previous is not None:
         before["platform"] = previous.platform
     for name, c in parts.items():
@@ -479,67 +481,3 @@ def to_dict(result: RunResult) -> dict[str, Any]:
     data["timestamp"] = result.timestamp.isoformat()
     data["notes"] = list(result.notes)
     return data
-
-
-def energy_text(kwh: float | None) -> str:
-    return "not measured" if kwh is None else units.energy(kwh)
-
-
-def mass_text(kg: float | None) -> str:
-    return "?" if kg is None else units.mass(kg)
-
-
-def render_text(r: RunResult) -> str:
-    what = f"task {r.task_name!r} of run" if r.task_name else "run"
-    took = units.duration(r.duration_s)
-    lines = [f"wattprint {what} {r.run_id} ({r.project_name}): {r.status}, {took}"]
-    for name, c in r.components.items():
-        power = f"{units.power(c.power_w)} avg" if c.power_w is not None else ""
-        bounds = (
-            f"[{energy_text(c.low_kwh)} - {energy_text(c.high_kwh)}]"
-            if c.energy_kwh is not None and c.low_kwh is not None and c.high_kwh is not None
-            else ""
-        )
-        lines.append(
-            f"  {name:<6}{energy_text(c.energy_kwh):>12}  {bounds:<30} {power:>12}  {c.method}"
-        )
-        if c.note:
-            lines.append(f"        note: {c.note}")
-    if r.platform is not None:
-        c = r.platform
-        bounds = (f"[{energy_text(c.low_kwh)} - {energy_text(c.high_kwh)}]"
-                  if c.low_kwh is not None and c.high_kwh is not None else "")  # fmt: skip
-        power = f"{units.power(c.power_w)} avg" if c.power_w is not None else ""
-        lines.append(
-            f"  {'platf.':<6}{energy_text(c.energy_kwh):>12}  {bounds:<30} {power:>12}  {c.method}"
-        )
-    pue = f" (with PUE {r.pue:g})" if r.pue != 1 else ""
-    lines.append(
-        f"  total {energy_text(r.energy_kwh):>12}  "
-        f"[{energy_text(r.energy_low_kwh)} - {energy_text(r.energy_high_kwh)}]{pue}"
-    )
-    it = r.intensity
-    year = f" {it.year}" if it.year else ""
-    lines.append(
-        f"  CO2eq {mass_text(r.emissions_kg):>12}  [{mass_text(r.emissions_low_kg)} - "
-        f"{mass_text(r.emissions_high_kg)}] at {units.intensity(it.value)} "
-        f"({it.zone}{year}, {it.kind}; "
-        f"location: {r.location.source})"
-    )
-    lines.append(f"        intensity source: {it.source}")
-    if r.emissions_marginal_kg is not None and r.marginal is not None:
-        lines.append(
-            f"  marginal CO2eq {mass_text(r.emissions_marginal_kg)} at "
-            f"{units.intensity(r.marginal.value)} "
-            f"({r.marginal.source})"
-        )
-    if r.water_l is not None:
-        lines.append(
-            f"  water {units.number(r.water_l)} L (WUE {r.wue_l_per_kwh:g} L/kWh, {r.wue_source})"
-        )
-    if r.pue != 1 or "default" not in r.pue_source:
-        lines.append(f"  PUE {r.pue:g}: {r.pue_source}")
-    lines.extend(footprint_lines(r))
-    for note in r.notes:
-        lines.append(f"  note: {note}")
-    return "\n".join(lines)

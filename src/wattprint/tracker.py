@@ -14,6 +14,8 @@ import sys
 import threading
 import time
 
+from .units import J_PER_KWH
+
 # Only what a sampling thread needs is imported with the module: settings, records and the
 # carbon layer load when a Tracker is built, meters when it starts. A program that imports
 # wattprint and never tracks pays next to nothing.
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
 
 CSV_NAME = "emissions.csv"
 TASKS_CSV_NAME = "emissions_tasks.csv"
-J_PER_KWH = 3.6e6
 #: The most stop() waits for the sampler and the last meter reads: a meter that stalls past it
 #: costs the energy after its last reading (labelled), never the user's program its time.
 STOP_WAIT_S = 5.0
@@ -269,9 +270,9 @@ class Tracker:
                s.longitude)  # fmt: skip
 
     def _sinks_on(self) -> bool:
-        s = self.settings
-        return bool(s.prometheus_port or s.prometheus_pushgateway or s.otel_endpoint
-                    or s.log_records or s.webhook_url or s.server_url)  # fmt: skip
+        from .sinks import enabled  # the one list of which settings turn a sink on
+
+        return bool(enabled(self.settings))
 
     # -- public API ---------------------------------------------------------------------------
 

@@ -97,3 +97,13 @@ def equivalent(amount: float, unit: str, label: str) -> tuple[str, str]:
     if unit == "smartphone":
         return share(amount, "smartphone", "smartphones"), label
     return f"{number(amount)} {unit}", label
+
+
+def energy_text(kwh: float | None) -> str:
+    """An energy in kWh as text; a figure that could not be measured says so (never 0)."""
+    return "not measured" if kwh is None else energy(kwh)
+
+
+def mass_text(kg: float | None) -> str:
+    """A mass in kg as text; an unknown one is ``?``."""
+    return "?" if kg is None else mass(kg)

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from ..meters.procfs import cpu_busy_total, meminfo_kib
+from ..units import J_PER_KWH
 from .exporter import ConsumerCollector
 from .ledger import UNATTRIBUTED, Key, Ledger
 from .scan import RETAIN_PASSES, Scanner
-
-J_PER_KWH = 3.6e6
 
 
 class Agent:

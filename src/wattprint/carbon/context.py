@@ -55,18 +55,12 @@ def _efficiency(
         tables.normalise_provider(location.cloud_provider) if location.cloud_provider else None
     )
     if provider is not None:
+        if pue is None:
+            pue, pue_source = tables.cloud_pue(provider, location.cloud_region) or (None, "")
         region = tables.cloud_region(provider, location.cloud_region or "")
-        if region is not None:
-            if pue is None and region.pue is not None:
-                pue, pue_source = region.pue, f"{provider} {region.region}: {region.source}"
-            if wue is None and region.wue_l_per_kwh is not None:
-                wue, wue_source = (
-                    region.wue_l_per_kwh,
-                    f"{provider} {region.region}: {region.source}",
-                )
-        default_pue, default_wue, source = tables.provider_defaults(provider)
-        if pue is None and default_pue is not None:
-            pue, pue_source = default_pue, f"{provider} default: {source}"
+        if region is not None and wue is None and region.wue_l_per_kwh is not None:
+            wue, wue_source = region.wue_l_per_kwh, f"{provider} {region.region}: {region.source}"
+        _, default_wue, source = tables.provider_defaults(provider)
         if wue is None and default_wue is not None:
             wue, wue_source = default_wue, f"{provider} default: {source}"
     if pue is None:

@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from . import countries, tables
 from .location import Location, locate
+from .types import Intensity
 
 #: ``Intensity.kind`` values, most specific first.
 LIVE = "live"
@@ -43,21 +43,6 @@ ZONE = "zone-annual"
 COUNTRY = "country-annual"
 WORLD = "world-average"
 EXPLICIT = "explicit"
-
-
-@dataclass(frozen=True)
-class Intensity:
-    """``value`` in gCO2e/kWh with ``low <= value <= high``."""
-
-    value: float
-    low: float
-    high: float
-    kind: str
-    zone: str  # the grid zone or ISO-3 country the value is for; "WORLD" for the world
-    year: int | None
-    source: str
-    basis: str | None = None  # lifecycle or direct, where the source says
-    license: str | None = None
 
 
 @functools.cache

@@ -29,53 +29,27 @@ import csv
 import functools
 import math
 import os
-import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import countries
+from .regions import close_matches, iso2_of, resolve_region, resolve_zone
+
+# The value type and the names of its sources live in .types, which records import alone.
+from .types import (  # noqa: F401  (re-exported: location.EXPLICIT, location.Location, ...)
+    CLOUD_ENV,
+    CLOUD_METADATA,
+    EXPLICIT,
+    IP,
+    SITE,
+    TIMEZONE,
+    WORLD,
+    Location,
+)
 
 if TYPE_CHECKING:
     from .tables import CloudRegion, Zone
-
-#: How the location was decided, as written in records (``location_source``).
-EXPLICIT = "explicit"
-CLOUD_ENV = "cloud-env"
-CLOUD_METADATA = "cloud-metadata"
-SITE = "site-file"
-TIMEZONE = "timezone"
-IP = "ip-geolocation"
-WORLD = "world-average"
-
-
-@dataclass(frozen=True)
-class Location:
-    """A place to look an intensity up for.
-
-    ``country`` is ISO 3166 alpha-3 once resolved; ``zone`` a grid zone key (``FR``,
-    ``US-CAL-CISO``, ``US-STATE-CA``, ``AU-NSW``); ``region`` the state or province as the user
-    wrote it; ``cloud_provider``/``cloud_region`` canonical (``aws``, ``eu-west-3``).
-    ``source`` says how it was decided and ``detail`` in a few words from what (the timezone
-    name, the environment variable, the file path, ...).
-    """
-
-    country: str | None = None
-    region: str | None = None
-    zone: str | None = None
-    cloud_provider: str | None = None
-    cloud_region: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    source: str = EXPLICIT
-    detail: str | None = None
-
-    @property
-    def country_name(self) -> str | None:
-        found = countries.find(self.country) if self.country else None
-        return found.name if found else None
-
 
 # -- timezones -----------------------------------------------------------------------------------
 
@@ -118,174 +92,15 @@ def country_of_timezone(tz_name: str) -> str | None:
     return country.iso3 if country else None
 
 
-def _iso2(iso3: str) -> str:
-    found = countries.find(iso3)
-    return found.iso2 if found else ""
-
-
 def zone_of_timezone(tz_name: str, iso3: str) -> str | None:
     """The sub-national zone a timezone pins inside ``iso3`` (Australia/Sydney -> AU-NSW)."""
     from . import tables
 
     key = tables.zone_for_timezone(tz_name)
     found = tables.zone(key) if key else None
-    if found is None or found.country != iso3 or found.key.upper() == _iso2(iso3).upper():
+    if found is None or found.country != iso3 or found.key.upper() == iso2_of(iso3).upper():
         return None
     return found.key
-
-
-# -- regions (states, provinces) -----------------------------------------------------------------
-
-# As CodeCarbon users write them: the postal code or the English name. US states map to the EPA
-# eGRID state zones (US-STATE-XX), Canadian provinces to the CA-XX zones.
-_US_STATES = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
-    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
-    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
-    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota",
-    "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
-    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
-    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon",
-    "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota",
-    "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia",
-    "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
-    "PR": "Puerto Rico",
-}  # fmt: skip
-_CA_PROVINCES = {
-    "AB": "Alberta", "BC": "British Columbia", "MB": "Manitoba", "NB": "New Brunswick",
-    "NL": "Newfoundland and Labrador", "NS": "Nova Scotia", "NT": "Northwest Territories",
-    "NU": "Nunavut", "ON": "Ontario", "PE": "Prince Edward Island", "QC": "Quebec",
-    "SK": "Saskatchewan", "YT": "Yukon",
-}  # fmt: skip
-_ALIASES = {
-    "USA": {"washington dc": "DC", "washington d c": "DC"},
-    "CAN": {"pei": "PE", "newfoundland": "NL", "labrador": "NL", "yukon territory": "YT",
-            "quebec": "QC"},
-}  # fmt: skip
-
-
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    for ch in "-_.,'":
-        text = text.replace(ch, " ")
-    return " ".join(text.lower().split())
-
-
-@functools.cache
-def _region_index() -> dict[str, dict[str, tuple[str, str]]]:
-    """Per country ISO-3: folded name or code -> (zone key, label), from the zone table."""
-    from . import tables
-
-    known = {z.key.upper(): z for z in tables.zones()}
-    index: dict[str, dict[str, tuple[str, str]]] = {}
-
-    def add(iso3: str, names: tuple[str, ...], key: str, label: str) -> None:
-        if key.upper() not in known:
-            return
-        key = known[key.upper()].key
-        for name in names:
-            if name:
-                index.setdefault(iso3, {}).setdefault(_fold(name), (key, label))
-
-    for code, name in _US_STATES.items():
-        add("USA", (code, name), f"US-STATE-{code}", name)
-    for code, name in _CA_PROVINCES.items():
-        add("CAN", (code, name), f"CA-{code}", name)
-    for iso3, aliases in _ALIASES.items():
-        for alias, code in aliases.items():
-            name = (_US_STATES if iso3 == "USA" else _CA_PROVINCES)[code]
-            prefix = "US-STATE-" if iso3 == "USA" else "CA-"
-            add(iso3, (alias,), f"{prefix}{code}", name)
-    for z in tables.zones():
-        iso2 = _iso2(z.country)
-        if not iso2 or not z.key.upper().startswith(f"{iso2.upper()}-"):
-            continue  # a national zone is not a region
-        suffix = z.key[len(iso2) + 1 :]
-        add(z.country, (suffix, z.name), z.key, z.name)
-    return index
-
-
-def _zone_hint() -> str:
-    return "e.g. FR, DE, US-CAL-CISO, US-STATE-CA, CA-ON, AU-NSW"
-
-
-def _close(word: str, candidates: list[str], n: int = 3) -> list[str]:
-    import difflib  # only on error paths
-
-    return difflib.get_close_matches(word, candidates, n=n, cutoff=0.6)
-
-
-def resolve_zone(key: str) -> Zone:
-    """The zone for a zone key (case-insensitive); ValueError with close matches if unknown."""
-    from . import tables
-
-    found = tables.zone(key.strip())
-    if found is not None:
-        return found
-    keys = [z.key for z in tables.zones()]
-    close = _close(key.strip().upper(), [k.upper() for k in keys])
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise ValueError(f"zone {key!r} is not a grid zone wattprint knows ({_zone_hint()}){hint}")
-
-
-def resolve_region(region: str, country: str | None = None) -> Zone:
-    """The zone for a state/province name or code (within ``country`` if given) or a zone key.
-
-    ``california``, ``CA`` (with country USA) -> US-STATE-CA; ``ontario``, ``ON``, ``CA-ON`` ->
-    CA-ON; ``NSW`` -> AU-NSW. Without a country a code that could mean several places (``CA``:
-    California or the zone of Canada; ``WA``: Washington or Western Australia) is refused.
-    """
-    from . import tables
-
-    text = region.strip()
-    folded = _fold(text)
-    index = _region_index()
-    if country:
-        found = index.get(country, {}).get(folded)
-        if found is not None:
-            return resolve_zone(found[0])
-        by_key = tables.zone(text)
-        if by_key is not None:
-            if by_key.country != country:
-                raise ValueError(
-                    f"region {region!r} is the zone {by_key.key} in {by_key.country}, "
-                    f"not in country {country}"
-                )
-            return by_key
-        entries = index.get(country, {})
-        labels = {_fold(label): label for _, label in entries.values()}
-        preferred = _US_STATES if country == "USA" else _CA_PROVINCES if country == "CAN" else None
-        names = sorted(preferred.values()) if preferred else sorted(labels.values())
-        close = [labels.get(c, c) for c in _close(folded, sorted(labels))]
-        if not names:
-            allowed = f"wattprint has no sub-national zones for {country}; set zone or country only"
-        else:
-            shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
-            allowed = f"allowed: a state/province name or code ({shown}) or a zone key"
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"region {region!r} is not a region of {country} ({allowed}){hint}")
-    matches: dict[str, tuple[str, str, str]] = {}  # zone key -> (key, label, iso3)
-    for iso3, names in index.items():
-        found = names.get(folded)
-        if found is not None:
-            matches[found[0]] = (found[0], found[1], iso3)
-    by_key = tables.zone(text)
-    if by_key is not None and by_key.key not in matches:
-        matches[by_key.key] = (by_key.key, by_key.name, by_key.country)
-    if len(matches) == 1:
-        return resolve_zone(next(iter(matches)))
-    if len(matches) > 1:
-        options = "; ".join(f"{label} ({key}, country={iso3!r})" for key, label, iso3 in
-                            sorted(matches.values()))  # fmt: skip
-        raise ValueError(f"region {region!r} is ambiguous: {options}. Set country, or use zone=")
-    every = {_fold(label): label for names in index.values() for _, label in names.values()}
-    close = [every[c] for c in _close(folded, sorted(every))]
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise ValueError(
-        f"region {region!r} is not a state, province or zone wattprint knows (a US state or "
-        f"Canadian province name or code, or a zone key, {_zone_hint()}){hint}"
-    )
 
 
 # -- cloud regions -------------------------------------------------------------------------------
@@ -313,7 +128,7 @@ def resolve_cloud(provider: str | None, region: str) -> CloudRegion:
         if found is not None:
             return found
         regions = sorted(r.region for r in tables.cloud_regions(canonical))
-        close = _close(text.lower(), regions)
+        close = close_matches(text.lower(), regions)
         hint = f"did you mean {', '.join(close)}? " if close else ""
         shown = ", ".join(regions[:6]) + (
             f", ... ({len(regions)} in all)" if len(regions) > 6 else ""
@@ -327,7 +142,7 @@ def resolve_cloud(provider: str | None, region: str) -> CloudRegion:
         providers = ", ".join(sorted(r.provider for r in rows))
         raise ValueError(f"cloud_region {region!r} exists at several providers ({providers}): "
                          "set cloud_provider too")  # fmt: skip
-    close = _close(text.lower(), sorted({r.region for r in tables.cloud_regions()}))
+    close = close_matches(text.lower(), sorted({r.region for r in tables.cloud_regions()}))
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise ValueError(f"cloud_region {region!r} is not a region wattprint knows; set "
                      f"cloud_provider (aws, gcp, azure, ...) and cloud_region{hint}")  # fmt: skip
@@ -593,7 +408,7 @@ def locate(
                 near = nearest_zone(got.latitude, got.longitude, got.country)
                 key = (
                     near.key
-                    if near is not None and near.key.upper() != _iso2(got.country)
+                    if near is not None and near.key.upper() != iso2_of(got.country)
                     else None
                 )
             return Location(country=got.country, zone=key, latitude=got.latitude,

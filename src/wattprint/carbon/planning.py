@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ..units import J_PER_KWH
 from .forecasts import Forecast, as_location, forecast
 from .location import Location
 from .shift import ShiftInfo
@@ -152,7 +153,7 @@ def _energy(energy_kwh: float | None, power_w: float | None, duration_s: float) 
     if power_w is not None:
         if not power_w > 0:
             raise ValueError(f"power_w must be above zero, not {power_w}")
-        return power_w * duration_s / 3.6e6
+        return power_w * duration_s / J_PER_KWH
     if energy_kwh is not None and not energy_kwh > 0:
         raise ValueError(f"energy_kwh must be above zero, not {energy_kwh}")
     return energy_kwh
@@ -347,10 +348,8 @@ def _pue(location: Location) -> float:
 
     if not (location.cloud_provider and location.cloud_region):
         return 1.0
-    region = tables.cloud_region(location.cloud_provider, location.cloud_region)
-    if region is not None and region.pue:
-        return region.pue
-    return tables.provider_defaults(location.cloud_provider)[0] or 1.0
+    found = tables.cloud_pue(location.cloud_provider, location.cloud_region)
+    return found[0] if found is not None else 1.0
 
 
 def _cloud_places(

@@ -102,7 +102,7 @@ def read(path: str | os.PathLike[str]) -> Site:
     import configparser
 
     from . import countries, tables
-    from .location import resolve_region
+    from .regions import resolve_region
 
     path = Path(path)
     parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#", ";"))

@@ -283,6 +283,26 @@ def provider_defaults(provider: str) -> tuple[float | None, float | None, str]:
     return _providers().get(key or "", (None, None, ""))
 
 
+def cloud_pue(provider: str, region: str | None) -> tuple[float, str] | None:
+    """(PUE, source) of a cloud region: the region's published figure, else its provider's
+    fleet figure; None for an unknown provider or one with no published figure.
+
+    The one PUE rule for cloud places. A tracker puts the ``pue`` setting and the site file
+    before it and on-premises 1.0 after it (``carbon.context``); comparisons of places use it
+    alone (``carbon.planning``, ``report.whatif``).
+    """
+    key = normalise_provider(provider)
+    if key is None:
+        return None
+    found = cloud_region(key, region or "")
+    if found is not None and found.pue is not None:
+        return found.pue, f"{key} {found.region}: {found.source}"
+    fleet, _, source = provider_defaults(key)
+    if fleet is not None:
+        return fleet, f"{key} default: {source}"
+    return None
+
+
 # ------------------------------------------------------------------------------------------
 # hourly profiles
 

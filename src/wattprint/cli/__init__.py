@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -94,7 +95,7 @@ def wattprint(
     """Measure and estimate the energy and CO2 of computing, with honest bounds."""
 
 
-def _run(fn: Any, *args: Any) -> None:
+def _friendly_errors(fn: Any, *args: Any) -> None:
     """Run a command: a user error is one line on stderr and exit 2, never a traceback."""
     try:
         code = fn(*args)
@@ -149,29 +150,65 @@ def _tracker_options(**given: Any) -> dict[str, Any]:
     return {renamed.get(k, k): v for k, v in given.items()}
 
 
+#: The tracker's settings as options, written once for `run` and `monitor`: option -> its type.
+TRACKER_OPTIONS: dict[str, Any] = {
+    "project_name": ProjectName,
+    "experiment_name": ExperimentName,
+    "output_dir": OutputDir,
+    "interval": Interval,
+    "country": Country,
+    "region": Region,
+    "cloud_provider": CloudProvider,
+    "cloud_region": CloudRegion,
+    "gpu_ids": GpuIds,
+    "pue": Pue,
+    "intensity": IntensityOpt,
+    "prometheus_port": PrometheusPort,
+    "prometheus_pushgateway": Pushgateway,
+    "otel_endpoint": OtelEndpoint,
+    "webhook_url": WebhookUrl,
+    "server_url": ServerUrl,
+    "server_token": ServerToken,
+    "log_records": LogRecords,
+}
+
+
+def _with_tracker_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command every option of TRACKER_OPTIONS in place of its ``tracker_options``
+    parameter, and pass them to it as one dict of Tracker settings (None: not given)."""
+    import functools
+    import inspect
+
+    # Evaluated annotations: typer reads its typer.Option() metadata from the signature.
+    signature = inspect.signature(command, eval_str=True)
+    params: list[inspect.Parameter] = []
+    for param in signature.parameters.values():
+        if param.name != "tracker_options":
+            params.append(param)
+            continue
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        params += [
+            inspect.Parameter(name, kind, default=None, annotation=annotation)
+            for name, annotation in TRACKER_OPTIONS.items()
+        ]
+
+    @functools.wraps(command)
+    def with_options(**given: Any) -> None:
+        options = {name: given.pop(name) for name in TRACKER_OPTIONS}
+        command(**given, tracker_options=_tracker_options(**options))
+
+    with_options.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    with_options.__annotations__ = {p.name: p.annotation for p in params}
+    return with_options
+
+
 @app.command(context_settings=COMMAND_SETTINGS)
+@_with_tracker_options
 def run(
     command: Annotated[
         list[str] | None, typer.Argument(help="the command and its arguments")
     ] = None,
-    project_name: ProjectName = None,
-    experiment_name: ExperimentName = None,
-    output_dir: OutputDir = None,
-    interval: Interval = None,
-    country: Country = None,
-    region: Region = None,
-    cloud_provider: CloudProvider = None,
-    cloud_region: CloudRegion = None,
-    gpu_ids: GpuIds = None,
-    pue: Pue = None,
-    intensity: IntensityOpt = None,
-    prometheus_port: PrometheusPort = None,
-    prometheus_pushgateway: Pushgateway = None,
-    otel_endpoint: OtelEndpoint = None,
-    webhook_url: WebhookUrl = None,
-    server_url: ServerUrl = None,
-    server_token: ServerToken = None,
-    log_records: LogRecords = None,
+    tracker_options: dict[str, Any] | None = None,
     json_file: JsonFile = None,
 ) -> None:
     """Run a command and track it: wattprint run [OPTIONS] [--] CMD [ARGS...]
@@ -184,38 +221,14 @@ def run(
     """
     from .run import run as run_command
 
-    options = _tracker_options(
-        project_name=project_name, experiment_name=experiment_name, output_dir=output_dir,
-        interval=interval, country=country, region=region, cloud_provider=cloud_provider,
-        cloud_region=cloud_region, gpu_ids=gpu_ids, pue=pue, intensity=intensity,
-        prometheus_port=prometheus_port, prometheus_pushgateway=prometheus_pushgateway,
-        otel_endpoint=otel_endpoint, webhook_url=webhook_url, log_records=log_records,
-        server_url=server_url, server_token=server_token,
-    )  # fmt: skip
-    _run(run_command, list(command or []), options, json_file)
+    _friendly_errors(run_command, list(command or []), tracker_options, json_file)
 
 
 @app.command()
+@_with_tracker_options
 def monitor(
-    interval: Interval = None,
     duration: Annotated[float | None, typer.Option(min=0, help="stop after S seconds")] = None,
-    project_name: ProjectName = None,
-    experiment_name: ExperimentName = None,
-    output_dir: OutputDir = None,
-    country: Country = None,
-    region: Region = None,
-    cloud_provider: CloudProvider = None,
-    cloud_region: CloudRegion = None,
-    gpu_ids: GpuIds = None,
-    pue: Pue = None,
-    intensity: IntensityOpt = None,
-    prometheus_port: PrometheusPort = None,
-    prometheus_pushgateway: Pushgateway = None,
-    otel_endpoint: OtelEndpoint = None,
-    webhook_url: WebhookUrl = None,
-    server_url: ServerUrl = None,
-    server_token: ServerToken = None,
-    log_records: LogRecords = None,
+    tracker_options: dict[str, Any] | None = None,
     as_json: Annotated[bool, typer.Option("--json", help="the summary as JSON on stdout")] = False,
     per: Annotated[
         str | None,
@@ -228,21 +241,13 @@ def monitor(
     """Monitor the whole machine until Ctrl-C (or --duration), with the same live view."""
     from .run import monitor as run_monitor
 
-    options = _tracker_options(
-        project_name=project_name, experiment_name=experiment_name, output_dir=output_dir,
-        interval=interval, country=country, region=region, cloud_provider=cloud_provider,
-        cloud_region=cloud_region, gpu_ids=gpu_ids, pue=pue, intensity=intensity,
-        prometheus_port=prometheus_port, prometheus_pushgateway=prometheus_pushgateway,
-        otel_endpoint=otel_endpoint, webhook_url=webhook_url, log_records=log_records,
-        server_url=server_url, server_token=server_token,
-        tracking_mode="machine",
-    )  # fmt: skip
+    options = {**(tracker_options or {}), "tracking_mode": "machine"}
     if per is not None:
         from .agent import agent_monitor
 
-        _run(agent_monitor, per, duration, options)
+        _friendly_errors(agent_monitor, per, duration, options)
         return
-    _run(run_monitor, duration, options, as_json)
+    _friendly_errors(run_monitor, duration, options, as_json)
 
 
 @app.command()
@@ -251,9 +256,9 @@ def detect(
 ) -> None:
     """What each component is measured with here, what was tried, and what to do about it;
     and the location and intensity a tracker would use."""
-    from .inspect import detect as run_detect
+    from .machine import detect as run_detect
 
-    _run(run_detect, as_json)
+    _friendly_errors(run_detect, as_json)
 
 
 @app.command()
@@ -266,9 +271,9 @@ def intensity(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """The carbon intensity that would be used, with its provenance."""
-    from .inspect import intensity as run_intensity
+    from .machine import intensity as run_intensity
 
-    _run(run_intensity, country, zone, cloud, region, at, as_json)
+    _friendly_errors(run_intensity, country, zone, cloud, region, at, as_json)
 
 
 @app.command()
@@ -277,9 +282,9 @@ def recover(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Write the summary rows of runs whose process was killed before it stopped."""
-    from .inspect import recover as run_recover
+    from .machine import recover as run_recover
 
-    _run(run_recover, folder, as_json)
+    _friendly_errors(run_recover, folder, as_json)
 
 
 @app.command()
@@ -368,7 +373,7 @@ def report(
     """Totals of emissions.csv files (wattprint's or CodeCarbon's), with equivalents."""
     from .report import report as run_report
 
-    _run(run_report, list(files or []), by, since, as_json, html, force, sci)
+    _friendly_errors(run_report, list(files or []), by, since, as_json, html, force, sci)
 
 
 @app.command()
@@ -392,7 +397,7 @@ def push(
     """
     from .push import push as run_push
 
-    _run(run_push, list(files or []), server, token, as_json)
+    _friendly_errors(run_push, list(files or []), server, token, as_json)
 
 
 @app.command()
@@ -421,7 +426,7 @@ def config(
     """
     from .config import config as run_config
 
-    _run(run_config, list(set_ or []), list(unset or []), global_, as_json, no_input)
+    _friendly_errors(run_config, list(set_ or []), list(unset or []), global_, as_json, no_input)
 
 
 # -- carbon-aware runs (cli/plan.py) ---------------------------------------------------------------
@@ -462,7 +467,7 @@ def plan(
 
     options = PlanOptions(duration, within, deadline, zone, country, cloud, regions, energy_kwh,
                           power_w, provider)  # fmt: skip
-    _run(plan_command, options, as_json)
+    _friendly_errors(plan_command, options, as_json)
 
 
 @app.command(context_settings=COMMAND_SETTINGS)
@@ -500,7 +505,7 @@ def wait(
         project_name=project_name, experiment_name=experiment_name, output_dir=output_dir,
         country=country, zone=zone,
     )  # fmt: skip
-    _run(wait_command, options, list(command or []), tracker_options, below, json_file)
+    _friendly_errors(wait_command, options, list(command or []), tracker_options, below, json_file)
 
 
 def _add_server() -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ..records import energy_text, mass_text
+from ..units import energy_text, mass_text
 
 
 @dataclass

@@ -9,13 +9,13 @@ from typing import Any
 
 
 def _kwh(value: float | None) -> str:
-    from ..records import energy_text
+    from ..units import energy_text
 
     return energy_text(value) if value is not None else "?"
 
 
 def _kg(value: float | None) -> str:
-    from ..records import mass_text
+    from ..units import mass_text
 
     return mass_text(value)
 

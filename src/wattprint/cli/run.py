@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import units
-from ..records import RunResult, energy_text, mass_text
+from ..records import RunResult
+from ..units import energy_text, mass_text
 from . import live
 
 REFRESH_S = 1.0
@@ -35,7 +36,7 @@ def _status_line(result: RunResult, previous: RunResult | None) -> str:
         before = previous.components[name].energy_kwh if previous else 0.0  # the first: mean
         if now is None or before is None or dt <= 0:
             continue
-        watts = (now - before) * 3.6e6 / dt
+        watts = (now - before) * units.J_PER_KWH / dt
         if name != "gpu" or result.gpu.method != "none":
             parts.append(f"{name} {units.power(watts)}")
     parts.append(energy_text(result.energy_kwh))

@@ -28,7 +28,7 @@ import mlflow
 from mlflow.entities import Metric, RunTag
 from mlflow.tracking import MlflowClient
 
-from ._common import PREFIX, hardware_text, location_text, metrics, source
+from ._metrics import PREFIX, hardware_text, location_text, metrics, source
 
 if TYPE_CHECKING:
     from ..records import RunResult

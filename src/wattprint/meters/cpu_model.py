@@ -12,7 +12,7 @@ from ..hardware import CpuSpec, normalise_cpu
 from ..hardware import find_cpu as _find_cpu
 from .base import Probe, ProbeContext
 from .load import LoadMeter
-from .procfs import cpu_info
+from .procfs import cpu_info, total_memory_gb
 
 # The table and the matching live in ``wattprint.hardware``; these names stay for callers.
 CpuRow = CpuSpec
@@ -33,10 +33,9 @@ def machine_model(ctx: ProbeContext) -> Any:
     """The calibrated power model for this machine (CPU table row, sockets, threads, RAM)."""
     from ..estimate import machine_curve
     from ..estimate.vm import guest_curve
-    from .memory import total_memory_gb
 
     info = cpu_info(ctx.root)
-    memory_gb = total_memory_gb(ctx)
+    memory_gb = total_memory_gb(ctx.root)
     if ctx.cpu_model:  # the user names the real CPU (a cloud VM's, from its instance type)
         info = info._replace(model=ctx.cpu_model)
     brand = info.model or "unknown"

@@ -8,16 +8,7 @@ share of busy CPU time is counted.
 from __future__ import annotations
 
 from .base import Probe, ProbeContext
-from .procfs import meminfo_kib
-
-
-def total_memory_gb(ctx: ProbeContext) -> float:
-    kib = meminfo_kib(ctx.root).get("MemTotal")
-    if kib is not None:
-        return kib * 1024 / 1e9
-    import psutil
-
-    return psutil.virtual_memory().total / 1e9
+from .procfs import total_memory_gb
 
 
 def probe(ctx: ProbeContext) -> list[Probe]:
@@ -25,7 +16,7 @@ def probe(ctx: ProbeContext) -> list[Probe]:
     from .load import LoadMeter
 
     _, curve = machine_model(ctx)
-    gb = total_memory_gb(ctx)
+    gb = total_memory_gb(ctx.root)
     meter = LoadMeter(ctx, "ram", "ram-model", lambda u: curve.component("ram", u),
                       (f"{gb:.1f} GB installed",))  # fmt: skip
     reason = f"estimate: {curve.at(1.0).ram_basis}"

@@ -107,3 +107,13 @@ def meminfo_kib(root: Path) -> dict[str, int]:
     except OSError:
         pass
     return out
+
+
+def total_memory_gb(root: Path) -> float:
+    """Installed RAM in GB (10^9 bytes): /proc/meminfo's MemTotal, else psutil's figure."""
+    kib = meminfo_kib(root).get("MemTotal")
+    if kib is not None:
+        return kib * 1024 / 1e9
+    import psutil
+
+    return psutil.virtual_memory().total / 1e9

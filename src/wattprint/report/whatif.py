@@ -38,7 +38,6 @@ def region_options(provider: str, it_energy_kwh: float) -> list[RegionOption]:
     canonical = tables.normalise_provider(provider)
     if canonical is None:
         raise ValueError(f"unknown cloud provider {provider!r}")
-    default_pue, _, _ = tables.provider_defaults(canonical)
     options = []
     for region in tables.cloud_regions(canonical):
         loc = Location(
@@ -52,7 +51,8 @@ def region_options(provider: str, it_energy_kwh: float) -> list[RegionOption]:
         it = annual(loc)
         if it.kind == "world-average":
             continue  # a region we cannot place says nothing about its grid
-        pue = region.pue or default_pue or 1.0
+        found = tables.cloud_pue(canonical, region.region)
+        pue = found[0] if found is not None else 1.0
         grams = it_energy_kwh * pue * it.value
         options.append(
             RegionOption(

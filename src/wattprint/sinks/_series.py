@@ -25,7 +25,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-J_PER_KWH = 3.6e6
+from ..units import J_PER_KWH
+
 MAX_TASKS = 100  # ended tasks a metric sink shows per run, the latest ones
 
 

@@ -1,5 +1,5 @@
-"""``wattprint detect``, ``wattprint intensity`` and ``wattprint recover``: small commands that
-say what wattprint would do here, and tidy up after killed runs."""
+"""``wattprint detect``, ``wattprint intensity`` and ``wattprint recover``: small commands about
+this machine, saying what wattprint would do here and tidying up after runs killed here."""
 
 from __future__ import annotations
 
@@ -20,25 +20,6 @@ def _probe_dict(probe: Any, chosen: bool) -> dict[str, Any]:
         "reason": probe.reason,
         "fix": probe.fix,
     }
-
-
-LOCATION = ("country", "region", "zone", "cloud_provider", "cloud_region", "latitude",
-            "longitude")  # fmt: skip
-
-
-def settings_with(location: dict[str, Any]) -> Any:
-    """The settings every command uses (files, WATTPRINT_*), with the location options given on
-    the command line, if any, in place of every location setting: `--zone GB` is not also in
-    the country of a config file."""
-    import dataclasses
-
-    from ..config import load_settings
-
-    given = {k: v for k, v in location.items() if v is not None}
-    settings = load_settings(given)
-    if not given:
-        return settings
-    return dataclasses.replace(settings, **{k: given.get(k) for k in LOCATION})
 
 
 def detect_data() -> dict[str, Any]:
@@ -119,6 +100,7 @@ def detect(as_json: bool) -> int:
 def intensity(country: str | None, zone: str | None, cloud: str | None, region: str | None,
               at: str | None, as_json: bool) -> int:  # fmt: skip
     from ..carbon.context import setup
+    from ..config import load_settings_with
 
     if cloud and not region:
         raise ValueError("--cloud needs --region (the provider's region code)")
@@ -132,7 +114,7 @@ def intensity(country: str | None, zone: str | None, cloud: str | None, region: 
             ) from None
         if when.tzinfo is None:
             raise ValueError(f"--at {at!r} needs a UTC offset, e.g. 2026-01-15T18:00+00:00")
-    settings = settings_with({"country": country, "zone": zone, "cloud_provider": cloud,
+    settings = load_settings_with({"country": country, "zone": zone, "cloud_provider": cloud,
                               "cloud_region": region})  # fmt: skip
     carbon = setup(settings)  # the tracker's own path: files, WATTPRINT_*, site file, providers
     try:
