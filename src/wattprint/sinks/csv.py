@@ -76,13 +76,12 @@ def choose_path(path: Path, columns: Sequence[str]) -> tuple[Path, bool]:
 
     Returns the path and whether it differs from the one asked for.
     """
-    candidates = [path] + [
-        path.with_name(f"{path.stem}_wattprint{'' if n == 1 else n}{path.suffix}")
-        for n in range(1, 100)
-    ]
-    for candidate in candidates:
+    if _is_ours(path, columns):
+        return path, False
+    for n in range(1, 100):  # named one at a time: most runs need none of them
+        candidate = path.with_name(f"{path.stem}_wattprint{'' if n == 1 else n}{path.suffix}")
         if _is_ours(candidate, columns):
-            return candidate, candidate != path
+            return candidate, True
     raise OSError(f"{path.parent}: no free file name for {path.name}; clean up old copies")
 
 
