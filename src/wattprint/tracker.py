@@ -44,9 +44,9 @@ def _logs() -> Any:
 
 
 def _rows() -> Any:
-    from . import recovery
+    from .sinks import csv
 
-    return recovery
+    return csv
 
 
 def _now() -> datetime:
@@ -529,7 +529,7 @@ class Tracker:
             try:
                 run.journal = journal.Journal(output_dir, run_id, meta)
             except Exception as exc:  # the journal is a safety net: never a reason to fail
-                from .recovery import full, say_write_failure
+                from .sinks.csv import full, say_write_failure
 
                 if full(exc):
                     say_write_failure(output_dir / journal.FOLDER, exc)
@@ -618,15 +618,9 @@ class Tracker:
             _rows().say_write_failure(journal.path, exc)
 
     def _recover(self, output_dir: Path) -> list[RunResult]:
-        try:
-            return _rows().recover(output_dir)
-        except Exception as exc:  # recovery must never stop a new run from starting
-            _logs().warn_once(
-                f"recover:{output_dir}",
-                f"could not look for interrupted runs in {output_dir} "
-                f"({type(exc).__name__}: {exc}); this run is measured as usual",
-            )
-            return []
+        from .recovery import recover_quietly
+
+        return recover_quietly(output_dir)
 
     # -- measuring ----------------------------------------------------------------------------
 
@@ -987,20 +981,9 @@ class Tracker:
     # -- output -------------------------------------------------------------------------------
 
     def _csv_path(self, wanted: Path, columns: tuple[str, ...]) -> Path | None:
-        from .sinks.csv import choose_path
+        from .sinks.csv import path_for
 
-        try:
-            path, moved = choose_path(wanted, columns)
-        except OSError as exc:
-            _logs().warn_once(f"csv:{wanted}", f"cannot write {wanted}: {exc}")
-            return None
-        if moved:
-            _logs().warn_once(
-                f"csv-moved:{wanted}",
-                f"{wanted} has a different header (another tool's or an older version's file); "
-                f"it is left untouched and rows go to {path.name} instead.",
-            )
-        return path
+        return path_for(wanted, columns)
 
     def _write_row(self, path: Path | None, result: RunResult) -> bool:
         return _rows().write_row(path, result)
@@ -1082,7 +1065,9 @@ class Tracker:
 def recover(output_dir: str | os.PathLike[str]) -> list[RunResult]:
     """Write the final row of every run in ``output_dir`` whose process died before stopping
     (see ``wattprint.recovery.recover``)."""
-    return _rows().recover(output_dir)
+    from .recovery import recover
+
+    return recover(output_dir)
 
 
 def _baseline(components: dict[str, _Component]) -> None:
