@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .records import RunResult
+    from .sinks import Sinks
 
 
 class Component:
@@ -86,7 +87,7 @@ class Run:
         self.accounted_at = self.wall  # emissions are counted up to here
         self.tasks: dict[str, tuple[dict[str, Any], float]] = {}
         self.shared: dict[str, Any] | None = None  # the meters' per-update readings
-        self.sinks: Any = None  # wattprint.sinks.Sinks, when a setting turns one on
+        self.sinks: Sinks | None = None  # when a setting turns one on
         self.snapshot: tuple[float, RunResult] | None = None  # (t, result) for live sinks
         self.last_state: dict[str, Any] | None = None  # as last written to the journal
         self.attribution: Any = None  # wattprint.attribution.setup.Attribution

@@ -1,5 +1,5 @@
 """A local spool of envelopes and the thread that delivers them: shared by the webhook and the
-server sink, so that both keep the same promises (see ``wattprint.sinks.http``).
+server sink, so that both keep the same promises (see ``wattprint.sinks.webhook``).
 
 A spool is a folder of JSON files, one envelope each, written to a temporary name and renamed
 (a reader never sees half a file), named ``<time_ns>-<run_id>-<seq>.json`` so that names sort
@@ -346,3 +346,41 @@ def warn_pending(sender: Sender, left: int) -> None:
         f"in {sender.folder} and are sent when it answers (by this process while it runs, else "
         f"by the next run that uses this {sender.setting})",
     )
+
+
+class SpoolSink:
+    """A run's side of a spool: envelopes written there, delivered by the shared sender."""
+
+    sender_class: type[Sender]  # how the sender sends the files
+
+    def __init__(self, folder: Path, url: str, token: str | None, run_id: str) -> None:
+        self.url = url
+        self.run_id = run_id
+        self.folder = folder.resolve()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.seq = 0
+        self.sender = sender_for(self.sender_class, self.folder, url, token)
+        self.closed = False
+
+    def write(self, result: Any) -> None:
+        from ..records import record_envelope
+
+        self.seq += 1
+        self.put(f"{self.run_id}-{self.seq:06d}", record_envelope(result, self.seq))
+
+    def recovered(self, result: Any) -> None:
+        from ..records import record_envelope
+
+        # A run is recovered once (its journal is claimed atomically): one key per run.
+        self.put(f"{result.run_id}-recovered", record_envelope(result, "recovered"))
+
+    def put(self, name: str, body: dict[str, Any] | list[dict[str, Any]]) -> None:
+        """Spool ``body`` (an envelope, or a list of them) and wake the sender."""
+        put(self.folder, name, body)
+        self.sender.kick()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        warn_pending(self.sender, self.sender.release(self.run_id, CLOSE_WAIT_S))
