@@ -255,17 +255,3 @@ def test_retry_after_is_honoured(machine):
     assert len(received) == 2
     times = [q.received_at for q in received]
     assert times[1] - times[0] >= 0.95
-
-
-def test_retry_after_reads_seconds_and_http_dates():
-    from datetime import datetime, timedelta, timezone
-    from email.utils import format_datetime
-
-    assert spooling.retry_after_s("7") == 7.0
-    assert spooling.retry_after_s("99999") == spooling.RETRY_AFTER_MAX_S
-    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
-    assert 25 <= spooling.retry_after_s(when) <= 30
-    past = format_datetime(datetime(2000, 1, 1, tzinfo=timezone.utc), usegmt=True)
-    assert spooling.retry_after_s(past) == 0.0
-    for bad in (None, "", "soon", "-5", "1.5"):
-        assert spooling.retry_after_s(bad) is None
