@@ -385,18 +385,22 @@ def hourly_means(key: str) -> tuple[float, float, float] | None:
     90th percentiles (what its hour-to-hour spread is made of), without building the profile:
     the typical spread needs them for every zone at each start. None without a profile, its
     percentiles or a cell."""
-    rows = _hourly_rows(key)
-    if not rows or "p10_h00" not in rows[0]:
+    header, blocks = _hourly_lines()
+    lines = blocks.get(key)
+    if not lines or "p10_h00" not in header:
         return None
-    by_month = {int(row["month"]): row for row in rows}  # a month given twice: the last, as above
+    at = {name: i for i, name in enumerate(header)}
+    columns = [(at[h], at[l10], at[h90]) for h, l10, h90 in zip(_HOURS, _P10S, _P90S, strict=True)]
+    month_at = at["month"]
+    by_month = {int(fields[month_at]): fields for fields in csv.reader(lines)}  # the last wins
     value = low = high = 0.0
     n = 0
     for month in sorted(m for m in by_month if 1 <= m <= 12):
-        row = by_month[month]
-        for h, l10, h90 in zip(_HOURS, _P10S, _P90S, strict=True):
-            value += float(row[h])
-            low += float(row[l10])
-            high += float(row[h90])
+        fields = by_month[month]
+        for h, l10, h90 in columns:
+            value += float(fields[h])
+            low += float(fields[l10])
+            high += float(fields[h90])
             n += 1
     return (value / n, low / n, high / n) if n else None
 
