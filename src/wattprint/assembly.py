@@ -48,7 +48,6 @@ def open_run(
     """
     from pathlib import Path
 
-    from . import journal
     from .carbon.context import setup
     from .meters.base import ProbeContext
     from .meters.detect import probe_all
@@ -56,6 +55,7 @@ def open_run(
     from .meters.user import user_power
     from .records import COLUMNS, TASK_COLUMNS
     from .recovery import recover_quietly
+    from .results import meta_for
     from .sinks.csv import path_for
 
     # Absolute now: the program may chdir before stop(), and the run's files stay put.
@@ -81,7 +81,7 @@ def open_run(
     if s.save_csv:
         csv_path = path_for(output_dir / s.output_file, COLUMNS)  # absolute wins
         tasks_path = path_for(output_dir / TASKS_CSV_NAME, TASK_COLUMNS)
-    meta = journal.meta_for(run_id, s.public(), machine, carbon, started,
+    meta = meta_for(run_id, s.public(), machine, carbon, started,
                             str(csv_path or ""), str(output_dir))  # fmt: skip
     meta["devices"] = {name: list(c.devices) for name, c in components.items()}
     meta["attribution"] = {**attribution.meta(), "sync_gpu": sync_label}

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from . import _log, journal
-from .journal import build_result
 from .records import COLUMNS, RunResult
+from .results import build_result
 from .sinks import csv as rows
 from .sinks.csv import choose_path, say_write_failure
 

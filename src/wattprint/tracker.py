@@ -457,7 +457,7 @@ class Tracker:
 
     @staticmethod
     def _build(meta: dict[str, Any], state: dict[str, Any], status: str, **task: Any) -> Any:
-        from .journal import build_result
+        from .results import build_result
 
         return build_result(meta, state, status, **task)
 
