@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from .config import Settings
     from .records import RunResult
 
-TASKS_CSV_NAME = "emissions_tasks.csv"
-
 
 def _logs() -> Any:
     from . import _log
@@ -56,7 +54,7 @@ def open_run(
     from .records import COLUMNS, TASK_COLUMNS
     from .recovery import recover_quietly
     from .results import meta_for
-    from .sinks.csv import path_for
+    from .sinks.csv import TASKS_CSV_NAME, path_for
 
     # Absolute now: the program may chdir before stop(), and the run's files stay put.
     output_dir = Path(s.output_dir).absolute()

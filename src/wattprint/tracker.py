@@ -34,8 +34,6 @@ if TYPE_CHECKING:
 
     F = TypeVar("F", bound=Callable[..., Any])
 
-CSV_NAME = "emissions.csv"
-TASKS_CSV_NAME = "emissions_tasks.csv"
 #: The most stop() waits for the sampler and the last meter reads: a meter that stalls past it
 #: costs the energy after its last reading (labelled), never the user's program its time.
 STOP_WAIT_S = 5.0

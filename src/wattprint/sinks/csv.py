@@ -33,6 +33,8 @@ try:  # POSIX: serialise appends from several processes sharing an output_dir
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
+#: Where a run's tasks' rows go, beside its own rows (output_file) in output_dir.
+TASKS_CSV_NAME = "emissions_tasks.csv"
 #: Statuses of a row that is not a run's last word: a flush() row.
 NOT_FINAL = ("running",)
 
