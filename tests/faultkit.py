@@ -89,6 +89,7 @@ from wattprint.meters import nvidia
 nvidia.load_adapter = lambda: NoNvml()
 import wattprint.journal as journal
 import wattprint.recovery as recovery
+import wattprint.sinks.csv as rows
 import wattprint.tracker as tracker
 from wattprint import Tracker
 

@@ -147,19 +147,19 @@ def test_a_moved_folder_is_recovered_where_its_journal_is_now(machine, tmp_path)
 
 
 def test_a_row_that_cannot_be_written_leaves_the_run_to_recover_later(machine, monkeypatch):
-    from wattprint import recovery
+    from wattprint.sinks import csv as rows
 
-    real = recovery.append_row
+    real = rows.append_row
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
     write_journal("r-1", run_line("r-1"), GOOD)
-    monkeypatch.setattr(recovery, "append_row", refuse)
+    monkeypatch.setattr(rows, "append_row", refuse)
     result = CliRunner().invoke(app, ["recover", "."])
     assert "recovered r-1" not in result.output and "no interrupted run" in result.output
     assert "r-1.running.jsonl" in journal_names()  # not marked recovered
-    monkeypatch.setattr(recovery, "append_row", real)
+    monkeypatch.setattr(rows, "append_row", real)
     result = CliRunner().invoke(app, ["recover", "."])
     assert "recovered r-1" in result.output
     assert len(final_rows("r-1")) == 1 and "r-1.jsonl" in journal_names()

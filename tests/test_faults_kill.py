@@ -35,8 +35,8 @@ t.stop()
 
 #: kill point in stop() -> (the patch that dies there, the status its row ends with)
 STOP_POINTS = {
-    "before the row": ("die_before(recovery, 'write_row')", "interrupted"),
-    "after the row": ("die_after(recovery, 'write_row')", "finished"),
+    "before the row": ("die_before(rows, 'write_row')", "interrupted"),
+    "after the row": ("die_after(rows, 'write_row')", "finished"),
     "after the end line, before the rename": ("die_after(journal.Journal, 'close')", "finished"),
 }
 
@@ -65,7 +65,7 @@ recovery.recover(".")
 #: kill point in recovery -> the patch that dies there
 RECOVERY_POINTS = {
     "after the claim": "die_after(journal, 'claim')",
-    "after the row": "die_after(recovery, '_append')",
+    "after the row": "die_after(rows, 'append_result')",
     "after the end line, before the rename": "die_before(journal, 'finish')",
 }
 

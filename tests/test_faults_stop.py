@@ -12,7 +12,7 @@ import time
 import pytest
 from faultkit import final_rows, rows
 
-from wattprint import Tracker
+from wattprint import Tracker, sampling
 from wattprint import tracker as tracker_module
 from wattprint.records import TASK_COLUMNS
 
@@ -75,11 +75,11 @@ def test_a_fault_in_emission_accounting_is_contained_and_the_row_written(
 ):
     tracker = Tracker(country="FRA", interval_s=0.05).start()
 
-    def broken(self, run):
+    def broken(run):
         raise ZeroDivisionError("boom")
 
     with caplog.at_level(logging.WARNING, logger="wattprint"):
-        monkeypatch.setattr(Tracker, "_account_emissions", broken)
+        monkeypatch.setattr(sampling, "account", broken)
         deadline = time.monotonic() + 10
         while not any("boom" in m for m in caplog.messages) and time.monotonic() < deadline:
             time.sleep(0.01)  # the sampler meets the fault first, and goes on
@@ -94,7 +94,7 @@ def test_a_fault_in_emission_accounting_is_contained_and_the_row_written(
 
 def test_a_fault_in_accounting_never_reaches_flush_peek_or_tasks(machine, monkeypatch, caplog):
     tracker = Tracker(country="FRA", interval_s=60).start()
-    monkeypatch.setattr(Tracker, "_account_emissions", lambda self, run: 1 / 0)
+    monkeypatch.setattr(sampling, "account", lambda run: 1 / 0)
     with caplog.at_level(logging.WARNING, logger="wattprint"):
         with tracker.task("step"):
             assert tracker.peek().status == "running"

@@ -358,7 +358,7 @@ def test_an_unshifted_run_has_empty_shift_columns(machine):
 def test_the_shift_survives_recovery_from_the_journal(machine):
     from pathlib import Path
 
-    from wattprint import journal
+    from wattprint import results
     from wattprint.records import to_row
 
     info = ShiftInfo("2024-07-01T02:00:00+00:00", "2024-07-01T18:00:00+00:00",
@@ -371,7 +371,7 @@ def test_the_shift_survives_recovery_from_the_journal(machine):
     assert result.shift == info
     # A killed run is rebuilt from its journal's first line: the shift must be in it.
     first = (Path(".wattprint") / f"{result.run_id}.jsonl").read_text().splitlines()[0]
-    assert journal.build_result(json.loads(first), None, "interrupted").shift == info
+    assert results.build_result(json.loads(first), None, "interrupted").shift == info
     row = to_row(result, "x")
     assert row["shifted_to"] == "2024-07-01T18:00:00+00:00"
     assert row["shift_saving_kg"] == pytest.approx(result.energy_kwh * 200.0 / 1000)

@@ -21,7 +21,7 @@ from fakeproviders import FakeApi, FakeClock, Reply
 from wattprint._version import __version__
 from wattprint.carbon.providers import LiveIntensity, ProviderError
 from wattprint.carbon.providers.electricitymaps import ElectricityMapsClient
-from wattprint.carbon.providers.http import TTLCache, parse_retry_after, parse_time
+from wattprint.carbon.providers.http import TTLCache, parse_time
 from wattprint.carbon.providers.ukgrid import UKGridClient
 from wattprint.carbon.providers.watttime import WattTimeClient
 
@@ -220,6 +220,13 @@ def test_server_error_then_success(api, clock, case):
     value = case.build(api, clock).latest(case.zone)
     assert value.value_g_per_kwh == pytest.approx(case.value)
     assert clock.waits == [0.5]
+
+
+def test_request_timeout_answer_is_tried_again_like_the_spool_does(api, clock, case):
+    api.add(case.path, Reply(408, "too slow"), Reply(body=case.ok))
+    value = case.build(api, clock).latest(case.zone)
+    assert value.value_g_per_kwh == pytest.approx(case.value)
+    assert clock.waits == [0.5] and api.count(case.path) == 2
 
 
 def test_persistent_server_error_is_a_provider_error(api, clock, case):
@@ -624,15 +631,6 @@ def test_parse_time(text, expected):
 def test_parse_time_refuses(bad):
     with pytest.raises(ValueError):
         parse_time(bad)
-
-
-def test_retry_after_forms():
-    now = datetime(2024, 5, 1, 12, 10, tzinfo=UTC).timestamp()
-    assert parse_retry_after("2.5", lambda: now) == 2.5
-    assert parse_retry_after("Wed, 01 May 2024 12:10:07 GMT", lambda: now) == 7.0
-    assert parse_retry_after("Wed, 01 May 2024 12:00:00 GMT", lambda: now) == 0.0
-    assert parse_retry_after(None, lambda: now) is None
-    assert parse_retry_after("soon", lambda: now) is None
 
 
 def test_ttl_cache_expires_and_stays_bounded():

@@ -8,8 +8,8 @@ from conftest import cpu_stat
 
 import wattprint
 from wattprint.estimate import machine_curve
-from wattprint.journal import MIN_AVERAGE_S
 from wattprint.meters import nvidia
+from wattprint.results import MIN_AVERAGE_S
 
 
 def test_an_instant_run_reports_energy_but_no_average_power(machine):

@@ -12,8 +12,8 @@ import pytest
 from receiver import Receiver, free_port, wait_for
 
 from wattprint import Tracker
-from wattprint.sinks import http
 from wattprint.sinks import spool as spooling
+from wattprint.sinks import webhook
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +28,7 @@ def quick(monkeypatch, tmp_path):
 
 
 def spool() -> list[str]:
-    folder = http.spool_folder(".")
+    folder = webhook.spool_folder(".")
     return sorted(p.name for p in folder.glob("*.json")) if folder.is_dir() else []
 
 
@@ -129,7 +129,7 @@ def test_a_refused_record_is_kept_aside_and_said_once(machine, caplog):
                 pass
         r = tracker.stop()
         assert wait_for(lambda: not spool(), 10)
-    rejected = http.spool_folder(".") / http.REJECTED
+    rejected = webhook.spool_folder(".") / webhook.REJECTED
     kept = sorted(p.name for p in rejected.glob("*.json"))
     assert kept == [f for f in kept if r.run_id in f] and len(kept) == 2
     why = (rejected / f"{kept[0]}.response").read_text()
@@ -145,7 +145,7 @@ def test_bad_credentials_keep_records_in_the_spool(machine, caplog):
             Tracker(country="FRA", webhook_url=receiver.url, webhook_token="old").start().stop()
             assert wait_for(lambda: len(receiver.received()) >= 2, 5)  # retried
     assert len(spool()) == 1  # waiting, not rejected
-    assert not (http.spool_folder(".") / http.REJECTED).exists()
+    assert not (webhook.spool_folder(".") / webhook.REJECTED).exists()
     assert sum("answered 401" in m and "webhook_token" in m for m in caplog.messages) == 1
 
 
@@ -215,7 +215,7 @@ def test_a_server_error_or_throttle_is_retried_never_rejected(machine, status):
         assert wait_for(lambda: not spool(), 10)
         keys = [q.headers["idempotency-key"] for q in receiver.received()]
     assert keys == [f"{r.run_id}:1"] * 3  # twice refused for now, then taken
-    assert not (http.spool_folder(".") / http.REJECTED).exists()
+    assert not (webhook.spool_folder(".") / webhook.REJECTED).exists()
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308, 403])
@@ -228,7 +228,7 @@ def test_a_redirect_or_forbidden_keeps_the_record_and_says_so_once(machine, capl
             received = receiver.received()
     assert [q.headers["idempotency-key"] for q in received] == [f"{r.run_id}:1"] * 4
     assert all(q.method == "POST" and q.path == "/" for q in received)  # never followed
-    assert not (http.spool_folder(".") / http.REJECTED).exists()
+    assert not (webhook.spool_folder(".") / webhook.REJECTED).exists()
     setting = "webhook_token" if status == 403 else "webhook_url"
     assert sum(f"answered {status}" in m and setting in m for m in caplog.messages) == 1
 
@@ -239,7 +239,7 @@ def test_another_client_error_sets_the_record_aside(machine, status):
         r = Tracker(country="FRA", webhook_url=receiver.url).start().stop()
         assert wait_for(lambda: not spool(), 10)
         assert len(receiver.received()) == 1  # refused for good: not sent again
-    rejected = http.spool_folder(".") / http.REJECTED
+    rejected = webhook.spool_folder(".") / webhook.REJECTED
     assert [p.name for p in rejected.glob("*.json")] == [
         p.name for p in rejected.glob(f"*-{r.run_id}-000001.json")
     ]
@@ -255,17 +255,3 @@ def test_retry_after_is_honoured(machine):
     assert len(received) == 2
     times = [q.received_at for q in received]
     assert times[1] - times[0] >= 0.95
-
-
-def test_retry_after_reads_seconds_and_http_dates():
-    from datetime import datetime, timedelta, timezone
-    from email.utils import format_datetime
-
-    assert spooling.retry_after_s("7") == 7.0
-    assert spooling.retry_after_s("99999") == spooling.RETRY_AFTER_MAX_S
-    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
-    assert 25 <= spooling.retry_after_s(when) <= 30
-    past = format_datetime(datetime(2000, 1, 1, tzinfo=timezone.utc), usegmt=True)
-    assert spooling.retry_after_s(past) == 0.0
-    for bad in (None, "", "soon", "-5", "1.5"):
-        assert spooling.retry_after_s(bad) is None

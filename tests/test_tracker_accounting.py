@@ -1,6 +1,7 @@
-"""The sampler and the accounting, end to end against fake counters: power-sampled GPUs are
-polled, every meter of a component is counted, and the record's powers, rate and emission bounds
-are the known energies, durations, intensity bounds and PUE put together."""
+"""The accounting with plain numbers (``wattprint.accounting``: no meter, clock or file), then the
+sampler and the accounting end to end against fake counters: power-sampled GPUs are polled,
+every meter of a component is counted, and the record's powers, rate and emission bounds are the
+known energies, durations, intensity bounds and PUE put together."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import pytest
 from fakenvml import FakeGpu, FakeNvml
 from test_meter_amd import FakeAmd, FakeAmdGpu
 
-from wattprint import Tracker
+from wattprint import Tracker, accounting
+from wattprint.accounting import Emissions, cpu_utilization, stalled, task_delta
 from wattprint.carbon.grid import intensity as grid_intensity
 from wattprint.meters import amd, gpu, nvidia
 
@@ -22,6 +24,86 @@ J_PER_KWH = 3.6e6
 def kj(kwh: float | None) -> float:
     assert kwh is not None
     return kwh * J_PER_KWH
+
+
+# -- plain numbers ------------------------------------------------------------------------------
+
+PUE_1_5 = 1.5 / accounting.J_PER_KWH  # the factor: PUE over joules per kWh
+
+
+def test_each_stretch_is_its_energy_times_the_intensity_valid_then():
+    em = Emissions()
+    # 3.6 MJ (1 kWh) of CPU+RAM at 100 g/kWh (bounds 50-200), then 1 kWh more at 300 g/kWh.
+    em.account([(2.4e6, 2.0e6, 3.0e6), (1.2e6, 1.0e6, 1.5e6)], None, PUE_1_5, (100.0, 50.0, 200.0))
+    em.account([(4.8e6, 4.0e6, 6.0e6), (2.4e6, 2.0e6, 3.0e6)], None, PUE_1_5, (300.0, 250.0, 400.0))
+    assert em.g == pytest.approx(1.5 * 100 + 1.5 * 300)
+    # Low: 3 MJ then 3 MJ more at the low intensities; high: 4.5 MJ then 4.5 MJ more.
+    assert em.low_g == pytest.approx(1.5 * (3e6 * 50 + 3e6 * 250) / 3.6e6)
+    assert em.high_g == pytest.approx(1.5 * (4.5e6 * 200 + 4.5e6 * 400) / 3.6e6)
+    assert em.machine_g == 0.0  # no platform: the machine's figure is not advanced
+    assert em.marginal_g is None  # the run has no marginal intensity
+
+
+def test_an_unknown_upper_bound_stays_unknown_and_the_rest_goes_on():
+    em = Emissions()
+    em.account([(3.6e6, 3.0e6, 4.0e6)], None, PUE_1_5, (100.0, 100.0, 100.0))
+    em.account([(7.2e6, 6.0e6, None)], None, PUE_1_5, (100.0, 100.0, 100.0))  # a meter failed
+    em.account([(10.8e6, 9.0e6, None)], None, PUE_1_5, (100.0, 100.0, 100.0))
+    assert em.high_g is None
+    assert em.g == pytest.approx(3 * 150.0)
+    assert em.low_g == pytest.approx(1.5 * 9.0e6 * 100 / 3.6e6)
+
+
+def test_the_machine_figure_adds_the_platform_and_the_marginal_one_its_own_intensity():
+    em = Emissions(marginal=True)
+    em.account([(3.6e6, 3.6e6, 3.6e6)], (3.6e6, 1.8e6, 7.2e6), PUE_1_5, (100.0, 80.0, 120.0), 700.0)
+    assert em.g == pytest.approx(150.0)
+    assert em.machine_g == pytest.approx(300.0)  # 2 kWh
+    assert em.machine_low_g == pytest.approx(1.5 * (1.0 + 0.5) * 80)
+    assert em.machine_high_g == pytest.approx(1.5 * (1.0 + 2.0) * 120)
+    assert em.marginal_g == pytest.approx(1.5 * 700.0)  # CPU+GPU+RAM only, never the platform
+    state = em.state()
+    assert state["emissions_g"] == em.g and state["machine_high_g"] == em.machine_high_g
+
+
+def test_a_task_is_the_difference_of_two_states():
+    def at(energy: float, grams: float, high: float | None, units: float) -> dict:
+        part = {"energy_j": energy, "low_j": energy / 2, "high_j": high, "method": "rapl"}
+        keys = dict.fromkeys(accounting.EMISSION_KEYS, grams)
+        return {"duration_s": energy / 10, "components": {"cpu": part}, **keys,
+                "shares": {"cpu": [energy / 4, energy]}, "units": units}  # fmt: skip
+
+    start, end = at(100.0, 1.0, 110.0, 3.0), at(400.0, 5.0, None, 10.0)
+    delta = task_delta(start, end, started_s=2.0)
+    assert delta["duration_s"] == 40.0 - 2.0
+    cpu = delta["components"]["cpu"]
+    assert (cpu["energy_j"], cpu["low_j"], cpu["high_j"]) == (300.0, 150.0, None)
+    assert cpu["method"] == "rapl"
+    assert all(delta[k] == 4.0 for k in accounting.EMISSION_KEYS)
+    assert delta["shares"] == {"cpu": [75.0, 300.0]}
+    assert delta["units"] == 7.0
+
+
+def test_a_stalled_component_loses_its_upper_bounds_and_says_why():
+    part = {"energy_j": 5.0, "low_j": 4.0, "high_j": 6.0, "method": "rapl", "note": None}
+    state = {"components": {"cpu": dict(part), "ram": dict(part)}, "emissions_high_g": 2.0,
+             "machine_high_g": 3.0, "notes": ["earlier"]}  # fmt: skip
+    out = stalled(state, ["cpu"], "its meter did not answer")
+    assert out["components"]["cpu"]["high_j"] is None
+    assert out["components"]["cpu"]["method"] == "rapl+stalled"
+    assert out["components"]["ram"] == part  # the others are as they were
+    assert out["emissions_high_g"] is None and out["machine_high_g"] is None
+    assert out["notes"] == ["earlier", "cpu: its meter did not answer"]
+    assert state["components"]["cpu"]["high_j"] == 6.0  # the state given is not changed
+
+
+def test_cpu_utilization_is_busy_time_over_total_time():
+    assert cpu_utilization((10.0, 100.0), (40.0, 200.0)) == pytest.approx(30.0)
+    assert cpu_utilization((10.0, 100.0), (10.0, 100.0)) is None  # no time has passed
+    assert cpu_utilization(None, (40.0, 200.0)) is None
+
+
+# -- end to end against fake counters ----------------------------------------------------------
 
 
 @pytest.fixture

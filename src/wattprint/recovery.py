@@ -1,36 +1,22 @@
-"""Rows on disk whatever happens: the guarded write of a row, and the recovery of runs that
-ended without writing theirs.
+"""The recovery of runs that ended without writing their row.
 
-A row that cannot be written (a full disk) is said once and waits in this process for the next
-recovery in its folder. Recovery reads each journal of ``output_dir/.wattprint/`` (see
-journal.py) and writes the final row of every run whose process is gone, exactly once: a run
-whose final row is already in the CSV gets none, whatever step an earlier recovery or stop()
-was killed at.
+Recovery reads each journal of ``output_dir/.wattprint/`` (see journal.py) and writes the final
+row of every run whose process is gone, exactly once: a run whose final row is already in the
+CSV gets none, whatever step an earlier recovery or stop() was killed at. It also writes the
+rows of this process that a full disk refused (``sinks.csv.write_row``), with their own status.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 from pathlib import Path
 from typing import Any
 
 from . import _log, journal
-from ._version import __version__
-from .journal import build_result
-from .records import COLUMNS, TASK_COLUMNS, RunResult, to_row
-from .sinks.csv import NotOurs, append_row, choose_path
-
-#: Rows a full disk refused: a run's final row, a task's row, with the file each is for. The
-#: next tracker started in that folder writes them, a final row with its own status rather than
-#: rebuilt from the journal as "interrupted"; if the process dies first, the journal still has
-#: the run (not its tasks).
-_unwritten: list[tuple[Path, RunResult]] = []
-
-
-def full(exc: BaseException) -> bool:
-    """Whether ``exc`` says the disk is full (or the user over quota)."""
-    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+from .records import COLUMNS, RunResult
+from .results import build_result
+from .sinks import csv as rows
+from .sinks.csv import choose_path, say_write_failure
 
 
 def recover(output_dir: str | os.PathLike[str]) -> list[RunResult]:
@@ -54,9 +40,22 @@ def recover(output_dir: str | os.PathLike[str]) -> list[RunResult]:
             continue
         if result is not None:
             recovered.append(result)
-    if _unwritten:
-        _write_waiting(folder)
+    rows.write_waiting(folder)
     return recovered
+
+
+def recover_quietly(output_dir: Path) -> list[RunResult]:
+    """``recover`` as a tracker's start does it: a failure is said once, and never keeps the
+    new run from starting."""
+    try:
+        return recover(output_dir)
+    except Exception as exc:
+        _log.warn_once(
+            f"recover:{output_dir}",
+            f"could not look for interrupted runs in {output_dir} "
+            f"({type(exc).__name__}: {exc}); this run is measured as usual",
+        )
+        return []
 
 
 def _recover_journal(folder: Path, path: Path) -> RunResult | None:
@@ -85,7 +84,7 @@ def _recover_journal(folder: Path, path: Path) -> RunResult | None:
             pass  # another process finished it first
         return None
     run_id = str(meta.get("run_id"))
-    deferred = _waiting_final(run_id)
+    deferred = rows.waiting_final(run_id)
     result = deferred or _rebuild(meta, contents)
     if result is None:
         _set_aside(path, "its run line lacks what a row needs", contents.damaged)
@@ -95,14 +94,14 @@ def _recover_journal(folder: Path, path: Path) -> RunResult | None:
     if claimed is None:
         return None
     try:
-        written = _append(target, result, create_dir=False, unless_final=run_id)
+        written = rows.append_result(target, result, create_dir=False, unless_final=run_id)
     except Exception as exc:
         journal.unclaim(claimed)  # tried again by the next tracker here
         if not isinstance(exc, OSError):
             raise
         say_write_failure(target, exc)
         return None
-    _unwritten[:] = [(p, r) for p, r in _unwritten if r is not deferred]
+    rows.forget_waiting(deferred)
     try:
         journal.release(claimed, result.status)
     except OSError as exc:  # the next recovery finds the row and closes the journal then
@@ -174,85 +173,3 @@ def _set_aside(path: Path, why: str, damaged: int) -> None:
         f"{path} cannot be used ({why}; {damaged} damaged line(s)); it is kept as {aside.name} "
         "for you to look at, and other runs are recovered as usual",
     )
-
-
-def write_row(path: Path | None, result: RunResult) -> bool:
-    """Write a row; False (said once) if it could not be. No path (no CSV wanted) is True.
-
-    A final or task row that cannot be written waits in ``_unwritten`` for the next recovery
-    in its folder; a flush() row is a snapshot that the final row supersedes, and is dropped.
-    """
-    if path is None:
-        return True
-    try:
-        try:
-            _append(path, result)
-        except NotOurs:  # another tool wrote the file since the run chose it: step around it
-            path = _beside(path, result)
-            _append(path, result)
-    except OSError as exc:
-        say_write_failure(path, exc)
-        if result.status != "running":
-            _wait(path, result)
-        return False
-    return True
-
-
-def _wait(path: Path, result: RunResult) -> None:
-    if not _unwritten:  # the first row waiting: the process tries once more as it exits
-        import atexit
-
-        atexit.register(_write_all_waiting)
-    _unwritten.append((path, result))
-
-
-def _write_all_waiting() -> None:
-    """At exit: space freed while the program ran takes the waiting rows with their status."""
-    for folder in {path.parent for path, _ in _unwritten}:
-        try:
-            _write_waiting(folder)
-        except Exception:  # at exit, nothing more can be done or said
-            pass
-
-
-def _waiting_final(run_id: str) -> RunResult | None:
-    return next((r for _, r in _unwritten if r.run_id == run_id and r.task_name is None), None)
-
-
-def _write_waiting(folder: Path) -> None:
-    """Write the rows of this process that a full disk refused, for files in ``folder``."""
-    here = folder.absolute()
-    for path, result in list(_unwritten):
-        if path.parent != here:
-            continue
-        final = result.task_name is None
-        try:
-            _append(path, result, unless_final=result.run_id if final else None)
-        except OSError as exc:
-            say_write_failure(path, exc)
-            return  # still no space: the others wait too
-        _unwritten.remove((path, result))
-
-
-def _beside(path: Path, result: RunResult) -> Path:
-    beside, _ = choose_path(path, COLUMNS if result.task_name is None else TASK_COLUMNS)
-    _log.warn_once(f"csv-moved:{path}", f"{path} is no longer wattprint's file; it is left "
-                      f"untouched and rows go to {beside.name} instead.")  # fmt: skip
-    return beside
-
-
-def _append(path: Path, result: RunResult, **how: Any) -> bool:
-    columns = COLUMNS if result.task_name is None else TASK_COLUMNS
-    return append_row(path, columns, to_row(result, __version__), **how)
-
-
-def say_write_failure(path: Path, exc: BaseException) -> None:
-    if full(exc):
-        _log.warn_once(
-            "disk-full",
-            f"no space left to write {path} ({exc.strerror}): no file is left damaged, and the "
-            "run's row is written by the next tracker started in its output_dir (or by "
-            "`wattprint recover`) once space is freed",
-        )
-    else:
-        _log.warn_once(f"write:{path}", f"cannot write to {path}: {exc}")

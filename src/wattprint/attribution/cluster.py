@@ -16,7 +16,7 @@ the node's local rank 0; the other ranks do not measure (each would count the sa
 
 from __future__ import annotations
 
-import socket
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
@@ -70,6 +70,15 @@ def _gpus(value: str) -> tuple[str, ...] | None:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
+def _hostname() -> str:
+    # gethostname(2) is uname's nodename on POSIX: no socket module (~3 ms) at every start.
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket  # pragma: no cover - Windows
+
+    return socket.gethostname()  # pragma: no cover
+
+
 def placement(env: Mapping[str, str], hostname: str | None = None) -> Placement:
     """The job's place as the environment describes it (empty fields where it says nothing)."""
     slurm = bool(env.get("SLURM_JOB_ID"))
@@ -101,7 +110,7 @@ def placement(env: Mapping[str, str], hostname: str | None = None) -> Placement:
         launcher=launcher,
         job_id=job_id,
         job_step=env.get("SLURM_STEP_ID", "") if slurm else "",
-        node=env.get("SLURMD_NODENAME") or hostname or socket.gethostname(),
+        node=env.get("SLURMD_NODENAME") or hostname or _hostname(),
         node_rank=node_rank,
         rank=rank,
         local_rank=local_rank,

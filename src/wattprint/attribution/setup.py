@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..meters.procfs import cpu_busy_total
 from . import cgroups
 from .cluster import Placement, placement
-from .procs import ProcessTree, read_stat
-from .shares import SHARED_COMPONENTS, ShareMeter, Shares
+
+# The shares and the process tree serve process and job mode only: a machine-mode run (the
+# default) does not load them.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .shares import ShareMeter, Shares
 
 
 @dataclass
@@ -88,6 +91,8 @@ def _usage_of(att: Attribution, root: Path, pid: int, scope: str, warn: Any) -> 
             "tracking_mode='job': this process's cgroup has no readable cpu.stat (cgroup v1, or "
             "not in a job's or container's cgroup); its process tree is measured instead",
         )
+    from .procs import ProcessTree
+
     tree = ProcessTree(root, pid)
     att.consumer = f"process tree of {pid}"
     att.is_member = tree.holds
@@ -104,6 +109,10 @@ def attribute(att: Attribution, scope: str, policy: str | None, components: dict
               shared: dict[str, Any] | None, warn: Any) -> bool:  # fmt: skip
     """Wrap the CPU, RAM and platform meters of ``components`` so that they charge the job.
     False (said once) where /proc cannot tell a process's share: the machine is measured."""
+    from ..meters.procfs import cpu_busy_total
+    from .procs import read_stat
+    from .shares import SHARED_COMPONENTS, ShareMeter, Shares
+
     if read_stat(root, pid) is None or cpu_busy_total(root) is None:
         warn(
             "attribution-no-proc",

@@ -74,21 +74,11 @@ def explicit(value: float, zone: str = "") -> Intensity:
 def _zone_spread(key: str) -> tuple[float, float] | None:
     """(low, high) ratios of a zone's hours to its annual mean: the mean 10th and 90th
     percentiles of its hourly profile over the profile's mean. None without a profile."""
-    profile = tables.hourly_profile(key)
-    if profile is None or profile.p10 is None or profile.p90 is None:
+    means = tables.hourly_means(key)
+    if means is None or means[0] <= 0:
         return None
-    cells = [
-        (profile.values[m][h], profile.p10[m][h], profile.p90[m][h])
-        for m in range(12)
-        for h in range(24)
-    ]
-    cells = [c for c in cells if None not in c]
-    mean = sum(c[0] for c in cells) / len(cells) if cells else 0.0
-    if mean <= 0:
-        return None
-    low = sum(c[1] for c in cells) / len(cells) / mean
-    high = sum(c[2] for c in cells) / len(cells) / mean
-    return min(low, 1.0), max(high, 1.0)
+    mean, low, high = means
+    return min(low / mean, 1.0), max(high / mean, 1.0)
 
 
 @functools.cache

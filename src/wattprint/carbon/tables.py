@@ -337,23 +337,39 @@ class HourlyProfile(NamedTuple):
 
 
 @functools.cache
-def _hourly_rows() -> dict[str, list[dict[str, str]]]:
-    """Zone -> its 12 month rows (24 local-hour means, p10s and p90s each); ~100 KB, read on
-    first use (about 3 ms)."""
-    blocks: dict[str, list[dict[str, str]]] = {}
-    for row in _rows("hourly_profiles.csv"):
-        blocks.setdefault(row["zone"].upper(), []).append(row)
-    return blocks
+def _hourly_lines() -> tuple[list[str], dict[str, list[str]]]:
+    """The header, and zone -> the raw lines of its 12 month rows (24 local-hour means, p10s
+    and p90s each). Kept as text (~100 KB) and parsed per zone when asked for: the parsed rows
+    of every zone would hold ~1.5 MB for the life of the process."""
+    lines = (DATA / "hourly_profiles.csv").read_text("utf-8").splitlines()
+    header = next(csv.reader(lines[:1]))
+    blocks: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        zone = line.split(",", 1)[0] if not line.startswith('"') else next(csv.reader([line]))[0]
+        blocks.setdefault(zone.upper(), []).append(line)
+    return header, blocks
+
+
+def _hourly_rows(key: str) -> list[dict[str, str]]:
+    """A zone's month rows as dicts (empty for a zone without a profile)."""
+    header, blocks = _hourly_lines()
+    lines = blocks.get(key) or []
+    return [dict(zip(header, fields, strict=False)) for fields in csv.reader(lines)]
 
 
 def hourly_zones() -> list[str]:
     """The zones that have an hourly profile."""
-    return sorted(_hourly_rows())
+    return sorted(_hourly_lines()[1])
+
+
+_HOURS = tuple(f"h{h:02d}" for h in range(24))
+_P10S = tuple(f"p10_h{h:02d}" for h in range(24))
+_P90S = tuple(f"p90_h{h:02d}" for h in range(24))
 
 
 @functools.cache
 def _hourly(key: str) -> HourlyProfile | None:
-    rows = _hourly_rows().get(key)
+    rows = _hourly_rows(key)
     if not rows:
         return None
     grid: list[tuple[float | None, ...]] = [(None,) * 24] * 12
@@ -362,10 +378,10 @@ def _hourly(key: str) -> HourlyProfile | None:
     samples = estimated = 0.0
     for row in rows:
         month = int(row["month"]) - 1
-        grid[month] = tuple(float(row[f"h{h:02d}"]) for h in range(24))
+        grid[month] = tuple(float(row[k]) for k in _HOURS)
         if spread:
-            p10[month] = tuple(float(row[f"p10_h{h:02d}"]) for h in range(24))
-            p90[month] = tuple(float(row[f"p90_h{h:02d}"]) for h in range(24))
+            p10[month] = tuple(float(row[k]) for k in _P10S)
+            p90[month] = tuple(float(row[k]) for k in _P90S)
         n = int(row["samples"])
         samples += n
         estimated += n * float(row["estimated_pct"]) / 100
@@ -382,6 +398,31 @@ def _hourly(key: str) -> HourlyProfile | None:
         p10=tuple(p10) if spread else None,
         p90=tuple(p90) if spread else None,
     )
+
+
+def hourly_means(key: str) -> tuple[float, float, float] | None:
+    """The means over a zone's month x hour cells of its profile, of their 10th and of their
+    90th percentiles (what its hour-to-hour spread is made of), without building the profile:
+    the typical spread needs them for every zone at each start. None without a profile, its
+    percentiles or a cell."""
+    header, blocks = _hourly_lines()
+    lines = blocks.get(key)
+    if not lines or "p10_h00" not in header:
+        return None
+    at = {name: i for i, name in enumerate(header)}
+    columns = [(at[h], at[l10], at[h90]) for h, l10, h90 in zip(_HOURS, _P10S, _P90S, strict=True)]
+    month_at = at["month"]
+    by_month = {int(fields[month_at]): fields for fields in csv.reader(lines)}  # the last wins
+    value = low = high = 0.0
+    n = 0
+    for month in sorted(m for m in by_month if 1 <= m <= 12):
+        fields = by_month[month]
+        for h, l10, h90 in columns:
+            value += float(fields[h])
+            low += float(fields[l10])
+            high += float(fields[h90])
+            n += 1
+    return (value / n, low / n, high / n) if n else None
 
 
 def hourly_profile(zone: str) -> HourlyProfile | None:

@@ -47,6 +47,7 @@ def envelopes(files: list[Path]) -> Iterator[tuple[dict[str, Any], str]]:
 def _send(url: str, token: str | None, batch: list[dict[str, Any]]) -> dict[str, Any]:
     """One batch, retried on "later" answers; the per-item results. ValueError when the
     server will not take it (one line)."""
+    from ..retry import backoff_delay
     from ..sinks import spool
     from ..sinks.server import results_of
 
@@ -58,7 +59,7 @@ def _send(url: str, token: str | None, batch: list[dict[str, Any]]) -> dict[str,
             return results_of(answer.body)
         if verdict != "later" or attempt == ATTEMPTS - 1:
             break
-        time.sleep(min(answer.retry_after or 2.0**attempt, 30.0))
+        time.sleep(min(answer.retry_after or backoff_delay(attempt + 1, 1.0), 30.0))
     why = answer.error or f"HTTP {answer.status}"
     text = answer.body.decode("utf-8", "replace").strip().splitlines()
     detail = f": {text[0][:200]}" if text else ""

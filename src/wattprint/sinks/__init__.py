@@ -1,34 +1,65 @@
 """Where records go besides the CSV: the sinks that a run's settings turn on.
 
-A sink is a small object with these methods:
+A sink is an object of the ``Sink`` protocol below:
 
 * ``write(result)``: every row the core writes (``flush()``, ``stop()``, a task's end, where
   ``result.task_name`` is set). Called in the caller's thread: a sink that talks to the network
   queues here and sends from a thread of its own, so that ``stop()`` never waits on a server.
-* ``live(snapshot)``: optional, once at open. ``snapshot()`` returns the run's cumulative result
+* ``close()``: when the run has ended, after its last write.
+
+and may also have (looked up with ``getattr``; ``LiveSink``, ``UpdatingSink`` and
+``RecoveringSink`` spell them out for a type checker):
+
+* ``live(snapshot)``: once at open. ``snapshot()`` returns the run's cumulative result
   as of its last sampling interval (None once the run has ended), built when called and at most
   once per interval. Sinks that show live values (a scrape, a periodic export) call it when
   asked, so that a tracker with such a sink pays per scrape, not per sample.
 * ``update(result)``: every sampling interval, in the sampling thread, for sinks whose
   ``wants_updates`` is true. It must not block. (No sink needs it now; ``live`` is cheaper.)
-* ``recovered(result)``: optional; the final row of another run, killed before it stopped,
+* ``recovered(result)``: the final row of another run, killed before it stopped,
   that this run's start (or ``wattprint recover``, through ``pass_on_recovered``) recovered
   from its journal (``status`` "interrupted"). Row sinks (logger, webhook, server:
   ``ROW_SINKS``) pass it on; per-run sinks (Prometheus, OTel) have nothing to show for it.
-* ``close()``: when the run has ended, after its last write.
 
-Each sink lives in its own module and imports its library only when its setting turns it on;
-the core pays nothing for sinks nobody asked for. A sink that fails is logged once and never
-reaches the user's program.
+Each sink lives in its own module, whose ``open(settings, meta)`` returns it, and imports its
+library only when its setting turns it on; the core pays nothing for sinks nobody asked for. A
+sink that fails is logged once and never reaches the user's program.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 # Typing names only: sinks.csv is imported at every start, and this package with it.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
+
+    from ..records import RunResult
+
+
+class Sink(Protocol):
+    """Where a run's rows go besides the CSV (see the module's docstring)."""
+
+    def write(self, result: RunResult) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class LiveSink(Sink, Protocol):
+    def live(self, snapshot: Callable[[], RunResult | None]) -> None: ...
+
+
+class UpdatingSink(Sink, Protocol):
+    wants_updates: bool
+
+    def update(self, result: RunResult) -> None: ...
+
+
+class RecoveringSink(Sink, Protocol):
+    def recovered(self, result: RunResult) -> None: ...
+
 
 #: setting -> (is it on?, module under wattprint.sinks, the package it needs, the extra that has it)
 _SINKS: dict[str, tuple[Callable[[Any], bool], str, str | None, str | None]] = {
@@ -40,7 +71,7 @@ _SINKS: dict[str, tuple[Callable[[Any], bool], str, str | None, str | None]] = {
     ),
     "otel": (lambda s: s.otel_endpoint is not None, "otel", "opentelemetry.sdk", "otel"),
     "logger": (lambda s: bool(s.log_records), "log", None, None),
-    "webhook": (lambda s: s.webhook_url is not None, "http", None, None),
+    "webhook": (lambda s: s.webhook_url is not None, "webhook", None, None),
     "server": (lambda s: s.server_url is not None, "server", None, None),
 }
 
@@ -70,7 +101,7 @@ def check(settings: Any) -> None:
 class Sinks:
     """The sinks of one run; every call is guarded so that a sink's failure stays here."""
 
-    def __init__(self, sinks: dict[str, Any], warn: Callable[[str, str], None]) -> None:
+    def __init__(self, sinks: dict[str, Sink], warn: Callable[[str, str], None]) -> None:
         self._sinks = sinks
         self._warn = warn
         self.wants_updates = any(getattr(s, "wants_updates", False) for s in sinks.values())
@@ -92,18 +123,18 @@ class Sinks:
                     "the run goes on and the CSV has every row",
                 )
 
-    def update(self, result: Any) -> None:
+    def update(self, result: RunResult) -> None:
         for name, sink in self._sinks.items():
             if getattr(sink, "wants_updates", False):
                 try:
-                    sink.update(result)
+                    sink.update(result)  # type: ignore[attr-defined]
                 except Exception as exc:
                     self._warn(f"sink:{name}:update", f"the {name} sink failed: {exc}")
 
-    def write(self, result: Any) -> None:
+    def write(self, result: RunResult) -> None:
         self._each("write", result)
 
-    def recovered(self, result: Any) -> None:
+    def recovered(self, result: RunResult) -> None:
         self._each("recovered", result)
 
     def close(self) -> None:
@@ -114,7 +145,7 @@ def open_sinks(
     settings: Any,
     meta: dict[str, Any],
     warn: Callable[[str, str], None],
-    snapshot: Callable[[], Any] | None = None,
+    snapshot: Callable[[], RunResult | None] | None = None,
     only: list[str] | None = None,
 ) -> Sinks:
     """The sinks ``settings`` turn on, opened for the run described by ``meta``.
@@ -124,7 +155,7 @@ def open_sinks(
     """
     import importlib
 
-    sinks: dict[str, Any] = {}
+    sinks: dict[str, Sink] = {}
     for name in enabled(settings):
         if only is not None and name not in only:
             continue
@@ -143,7 +174,9 @@ def open_sinks(
     return Sinks(sinks, warn)
 
 
-def pass_on_recovered(settings: Any, results: list[Any], warn: Callable[[str, str], None]) -> None:
+def pass_on_recovered(
+    settings: Any, results: list[RunResult], warn: Callable[[str, str], None]
+) -> None:
     """Give rows recovered outside a run (``wattprint recover``) to the row sinks ``settings``
     turn on, as a tracker's start does with the rows it recovers.
 

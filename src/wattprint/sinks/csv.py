@@ -8,6 +8,10 @@ sibling file, and the caller says so once.
 A row is written whole or not at all: the header (for a new file) and the row are one
 ``write(2)`` under an ``flock``, and a write the disk could not take in full is cut back to the
 file's previous length. A full disk therefore costs the row, never the file.
+
+A run's rows (``write_row``) go through the same guards. A row that cannot be written (a full
+disk) is said once, and a run's final row or a task's row waits in this process for the next
+recovery in its folder (``recovery.recover``, ``write_waiting``).
 """
 
 from __future__ import annotations
@@ -19,13 +23,18 @@ import os
 import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..records import RunResult
 
 try:  # POSIX: serialise appends from several processes sharing an output_dir
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
+#: Where a run's tasks' rows go, beside its own rows (output_file) in output_dir.
+TASKS_CSV_NAME = "emissions_tasks.csv"
 #: Statuses of a row that is not a run's last word: a flush() row.
 NOT_FINAL = ("running",)
 
@@ -76,13 +85,12 @@ def choose_path(path: Path, columns: Sequence[str]) -> tuple[Path, bool]:
 
     Returns the path and whether it differs from the one asked for.
     """
-    candidates = [path] + [
-        path.with_name(f"{path.stem}_wattprint{'' if n == 1 else n}{path.suffix}")
-        for n in range(1, 100)
-    ]
-    for candidate in candidates:
+    if _is_ours(path, columns):
+        return path, False
+    for n in range(1, 100):  # named one at a time: most runs need none of them
+        candidate = path.with_name(f"{path.stem}_wattprint{'' if n == 1 else n}{path.suffix}")
         if _is_ours(candidate, columns):
-            return candidate, candidate != path
+            return candidate, True
     raise OSError(f"{path.parent}: no free file name for {path.name}; clean up old copies")
 
 
@@ -172,3 +180,136 @@ def has_final_row(path: Path, columns: Sequence[str], run_id: str) -> bool:
 def read_rows(path: Path) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
+
+
+# -- a run's rows -------------------------------------------------------------------------------
+
+#: Rows a full disk refused: a run's final row, a task's row, with the file each is for. The
+#: next tracker started in that folder writes them, a final row with its own status rather than
+#: rebuilt from the journal as "interrupted"; if the process dies first, the journal still has
+#: the run (not its tasks).
+_unwritten: list[tuple[Path, RunResult]] = []
+
+
+def _warn(key: str, message: str) -> None:
+    from .._log import warn_once
+
+    warn_once(key, message)
+
+
+def full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk is full (or the user over quota)."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def path_for(wanted: Path, columns: Sequence[str]) -> Path | None:
+    """Where a run's rows meant for ``wanted`` go (see ``choose_path``), the move said once;
+    None (said once) when no file there can take them."""
+    try:
+        path, moved = choose_path(wanted, columns)
+    except OSError as exc:
+        _warn(f"csv:{wanted}", f"cannot write {wanted}: {exc}")
+        return None
+    if moved:
+        _warn(
+            f"csv-moved:{wanted}",
+            f"{wanted} has a different header (another tool's or an older version's file); "
+            f"it is left untouched and rows go to {path.name} instead.",
+        )
+    return path
+
+
+def write_row(path: Path | None, result: RunResult) -> bool:
+    """Write a row; False (said once) if it could not be. No path (no CSV wanted) is True.
+
+    A final or task row that cannot be written waits in ``_unwritten`` for the next recovery
+    in its folder; a flush() row is a snapshot that the final row supersedes, and is dropped.
+    """
+    if path is None:
+        return True
+    try:
+        try:
+            append_result(path, result)
+        except NotOurs:  # another tool wrote the file since the run chose it: step around it
+            path = _beside(path, result)
+            append_result(path, result)
+    except OSError as exc:
+        say_write_failure(path, exc)
+        if result.status != "running":
+            _wait(path, result)
+        return False
+    return True
+
+
+def _wait(path: Path, result: RunResult) -> None:
+    if not _unwritten:  # the first row waiting: the process tries once more as it exits
+        import atexit
+
+        atexit.register(_write_all_waiting)
+    _unwritten.append((path, result))
+
+
+def _write_all_waiting() -> None:
+    """At exit: space freed while the program ran takes the waiting rows with their status."""
+    for folder in {path.parent for path, _ in _unwritten}:
+        try:
+            write_waiting(folder)
+        except Exception:  # at exit, nothing more can be done or said
+            pass
+
+
+def waiting_final(run_id: str) -> RunResult | None:
+    """The final row of ``run_id`` that a full disk refused, if it waits in this process."""
+    return next((r for _, r in _unwritten if r.run_id == run_id and r.task_name is None), None)
+
+
+def forget_waiting(result: RunResult | None) -> None:
+    """``result`` is written (by recovery): it waits no more."""
+    _unwritten[:] = [(p, r) for p, r in _unwritten if r is not result]
+
+
+def write_waiting(folder: Path) -> None:
+    """Write the rows of this process that a full disk refused, for files in ``folder``."""
+    if not _unwritten:
+        return
+    here = folder.absolute()
+    for path, result in list(_unwritten):
+        if path.parent != here:
+            continue
+        final = result.task_name is None
+        try:
+            append_result(path, result, unless_final=result.run_id if final else None)
+        except OSError as exc:
+            say_write_failure(path, exc)
+            return  # still no space: the others wait too
+        _unwritten.remove((path, result))
+
+
+def _beside(path: Path, result: RunResult) -> Path:
+    from ..records import COLUMNS, TASK_COLUMNS
+
+    beside, _ = choose_path(path, COLUMNS if result.task_name is None else TASK_COLUMNS)
+    _warn(f"csv-moved:{path}", f"{path} is no longer wattprint's file; it is left "
+                               f"untouched and rows go to {beside.name} instead.")  # fmt: skip
+    return beside
+
+
+def append_result(path: Path, result: RunResult, **how: Any) -> bool:
+    """Append a run's or a task's row (see ``append_row`` for ``how``)."""
+    from .._version import __version__
+    from ..records import COLUMNS, TASK_COLUMNS, to_row
+
+    columns = COLUMNS if result.task_name is None else TASK_COLUMNS
+    return append_row(path, columns, to_row(result, __version__), **how)
+
+
+def say_write_failure(path: Path, exc: BaseException) -> None:
+    if full(exc):
+        _warn(
+            "disk-full",
+            f"no space left to write {path} ({exc.strerror}): no file is left damaged, and the "
+            "run's row is written by the next tracker started in its output_dir (or by "
+            "`wattprint recover`) once space is freed",
+        )
+    else:
+        _warn(f"write:{path}", f"cannot write to {path}: {exc}")

@@ -36,7 +36,7 @@ from typing import Any
 
 from ..records import interval_envelope
 from . import spool
-from .http import SpoolSink
+from .spool import SpoolSink
 
 FOLDER = Path(".wattprint") / "spool" / "server"
 PATH = "/api/v1/records"

@@ -1,5 +1,5 @@
 """A local spool of envelopes and the thread that delivers them: shared by the webhook and the
-server sink, so that both keep the same promises (see ``wattprint.sinks.http``).
+server sink, so that both keep the same promises (see ``wattprint.sinks.webhook``).
 
 A spool is a folder of JSON files, one envelope each, written to a temporary name and renamed
 (a reader never sees half a file), named ``<time_ns>-<run_id>-<seq>.json`` so that names sort
@@ -10,7 +10,8 @@ the rules below, what becomes of each:
 * delivered (2xx, or the server's per-item "created"/"duplicate"): the file is deleted;
 * 408, 429, 5xx, no connection, a timeout: the file stays and the sender tries again later,
   with exponential backoff up to ``BACKOFF_MAX_S``, or later still if the answer's
-  ``Retry-After`` says so (seconds or an HTTP date; at most ``RETRY_AFTER_MAX_S``);
+  ``Retry-After`` says so (seconds or an HTTP date; at most ``RETRY_AFTER_MAX_S``): the rules
+  of ``wattprint.retry``, which every HTTP client here follows;
 * 401, 403 (credentials) and 3xx (the URL moved; redirects are not followed, since a POST turned
   into a GET would look delivered): the file stays, the problem is said once, and it is retried
   later, so that fixing the token or the URL delivers everything that waited;
@@ -28,6 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ..retry import backoff_delay, retry_after_s, retry_later
 
 try:  # POSIX: processes sharing an output_dir take turns at sending
     import fcntl
@@ -64,24 +67,6 @@ def put(folder: Path, name: str, body: dict[str, Any] | list[dict[str, Any]]) ->
     return path
 
 
-def retry_after_s(value: str | None) -> float | None:
-    """``Retry-After`` in seconds from now (RFC 9110: delay-seconds or an HTTP date)."""
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), RETRY_AFTER_MAX_S)
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when is None or when.tzinfo is None:
-        return None
-    return min(max(0.0, when.timestamp() - time.time()), RETRY_AFTER_MAX_S)
-
-
 @dataclass
 class Answer:
     """What one POST got: a status (0: no answer at all), the start of the body, and why."""
@@ -96,7 +81,7 @@ def judge(status: int) -> str:
     """ "sent", "later" (back off), "keep" (retried, said once) or "rejected", by the rules."""
     if 200 <= status < 300:
         return "sent"
-    if status == 0 or status in (408, 429) or status >= 500:
+    if retry_later(status):
         return "later"
     if status in KEEP or 300 <= status < 400:
         return "keep"
@@ -142,7 +127,8 @@ def post(
             body = exc.read(2048)
         except Exception:
             body = b""
-        retry = retry_after_s(exc.headers.get("Retry-After") if exc.headers else None)
+        header = exc.headers.get("Retry-After") if exc.headers else None
+        retry = retry_after_s(header, cap=RETRY_AFTER_MAX_S)
         return Answer(exc.code, body, f"HTTP {exc.code}", retry)
     except (OSError, ValueError) as exc:  # refused, timeout, DNS, TLS, bad URL
         return Answer(0, b"", f"{type(exc).__name__}: {exc}")
@@ -231,7 +217,7 @@ class Sender:
                     # and nothing cuts short the wait the receiver asked for (Retry-After)
                     failures += 1
                     now = time.monotonic()
-                    until = now + min(BACKOFF_MAX_S, BACKOFF_S * 2 ** (failures - 1))
+                    until = now + backoff_delay(failures, BACKOFF_S, BACKOFF_MAX_S)
                     asked = now + (self.retry_after or 0.0)
                     until = max(until, asked)
                     while (left := (asked if self.forced else until) - time.monotonic()) > 0:
@@ -346,3 +332,41 @@ def warn_pending(sender: Sender, left: int) -> None:
         f"in {sender.folder} and are sent when it answers (by this process while it runs, else "
         f"by the next run that uses this {sender.setting})",
     )
+
+
+class SpoolSink:
+    """A run's side of a spool: envelopes written there, delivered by the shared sender."""
+
+    sender_class: type[Sender]  # how the sender sends the files
+
+    def __init__(self, folder: Path, url: str, token: str | None, run_id: str) -> None:
+        self.url = url
+        self.run_id = run_id
+        self.folder = folder.resolve()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.seq = 0
+        self.sender = sender_for(self.sender_class, self.folder, url, token)
+        self.closed = False
+
+    def write(self, result: Any) -> None:
+        from ..records import record_envelope
+
+        self.seq += 1
+        self.put(f"{self.run_id}-{self.seq:06d}", record_envelope(result, self.seq))
+
+    def recovered(self, result: Any) -> None:
+        from ..records import record_envelope
+
+        # A run is recovered once (its journal is claimed atomically): one key per run.
+        self.put(f"{result.run_id}-recovered", record_envelope(result, "recovered"))
+
+    def put(self, name: str, body: dict[str, Any] | list[dict[str, Any]]) -> None:
+        """Spool ``body`` (an envelope, or a list of them) and wake the sender."""
+        put(self.folder, name, body)
+        self.sender.kick()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        warn_pending(self.sender, self.sender.release(self.run_id, CLOSE_WAIT_S))

@@ -3,8 +3,9 @@
 Standard library only (``urllib.request``, ``json``): the core stays light. The transport
 
 * sends ``User-Agent: wattprint/<version>`` and ``Accept: application/json``;
-* retries 429, 5xx, timeouts and dropped connections with exponential backoff (0.5 s, 1 s, 2 s by
-  default), honouring ``Retry-After``, and never lets one call take more than ``max_total_s``;
+* retries 408, 429, 5xx, timeouts and dropped connections with exponential backoff (0.5 s, 1 s,
+  2 s by default), honouring ``Retry-After`` (the rules of ``wattprint.retry``), and never lets
+  one call take more than ``max_total_s``;
 * never retries other 4xx answers (a refused token or an unknown zone will not get better);
 * turns every failure into :class:`ProviderError` with what failed and what to do.
 
@@ -25,10 +26,10 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from ..._version import __version__
+from ...retry import backoff_delay, retry_after_s, retry_later
 from . import LiveIntensity, ProviderError
 
 USER_AGENT = f"wattprint/{__version__}"
@@ -127,6 +128,8 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
+_LABELS = {429: "rate limited", 408: "request timed out"}  # other answers retried: 5xx
+
 _DEFAULT_HINTS = {
     400: "the request was rejected: check the zone or region name and the dates",
     401: "the credentials were refused: check them",
@@ -205,7 +208,7 @@ class Transport:
                 if problem.retry_after is not None:
                     wait = problem.retry_after
                 else:
-                    wait = self.backoff_s * 2 ** (attempt - 1)
+                    wait = backoff_delay(attempt, self.backoff_s)
                 if attempt > self.retries or spent + wait >= self.max_total_s:
                     raise self._gave_up(problem, attempt, spent, wait, url, what) from None
                 self.sleep(wait)
@@ -228,10 +231,10 @@ class Transport:
         except urllib.error.HTTPError as err:
             status = err.code
             body = _read_quietly(err)
-            if status == 429 or 500 <= status <= 599:
-                label = "rate limited" if status == 429 else "server error"
+            if retry_later(status):
+                label = _LABELS.get(status, "server error")
                 reason = f"{label} (HTTP {status})" + (f": {snippet(body)}" if body else "")
-                after = parse_retry_after(err.headers.get("Retry-After"), self.clock)
+                after = retry_after_s(err.headers.get("Retry-After"), self.clock())
                 raise _Retryable(reason, status, after) from None
             raise self._refused(status, body, url, what, hints) from None
         except TimeoutError:
@@ -316,26 +319,6 @@ def _read_quietly(err: urllib.error.HTTPError) -> bytes:
 def _public(url: str) -> str:
     """The URL without its query string (which holds nothing secret here, but can be long)."""
     return url.split("?", 1)[0]
-
-
-def parse_retry_after(value: str | None, clock: Clock) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None if absent."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = when.timestamp() - clock()
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)
 
 
 # -- caches ----------------------------------------------------------------------------------------

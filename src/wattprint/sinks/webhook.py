@@ -32,9 +32,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..records import record_envelope
 from . import spool
-from .spool import REJECTED  # noqa: F401  (where refused records go, for callers and tests)
+from .spool import (
+    REJECTED,  # noqa: F401  (where refused records go, for callers and tests)
+    SpoolSink,
+)
 
 FOLDER = Path(".wattprint") / "spool" / "webhook"
 
@@ -77,41 +79,9 @@ class WebhookSender(spool.Sender):
         return True
 
 
-class SpoolSink:
-    """A run's side of a spool: envelopes written there, delivered by the shared sender."""
-
-    sender_class: type[spool.Sender] = WebhookSender
-
-    def __init__(self, folder: Path, url: str, token: str | None, run_id: str) -> None:
-        self.url = url
-        self.run_id = run_id
-        self.folder = folder.resolve()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.seq = 0
-        self.sender = spool.sender_for(self.sender_class, self.folder, url, token)
-        self.closed = False
-
-    def write(self, result: Any) -> None:
-        self.seq += 1
-        self.put(f"{self.run_id}-{self.seq:06d}", record_envelope(result, self.seq))
-
-    def recovered(self, result: Any) -> None:
-        # A run is recovered once (its journal is claimed atomically): one key per run.
-        self.put(f"{result.run_id}-recovered", record_envelope(result, "recovered"))
-
-    def put(self, name: str, body: dict[str, Any] | list[dict[str, Any]]) -> None:
-        """Spool ``body`` (an envelope, or a list of them) and wake the sender."""
-        spool.put(self.folder, name, body)
-        self.sender.kick()
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        spool.warn_pending(self.sender, self.sender.release(self.run_id, spool.CLOSE_WAIT_S))
-
-
 class WebhookSink(SpoolSink):
+    sender_class = WebhookSender
+
     def __init__(self, settings: Any, meta: dict[str, Any]) -> None:
         folder = spool_folder(settings.output_dir)
         super().__init__(folder, settings.webhook_url, settings.webhook_token, meta["run_id"])
