@@ -13,7 +13,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
     from typing import Any
 
 #: (energy, low, high) in joules; None where unknown.
@@ -62,7 +62,7 @@ class Emissions:
 
     def account(
         self,
-        parts: list[Energy],
+        parts: Sequence[Energy],
         platform: Energy | None,
         factor: float,
         intensity: tuple[float, float, float],

@@ -206,7 +206,7 @@ def _machine(s: Settings, ctx: Any, components: dict[str, Component]) -> Any:
     info = cpu_info(ctx.root)
     uname = os.uname() if hasattr(os, "uname") else None
     os_name = f"{uname.sysname}-{uname.release}-{uname.machine}" if uname else sys.platform
-    gpu_count, gpu_models = 0, []
+    gpu_count, gpu_models = 0, list[str]()
     for meter in components["gpu"].meters:
         gpu_count += getattr(meter, "gpu_count", 0)
         gpu_models.extend(getattr(meter, "gpu_models", ()))

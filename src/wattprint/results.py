@@ -130,7 +130,7 @@ def _effective_intensity(
 
 
 def _machine(parts: dict[str, ComponentEnergy], platform: ComponentEnergy | None, pue: float,
-             state: dict[str, Any]) -> dict[str, float | None]:  # fmt: skip
+             state: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     """The whole machine's energy and emissions: the components plus the platform."""
     if platform is None or platform.energy_kwh is None:
         return {}

@@ -384,7 +384,7 @@ def left(deadline: float) -> float:
 
 def reading_component(thread: threading.Thread | None) -> str | None:
     """The component a thread is reading now, from its stack: the sampling tick stays as is."""
-    frames = getattr(sys, "_current_frames", dict)()
+    frames: dict[int | None, Any] = getattr(sys, "_current_frames", dict)()
     frame = frames.get(thread.ident) if thread is not None else None
     while frame is not None:
         if frame.f_code.co_name in ("read_meters", "poll_meters") and isinstance(

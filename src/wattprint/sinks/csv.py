@@ -307,7 +307,7 @@ def say_write_failure(path: Path, exc: BaseException) -> None:
     if full(exc):
         _warn(
             "disk-full",
-            f"no space left to write {path} ({exc.strerror}): no file is left damaged, and the "
+            f"no space left to write {path} ({getattr(exc, "strerror", exc)}): no file is left damaged, and the "
             "run's row is written by the next tracker started in its output_dir (or by "
             "`wattprint recover`) once space is freed",
         )
