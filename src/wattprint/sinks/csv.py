@@ -305,9 +305,10 @@ def append_result(path: Path, result: RunResult, **how: Any) -> bool:
 
 def say_write_failure(path: Path, exc: BaseException) -> None:
     if full(exc):
+        reason = getattr(exc, "strerror", exc)
         _warn(
             "disk-full",
-            f"no space left to write {path} ({getattr(exc, "strerror", exc)}): no file is left damaged, and the "
+            f"no space left to write {path} ({reason}): no file is left damaged, and the "
             "run's row is written by the next tracker started in its output_dir (or by "
             "`wattprint recover`) once space is freed",
         )
