@@ -127,7 +127,8 @@ def start_hours(hours: list[dict[str, Any]], started: str) -> dict[str, Any]:
                                          for h in hours]},
                     "error_y": with_bounds(hours, "emissions_kg", "emissions_low_kg",
                                            "emissions_high_kg")}],
+        "wide": True,
         "layout": {"xaxis": {"title": {"text": "start (UTC); orange: as it ran"},
-                             "type": "category"},
+                             "type": "date"},
                    "yaxis": {"title": {"text": "kg CO2eq"}}},
     }  # fmt: skip

@@ -53,6 +53,11 @@ def _start(run: Any) -> datetime | None:
     return start.astimezone(timezone.utc)
 
 
+def _minute(moment: datetime) -> str:
+    """An aware time as "2026-03-03 09:00" in UTC (plotly.js reads it as a date)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
 def at_another_hour(run: Any) -> dict[str, Any] | None:
     """The run's energy started at each hour of the day after its start on its zone's typical
     day, and the cleanest start within 24 h (``report.whatif``); None where its zone has no
@@ -72,12 +77,12 @@ def at_another_hour(run: Any) -> dict[str, Any] | None:
     best = time_option(where, energy, duration / 3600.0, start)
     if not hours or best is None:
         return None
-    text = [dict(h, start=h["start"].isoformat(timespec="minutes")) for h in hours]
+    text = [dict(h, start=_minute(h["start"])) for h in hours]
     return {
         "zone": best.zone,
-        "started": start.isoformat(timespec="minutes"),
+        "started": _minute(start),
         "hours": text,
-        "best_start": best.start.isoformat(timespec="minutes"),
+        "best_start": _minute(best.start),
         "intensity_at_once_g_per_kwh": best.intensity_at_once,
         "best_intensity_g_per_kwh": best.intensity,
         "saving_kg": best.saving_kg,
