@@ -252,3 +252,34 @@ def test_another_organizations_new_pages_answer_404(client, world, ids):  # noqa
     client.cookies.clear()
     assert client.get(f"/team/{world.ids['team']}", follow_redirects=False).status_code == 303
     assert client.get(f"/experiment/{ids['exp:tuned']}").status_code == 404  # not public
+
+
+def test_a_run_with_intervals_only_has_a_page_without_what_ifs(client, world, ids):  # noqa: F811
+    from serverkit import interval
+
+    assert world.send([interval("r-bare", 1), interval("r-bare", 2)]).status_code == 200
+    sign_in_as(client, world, "viewer")
+    runs = client.get("/api/v1/runs", params={"project_id": world.ids["project"]},
+                      headers=world.h("viewer")).json()["items"]  # fmt: skip
+    bare = next(r["id"] for r in runs if r["client_run_id"] == "r-bare")
+    page = client.get(f"/run/{bare}?format=json").json()
+    assert page["tasks"] == [] and page["elsewhere"] == [] and page["at_another_hour"] is None
+    assert page["footprint"] is None and page["mix"] is None
+    assert len(_chart(page, "chart-power")["traces"][0]["x"]) == 2
+    assert client.get(f"/run/{bare}").status_code == 200
+
+
+def test_a_public_projects_experiment_page_is_anyones_without_exports(client, world, ids):  # noqa: F811
+    csrf = sign_in_as(client, world, "manager")
+    project = world.ids["project"]
+    client.post(f"/project/{project}/admin/public", data={"public": "on", "csrf": csrf})
+    client.cookies.clear()
+    page = client.get(f"/experiment/{ids['exp:tuned']}?format=json").json()
+    assert page["totals"]["runs"] == 2 and page["exports"] is None
+    html = client.get(f"/experiment/{ids['exp:tuned']}").text
+    assert "export.csv" not in html
+    assert (
+        client.get(f"/experiment/{ids['exp:tuned']}/export.csv", follow_redirects=False).status_code
+        == 303
+    )  # exports need a session
+    assert client.get(f"/team/{world.ids['team']}", follow_redirects=False).status_code == 303
