@@ -142,6 +142,7 @@ def test_run_page_lists_its_tasks(client, world, ids):  # noqa: F811
     assert page["totals"]["emissions_kg"] == RUNS["r-gb"]["emissions"]  # tasks not added in
     html = client.get(f"/run/{ids['run:r-gb']}").text
     assert 'id="tasks"' in html and "train" in html
+    assert f'<a href="/experiment/{ids["exp:tuned"]}" id="experiment-link">tuned</a>' in html
 
 
 def test_run_page_what_ifs_are_the_reports(client, world, ids):  # noqa: F811

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -32,6 +33,7 @@ def plotly_js() -> Path | None:
 WORLD_JS = "world_110m.js"
 
 
+@functools.cache
 def world_js() -> str:
     import json
 

@@ -227,6 +227,7 @@ def run(db: Session, who: Principal | None, run_id: int, after: int = 0) -> dict
         "page": "run",
         "run": _run_brief(the_run),
         "project": {"id": proj.id, "name": proj.name},
+        "experiment": _experiment(db, the_run.experiment_id),
         "live": the_run.status == "running",
         "totals": total,
         "provenance": [{"label": label, "column": column, "value": row.get(column)}
@@ -237,6 +238,13 @@ def run(db: Session, who: Principal | None, run_id: int, after: int = 0) -> dict
         **{k: v for k, v in more.items() if k != "charts"},
         "charts": [power_chart(points), _components(total), *more["charts"]],
     }  # fmt: skip
+
+
+def _experiment(db: Session, experiment_id: int) -> dict[str, Any]:
+    from ..models import Experiment
+
+    found = store.get(db, Experiment, experiment_id)
+    return {"id": found.id, "name": found.name}
 
 
 def power_series(points: list[Any]) -> dict[str, Any]:
