@@ -284,3 +284,19 @@ def test_a_public_projects_experiment_page_is_anyones_without_exports(client, wo
         == 303
     )  # exports need a session
     assert client.get(f"/team/{world.ids['team']}", follow_redirects=False).status_code == 303
+
+
+def test_the_scatter_draws_the_newest_runs_only_and_says_so(client, world, ids, monkeypatch):  # noqa: F811
+    from wattprint.server.pages import collection
+
+    monkeypatch.setattr(collection, "MAX_DRAWN", 2)
+    sign_in_as(client, world, "viewer")
+    page = client.get(f"/project/{world.ids['project']}?format=json").json()
+    assert page["totals"]["runs"] == 3 and page["runs_drawn"] == 2
+    newest = sorted(RUNS, key=lambda r: ids[f"run:{r}"])[-2:]
+    drawn = _chart(page, "chart-scatter")["traces"][0]
+    assert sorted(drawn["x"]) == sorted(RUNS[r]["duration"] for r in newest)
+    html = client.get(f"/project/{world.ids['project']}").text
+    assert "draw the newest 2 of the 3 runs" in html
+    monkeypatch.setattr(collection, "MAX_DRAWN", 500)
+    assert 'id="runs-drawn"' not in client.get(f"/project/{world.ids['project']}").text

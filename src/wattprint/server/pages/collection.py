@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from ...report import charts as report_charts
 from .. import dashboard, summaries
-from ..store import RunFilter
+from ..store import MAX_PAGE, RunFilter
 from . import figures
 
 MAX_EXPERIMENTS = 100  # experiments compared on a page at most (the newest)
+MAX_DRAWN = MAX_PAGE  # runs a page's scatter, map and mix draw at most (the newest)
 #: A summary's figures a row of the experiments table shows.
 ROW_KEYS = ("runs", "duration_s", "energy_kwh", "energy_low_kwh", "energy_high_kwh",
             "emissions_kg", "emissions_low_kg", "emissions_high_kg", "emissions_unknown_runs",
@@ -84,17 +85,20 @@ def exports(base: str, since: datetime | None, until: datetime | None) -> dict[s
     return {fmt: f"{base}/export.{fmt}{tail}" for fmt in ("csv", "json")}
 
 
-def runs_page(db: Session, f: RunFilter, period: str, experiments: list[Any],
+def runs_page(db: Session, f: RunFilter, period: str, experiments: list[Any], newest: list[int],
               project_names: dict[int, str] | None = None) -> dict[str, Any]:  # fmt: skip
     """What a team, project or experiment page shows of its runs: totals, the experiments
     compared, and the charts (over time, scatter, components, locations, intensity, map, mix).
-    One read of the runs for the totals and groupings, one for the runs compared."""
+    The totals and groupings are of every run; the scatter, map and mix draw the runs compared:
+    the newest ``MAX_DRAWN`` of ``newest`` (run ids, newest first), as the API compares at most
+    as many, so that a page's cost stops growing with its runs."""
     from .data import _components, _over_time
 
     all_of = summaries.grouped(db, f, (period, "location", "intensity_source"))
     total = {k: v for k, v in all_of.items() if k != "groupings"}
     groups = all_of["groupings"]
-    rows = summaries.compare(db, f)
+    drawn = newest[:MAX_DRAWN]
+    rows = summaries.compare(db, replace(f, run_ids=drawn)) if drawn else []
     seen = where_and_mix(rows)
     compared = experiments_compared(db, f, experiments, project_names)
     charts = [
@@ -109,6 +113,7 @@ def runs_page(db: Session, f: RunFilter, period: str, experiments: list[Any],
     ]
     return {
         "totals": total,
+        "runs_drawn": len(rows),
         "footprint": footprint_of(total),
         "experiments": compared,
         "locations": [

@@ -174,7 +174,8 @@ def project(db: Session, who: Principal | None, project_id: int, period: str | N
     experiments = dashboard.experiment_names(db, proj.id)
     from . import collection
 
-    values = collection.runs_page(db, f, period, collection.experiments_for(db, [proj.id]))
+    values = collection.runs_page(db, f, period, collection.experiments_for(db, [proj.id]),
+                                  [r.id for r in runs])  # fmt: skip
     return {
         "page": "project",
         "project": {"id": proj.id, "name": proj.name, "organization_id": proj.organization_id,

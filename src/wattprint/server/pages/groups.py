@@ -37,7 +37,7 @@ def team(db: Session, who: Principal, team_id: int, period: str | None = None,
         "water": _water(runs),
         "runs": [dict(_run_brief(r), project=names.get(r.project_id, "")) for r in runs],
         "exports": collection.exports(f"/team/{found.id}", since, until),
-        **collection.runs_page(db, f, period, experiments, names),
+        **collection.runs_page(db, f, period, experiments, [r.id for r in runs], names),
     }  # fmt: skip
 
 
@@ -55,7 +55,7 @@ def experiment(db: Session, who: Principal | None, experiment_id: int, period: s
     period = _period(period)
     f = RunFilter(experiment_id=found.id, since=since, until=until)
     runs = dashboard.runs_list(db, f)
-    values = collection.runs_page(db, f, period, [])
+    values = collection.runs_page(db, f, period, [], [r.id for r in runs])
     return {
         "page": "experiment",
         "experiment": {"id": found.id, "name": found.name, "description": found.description},
