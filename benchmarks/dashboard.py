@@ -5,10 +5,11 @@
     .venv/bin/python benchmarks/dashboard.py --postgres-url postgresql+psycopg://u@host:port/db
 
 Rows go straight into the database as benchmarks/server.py's summaries do (1,000 per run), then
-``wattprint server`` (a subprocess) is asked for the organization, project and run pages, as
-HTML and as their ``?format=json`` data, with a signed-in administrator's session cookie; each
-figure is the median of 7 requests after one to warm up. The goal (issue 12): < 300 ms a page at
-1,000,000 emissions. The PostgreSQL database given is emptied (schema dropped) first.
+``wattprint server`` (a subprocess) is asked for the organization, project, run, team,
+experiment and map pages, as HTML and as their ``?format=json`` data, with a signed-in
+administrator's session cookie; each figure is the median of 7 requests after one to warm up.
+The goal (issue 12): < 300 ms a page at 1,000,000 emissions. The PostgreSQL database given is
+emptied (schema dropped) first.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ sys.path.insert(0, str(HERE))
 import server as load  # noqa: E402  (benchmarks/server.py: its setup, fill and Server)
 
 
-def admin_session(url: str) -> tuple[str, int, int]:
-    """(a session token of a server administrator, the organization id, a run id)."""
+def admin_session(url: str) -> tuple[str, int, int, int, int]:
+    """(a session token of a server administrator, the organization id, a run id, a team id,
+    an experiment id): the project joins a team made for the team page."""
     from sqlalchemy import select
 
     from wattprint.server import db, store
-    from wattprint.server.models import Project, Run
+    from wattprint.server.models import Project, Run, Team
 
     engine = db.make_engine(url)
     with db.transaction(db.session_factory(engine)) as s:
@@ -44,8 +46,14 @@ def admin_session(url: str) -> tuple[str, int, int]:
         _, token = store.create_personal_token(s, user.id, "sign-in", None)
         organization = s.scalar(select(Project.organization_id).limit(1))
         run = s.scalar(select(Run.id).order_by(Run.id.desc()).limit(1))
+        experiment = s.scalar(select(Run.experiment_id).where(Run.id == run))
+        team = s.scalar(select(Team.id).where(Team.organization_id == organization).limit(1))
+        if team is None:
+            team = store.create_team(s, organization, "bench-team", "").id
+        for project in s.scalars(select(Project).where(Project.organization_id == organization)):
+            project.team_id = team
     engine.dispose()
-    return token, organization, run
+    return token, organization, run, team, experiment
 
 
 def page_ms(base: str, token: str, path: str, repeats: int = 7) -> float:
@@ -66,13 +74,15 @@ def bench(name: str, url: str, sizes: list[int], home: Path) -> dict[str, Any]:
     have, out = 0, []
     for size in sizes:
         have = load.fill(url, project, size, have)
-        token, organization, run = admin_session(url)
+        token, organization, run, team, experiment = admin_session(url)
         server = load.Server(url, 1, home)
         try:
             row: dict[str, Any] = {"emissions": load.count_emissions(url),
                                    "runs": have // load.ROWS_PER_RUN}  # fmt: skip
             pages = {"organization": f"/org/{organization}", "project": f"/project/{project}",
-                     "run": f"/run/{run}"}  # fmt: skip
+                     "run": f"/run/{run}", "team": f"/team/{team}",
+                     "experiment": f"/experiment/{experiment}",
+                     "map": f"/org/{organization}/map"}  # fmt: skip
             for page, path in pages.items():
                 row[f"{page}_ms"] = round(page_ms(server.base, token, path), 1)
                 json_ms = page_ms(server.base, token, path + "?format=json")

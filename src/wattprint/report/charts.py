@@ -339,7 +339,9 @@ def world_map(data: dict[str, Any]) -> dict[str, Any] | None:
                        "color": "#0072B2", "opacity": 0.85,
                        "line": {"color": "#ffffff", "width": 1}},
         })  # fmt: skip
-    geo = {"scope": "world", "resolution": 110, "projection": {"type": "natural earth"},
+    # The rotation said: plotly.js 4 leaves it unset for a world map, drawn off-centre then.
+    geo = {"scope": "world", "resolution": 110,
+           "projection": {"type": "natural earth", "rotation": {"lon": 0}},
            "showland": True, "landcolor": "#e8e8e8", "showcountries": True,
            "countrycolor": "#ffffff", "showcoastlines": False, "showocean": False,
            "showlakes": False, "showrivers": False, "showframe": False,

@@ -106,6 +106,38 @@ def time_option(
                       best.high, saving)  # fmt: skip
 
 
+def start_hours(
+    location: Location, energy_kwh: float, duration_h: float, asked: datetime
+) -> list[dict[str, Any]] | None:
+    """The same job started at ``asked`` and at each of the 23 whole hours after it, on the
+    zone's typical day (the plan ``time_option`` makes): mean intensity and emissions with
+    bounds for each start. None where the zone has no hourly profile."""
+    from datetime import timedelta
+
+    from ..carbon.forecasts import TYPICAL_DAY
+    from ..carbon.planning import plan
+
+    if not duration_h > 0 or not energy_kwh > 0:
+        return None
+    chosen = plan(duration_h * 3600.0, within="24h", places=[location], now=asked,
+                  energy_kwh=energy_kwh)  # fmt: skip
+    if next(iter(chosen.forecasts.values())).kind != TYPICAL_DAY:
+        return None
+    out = []
+    for hour in range(24):
+        start = asked + timedelta(hours=hour)
+        mean = chosen.intensity_at(start)
+        if mean is None:
+            continue
+        value, low, high = mean
+        out.append({"start": start, "intensity_g_per_kwh": value,
+                    "intensity_low_g_per_kwh": low, "intensity_high_g_per_kwh": high,
+                    "emissions_kg": energy_kwh * value / 1000.0,
+                    "emissions_low_kg": energy_kwh * low / 1000.0,
+                    "emissions_high_kg": energy_kwh * high / 1000.0})  # fmt: skip
+    return out
+
+
 def runs_at_another_time(
     runs: list[tuple[str, datetime, float, float]],
 ) -> dict[str, Any] | None:

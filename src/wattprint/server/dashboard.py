@@ -91,3 +91,31 @@ def experiment_names(session: Session, project_id: int) -> dict[int, str]:
 
     query = select(Experiment.id, Experiment.name).where(Experiment.project_id == project_id)
     return dict(session.execute(query).all())
+
+
+# -- team, experiment and run pages ----------------------------------------------------------------
+
+MAX_TASK_ROWS = 1000  # a run page lists at most this many task rows (the oldest)
+
+
+def task_rows(session: Session, run_id: int, limit: int = MAX_TASK_ROWS) -> list[dict[str, Any]]:
+    """The run's task rows (``task_name`` set), oldest first, column -> value."""
+    query = (select(Emission).where(Emission.run_pk == run_id, Emission.task_name.is_not(None))
+             .order_by(Emission.id).limit(limit))  # fmt: skip
+    columns = [c.name for c in Emission.__table__.columns]
+    return [{c: getattr(row, c) for c in columns} for row in session.scalars(query)]
+
+
+def projects_of_team(session: Session, team_id: int) -> list[Project]:
+    query = select(Project).where(Project.team_id == team_id)
+    return list(session.scalars(query.order_by(Project.name)))
+
+
+def experiments_of(session: Session, project_ids: Sequence[int], limit: int) -> list[Any]:
+    """The projects' experiments, newest first (at most ``limit``)."""
+    from .models import Experiment
+
+    if not project_ids:
+        return []
+    query = select(Experiment).where(Experiment.project_id.in_(list(project_ids)))
+    return list(session.scalars(query.order_by(Experiment.id.desc()).limit(limit)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -27,10 +28,30 @@ def plotly_js() -> Path | None:
     return path if path.is_file() else None
 
 
+#: The map's geometry as a script: it puts the report's packaged topology where plotly.js looks
+#: before it would fetch one from its CDN (``window.PlotlyGeoAssets``), so nothing is fetched.
+WORLD_JS = "world_110m.js"
+
+
+@functools.cache
+def world_js() -> str:
+    import json
+
+    from ...report.geo import TOPOJSON_NAME, world_topology
+
+    topology = json.dumps(world_topology(), separators=(",", ":"))
+    name = json.dumps(TOPOJSON_NAME)
+    return (
+        "window.PlotlyGeoAssets=window.PlotlyGeoAssets||{topojson:{}};"
+        f"window.PlotlyGeoAssets.topojson[{name}]={topology};"
+    )
+
+
 def mount(app: FastAPI) -> None:
-    from . import account, admin, live, routes, teams_admin
+    from . import account, admin, live, routes, teams_admin, views
 
     app.include_router(routes.router)
+    app.include_router(views.router)
     app.include_router(admin.router)
     app.include_router(teams_admin.router)
     app.include_router(account.router)
@@ -46,6 +67,9 @@ def _static(app: FastAPI) -> None:
         # The pages link them with the package's version: cached for a year.
         if name == "plotly.min.js":
             path = plotly_js()
+        elif name == WORLD_JS:
+            return Response(world_js(), media_type="text/javascript",
+                            headers={"Cache-Control": YEAR})  # fmt: skip
         else:
             path = STATIC / name if name in {p.name for p in STATIC.iterdir()} else None
         if path is None:

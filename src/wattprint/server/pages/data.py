@@ -135,6 +135,7 @@ def organization(db: Session, who: Principal, organization_id: int, period: str 
         "water": _water(runs),
         "projects": [{"id": p.id, "name": p.name, "team_id": p.team_id}
                      for p in dashboard.projects_of(db, org.id)],
+        "teams": [{"id": t.id, "name": t.name} for t in dashboard.teams_of(db, org.id)],
         "in_progress": live.in_progress(db, org.id),  # the live stream sends it again
         "biggest_runs": [_run_brief(r) for r in dashboard.biggest_runs(db, f)],
         "may_manage": may(who, "manage", org.id),
@@ -158,40 +159,27 @@ def project(db: Session, who: Principal | None, project_id: int, period: str | N
         check(who, "read", proj.organization_id, proj.id)
     period = _period(period)
     f = RunFilter(project_id=proj.id, since=since, until=until)
-    all_of = summaries.grouped(db, f, (period, "intensity_source"))
-    total = {k: v for k, v in all_of.items() if k != "groupings"}
-    over_time = {"groups": all_of["groupings"][period]}
-    by_source = {"groups": all_of["groupings"]["intensity_source"]}
     runs = dashboard.runs_list(db, f)
-    scatter = [r for r in runs if r.duration_s is not None and r.emissions_kg is not None]  # type: ignore[attr-defined]
     experiments = dashboard.experiment_names(db, proj.id)
+    from . import collection
+
+    values = collection.runs_page(db, f, period, collection.experiments_for(db, [proj.id]),
+                                  [r.id for r in runs])  # fmt: skip
     return {
         "page": "project",
         "project": {"id": proj.id, "name": proj.name, "organization_id": proj.organization_id,
-                    "public": proj.public, "description": proj.description},
+                    "public": proj.public, "description": proj.description,
+                    "team_id": proj.team_id},
         "period": period,
         "range": {"since": _when(since), "until": _when(until)},
-        "totals": total,
         "water": _water(runs),
         "runs": [dict(_run_brief(r), experiment=experiments.get(r.experiment_id, ""))
                  for r in runs],
         "may_manage": who is not None and may(who, "manage", proj.organization_id, proj.id),
         # Exports need a session: a public page's visitors see the page only.
-        "exports": None if who is None else {"csv": f"/project/{proj.id}/export.csv",
-                                             "json": f"/project/{proj.id}/export.json"},
-        "charts": [
-            {"id": "chart-scatter", "title": "Runs: duration vs emissions",
-             "traces": [{"type": "scatter", "mode": "markers", "name": "runs",
-                         "x": [r.duration_s for r in scatter],  # type: ignore[attr-defined]
-                         "y": [r.emissions_kg for r in scatter],  # type: ignore[attr-defined]
-                         "text": [r.client_run_id for r in scatter]}],
-             "layout": {"xaxis": {"title": {"text": "duration (s)"}},
-                        "yaxis": {"title": {"text": "kg CO2eq"}}}},
-            _over_time(over_time, period),
-            _components(total),
-            _breakdown("chart-intensity-sources", "Emissions by intensity source (kg CO2eq)",
-                       by_source),
-        ],
+        "exports": None if who is None else collection.exports(f"/project/{proj.id}", since,
+                                                               until),
+        **values,
     }  # fmt: skip
 
 
@@ -222,17 +210,31 @@ def run(db: Session, who: Principal | None, run_id: int, after: int = 0) -> dict
     total = summaries.summary(db, RunFilter(run_ids=[the_run.id]))
     row = dashboard.newest_row(db, the_run) or {}
     points = dashboard.intervals_after(db, the_run.id, after)
+    from .runextras import extras
+
+    more = extras(db, the_run.id, the_run.source, row) if after == 0 else {"charts": []}
     return {
         "page": "run",
         "run": _run_brief(the_run),
         "project": {"id": proj.id, "name": proj.name},
+        "experiment": _experiment(db, the_run.experiment_id),
         "live": the_run.status == "running",
         "totals": total,
         "provenance": [{"label": label, "column": column, "value": row.get(column)}
                        for label, column in PROVENANCE],
         "last_interval_id": points[-1].id if points else after,
-        "charts": [power_chart(points), _components(total)],
+        "exports": None if who is None else {f: f"/run/{the_run.id}/export.{f}"
+                                             for f in ("csv", "json")},
+        **{k: v for k, v in more.items() if k != "charts"},
+        "charts": [power_chart(points), _components(total), *more["charts"]],
     }  # fmt: skip
+
+
+def _experiment(db: Session, experiment_id: int) -> dict[str, Any]:
+    from ..models import Experiment
+
+    found = store.get(db, Experiment, experiment_id)
+    return {"id": found.id, "name": found.name}
 
 
 def power_series(points: list[Any]) -> dict[str, Any]:

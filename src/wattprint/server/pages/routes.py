@@ -123,11 +123,15 @@ def run(request: Request, run_id: int, db: DB, who: Seen,
 
 
 @router.get("/project/{project_id}/export.{fmt}")
-def export(project_id: int, fmt: str, request: Request, db: DB, who: SignedIn) -> Response:
-    """The API's export of the project's rows, for the signed-in user's session."""
+def export(project_id: int, fmt: str, request: Request, db: DB, who: SignedIn,
+           since: str = "", until: str = "") -> Response:  # fmt: skip
+    """The API's export of the project's rows (in the page's date range, where it has one),
+    for the signed-in user's session."""
     proj = store.get(db, Project, project_id)
     common.allowed(db, who.principal, "read", proj)
-    return common.export(request, store.RunFilter(project_id=proj.id), fmt, f"project-{proj.id}")
+    f = common.filtered(store.RunFilter(project_id=proj.id), None, _day(since, "since"),
+                        _day(until, "until"))  # fmt: skip
+    return common.export(request, f, fmt, f"project-{proj.id}")
 
 
 # -- live ----------------------------------------------------------------------------------------

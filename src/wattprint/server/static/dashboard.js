@@ -18,6 +18,30 @@
     if (el && window.Plotly) window.Plotly.newPlot(el, chart.traces, layout(chart), config);
   });
 
+  // A scatter coloured by one of several keys (status, location): the select recolours its
+  // one trace and rewrites the legend under it.
+  document.querySelectorAll("select.colour-by").forEach(function (select) {
+    var chart = (data.charts || []).filter(function (c) { return c.id === select.dataset.chart; })[0];
+    if (!chart || !window.Plotly) return;
+    select.addEventListener("change", function () {
+      var by = chart.colour_by[select.value];
+      var el = document.getElementById(chart.id);
+      window.Plotly.restyle(el, { "marker.color": [by.colours] }, [0]);
+      el.setAttribute("data-coloured", select.value);
+      var legend = document.getElementById(chart.id + "-legend");
+      legend.textContent = "";
+      by.legend.forEach(function (item) {
+        var li = document.createElement("li");
+        var swatch = document.createElement("span");
+        swatch.className = "swatch";
+        swatch.style.background = item.colour;
+        li.appendChild(swatch);
+        li.appendChild(document.createTextNode(item.name + " (" + item.runs + ")"));
+        legend.appendChild(li);
+      });
+    });
+  });
+
   if (data.page === "run" && data.live && window.EventSource) {
     var parts = ["cpu", "gpu", "ram", "platform"];
     var url = "/run/" + data.run.id + "/events?after=" + (data.last_interval_id || 0);
