@@ -198,6 +198,17 @@ def test_terminal_report_shows_local_and_remote_and_each_model(tmp_path: Path) -
     assert "4 Wh [2 Wh - 6 Wh]" in gpt_line and "40/80" in gpt_line
 
 
+def test_sci_report_leaves_an_unknown_bound_open(tmp_path: Path) -> None:
+    path = tmp_path / "emissions.csv"
+    write(path, two_runs_with_calls())
+    out = CliRunner().invoke(app, ["report", str(path), "--sci", "--by", "experiment"],
+                             env={"COLUMNS": "200"})  # fmt: skip
+    assert out.exit_code == 0, out.output
+    b = next(line for line in out.output.splitlines() if "p / b" in line)
+    # (30 + 6 + 0.4) g / 300 = 0.1213 g; low (15 + 3 + 0.2) / 300; high open (acme's calls)
+    assert "0.1213 g/request" in b and "0.06067 - ?" in b
+
+
 def page_data(path: Path, tmp_path: Path, *args: str) -> tuple[dict[str, object], str]:
     from test_report_html import Page, charts
 

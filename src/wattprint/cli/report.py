@@ -195,15 +195,20 @@ def render_sci(data: dict[str, Any]) -> None:
         table.add_column(c, justify="left" if c in ("group", "R") else "right", overflow="fold")
     for g in data["groups"]:
         s = g["footprint"]["sci"]
-        score = f"{s['g_per_unit']:.4g} g/{s['functional_unit']}" if s["g_per_unit"] else "?"
-        bounds = (f"{s['low_g_per_unit']:.4g} - {s['high_g_per_unit']:.4g}"
-                  if s["low_g_per_unit"] is not None and s["high_g_per_unit"] is not None
+        score = (f"{s['g_per_unit']:.4g} g/{s['functional_unit']}"
+                 if s["g_per_unit"] is not None else "?")  # fmt: skip
+        low, high = s["low_g_per_unit"], s["high_g_per_unit"]
+        bounds = (f"{_g(low)} - {_g(high)}" if s["g_per_unit"] is not None
                   else s["note"] or "-")  # fmt: skip
         units = f"{s['units']:g} x {s['functional_unit']}" if s["units"] else s["note"]
         llm = _kg(s["llm_kg"]) if s["llm_kg"] is not None else "-"
         table.add_row(g["group"], _kg(s["operational_kg"]), _kg(s["embodied_kg"]), llm, units,
                       score, bounds)  # fmt: skip
     Console().print(table)
+
+
+def _g(value: float | None) -> str:
+    return "?" if value is None else f"{value:.4g}"
 
 
 #: What the first bytes of a page wattprint wrote look like: such a page may be replaced.
