@@ -340,3 +340,18 @@ def test_litellm_completion_is_counted_once(machine):
     assert sum(e["calls"] for e in calls.values()) == 1  # not also as an OpenAI call
     (key,) = calls
     assert key.startswith("litellm/")
+
+
+def test_a_streamed_unknown_model_is_unknown_with_a_note(machine):
+    openai = pytest.importorskip("openai")
+    with serve(openai_server) as server:
+        client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="k", max_retries=0)
+        with Tracker(country="FRA", interval_s=60, track_llm_calls=True) as tracker:
+            for _ in client.chat.completions.create(
+                model=UNKNOWN, stream=True, messages=[{"role": "user", "content": "Count"}]
+            ):
+                pass
+    entry = tracker.result.llm[f"openai/{UNKNOWN}"]
+    assert entry["calls"] == 1 and entry["unknown_calls"] == 1
+    assert UNKNOWN in entry["note"] and entry["energy_kwh"] == 0.0
+    assert last_row()["llm_energy_kwh"] == ""  # unknown, not 0
