@@ -99,8 +99,11 @@ def _wrapper(provider: str, method: Method) -> Callable[..., Any]:
 
     def start(wrapped: Any, instance: Any, kwargs: dict[str, Any]) -> tuple[Any, Call, str]:
         kind = _kind(method, kwargs)
-        # Round EcoLogits' wrapper where it cannot take the answer (the original is beneath).
-        target = getattr(wrapped, "__wrapped__", wrapped) if kind == "raw" else wrapped
+        # Round EcoLogits' wrapper where it cannot take the answer (the original is beneath);
+        # only a wrapt wrapper's __wrapped__ is beneath EcoLogits' layer (a decorator's would
+        # skip the client's own checks); wrapt's C and Python proxies share no base class.
+        raw = kind == "raw" and hasattr(wrapped, "_self_wrapper")
+        target = wrapped.__wrapped__ if raw else wrapped
         return target, Call(recorded, estimator, host_of(instance, kwargs), kwargs), kind
 
     if method.asynchronous and method.kind != "manager":
