@@ -334,12 +334,12 @@ def test_litellm_completion_is_counted_once(machine):
 
     with serve(answer) as server:
         with Tracker(country="FRA", interval_s=60, track_llm_calls=True) as tracker:
-            litellm.completion(model=f"openai/{GPT}", api_base=f"{server.url}/v1", api_key="k",
-                               messages=[{"role": "user", "content": "Hi"}])  # fmt: skip
+            response = litellm.completion(model=f"openai/{GPT}", api_base=f"{server.url}/v1",
+                                          api_key="k",
+                                          messages=[{"role": "user", "content": "Hi"}])  # fmt: skip
     calls = tracker.result.llm
-    assert sum(e["calls"] for e in calls.values()) == 1  # not also as an OpenAI call
-    (key,) = calls
-    assert key.startswith("litellm/")
+    assert list(calls) == [f"litellm/{GPT}"]  # not also as an OpenAI call
+    assert_entry(calls[f"litellm/{GPT}"], [response.impacts], (12, 20))
 
 
 def test_a_streamed_unknown_model_is_unknown_with_a_note(machine):
@@ -355,3 +355,31 @@ def test_a_streamed_unknown_model_is_unknown_with_a_note(machine):
     assert entry["calls"] == 1 and entry["unknown_calls"] == 1
     assert UNKNOWN in entry["note"] and entry["energy_kwh"] == 0.0
     assert last_row()["llm_energy_kwh"] == ""  # unknown, not 0
+
+
+def test_a_client_calling_another_read_client_counts_once(machine):
+    from types import SimpleNamespace
+
+    from wattprint.llm.clients import Method, _wrapper
+
+    def answer(model):
+        usage = SimpleNamespace(prompt_tokens=5, completion_tokens=7)
+        return SimpleNamespace(model=model, usage=usage, impacts=None)
+
+    def inner(**kwargs):  # an OpenAI-like client...
+        return answer(kwargs["model"])
+
+    def outer(**kwargs):  # ...that another client (LiteLLM-like) calls
+        return read_inner(**kwargs)
+
+    read_inner = lambda **kw: _wrapper("openai", Method("m", "inner", "answer"))(  # noqa: E731
+        inner, None, (), kw
+    )
+    read_outer = _wrapper("litellm", Method("m", "outer", "answer"))
+    with Tracker(country="FRA", interval_s=60, track_llm_calls=True) as tracker:
+        read_outer(outer, None, (), {"model": GPT})
+        read_inner(model=GPT)  # on its own, it is a call of its own
+    assert {k: e["calls"] for k, e in tracker.result.llm.items()} == {
+        f"litellm/{GPT}": 1,
+        f"openai/{GPT}": 1,
+    }

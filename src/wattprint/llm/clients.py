@@ -70,7 +70,7 @@ OTHERS = {"cohere": "cohere", "huggingface_hub": "huggingface_hub"}
 RECORDED = {"google_genai": "google"}
 
 _lock = threading.Lock()
-#: Set while a read call runs: a client that calls another read client (LiteLLM calls the
+#: Set while a read call runs: a client that calls another read client (a library over the
 #: OpenAI client) is counted once, as the outer call.
 _inside: contextvars.ContextVar[bool] = contextvars.ContextVar("wattprint_llm_call", default=False)
 _installed = False
