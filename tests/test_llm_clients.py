@@ -383,3 +383,24 @@ def test_a_client_calling_another_read_client_counts_once(machine):
         f"litellm/{GPT}": 1,
         f"openai/{GPT}": 1,
     }
+
+
+def test_sci_of_a_run_with_calls_by_hand_from_its_row(machine):
+    pytest.importorskip("anthropic", reason="the test extra installs anthropic")
+    with serve(anthropic_server) as server:
+        client = anthropic_client(server)
+        with Tracker(country="FRA", interval_s=60, functional_unit="answer",
+                     track_llm_calls=True) as tracker:  # fmt: skip
+            for _ in range(2):
+                client.messages.create(model=CLAUDE, max_tokens=64,
+                                       messages=[{"role": "user", "content": "Hi"}])  # fmt: skip
+                tracker.add_units(1)
+    row = last_row()
+    e_x_i, llm, m = (float(row[c]) for c in ("emissions", "llm_emissions_kg", "embodied_kg"))
+    assert llm > 0 and m > 0
+    # SCI = (E x I + LLM + M) per R: the calls' emissions once, beside the local ones.
+    assert float(row["sci_g_per_unit"]) == pytest.approx((e_x_i + llm + m) * 1000 / 2)
+    low = sum(float(row[c]) for c in ("emissions_low_kg", "llm_emissions_low_kg",
+                                      "embodied_low_kg"))  # fmt: skip
+    assert float(row["sci_low_g_per_unit"]) == pytest.approx(low * 1000 / 2)
+    assert "llm_emissions_kg" in row["notes"] and "M = embodied_kg" in row["notes"]
