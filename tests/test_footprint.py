@@ -13,7 +13,7 @@ from conftest import cpu_stat
 from wattprint import Tracker
 from wattprint.embodied import HOURS_PER_YEAR, charge, model, table
 from wattprint.embodied.share import attributed_share
-from wattprint.footprint import sci_g_per_unit, sci_parts
+from wattprint.footprint import SCI_NOTE, sci_g_per_unit, sci_parts
 from wattprint.records import to_row
 
 # Boavizta's published gwp factors (boaviztapi data/factors.yml), written out by hand.
@@ -210,6 +210,41 @@ def test_sci_by_hand_for_a_small_run(machine) -> None:
     )
 
 
+def _calls(calls: int, unknown: int, energy: float, low: float, gwp: float, high: float):
+    """A run's llm field (per provider/model), as the tracker's collector keeps it."""
+    return {"openai/gpt-4o-mini": {
+        "provider": "openai", "model": "gpt-4o-mini", "host": "", "note": "", "calls": calls,
+        "unknown_calls": unknown, "input_tokens": 40, "output_tokens": 80,
+        "energy_kwh": energy, "energy_low_kwh": energy / 2, "energy_high_kwh": energy * 2,
+        "emissions_kg": gwp, "emissions_low_kg": low, "emissions_high_kg": high}}  # fmt: skip
+
+
+def test_sci_adds_the_llm_calls_once_by_hand(machine) -> None:
+    with Tracker(country="FRA", interval_s=60, functional_unit="answer") as tracker:
+        tracker.add_units(10)
+    assert SCI_NOTE in rows()[-1]["notes"]  # the record says what its score adds up
+    small = dataclasses.replace(
+        tracker.result, emissions_kg=0.010, emissions_low_kg=0.008, emissions_high_kg=0.012,
+        embodied_kg=0.002, embodied_low_kg=0.001, embodied_high_kg=0.003,
+        llm=_calls(4, 0, 0.002, 0.004, 0.008, 0.016),
+    )  # fmt: skip
+    # (E x I 10 g + LLM 8 g + M 2 g) / 10 answers = 2 g per answer. The calls' 2 Wh are spent
+    # on the provider's grid: EcoLogits' 8 g already holds them, no local intensity applies.
+    sci, low, high = sci_g_per_unit(sci_parts(small))
+    assert sci == pytest.approx(2.0)
+    assert low == pytest.approx((8 + 4 + 1) / 10) and high == pytest.approx((12 + 16 + 3) / 10)
+    row = to_row(small, "test")
+    assert row["sci_g_per_unit"] == pytest.approx(2.0) and SCI_NOTE in row["notes"]
+    assert float(row["emissions"]) == pytest.approx(0.010)  # the calls stay out of emissions
+    assert "SCI 2 gCO2e per answer [1.3 - 3.1] = (E x I 10 g + LLM 8 g + M 2 g) / 10" in str(small)
+    # Calls EcoLogits could not estimate: the score is unknown, never the calls taken as 0 g.
+    unknown = dataclasses.replace(small, llm=_calls(4, 4, 0.0, 0.0, 0.0, 0.0))
+    assert sci_g_per_unit(sci_parts(unknown)) == (None, None, None)
+    assert "SCI unknown per answer" in str(unknown)
+    some = dataclasses.replace(small, llm=_calls(4, 1, 0.002, 0.004, 0.008, 0.016))
+    assert sci_g_per_unit(sci_parts(some))[2] is None  # one call unestimated: no upper bound
+
+
 def test_sci_needs_units_and_add_units_checks_its_number(machine) -> None:
     tracker = Tracker(country="FRA", interval_s=60)
     tracker.start()
@@ -218,6 +253,7 @@ def test_sci_needs_units_and_add_units_checks_its_number(machine) -> None:
             tracker.add_units(bad)
     r = tracker.stop()
     assert r.units is None and rows()[-1]["sci_g_per_unit"] == ""
+    assert SCI_NOTE not in rows()[-1]["notes"]
     with pytest.raises(RuntimeError, match="start"):
         tracker.add_units(1)
 

@@ -4,9 +4,19 @@ Beside the operational emissions, never inside them: ``emissions`` keeps CodeCar
 (the measured components' electricity), and these columns say what else the run caused.
 
 SCI (Green Software Foundation, Software Carbon Intensity specification 1.1) is
-``(E x I + M) per R``: the operational emissions (E x I: the run's ``emissions``, plus the
-LLM calls' estimated emissions, which are the remote part of its operation), the embodied
-emissions charged to it (M) and the number of functional units it did (R).
+``(E x I + M) per R``, over the software boundary of the run and the hosted models it called:
+
+- E x I, local: the run's ``emissions``, its measured electricity times the intensity of the
+  grid it ran on. E is that electricity alone: the LLM calls' energy (``llm_energy_kwh``) is
+  spent on another grid and is never multiplied by this one's intensity.
+- The LLM calls: EcoLogits' emissions for them (``llm_emissions_kg``), which are their own
+  E x I (the provider's electricity, at its data centre's grid) plus M (the provider's
+  hardware's embodied share, EcoLogits' embodied phase), added once, as one remote term.
+- M, local: the embodied emissions charged to the run (``embodied_kg``).
+- R: the functional units it did (``units``).
+
+A term that is unknown (no embodied figure, LLM calls EcoLogits could not estimate) leaves the
+score, or its upper bound, unknown: never counted as zero.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ def sci_parts(result: Any) -> dict[str, float | None]:
         "llm_kg": llm["emissions_kg"],
         "llm_low_kg": llm["emissions_low_kg"],
         "llm_high_kg": llm["emissions_high_kg"],
+        "llm_calls": llm["calls"],
         "embodied_kg": result.embodied_kg,
         "embodied_low_kg": result.embodied_low_kg,
         "embodied_high_kg": result.embodied_high_kg,
@@ -51,7 +62,7 @@ def sci_g_per_unit(parts: dict[str, float | None]) -> tuple[float | None, ...]:
     out = []
     for suffix in ("", "_low", "_high"):
         o, m = parts[f"operational{suffix}_kg"], parts[f"embodied{suffix}_kg"]
-        remote = parts[f"llm{suffix}_kg"] if parts["llm_kg"] is not None else 0.0
+        remote = parts[f"llm{suffix}_kg"] if parts.get("llm_calls") else 0.0
         if o is None or m is None or remote is None:
             out.append(None)
         else:
@@ -59,16 +70,32 @@ def sci_g_per_unit(parts: dict[str, float | None]) -> tuple[float | None, ...]:
     return tuple(out)
 
 
+#: The record's note on what its SCI adds up (GSF SCI 1.1).
+SCI_NOTE = ("SCI = (E x I + M) / R: E x I = emissions (local electricity at the local grid's "
+            "intensity) + llm_emissions_kg (EcoLogits: the hosted models' electricity at their "
+            "data centre's grid and their hardware's embodied share); M = embodied_kg; "
+            "R = units")  # fmt: skip
+
+
+def notes(result: Any) -> list[str]:
+    """The record's notes, with what its SCI adds up where it has a score."""
+    out = list(result.notes)
+    if result.units:
+        out.append(SCI_NOTE)
+    return out
+
+
 def _num(value: float | None) -> Any:
     return "" if value is None else value
 
 
 def columns(result: Any) -> dict[str, Any]:
-    """The record's footprint block (see records.SPEC)."""
+    """The record's footprint block (see records.SPEC), and its notes with the SCI's own."""
     llm = llm_totals(result)
     sci, sci_low, sci_high = sci_g_per_unit(sci_parts(result))
     detail = json.dumps(result.llm, sort_keys=True, separators=(",", ":")) if result.llm else ""
     return {
+        "notes": " | ".join(notes(result)),
         "embodied_kg": _num(result.embodied_kg),
         "embodied_low_kg": _num(result.embodied_low_kg),
         "embodied_high_kg": _num(result.embodied_high_kg),
@@ -112,11 +139,25 @@ def render_lines(result: Any) -> list[str]:
                 lines.append(
                     f"        {key}: {entry['unknown_calls']} call(s) unknown: {entry['note']}"
                 )
-    sci = sci_g_per_unit(sci_parts(result))
-    if sci[0] is not None:
-        unit = result.functional_unit or "unit"
-        lines.append(f"  SCI {sci[0]:.4g} gCO2e per {unit} [{_g(sci[1])} - {_g(sci[2])}]")
+    lines.extend(_sci_lines(result))
     return lines
+
+
+def _sci_lines(result: Any) -> list[str]:
+    """The score with its parts, or why there is none, where the run counted units."""
+    from .records import mass_text
+
+    if not result.units:
+        return []
+    parts = sci_parts(result)
+    sci = sci_g_per_unit(parts)
+    unit = result.functional_unit or "unit"
+    remote = f" + LLM {mass_text(parts['llm_kg'])}" if parts["llm_calls"] else ""
+    terms = (f"(E x I {mass_text(parts['operational_kg'])}{remote} + M "
+             f"{mass_text(parts['embodied_kg'])}) / {parts['units']:g}")  # fmt: skip
+    if sci[0] is None:
+        return [f"  SCI unknown per {unit}: {terms}, a part unknown"]
+    return [f"  SCI {sci[0]:.4g} gCO2e per {unit} [{_g(sci[1])} - {_g(sci[2])}] = {terms}"]
 
 
 def _g(value: float | None) -> str:

@@ -127,23 +127,61 @@ def _runs_table(groups: list[dict[str, Any]]) -> Any:
 
 
 def _render_footprint(console: Any, groups: list[dict[str, Any]], total: Any) -> None:
-    """Embodied emissions and LLM calls beside the operational emissions, where there are any."""
+    """Embodied emissions and LLM calls beside the operational emissions, where there are any:
+    the local part (this machine's electricity and hardware) and the remote one (the hosted
+    models' estimate), each with its bounds; then the LLM calls per model."""
     for g in groups:
         f = g["footprint"]
         e, llm = f["embodied"], f["llm"]
-        parts = []
+        if e["kg"] is None and not llm["calls"]:
+            continue
+        m = g["emissions"]
+        local = (f"local: {_kwh(g['energy']['total']['kwh'])}, operational {_kg(m['kg'])}"
+                 f"{_span(m['low_kg'], m['high_kg'])}")  # fmt: skip
         if e["kg"] is not None:
-            bounds = (f" [{_kg(e['low_kg'])} - {_kg(e['high_kg'])}]"
-                      if e["low_kg"] is not None else "")  # fmt: skip
-            parts.append(f"embodied {_kg(e['kg'])}{bounds} ({', '.join(e['methods'])})")
+            local += (f"; embodied {_kg(e['kg'])}{_span(e['low_kg'], e['high_kg'])} "
+                      f"({', '.join(e['methods'])})")  # fmt: skip
+        elif e["unknown_runs"]:
+            local += "; embodied unknown"
+        style = "bold" if g is total else ""
+        name = f"[{style}]{g['group']}[/]" if style else g["group"]
+        console.print(f"{name}: {local}")
         if llm["calls"]:
-            parts.append(f"LLM calls {llm['calls']} (remote): {_kwh(llm['energy_kwh'])}, "
-                         f"{_kg(llm['kg'])}" + (f", {llm['unknown_runs']} run(s) unestimated"
-                                                 if llm["unknown_runs"] else ""))  # fmt: skip
-        if parts:
-            style = "bold" if g is total else ""
-            name = f"[{style}]{g['group']}[/]" if style else g["group"]
-            console.print(f"{name}: operational {_kg(g['emissions']['kg'])}; " + "; ".join(parts))
+            console.print(f"  remote (LLM calls, EcoLogits): {llm['calls']} call(s), "
+                          f"{_kwh(llm['energy_kwh'])}"
+                          f"{_span(llm['energy_low_kwh'], llm['energy_high_kwh'], _kwh)}, "
+                          f"{_kg(llm['kg'])}{_span(llm['low_kg'], llm['high_kg'])}"
+                          + (f"; {llm['unknown_runs']} run(s) with calls not estimated"
+                             if llm["unknown_runs"] else ""))  # fmt: skip
+    models = (total or (groups[0] if groups else {})).get("footprint", {}).get("llm", {})
+    if models.get("per_model"):
+        console.print(_models_table(models["per_model"]))
+
+
+def _span(low: float | None, high: float | None, text: Any = _kg) -> str:
+    """The bounds as " [low - high]", with "?" for one that is unknown."""
+    if low is None and high is None:
+        return ""
+    return f" [{text(low) if low is not None else '?'} - {text(high) if high is not None else '?'}]"
+
+
+def _models_table(per_model: dict[str, dict[str, Any]]) -> Any:
+    """The LLM calls per provider/model: tokens, energy and CO2e with bounds; unknown as such."""
+    from rich.table import Table
+
+    table = Table(title="LLM calls by model (remote, EcoLogits)", title_justify="left")
+    for c in ("model", "calls", "unestimated", "tokens in/out", "energy", "CO2e", "note"):
+        table.add_column(c, justify="left" if c in ("model", "note") else "right",
+                         overflow="fold")  # fmt: skip
+    for key, m in per_model.items():
+        energy = (f"{_kwh(m['energy_kwh'])}{_span(m['energy_low_kwh'], m['energy_high_kwh'], _kwh)}"
+                  if m["energy_kwh"] is not None else "unknown")  # fmt: skip
+        co2 = (f"{_kg(m['emissions_kg'])}{_span(m['emissions_low_kg'], m['emissions_high_kg'])}"
+               if m["emissions_kg"] is not None else "unknown")  # fmt: skip
+        table.add_row(key, str(m["calls"]), str(m["unknown_calls"]),
+                      f"{m['input_tokens']}/{m['output_tokens']}", energy, co2,
+                      "; ".join(m["notes"]))  # fmt: skip
+    return table
 
 
 def render_sci(data: dict[str, Any]) -> None:
@@ -157,15 +195,20 @@ def render_sci(data: dict[str, Any]) -> None:
         table.add_column(c, justify="left" if c in ("group", "R") else "right", overflow="fold")
     for g in data["groups"]:
         s = g["footprint"]["sci"]
-        score = f"{s['g_per_unit']:.4g} g/{s['functional_unit']}" if s["g_per_unit"] else "?"
-        bounds = (f"{s['low_g_per_unit']:.4g} - {s['high_g_per_unit']:.4g}"
-                  if s["low_g_per_unit"] is not None and s["high_g_per_unit"] is not None
+        score = (f"{s['g_per_unit']:.4g} g/{s['functional_unit']}"
+                 if s["g_per_unit"] is not None else "?")  # fmt: skip
+        low, high = s["low_g_per_unit"], s["high_g_per_unit"]
+        bounds = (f"{_g(low)} - {_g(high)}" if s["g_per_unit"] is not None
                   else s["note"] or "-")  # fmt: skip
         units = f"{s['units']:g} x {s['functional_unit']}" if s["units"] else s["note"]
         llm = _kg(s["llm_kg"]) if s["llm_kg"] is not None else "-"
         table.add_row(g["group"], _kg(s["operational_kg"]), _kg(s["embodied_kg"]), llm, units,
                       score, bounds)  # fmt: skip
     Console().print(table)
+
+
+def _g(value: float | None) -> str:
+    return "?" if value is None else f"{value:.4g}"
 
 
 #: What the first bytes of a page wattprint wrote look like: such a page may be replaced.

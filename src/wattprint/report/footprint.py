@@ -16,13 +16,15 @@ def _bounded(runs: list[Run], value: str, low: str, high: str) -> dict[str, Any]
     kg, unknown = _sum_known([r.num(value) for r in runs])
     lows, highs = [r.num(low) for r in runs], [r.num(high) for r in runs]
     counted = [i for i, r in enumerate(runs) if r.num(value) is not None]
-    bounded = all(lows[i] is not None and highs[i] is not None for i in counted) and counted
-    return {
-        "kg": kg,
-        "low_kg": _sum_known([lows[i] for i in counted])[0] if bounded else None,
-        "high_kg": _sum_known([highs[i] for i in counted])[0] if bounded else None,
-        "unknown_runs": unknown,
-    }
+
+    def bound(values: list[float | None]) -> float | None:
+        # Each bound on its own: LLM calls EcoLogits could not estimate leave only the upper
+        # one open.
+        if not counted or any(values[i] is None for i in counted):
+            return None
+        return _sum_known([values[i] for i in counted])[0]
+
+    return {"kg": kg, "low_kg": bound(lows), "high_kg": bound(highs), "unknown_runs": unknown}
 
 
 def embodied(runs: list[Run]) -> dict[str, Any]:
@@ -33,21 +35,64 @@ def embodied(runs: list[Run]) -> dict[str, Any]:
 
 
 def llm(runs: list[Run]) -> dict[str, Any]:
-    calls, _ = _sum_known([r.num("llm_calls") for r in runs])
-    out = _bounded(runs, "llm_emissions_kg", "llm_emissions_low_kg", "llm_emissions_high_kg")
+    """The runs' LLM calls (remote) beside their local energy; ``unknown_runs``: runs whose
+    calls EcoLogits could not estimate (runs without calls are not counted)."""
+    callers = [r for r in runs if r.num("llm_calls")]
+    calls, _ = _sum_known([r.num("llm_calls") for r in callers])
+    out = _bounded(callers, "llm_emissions_kg", "llm_emissions_low_kg", "llm_emissions_high_kg")
     out["calls"] = int(calls or 0)
-    out["energy_kwh"], _ = _sum_known([r.num("llm_energy_kwh") for r in runs])
-    models: dict[str, int] = {}
-    for r in runs:
-        try:
-            detail = json.loads(r.text("llm_detail") or "{}")
-        except ValueError:
-            continue
-        for key, entry in detail.items() if isinstance(detail, dict) else ():
-            if isinstance(entry, dict) and isinstance(entry.get("calls"), int):
-                models[key] = models.get(key, 0) + entry["calls"]
-    out["models"] = dict(sorted(models.items()))
+    energy = _bounded(callers, "llm_energy_kwh", "llm_energy_low_kwh", "llm_energy_high_kwh")
+    out["energy_kwh"] = energy["kg"]
+    out["energy_low_kwh"], out["energy_high_kwh"] = energy["low_kg"], energy["high_kg"]
+    out["local_energy_kwh"], _ = _sum_known([r.num("energy_consumed") for r in runs])
+    per_model = per_model_totals(runs)
+    out["models"] = {key: entry["calls"] for key, entry in per_model.items()}
+    out["per_model"] = per_model
     return out
+
+
+#: A model's totals over the runs' llm_detail (the record's per-model JSON).
+MODEL_TOTALS = ("energy_kwh", "energy_low_kwh", "energy_high_kwh", "emissions_kg",
+                "emissions_low_kg", "emissions_high_kg")  # fmt: skip
+MODEL_COUNTS = ("calls", "unknown_calls", "input_tokens", "output_tokens")
+
+
+def per_model_totals(runs: list[Run]) -> dict[str, dict[str, Any]]:
+    """Per provider/model: calls, tokens, energy and emissions with bounds. A model with calls
+    EcoLogits could not estimate has no upper bound, and none of its figures if it has no
+    estimated call at all: unknown, never zero."""
+    models: dict[str, dict[str, Any]] = {}
+    for r in runs:
+        for key, entry in _detail(r).items():
+            total = models.setdefault(key, {"provider": entry.get("provider", ""),
+                                            "model": entry.get("model", key), "notes": [],
+                                            **dict.fromkeys(MODEL_COUNTS, 0),
+                                            **dict.fromkeys(MODEL_TOTALS, 0.0)})  # fmt: skip
+            for name in (*MODEL_COUNTS, *MODEL_TOTALS):
+                value = entry.get(name)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    total[name] += value
+            note = entry.get("note")
+            if note and note not in total["notes"]:
+                total["notes"].append(str(note))
+    for total in models.values():
+        if total["unknown_calls"]:
+            total["energy_high_kwh"] = total["emissions_high_kg"] = None
+        if total["unknown_calls"] >= total["calls"]:
+            for name in MODEL_TOTALS:
+                total[name] = None
+    return dict(sorted(models.items()))
+
+
+def _detail(run: Run) -> dict[str, dict[str, Any]]:
+    try:
+        detail = json.loads(run.text("llm_detail") or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(detail, dict):
+        return {}
+    return {key: entry for key, entry in detail.items()
+            if isinstance(entry, dict) and isinstance(entry.get("calls"), int)}  # fmt: skip
 
 
 def sci(runs: list[Run]) -> dict[str, Any]:
@@ -67,20 +112,27 @@ def sci(runs: list[Run]) -> dict[str, Any]:
     r_units, _ = _sum_known([r.num("units") for r in counted])
     o = _bounded(counted, "emissions", "emissions_low_kg", "emissions_high_kg")
     m = _bounded(counted, "embodied_kg", "embodied_low_kg", "embodied_high_kg")
-    remote = _bounded(counted, "llm_emissions_kg", "llm_emissions_low_kg", "llm_emissions_high_kg")
-    has_remote = any(r.num("llm_calls") for r in counted)
+    # The LLM term, over the runs that made calls: EcoLogits' estimate, or unknown (never 0).
+    callers = [r for r in counted if r.num("llm_calls")]
+    remote = (_bounded(callers, "llm_emissions_kg", "llm_emissions_low_kg",
+                       "llm_emissions_high_kg") if callers else NO_CALLS)  # fmt: skip
     out.update(functional_unit=units.pop(), units=r_units, operational_kg=o["kg"],
-               embodied_kg=m["kg"], llm_kg=remote["kg"] if has_remote else None)  # fmt: skip
+               embodied_kg=m["kg"], llm_kg=remote["kg"] if callers else None)  # fmt: skip
     if o["unknown_runs"] or m["unknown_runs"] or not r_units:
         out["note"] = "a run's operational or embodied emissions are unknown"
         return out
+    if remote["unknown_runs"]:
+        out["note"] = f"the LLM calls of {remote['unknown_runs']} run(s) were not estimated"
+        return out
     for key, suffix in (("g_per_unit", "kg"), ("low_g_per_unit", "low_kg"),
                         ("high_g_per_unit", "high_kg")):  # fmt: skip
-        extra = remote[suffix] if has_remote else 0.0
-        if o[suffix] is None or m[suffix] is None or extra is None:
+        if o[suffix] is None or m[suffix] is None or remote[suffix] is None:
             continue
-        out[key] = (o[suffix] + m[suffix] + extra) * 1000.0 / r_units
+        out[key] = (o[suffix] + m[suffix] + remote[suffix]) * 1000.0 / r_units
     return out
+
+
+NO_CALLS = {"kg": 0.0, "low_kg": 0.0, "high_kg": 0.0, "unknown_runs": 0}
 
 
 def summarise_footprint(runs: list[Run]) -> dict[str, Any]:

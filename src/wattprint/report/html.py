@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import charts
+from . import charts, html_footprint
 from .summary import PARTS
 
 INSTALL = "pip install 'wattprint[html]'"
@@ -269,6 +269,9 @@ def _sections(data: dict[str, Any], chart: Any) -> list[str]:
     if data["by"] == "run":
         sections.append(f"<section><h2>Runs</h2>{_runs(data)}</section>")
     sections.append(f"<section><h2>Totals by {e(data['by'])}</h2>{_totals(data)}</section>")
+    footprint = html_footprint.section(data, _rows(data))
+    if footprint:
+        sections.append(footprint)
     for name, (title, caption) in CAPTIONS.items():
         body = chart(name, getattr(charts, name)(data),
                      f"<p class=caption>{caption.format(by=e(data['by']))}</p>")  # fmt: skip
@@ -363,6 +366,7 @@ def render(data: dict[str, Any], js: str, now: datetime | None = None) -> str:
     projects = sorted((data.get("projects") or {}).items())
     views += [(f"project-{i}", name, view) for i, (name, view) in enumerate(projects)]
     blocks: list[str] = []
+    footprints: dict[str, Any] = {}  # per view, per group: what the footprint tables show
     for view_id, _, view in views:
 
         def chart(name: str, figure: dict[str, Any] | None, caption: str = "",
@@ -378,6 +382,7 @@ def render(data: dict[str, Any], js: str, now: datetime | None = None) -> str:
 
         if view["total"]:
             sections = _sections(view, chart)
+            footprints[view_id] = html_footprint.figures(_rows(view))
         else:
             sections = [f"<p>No runs{since} in {e(', '.join(files))}.</p>"]
         hidden = "" if view_id == "all" else " hidden"
@@ -391,7 +396,8 @@ def render(data: dict[str, Any], js: str, now: datetime | None = None) -> str:
     span = f"; runs from {runs[0]['end']} to {runs[-1]['end']} UTC" if runs else ""
     meta = (f"{e(', '.join(files))}, by {e(data['by'])}{since}{span}. Generated "
             f"{now.strftime('%Y-%m-%d %H:%M')} UTC by wattprint {e(__version__)}.")  # fmt: skip
-    content: dict[str, Any] = {"config": CONFIG, "figures": figures}
+    # "footprint": per view, per group, the figures the footprint tables show (none are charts).
+    content: dict[str, Any] = {"config": CONFIG, "figures": figures, "footprint": footprints}
     if any(f.get("topojson") for f in figures):
         content.update(topojsonName=TOPOJSON_NAME, topojson=world_topology())
     payload = _script_json(content)
