@@ -145,7 +145,7 @@ def render_lines(result: Any) -> list[str]:
 
 def _sci_lines(result: Any) -> list[str]:
     """The score with its parts, or why there is none, where the run counted units."""
-    from .records import mass_text
+    from .units import mass_text
 
     if not result.units:
         return []

@@ -9,7 +9,7 @@ import html
 from collections.abc import Callable
 from typing import Any
 
-from ..records import energy_text, mass_text
+from ..units import energy_text, mass_text
 
 
 def has_footprint(groups: list[dict[str, Any]]) -> bool:
