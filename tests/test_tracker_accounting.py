@@ -28,7 +28,7 @@ def kj(kwh: float | None) -> float:
 
 # -- plain numbers ------------------------------------------------------------------------------
 
-PUE_1_5 = 1.5 / accounting.J_PER_KWH  # the factor: PUE over joules per kWh
+PUE_1_5 = 1.5 / J_PER_KWH  # the factor: PUE over joules per kWh
 
 
 def test_each_stretch_is_its_energy_times_the_intensity_valid_then():
