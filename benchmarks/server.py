@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/server.py                      # SQLite only
     .venv/bin/python benchmarks/server.py --postgres-url postgresql+psycopg://u@host:port/db
     .venv/bin/python benchmarks/server.py --sizes 10000,100000,1000000 --json server.json
+    .venv/bin/python benchmarks/server.py --baseline /tmp/before/src --sizes 10000  # before/after
 
 Ingest: 8 client threads each POST batches of 100 record envelopes to ``wattprint server``
 (a subprocess on a free port) with 1 worker on SQLite, 1 and 4 workers on PostgreSQL; beside it,
@@ -10,6 +11,9 @@ the rate of inserting the same rows with the database driver alone (the ceiling)
 rows written straight into the database (1,000 rows per run), then the median latency of
 GET /api/v1/projects/{id}/summary and of the same ?by=day, at each size. RSS: the server's
 processes after each phase. The PostgreSQL database given is emptied (schema dropped) first.
+With ``--baseline SRC`` (the ``src`` folder of another checkout, e.g. ``git worktree add``
+of an older commit), each ingest figure is also taken from that code's server, in turns with
+this one's, so that both share the machine's load of the moment.
 """
 
 from __future__ import annotations
@@ -67,10 +71,10 @@ def free_port() -> int:
 class Server:
     """``wattprint server`` in a subprocess."""
 
-    def __init__(self, url: str, workers: int, home: Path) -> None:
+    def __init__(self, url: str, workers: int, home: Path, src: Path = ROOT / "src") -> None:
         self.port = free_port()
         env = dict(os.environ, WATTPRINT_SERVER_DATABASE_URL=url, HOME=str(home),
-                   PYTHONPATH=str(ROOT / "src"))  # fmt: skip
+                   PYTHONPATH=str(src))  # fmt: skip
         self.process = subprocess.Popen(
             [sys.executable, "-m", "wattprint", "server", "--port", str(self.port),
              "--workers", str(workers)],
@@ -273,16 +277,21 @@ def bench(name: str, url: str, workers: list[int], args: argparse.Namespace, hom
     out: dict[str, Any] = {"database": name}
     project, token = setup(url)
     out["raw_insert_rows_per_s"] = round(raw_insert_rate(url, project, args.raw_rows))
+    sources = [("", ROOT / "src")]
+    if args.baseline:
+        sources.insert(0, ("baseline_", Path(args.baseline)))
     for n in workers:
-        server = Server(url, n, home)
-        try:
-            rate = ingest_rate(server, token, args.clients, args.batches, args.batch_size,
-                               tag=f"w{n}-")  # fmt: skip
-            out[f"ingest_records_per_s_{n}_workers"] = round(rate)
-            out[f"rss_mb_{n}_workers"] = round(server.rss_mb())
-        finally:
-            server.stop()
-        print(f"{name}: {n} worker(s): {rate:,.0f} records/s", file=sys.stderr)
+        for prefix, src in sources:
+            server = Server(url, n, home, src)
+            try:
+                rate = ingest_rate(server, token, args.clients, args.batches, args.batch_size,
+                                   tag=f"{prefix}w{n}-")  # fmt: skip
+                out[f"{prefix}ingest_records_per_s_{n}_workers"] = round(rate)
+                out[f"{prefix}rss_mb_{n}_workers"] = round(server.rss_mb())
+            finally:
+                server.stop()
+            print(f"{name}: {prefix or 'this code, '}{n} worker(s): {rate:,.0f} records/s "
+                  f"(load average {os.getloadavg()[0]:.1f})", file=sys.stderr)  # fmt: skip
     project, token = setup(url)  # summaries on a fresh database
     have, sizes = 0, []
     for size in args.sizes:
@@ -315,6 +324,7 @@ def main() -> None:
         default="sqlite,postgresql",
         help="which to measure (PostgreSQL where --postgres-url is given)",
     )
+    parser.add_argument("--baseline", help="another checkout's src folder: its ingest too")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",")]

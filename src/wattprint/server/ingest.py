@@ -175,6 +175,7 @@ def ensure_experiment(session: Session, project_id: int, name: str) -> int:
 def _store(session: Session, project_id: int, runs: dict[str, int], items: list[Item]) -> set[str]:
     """Insert the rows and intervals; the keys actually inserted; run totals brought up to date."""
     created: set[str] = set()
+    rows_created: list[Item] = []
     for kind, table in ((RECORD, Emission.__table__), (INTERVAL, Interval.__table__)):
         rows = []
         for item in items:
@@ -189,30 +190,42 @@ def _store(session: Session, project_id: int, runs: dict[str, int], items: list[
         inserted = insert_new(session, table, rows, ("project_pk", "key"), returning=("key", "id"))
         created.update(inserted)
         if kind == RECORD:
-            _update_totals(session, runs, [i for i in items if i.key in inserted], inserted)
-    _touch(session, {runs[i.values["run_id"]] for i in items if i.key in created})
+            rows_created = [i for i in items if i.kind == RECORD and i.key in inserted]
+            _update_totals(session, runs, rows_created, inserted)
+    counts: dict[int, int] = dict.fromkeys(
+        (runs[i.values["run_id"]] for i in items if i.key in created), 0
+    )
+    for item in rows_created:
+        if not item.values.get("task_name"):  # a task's row is a part of its run
+            counts[runs[item.values["run_id"]]] += 1
+    _count_and_touch(session, counts)
     return created
 
 
 def _update_totals(
     session: Session, runs: dict[str, int], items: list[Item], ids: dict[str, int]
 ) -> None:
+    """Each run's newest row of the batch becomes its totals (one UPDATE a run)."""
     newest: dict[int, Item] = {}
-    counts: dict[int, int] = {}
     for item in items:
         if item.values.get("task_name"):
             continue  # a task's row is a part of its run, not the run's total
         run = runs[item.values["run_id"]]
-        counts[run] = counts.get(run, 0) + 1
         old = newest.get(run)
         if old is None or (item.at, item.seq or 0) >= (old.at, old.seq or 0):
             newest[run] = item
     for run, item in newest.items():
         apply_totals(session, run, item.values, item.at, item.seq, ids[item.key])
+
+
+def _count_and_touch(session: Session, counts: dict[int, int]) -> None:
+    """The runs that got something are seen now; their rows counted (one UPDATE a run)."""
+    now = utcnow()
     for run, n in counts.items():
-        session.execute(
-            update(Run).where(Run.id == run).values(emissions_count=Run.emissions_count + n)
-        )
+        values: dict[str, Any] = {"last_seen": now}
+        if n:
+            values["emissions_count"] = Run.emissions_count + n
+        session.execute(update(Run).where(Run.id == run).values(**values))
 
 
 def apply_totals(
@@ -240,8 +253,3 @@ def apply_totals(
             **totals,
         )  # fmt: skip
     )
-
-
-def _touch(session: Session, run_ids: set[int]) -> None:
-    if run_ids:
-        session.execute(update(Run).where(Run.id.in_(run_ids)).values(last_seen=utcnow()))

@@ -84,13 +84,62 @@ def convert(column: records.Column, value: Any) -> Any:
         raise BadValueError(f"{column.name}: {exc}") from None
 
 
-#: The type a JSON value of each kind usually has, which needs no conversion (the fast path:
-#: ingest converts about a hundred values per row).
+#: The type a JSON value of each kind usually has, which needs no conversion.
 _ALREADY = {"float": float, "int": int, "text": str}
 
 
+class _Plan:
+    """A spec's columns grouped by kind, to check a whole row's values of one kind at once
+    (ingest converts a hundred values per row: a loop over them costs more than storing them)."""
+
+    def __init__(self, spec: dict[str, records.Column]) -> None:
+        self.spec = spec
+        by_kind: dict[str, list[str]] = {}
+        for name, column in spec.items():
+            by_kind.setdefault(column.kind, []).append(name)
+        self.floats = tuple(by_kind.pop("float", []))
+        self.ints = tuple(by_kind.pop("int", []))
+        self.texts = tuple(by_kind.pop("text", []))
+        self.timestamps = tuple(by_kind.pop("timestamp", []))
+        if by_kind:  # a kind this module does not know: every value the slow way
+            raise TypeError(f"no plan for column kinds {sorted(by_kind)}")
+
+    def all_plain(self, row: dict[str, Any]) -> bool:
+        """Whether every float, int and text value of ``row`` is already what is stored: of its
+        kind's JSON type or None (absent), floats finite, texts without NUL. Timestamps are not
+        checked. Each check runs over all of a kind's values at once, in C."""
+        floats = tuple(map(row.get, self.floats))
+        if not set(map(type, floats)) <= _FLOAT_OK:
+            return False
+        # A non-finite float makes the sum non-finite (an overflowing sum only sends the row
+        # down the slow path, which finds nothing wrong).
+        if not math.isfinite(sum(filter(None, floats))):
+            return False
+        if not set(map(type, map(row.get, self.ints))) <= _INT_OK:
+            return False
+        texts = tuple(map(row.get, self.texts))
+        return set(map(type, texts)) <= _TEXT_OK and "\x00" not in "".join(filter(None, texts))
+
+
+_FLOAT_OK = {float, type(None)}
+_INT_OK = {int, type(None)}
+_TEXT_OK = {str, type(None)}
+
+
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan(spec: dict[str, records.Column]) -> _Plan:
+    plan = _PLANS.get(id(spec))
+    if plan is None or plan.spec is not spec:
+        plan = _PLANS[id(spec)] = _Plan(spec)
+    return plan
+
+
 def convert_all(spec: dict[str, records.Column], values: Any, what: str) -> dict[str, Any]:
-    """Every column of ``spec`` (absent ones None) from a JSON object, or BadValueError."""
+    """The columns of ``spec`` from a JSON object, or BadValueError; an absent column is None
+    (read it with ``.get``). Where every value is already what is stored (the tracker's rows),
+    that is ``values`` itself."""
     if not isinstance(values, dict):
         raise BadValueError(f"{what} must be a JSON object of columns")
     if not values.keys() <= spec.keys():
@@ -99,16 +148,22 @@ def convert_all(spec: dict[str, records.Column], values: Any, what: str) -> dict
         raise BadValueError(
             f"{what} has columns this server does not know ({shown}); upgrade the server"
         )
+    plan = _plan(spec)
+    if plan.all_plain(values):
+        for name in plan.timestamps:
+            if values.get(name) is not None:
+                values[name] = convert(spec[name], values[name])
+        return values
     out = dict.fromkeys(spec)
     for name, value in values.items():
-        if value is None:
-            continue
-        column = spec[name]
-        if type(value) is _ALREADY.get(column.kind) and not (
-            type(value) is str and "\x00" in value
-        ):
-            # A float that is not finite (nan - nan is nan) is unknown, as everywhere else.
-            out[name] = value if type(value) is not float or value - value == 0 else None
-        else:
-            out[name] = convert(column, value)
+        if value is not None:
+            out[name] = _one(spec[name], value)
     return out
+
+
+def _one(column: records.Column, value: Any) -> Any:
+    """One value the slow way: converted, or BadValueError naming the column."""
+    if type(value) is _ALREADY.get(column.kind) and not (type(value) is str and "\x00" in value):
+        # A float that is not finite (nan - nan is nan) is unknown, as everywhere else.
+        return value if type(value) is not float or value - value == 0 else None
+    return convert(column, value)
