@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Engine, Table, create_engine, event
+from sqlalchemy import JSON, Engine, Float, Integer, String, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -80,17 +80,19 @@ def insert_new(
     rows: Sequence[dict[str, Any]],
     unique: Sequence[str],
     returning: tuple[str, str] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> dict[Any, Any]:
     """Insert ``rows``, skipping those whose ``unique`` columns are already stored. The rows
     actually inserted, as {first returning column: second} (default: the first unique column
-    and the primary key). A row may leave columns out: they get the column's default, else
-    NULL. The one dialect-specific statement, written for the driver directly: SQLAlchemy's
-    parameter handling costs more than the database does at a hundred columns a row."""
+    and the primary key). ``columns``: those to write (default: those any row has); a row
+    that leaves one out gives it the column's default, else NULL. The one dialect-specific
+    statement, written for the driver directly: SQLAlchemy's parameter handling costs more
+    than the database does at a hundred columns a row."""
     if not rows:
         return {}
     returning = returning or (unique[0], "id")
-    present = set().union(*rows)
-    columns = [c for c in table.c if c.name in present]
+    wanted = set().union(*rows) if columns is None else set(columns)
+    columns = [c for c in table.c if c.name in wanted]
     values = _row_values(session.get_bind().dialect, columns, rows)
     names = [c.name for c in columns]
     cursor = session.connection().connection.dbapi_connection.cursor()
@@ -108,13 +110,16 @@ def _row_values(dialect: Any, columns: list[Any], rows: Sequence[dict[str, Any]]
     defaults = {c.name: c.default.arg for c in columns
                 if c.default is not None and c.default.is_scalar}  # fmt: skip
     if defaults:
-        rows = [{**defaults, **row} if defaults.keys() - row.keys() else row for row in rows]
+        rows = [row if all(name in row for name in defaults) else {**defaults, **row}
+                for row in rows]  # fmt: skip
     postgres = dialect.name == "postgresql"
     convert = []  # (index, function) for the columns whose values the driver cannot take as is
     for index, column in enumerate(columns):
         if isinstance(column.type, JSON):
             convert.append((index, _json_psycopg if postgres else _json_text))
-        elif not postgres:
+        elif not postgres and not isinstance(column.type, Float | Integer | String):
+            # Numbers and text go to sqlite3 as they are (SQLAlchemy's Float processor only
+            # turns Decimals into floats); dates become SQLAlchemy's text form.
             processor = column.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 convert.append((index, processor))

@@ -7,11 +7,12 @@ Each run's totals follow its newest row, so summaries read one row per run.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import BigInteger, DateTime, Float, Text, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import records
@@ -111,10 +112,7 @@ def _runs_for(session: Session, project_id: int, items: list[Item]) -> dict[str,
     first: dict[str, Item] = {}
     for item in items:
         first.setdefault(item.values["run_id"], item)
-    found = dict(session.execute(
-        select(Run.client_run_id, Run.id).where(
-            Run.project_id == project_id, Run.client_run_id.in_(list(first)))
-    ).all())  # fmt: skip
+    found = dict(session.execute(_runs_select(), {"project": project_id, "ids": list(first)}).all())
     missing = [first[r] for r in first if r not in found]
     if missing:
         rows = []
@@ -130,12 +128,19 @@ def _runs_for(session: Session, project_id: int, items: list[Item]) -> dict[str,
                 "last_seen": utcnow(), "emissions_count": 0,
             })  # fmt: skip
         insert_new(session, Run.__table__, rows, ("project_id", "client_run_id"))
-        found.update(session.execute(
-            select(Run.client_run_id, Run.id).where(
-                Run.project_id == project_id,
-                Run.client_run_id.in_([i.values["run_id"] for i in missing]))
-        ).all())  # fmt: skip
+        made = [i.values["run_id"] for i in missing]
+        found.update(session.execute(_runs_select(), {"project": project_id, "ids": made}).all())
     return found
+
+
+@functools.cache
+def _runs_select() -> Any:
+    """Statements built once: building one costs more than running it, at a batch a request."""
+    t = Run.__table__
+    return select(t.c.client_run_id, t.c.id).where(
+        t.c.project_id == bindparam("project"),
+        t.c.client_run_id.in_(bindparam("ids", expanding=True)),
+    )
 
 
 def _time_or_none(value: str | None) -> Any:
@@ -187,7 +192,8 @@ def _store(session: Session, project_id: int, runs: dict[str, int], items: list[
             if kind == RECORD:
                 row.update(seq=item.seq, origin="wattprint")
             rows.append(row)
-        inserted = insert_new(session, table, rows, ("project_pk", "key"), returning=("key", "id"))
+        inserted = insert_new(session, table, rows, ("project_pk", "key"), returning=("key", "id"),
+                              columns=[c.name for c in table.c if c.name != "id"])  # fmt: skip
         created.update(inserted)
         if kind == RECORD:
             rows_created = [i for i in items if i.kind == RECORD and i.key in inserted]
@@ -205,7 +211,7 @@ def _store(session: Session, project_id: int, runs: dict[str, int], items: list[
 def _update_totals(
     session: Session, runs: dict[str, int], items: list[Item], ids: dict[str, int]
 ) -> None:
-    """Each run's newest row of the batch becomes its totals (one UPDATE a run)."""
+    """Each run's newest row of the batch becomes its totals (one statement for them all)."""
     newest: dict[int, Item] = {}
     for item in items:
         if item.values.get("task_name"):
@@ -214,18 +220,19 @@ def _update_totals(
         old = newest.get(run)
         if old is None or (item.at, item.seq or 0) >= (old.at, old.seq or 0):
             newest[run] = item
-    for run, item in newest.items():
-        apply_totals(session, run, item.values, item.at, item.seq, ids[item.key])
+    if newest:
+        session.execute(_totals_update(), [
+            _totals_params(run, item.values, item.at, item.seq, ids[item.key])
+            for run, item in newest.items()
+        ])  # fmt: skip
 
 
 def _count_and_touch(session: Session, counts: dict[int, int]) -> None:
-    """The runs that got something are seen now; their rows counted (one UPDATE a run)."""
-    now = utcnow()
-    for run, n in counts.items():
-        values: dict[str, Any] = {"last_seen": now}
-        if n:
-            values["emissions_count"] = Run.emissions_count + n
-        session.execute(update(Run).where(Run.id == run).values(**values))
+    """The runs that got something are seen now; their rows counted (one statement)."""
+    if counts:
+        now = utcnow()
+        session.execute(_count_update(), [{"run": run, "n": n, "now": now}
+                                          for run, n in counts.items()])  # fmt: skip
 
 
 def apply_totals(
@@ -233,23 +240,52 @@ def apply_totals(
 ) -> None:
     """Make ``values`` (a cumulative row) the run's totals, unless it already has a newer one.
     One conditional UPDATE: concurrent batches of a run never go back in time."""
-    seq = seq or 0
+    session.execute(_totals_update(), _totals_params(run, values, at, seq, row_id))
+
+
+def _totals_params(
+    run: int, values: dict[str, Any], at: Any, seq: int | None, row_id: int
+) -> dict[str, Any]:
+    params = {f"v_{name}": values.get(column) for name, column in TOTALS.items()}
+    params.update(run=run, at=at, seq=seq or 0, row_id=row_id,
+                  v_status=values.get("status") or "unknown",
+                  v_name=values.get("run_name") or None,
+                  v_started=_time_or_none(values.get("started_at")))  # fmt: skip
+    return params
+
+
+@functools.cache
+def _totals_update() -> Any:
+    t = Run.__table__
+    at, seq = bindparam("at", type_=DateTime()), bindparam("seq", type_=BigInteger())
     newer = or_(
-        Run.last_at.is_(None),
-        Run.last_at < at,
-        and_(Run.last_at == at, or_(Run.last_seq.is_(None), Run.last_seq <= seq)),
+        t.c.last_at.is_(None),
+        t.c.last_at < at,
+        and_(t.c.last_at == at, or_(t.c.last_seq.is_(None), t.c.last_seq <= seq)),
     )
-    totals = {name: values.get(column) for name, column in TOTALS.items()}
-    session.execute(
-        update(Run)
-        .where(Run.id == run, newer)
+    return (
+        update(t)
+        .where(t.c.id == bindparam("run", type_=BigInteger()), newer)
         .values(
-            status=values.get("status") or "unknown",
-            name=values.get("run_name") or Run.name,
-            started_at=_time_or_none(values.get("started_at")) or Run.started_at,
+            status=bindparam("v_status", type_=Text()),
+            name=func.coalesce(bindparam("v_name", type_=Text()), t.c.name),
+            started_at=func.coalesce(bindparam("v_started", type_=DateTime()), t.c.started_at),
             last_at=at,
             last_seq=seq,
-            last_emission_id=row_id,
-            **totals,
-        )  # fmt: skip
+            last_emission_id=bindparam("row_id", type_=BigInteger()),
+            **{name: bindparam(f"v_{name}", type_=Float(53)) for name in TOTALS},
+        )
+    )
+
+
+@functools.cache
+def _count_update() -> Any:
+    t = Run.__table__
+    return (
+        update(t)
+        .where(t.c.id == bindparam("run", type_=BigInteger()))
+        .values(
+            last_seen=bindparam("now", type_=DateTime()),
+            emissions_count=t.c.emissions_count + bindparam("n", type_=BigInteger()),
+        )
     )
