@@ -15,13 +15,16 @@ class BadValueError(ValueError):
 
 def parse_time(value: str) -> datetime:
     """An ISO 8601 date-time as naive UTC (a naive one, CodeCarbon's, is taken as UTC)."""
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(value)  # the tracker's form: no spaces around, no Z
     except ValueError:
-        raise BadValueError(f"{value!r} is not an ISO 8601 date-time") from None
+        text = value.strip()
+        if text.endswith(("Z", "z")):  # Python 3.10's fromisoformat does not read Z
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise BadValueError(f"{value!r} is not an ISO 8601 date-time") from None
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
     return parsed
