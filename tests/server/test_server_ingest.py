@@ -136,3 +136,36 @@ def test_export_has_the_columns_of_emissions_csv(world):
     as_json = world.client.get(url, params={"format": "json"}, headers=world.h("viewer")).json()
     assert len(as_json) == 3 and set(as_json[0]) == set(records.COLUMNS)
     assert as_json[0]["emissions"] == envelope("e1", 1)["record"]["emissions"]
+
+
+def test_two_requests_with_the_same_keys_at_once_store_each_key_once(world):
+    """Two deliveries of one batch racing (a client's retry while the first is still being
+    stored, or two workers): each key is created by exactly one of them, counted once."""
+    import threading
+
+    rounds, size = 4, 30
+    for r in range(rounds):
+        batch = [envelope(f"race{r}", i) for i in range(size)] + [interval(f"race{r}", 1)]
+        answers: list = [None, None]
+        start = threading.Barrier(2)
+
+        def deliver(n: int, batch=batch, answers=answers, start=start) -> None:
+            start.wait()
+            answers[n] = world.send(batch)
+
+        threads = [threading.Thread(target=deliver, args=(n,)) for n in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [a.status_code for a in answers] == [200, 200]
+        statuses = [[item["status"] for item in a.json()["results"]] for a in answers]
+        for first, second in zip(*statuses, strict=True):
+            assert sorted((first, second)) == ["created", "duplicate"]
+        assert sum(a.json()["created"] for a in answers) == size + 1
+        [run] = [x for x in _runs(world, project_id=world.ids["project"])
+                 if x["client_run_id"] == f"race{r}"]  # fmt: skip
+        assert run["emissions_count"] == size
+        rows = world.client.get(f"/api/v1/runs/{run['id']}/emissions", params={"limit": 100},
+                                headers=world.h("owner")).json()["items"]  # fmt: skip
+        assert sorted(row["key"] for row in rows) == sorted(f"race{r}:{i}" for i in range(size))
