@@ -169,3 +169,22 @@ def test_two_requests_with_the_same_keys_at_once_store_each_key_once(world):
         rows = world.client.get(f"/api/v1/runs/{run['id']}/emissions", params={"limit": 100},
                                 headers=world.h("owner")).json()["items"]  # fmt: skip
         assert sorted(row["key"] for row in rows) == sorted(f"race{r}:{i}" for i in range(size))
+
+
+def test_values_the_database_cannot_store_refuse_their_item_only(world):
+    bad = {
+        "huge": envelope("v1", 1, cpu_count=2**63),
+        "surrogate": envelope("v1", 2, notes="\ud800"),
+        "nul": envelope("v1", 3, run_name="a\x00b"),
+    }
+    import json
+
+    body = json.dumps([*bad.values(), envelope("v1", 4)]).encode()
+    headers = {**world.h("token_ingest"), "Content-Type": "application/json"}
+    got = world.client.post("/api/v1/records", content=body, headers=headers)
+    assert got.status_code == 200, got.text
+    results = got.json()["results"]
+    assert [r["status"] for r in results] == ["rejected"] * 3 + ["created"]
+    assert "cpu_count" in results[0]["error"] and "64-bit" in results[0]["error"]
+    assert "notes" in results[1]["error"] and "surrogate" in results[1]["error"]
+    assert "run_name" in results[2]["error"] and "NUL" in results[2]["error"]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from .. import records
 from .db import insert_new
 from .models import TOTALS, Emission, Experiment, Interval, Run, utcnow
-from .values import BadValueError, convert_all, parse_time
+from .values import BadValueError, convert_all, is_utf8, parse_time
 
 RECORD = "wattprint.record"
 INTERVAL = "wattprint.interval"
@@ -67,7 +67,8 @@ def parse(envelope: Any) -> Item:
         raise BadValueError(f"type {kind!r}: use {RECORD!r} or {INTERVAL!r}")
     if envelope.get("version") != 1:
         raise BadValueError(f"version {envelope.get('version')!r}: this server reads version 1")
-    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY or "\x00" in key:
+    if (not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY or "\x00" in key
+            or not is_utf8(key)):  # fmt: skip
         raise BadValueError(f"key must be a non-empty string of at most {MAX_KEY} characters")
     if kind == RECORD:
         values = convert_all(_RECORD_SPEC, envelope.get("record"), "record")

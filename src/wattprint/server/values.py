@@ -58,10 +58,29 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         if "\x00" in value:
             raise BadValueError("text with a NUL character (PostgreSQL cannot store it)")
+        if not is_utf8(value):
+            raise BadValueError(
+                "text that is not Unicode (a lone surrogate escape such as \\ud800)"
+            )
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     raise BadValueError(f"{value!r} is not text")
+
+
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` can be stored: JSON's \\ud800 escapes decode to halves of a pair."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+#: The range of a 64-bit integer column (SQLite's INTEGER, PostgreSQL's BIGINT).
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
 
 def _timestamp(value: Any) -> str | None:
@@ -118,10 +137,16 @@ class _Plan:
         # down the slow path, which finds nothing wrong).
         if not math.isfinite(sum(filter(None, floats))):
             return False
-        if not set(map(type, map(row.get, self.ints))) <= _INT_OK:
+        ints = tuple(filter(None, map(row.get, self.ints)))
+        if not set(map(type, ints)) <= _INT_OK:
+            return False
+        if ints and not (INT_MIN <= min(ints) and max(ints) <= INT_MAX):
             return False
         texts = tuple(map(row.get, self.texts))
-        return set(map(type, texts)) <= _TEXT_OK and "\x00" not in "".join(filter(None, texts))
+        if not set(map(type, texts)) <= _TEXT_OK:
+            return False
+        joined = "".join(filter(None, texts))
+        return "\x00" not in joined and is_utf8(joined)
 
 
 _FLOAT_OK = {float, type(None)}
@@ -166,7 +191,11 @@ def convert_all(spec: dict[str, records.Column], values: Any, what: str) -> dict
 
 def _one(column: records.Column, value: Any) -> Any:
     """One value the slow way: converted, or BadValueError naming the column."""
-    if type(value) is _ALREADY.get(column.kind) and not (type(value) is str and "\x00" in value):
+    kind = type(value)
+    if kind is int and column.kind == "int" and not INT_MIN <= value <= INT_MAX:
+        raise BadValueError(f"{column.name}: {value} is out of range (a 64-bit integer)")
+    checked_text = kind is str and (not value.isascii() or "\x00" in value)
+    if kind is _ALREADY.get(column.kind) and not checked_text:
         # A float that is not finite (nan - nan is nan) is unknown, as everywhere else.
         return value if type(value) is not float or value - value == 0 else None
     return convert(column, value)
