@@ -10,7 +10,8 @@ Ingest: 8 client threads each POST batches of 100 record envelopes to ``wattprin
 the rate of inserting the same rows with the database driver alone (the ceiling). Summaries:
 rows written straight into the database (1,000 rows per run), then the median latency of
 GET /api/v1/projects/{id}/summary and of the same ?by=day, at each size. RSS: the server's
-processes after each phase. The PostgreSQL database given is emptied (schema dropped) first.
+processes after each phase, and their CPU time per record ingested (the database's own not
+counted). The PostgreSQL database given is emptied (schema dropped) first.
 With ``--baseline SRC`` (the ``src`` folder of another checkout, e.g. ``git worktree add``
 of an older commit), each ingest figure is also taken from that code's server, in turns with
 this one's, so that both share the machine's load of the moment.
@@ -99,6 +100,18 @@ class Server:
 
         proc = psutil.Process(self.process.pid)
         return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+
+    def cpu_s(self) -> float:
+        """CPU seconds the server's processes (all workers) have used: less swayed than
+        records/s by other processes sharing the machine."""
+        import psutil
+
+        proc = psutil.Process(self.process.pid)
+        total = 0.0
+        for p in [proc, *proc.children(recursive=True)]:
+            times = p.cpu_times()
+            total += times.user + times.system
+        return total
 
     def stop(self) -> None:
         self.process.terminate()
@@ -297,14 +310,20 @@ def bench(name: str, url: str, workers: list[int], args: argparse.Namespace, hom
         for prefix, src in sources:
             server = Server(url, n, home, src)
             try:
+                ingest_rate(server, token, args.clients, 1, 1, tag=f"{prefix}warm{n}-")
+                cpu = server.cpu_s()
                 rate = ingest_rate(server, token, args.clients, args.batches, args.batch_size,
                                    tag=f"{prefix}w{n}-")  # fmt: skip
+                records_sent = args.clients * args.batches * args.batch_size
+                cpu_us = (server.cpu_s() - cpu) / records_sent * 1e6
                 out[f"{prefix}ingest_records_per_s_{n}_workers"] = round(rate)
+                out[f"{prefix}server_cpu_us_per_record_{n}_workers"] = round(cpu_us)
                 out[f"{prefix}rss_mb_{n}_workers"] = round(server.rss_mb())
             finally:
                 server.stop()
-            print(f"{name}: {prefix or 'this code, '}{n} worker(s): {rate:,.0f} records/s "
-                  f"(load average {os.getloadavg()[0]:.1f})", file=sys.stderr)  # fmt: skip
+            print(f"{name}: {prefix or 'this code, '}{n} worker(s): {rate:,.0f} records/s, "
+                  f"server CPU {cpu_us:.0f} µs/record (load average {os.getloadavg()[0]:.1f})",
+                  file=sys.stderr)  # fmt: skip
     project, token = setup(url)  # summaries on a fresh database
     have, sizes = 0, []
     for size in args.sizes:
