@@ -221,10 +221,11 @@ def _update_totals(
         old = newest.get(run)
         if old is None or (item.at, item.seq or 0) >= (old.at, old.seq or 0):
             newest[run] = item
-    if newest:
+    if newest:  # runs in id order: two batches touching the same runs lock them alike
         session.execute(_totals_update(), [
-            _totals_params(run, item.values, item.at, item.seq, ids[item.key])
-            for run, item in newest.items()
+            _totals_params(run, newest[run].values, newest[run].at, newest[run].seq,
+                           ids[newest[run].key])
+            for run in sorted(newest)
         ])  # fmt: skip
 
 
@@ -232,8 +233,8 @@ def _count_and_touch(session: Session, counts: dict[int, int]) -> None:
     """The runs that got something are seen now; their rows counted (one statement)."""
     if counts:
         now = utcnow()
-        session.execute(_count_update(), [{"run": run, "n": n, "now": now}
-                                          for run, n in counts.items()])  # fmt: skip
+        session.execute(_count_update(), [{"run": run, "n": counts[run], "now": now}
+                                          for run in sorted(counts)])  # fmt: skip
 
 
 def apply_totals(
