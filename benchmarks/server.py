@@ -3,13 +3,18 @@
     .venv/bin/python benchmarks/server.py                      # SQLite only
     .venv/bin/python benchmarks/server.py --postgres-url postgresql+psycopg://u@host:port/db
     .venv/bin/python benchmarks/server.py --sizes 10000,100000,1000000 --json server.json
+    .venv/bin/python benchmarks/server.py --baseline /tmp/before/src --sizes 10000  # before/after
 
 Ingest: 8 client threads each POST batches of 100 record envelopes to ``wattprint server``
 (a subprocess on a free port) with 1 worker on SQLite, 1 and 4 workers on PostgreSQL; beside it,
 the rate of inserting the same rows with the database driver alone (the ceiling). Summaries:
 rows written straight into the database (1,000 rows per run), then the median latency of
 GET /api/v1/projects/{id}/summary and of the same ?by=day, at each size. RSS: the server's
-processes after each phase. The PostgreSQL database given is emptied (schema dropped) first.
+processes after each phase, and their CPU time per record ingested (the database's own not
+counted). The PostgreSQL database given is emptied (schema dropped) first.
+With ``--baseline SRC`` (the ``src`` folder of another checkout, e.g. ``git worktree add``
+of an older commit), each ingest figure is also taken from that code's server, in turns with
+this one's, so that both share the machine's load of the moment.
 """
 
 from __future__ import annotations
@@ -67,10 +72,10 @@ def free_port() -> int:
 class Server:
     """``wattprint server`` in a subprocess."""
 
-    def __init__(self, url: str, workers: int, home: Path) -> None:
+    def __init__(self, url: str, workers: int, home: Path, src: Path = ROOT / "src") -> None:
         self.port = free_port()
         env = dict(os.environ, WATTPRINT_SERVER_DATABASE_URL=url, HOME=str(home),
-                   PYTHONPATH=str(ROOT / "src"))  # fmt: skip
+                   PYTHONPATH=str(src))  # fmt: skip
         self.process = subprocess.Popen(
             [sys.executable, "-m", "wattprint", "server", "--port", str(self.port),
              "--workers", str(workers)],
@@ -95,6 +100,18 @@ class Server:
 
         proc = psutil.Process(self.process.pid)
         return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+
+    def cpu_s(self) -> float:
+        """CPU seconds the server's processes (all workers) have used: less swayed than
+        records/s by other processes sharing the machine."""
+        import psutil
+
+        proc = psutil.Process(self.process.pid)
+        total = 0.0
+        for p in [proc, *proc.children(recursive=True)]:
+            times = p.cpu_times()
+            total += times.user + times.system
+        return total
 
     def stop(self) -> None:
         self.process.terminate()
@@ -128,27 +145,24 @@ def setup(url: str) -> tuple[int, str]:
 
 def ingest_rate(server: Server, token: str, clients: int, batches: int, size: int,
                 tag: str) -> float:  # fmt: skip
-    import httpx
-
     # Serialised beforehand: the clients share the machine with the server, and should cost it
     # as little as they can.
     payloads = [[json.dumps(envelopes(c, b, size, tag)).encode() for b in range(batches)]
                 for c in range(clients)]  # fmt: skip
     created = [0] * clients
     errors: list[str] = []
-
-    def send(c: int) -> None:
-        with httpx.Client(base_url=server.base, timeout=120,
-                          headers={"Authorization": f"Bearer {token}"}) as http:  # fmt: skip
-            for batch in payloads[c]:
-                r = http.post("/api/v1/records", content=batch,
-                              headers={"Content-Type": "application/json"})  # fmt: skip
-                if r.status_code != 200:
-                    errors.append(r.text[:200])
-                    return
-                created[c] += r.json()["created"]
-
-    threads = [threading.Thread(target=send, args=(c,)) for c in range(clients)]
+    # Warm-up, not timed: a worker builds its routes and statements at its first requests
+    # (a second or more under load), which is not the rate it takes runs at.
+    warm = [[json.dumps(envelopes(c, 0, 1, f"warm-{tag}")).encode()] for c in range(clients)]
+    warm_threads = [threading.Thread(target=post_all, args=(server, token, warm[c], [0], 0, errors))
+                    for c in range(clients)]  # fmt: skip
+    for t in warm_threads:
+        t.start()
+    for t in warm_threads:
+        t.join()
+    threads = [threading.Thread(target=post_all, args=(server, token, payloads[c], created, c,
+                                                       errors))
+               for c in range(clients)]  # fmt: skip
     start = time.perf_counter()
     for t in threads:
         t.start()
@@ -158,6 +172,22 @@ def ingest_rate(server: Server, token: str, clients: int, batches: int, size: in
     if errors:
         raise RuntimeError(errors[0])
     return sum(created) / elapsed
+
+
+def post_all(server: Server, token: str, batches: list[bytes], created: list[int], c: int,
+             errors: list[str]) -> None:  # fmt: skip
+    """One client: its batches, one after the other; what was created added to created[c]."""
+    import httpx
+
+    with httpx.Client(base_url=server.base, timeout=120,
+                      headers={"Authorization": f"Bearer {token}"}) as http:  # fmt: skip
+        for batch in batches:
+            r = http.post("/api/v1/records", content=batch,
+                          headers={"Content-Type": "application/json"})  # fmt: skip
+            if r.status_code != 200:
+                errors.append(r.text[:200])
+                return
+            created[c] += r.json()["created"]
 
 
 def _table_rows(project: int, run_pk: int, start: int, count: int, run_name: str):
@@ -273,16 +303,27 @@ def bench(name: str, url: str, workers: list[int], args: argparse.Namespace, hom
     out: dict[str, Any] = {"database": name}
     project, token = setup(url)
     out["raw_insert_rows_per_s"] = round(raw_insert_rate(url, project, args.raw_rows))
+    sources = [("", ROOT / "src")]
+    if args.baseline:
+        sources.insert(0, ("baseline_", Path(args.baseline)))
     for n in workers:
-        server = Server(url, n, home)
-        try:
-            rate = ingest_rate(server, token, args.clients, args.batches, args.batch_size,
-                               tag=f"w{n}-")  # fmt: skip
-            out[f"ingest_records_per_s_{n}_workers"] = round(rate)
-            out[f"rss_mb_{n}_workers"] = round(server.rss_mb())
-        finally:
-            server.stop()
-        print(f"{name}: {n} worker(s): {rate:,.0f} records/s", file=sys.stderr)
+        for prefix, src in sources:
+            server = Server(url, n, home, src)
+            try:
+                ingest_rate(server, token, args.clients, 1, 1, tag=f"{prefix}warm{n}-")
+                cpu = server.cpu_s()
+                rate = ingest_rate(server, token, args.clients, args.batches, args.batch_size,
+                                   tag=f"{prefix}w{n}-")  # fmt: skip
+                records_sent = args.clients * args.batches * args.batch_size
+                cpu_us = (server.cpu_s() - cpu) / records_sent * 1e6
+                out[f"{prefix}ingest_records_per_s_{n}_workers"] = round(rate)
+                out[f"{prefix}server_cpu_us_per_record_{n}_workers"] = round(cpu_us)
+                out[f"{prefix}rss_mb_{n}_workers"] = round(server.rss_mb())
+            finally:
+                server.stop()
+            print(f"{name}: {prefix or 'this code, '}{n} worker(s): {rate:,.0f} records/s, "
+                  f"server CPU {cpu_us:.0f} µs/record (load average {os.getloadavg()[0]:.1f})",
+                  file=sys.stderr)  # fmt: skip
     project, token = setup(url)  # summaries on a fresh database
     have, sizes = 0, []
     for size in args.sizes:
@@ -315,6 +356,7 @@ def main() -> None:
         default="sqlite,postgresql",
         help="which to measure (PostgreSQL where --postgres-url is given)",
     )
+    parser.add_argument("--baseline", help="another checkout's src folder: its ingest too")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",")]

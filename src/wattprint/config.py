@@ -97,17 +97,46 @@ class Settings:
     functional_unit: str | None = None  # e.g. "1000 inferences": what one unit of work is
     functional_units: float | None = None  # how many such units the run does (or add_units)
     track_llm_calls: bool = False
+    # The team server itself (`wattprint server`, its options win): where it listens, its
+    # database (None: SQLite in the user's data folder), its workers, sign-in and CORS rules.
+    server_host: str = "127.0.0.1"
+    server_port: int = 8000
+    server_database_url: str | None = field(default=None, repr=False)
+    server_workers: int = 1
+    server_login_attempts: int = 10  # failed sign-ins per e-mail and per client address ...
+    server_login_window_s: float = 300.0  # ... in this many seconds
+    server_session_hours: float = 12.0  # how long a token from POST /api/v1/auth/token lasts
+    server_cors_origins: tuple[str, ...] = ()  # none: CORS off
 
     def public(self) -> dict[str, Any]:
         """The settings without secrets, for records and journals."""
         values = dataclasses.asdict(self)
         for secret in SECRETS:
             values.pop(secret, None)
+        for name, hide in REDACTED.items():
+            values[name] = hide(values[name])
         return values
 
 
 NAMES = tuple(f.name for f in dataclasses.fields(Settings))
+#: The team server's own settings (`wattprint server`); a tracker takes the others.
+SERVER_SETTINGS = tuple(n for n in NAMES if n.startswith("server_") and n not in
+                        ("server_url", "server_token"))  # fmt: skip
+TRACKER_NAMES = tuple(n for n in NAMES if n not in SERVER_SETTINGS)
 SECRETS = ("electricitymaps_token", "watttime_password", "webhook_token", "server_token")
+
+
+def without_password(value: Any) -> Any:
+    """A URL (``scheme://user:password@host/...``) with its password as ***; else as it is."""
+    if not isinstance(value, str):
+        return value
+    import re
+
+    return re.sub(r"^([^:/]+://[^:/@]*:).*@", r"\1***@", value)
+
+
+#: Settings shown only with a part hidden: a database URL may carry its password.
+REDACTED: dict[str, Callable[[Any], Any]] = {"server_database_url": without_password}
 
 
 def _text(name: str, value: Any) -> str | None:
@@ -337,6 +366,63 @@ def _power(name: str, value: Any) -> str | None:
     return None if text is None else power_override(text).text()
 
 
+def _whole(low: int, high: int) -> Callable[[str, Any], int]:
+    def parse(name: str, value: Any) -> int:
+        text = value.strip() if isinstance(value, str) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif text is not None and text.isdigit() and len(text) <= 10:
+            number = int(text)
+        else:
+            number = low - 1
+        if not low <= number <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return number
+
+    return parse
+
+
+def _server_port(name: str, value: Any) -> int:
+    port = _port(name, value)
+    if port is None:
+        raise ValueError("must be a TCP port number, 1-65535")
+    return port
+
+
+def _database_url(name: str, value: Any) -> str | None:
+    text = _text(name, value)
+    if text is None:
+        return None
+    if not text.startswith(("sqlite://", "postgresql://", "postgresql+")):
+        raise ValueError(
+            "must be sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
+        )
+    return text
+
+
+def _origins(name: str, value: Any) -> tuple[str, ...]:
+    """Comma-separated origins (http://host:port) allowed to call the API from a browser."""
+    if isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        text = _text(name, value)
+        items = [] if text is None else text.split(",")
+    origins = []
+    for item in items:
+        item = item.strip() if isinstance(item, str) else item
+        if item == "*":
+            origins.append(item)
+        elif item:
+            try:
+                origins.append(_url(name, item))
+            except ValueError:
+                raise ValueError(
+                    f"has {shown(item)}: each origin must be * or http(s)://HOST[:PORT], "
+                    "separated by commas"
+                ) from None
+    return tuple(origins)
+
+
 def _cpu_model(name: str, value: Any) -> str | None:
     text = _text(name, value)
     if text is None:
@@ -408,6 +494,14 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "functional_unit": _text,
     "functional_units": _optional_number(0.0, 1e18),
     "track_llm_calls": _boolean,
+    "server_host": _name,
+    "server_port": _server_port,
+    "server_database_url": _database_url,
+    "server_workers": _whole(1, 1024),
+    "server_login_attempts": _whole(1, 1_000_000),
+    "server_login_window_s": _number(0.0, 1e7, low_open=True),
+    "server_session_hours": _number(0.0, 24 * 3660, low_open=True),
+    "server_cors_origins": _origins,
 }
 
 
@@ -549,6 +643,7 @@ def parse_value(name: str, raw: Any, origin: str) -> Any:
     except (ValueError, TypeError, OverflowError) as exc:  # type/overflow: a parser's gap
         where = f"WATTPRINT_{name.upper()}" if origin == "environment" else name
         reason = _clip(" ".join(str(exc).split()), 200)
+        raw = REDACTED[name](raw) if name in REDACTED else raw
         raise ValueError(f"{where}={shown(raw)} ({_clip(origin, 200)}): {name} {reason}") from None
 
 

@@ -3,8 +3,10 @@ its runs and emissions land in the token's project and experiment, labelled as C
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -83,3 +85,47 @@ def test_codecarbons_client_is_refused_another_projects_experiment(server):
     got = httpx.post(f"{url}/runs", headers={"x-api-token": made["token"]},
                      json={"experiment_id": str(experiments[0]["id"])})  # fmt: skip
     assert got.status_code == 404
+
+
+def test_codecarbon_monitor_lands_its_run_in_the_experiment(server, tmp_path):
+    """`codecarbon monitor`, its API settings in a .codecarbon.config in its folder (as
+    `codecarbon config` writes them), sends every few measures; stopped, it exits cleanly."""
+    url, h, made = server["url"], server["headers"], server["made"]
+    (tmp_path / ".codecarbon.config").write_text(
+        f"[codecarbon]\napi_endpoint = {url}\napi_key = {made['token']}\n"
+        f"experiment_id = {made['experiment_id']}\nsave_to_file = False\n"
+    )
+    before = {r["id"] for r in httpx.get(f"{url}/api/v1/runs", headers=h).json()["items"]}
+    monitor = subprocess.Popen(
+        [sys.executable, "-m", "codecarbon.cli.main", "monitor", "--measure-power-secs", "1",
+         "--api-call-interval", "2"],
+        cwd=tmp_path, env=server["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 90
+        runs: list[dict] = []
+        while time.time() < deadline and monitor.poll() is None:
+            runs = [r for r in httpx.get(f"{url}/api/v1/runs", headers=h).json()["items"]
+                    if r["id"] not in before]  # fmt: skip
+            if runs and runs[0]["emissions_count"] >= 2:
+                break
+            time.sleep(0.5)
+    finally:
+        monitor.send_signal(signal.SIGINT)
+        output, _ = monitor.communicate(timeout=60)
+    assert monitor.returncode == 0, output
+    assert "Saving emissions data" in output
+    runs = [r for r in httpx.get(f"{url}/api/v1/runs", headers=h).json()["items"]
+            if r["id"] not in before]  # fmt: skip
+    assert len(runs) == 1, output
+    run = runs[0]
+    assert run["source"] == "codecarbon" and run["experiment_id"] == made["experiment_id"]
+    assert run["project_id"] == made["project_id"] and run["emissions_count"] >= 2
+    rows = httpx.get(f"{url}/api/v1/runs/{run['id']}/emissions", headers=h).json()["items"]
+    assert len(rows) == run["emissions_count"]
+    assert [r["origin"] for r in rows] == ["codecarbon"] * len(rows)
+    durations = [r["duration"] for r in rows]
+    assert durations == sorted(durations) and durations[0] < durations[-1]  # cumulative
+    assert rows[-1]["emissions"] == pytest.approx(run["emissions_kg"]) and run["emissions_kg"] > 0
+    assert run["emissions_low_kg"] is None  # CodeCarbon's rows carry no bounds: unknown

@@ -136,3 +136,55 @@ def test_export_has_the_columns_of_emissions_csv(world):
     as_json = world.client.get(url, params={"format": "json"}, headers=world.h("viewer")).json()
     assert len(as_json) == 3 and set(as_json[0]) == set(records.COLUMNS)
     assert as_json[0]["emissions"] == envelope("e1", 1)["record"]["emissions"]
+
+
+def test_two_requests_with_the_same_keys_at_once_store_each_key_once(world):
+    """Two deliveries of one batch racing (a client's retry while the first is still being
+    stored, or two workers): each key is created by exactly one of them, counted once."""
+    import threading
+
+    rounds, size = 4, 30
+    for r in range(rounds):
+        batch = [envelope(f"race{r}", i) for i in range(size)] + [interval(f"race{r}", 1)]
+        answers: list = [None, None]
+        start = threading.Barrier(2)
+
+        def deliver(n: int, batch=batch, answers=answers, start=start) -> None:
+            start.wait()
+            answers[n] = world.send(batch)
+
+        threads = [threading.Thread(target=deliver, args=(n,)) for n in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [a.status_code for a in answers] == [200, 200]
+        statuses = [[item["status"] for item in a.json()["results"]] for a in answers]
+        for first, second in zip(*statuses, strict=True):
+            assert sorted((first, second)) == ["created", "duplicate"]
+        assert sum(a.json()["created"] for a in answers) == size + 1
+        [run] = [x for x in _runs(world, project_id=world.ids["project"])
+                 if x["client_run_id"] == f"race{r}"]  # fmt: skip
+        assert run["emissions_count"] == size
+        rows = world.client.get(f"/api/v1/runs/{run['id']}/emissions", params={"limit": 100},
+                                headers=world.h("owner")).json()["items"]  # fmt: skip
+        assert sorted(row["key"] for row in rows) == sorted(f"race{r}:{i}" for i in range(size))
+
+
+def test_values_the_database_cannot_store_refuse_their_item_only(world):
+    bad = {
+        "huge": envelope("v1", 1, cpu_count=2**63),
+        "surrogate": envelope("v1", 2, notes="\ud800"),
+        "nul": envelope("v1", 3, run_name="a\x00b"),
+    }
+    import json
+
+    body = json.dumps([*bad.values(), envelope("v1", 4)]).encode()
+    headers = {**world.h("token_ingest"), "Content-Type": "application/json"}
+    got = world.client.post("/api/v1/records", content=body, headers=headers)
+    assert got.status_code == 200, got.text
+    results = got.json()["results"]
+    assert [r["status"] for r in results] == ["rejected"] * 3 + ["created"]
+    assert "cpu_count" in results[0]["error"] and "64-bit" in results[0]["error"]
+    assert "notes" in results[1]["error"] and "surrogate" in results[1]["error"]
+    assert "run_name" in results[2]["error"] and "NUL" in results[2]["error"]

@@ -32,6 +32,7 @@ from ..config import (
     NAMES,
     PARSERS,
     PROJECT_FILE,
+    REDACTED,
     SECRETS,
     check_raw,
     ini_error,
@@ -83,6 +84,8 @@ def _shown(name: str, text: str | None) -> str:
     """How a value is displayed: secrets never."""
     if text is None or text == "":
         return "-"
+    if name in REDACTED:
+        return REDACTED[name](text)
     return "(set)" if name in SECRETS else text
 
 
@@ -323,6 +326,7 @@ def _data(target: _Target, found: Explanation) -> dict[str, Any]:
             value = None
         else:
             value = list(s.value) if isinstance(s.value, tuple) else s.value
+            value = REDACTED[name](value) if name in REDACTED else value
         settings[name] = {
             "value": value,
             "origin": s.origin,

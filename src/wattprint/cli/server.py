@@ -25,7 +25,7 @@ app.add_typer(users)
 DatabaseUrl = Annotated[
     str | None,
     typer.Option(help="sqlite:///PATH or postgresql+psycopg://USER:PASS@HOST/DB "
-                      "(default: SQLite in your data folder; also WATTPRINT_SERVER_DATABASE_URL)"),
+                      "(default: server_database_url, else SQLite in your data folder)"),
 ]  # fmt: skip
 
 
@@ -73,11 +73,13 @@ def _guard(fn: Any, *args: Any) -> Any:
 def serve(
     ctx: typer.Context,
     host: Annotated[
-        str | None, typer.Option(help="address to listen on (default 127.0.0.1)")
+        str | None, typer.Option(help="address to listen on (default: server_host, 127.0.0.1)")
     ] = None,
-    port: Annotated[int | None, typer.Option(help="port (default 8000)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default: server_port, 8000)")] = None,
     database_url: DatabaseUrl = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default 1)")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="worker processes (default: server_workers, 1)")
+    ] = None,
 ) -> None:
     """Run the server (http://127.0.0.1:8000 by default); it migrates the database first."""
     if ctx.invoked_subcommand is not None:
@@ -104,7 +106,9 @@ def _serve(settings: Any) -> None:
     typer.echo(f"wattprint server: http://{settings.host}:{settings.port} "
                f"(API docs at /api/docs)", err=True)  # fmt: skip
     # Each worker builds its app from the environment: hand the resolved settings down.
-    os.environ["WATTPRINT_SERVER_DATABASE_URL"] = settings.url
+    from ..server.settings import as_environment
+
+    os.environ.update(as_environment(settings))
     uvicorn.run("wattprint.server.app:app_from_env", factory=True, host=settings.host,
                 port=settings.port, workers=settings.workers, log_level="info",
                 server_header=False)  # fmt: skip

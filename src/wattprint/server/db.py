@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Engine, Table, create_engine, event
+from sqlalchemy import JSON, Engine, Float, Integer, String, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -80,56 +80,127 @@ def insert_new(
     rows: Sequence[dict[str, Any]],
     unique: Sequence[str],
     returning: tuple[str, str] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> dict[Any, Any]:
     """Insert ``rows``, skipping those whose ``unique`` columns are already stored. The rows
     actually inserted, as {first returning column: second} (default: the first unique column
-    and the primary key). The one dialect-specific statement."""
+    and the primary key). ``columns``: those to write (default: those any row has); a row
+    that leaves one out gives it the column's default, else NULL. The one dialect-specific
+    statement, written for the driver directly: SQLAlchemy's parameter handling costs more
+    than the database does at a hundred columns a row."""
     if not rows:
         return {}
     returning = returning or (unique[0], "id")
-    if session.get_bind().dialect.name == "postgresql":
-        return _insert_new_psycopg(session, table, rows, unique, returning)
-    from sqlalchemy.dialects.sqlite import insert
+    wanted = set().union(*rows) if columns is None else set(columns)
+    columns = [c for c in table.c if c.name in wanted]
+    values = _row_values(session.get_bind().dialect, columns, rows)
+    names = [c.name for c in columns]
+    cursor = session.connection().connection.dbapi_connection.cursor()
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            return _insert_psycopg(cursor, table.name, names, values, unique, returning)
+        return _insert_sqlite(cursor, table.name, names, values, unique, returning)
+    finally:
+        cursor.close()
 
-    statement = (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=list(unique))
-        .returning(table.c[returning[0]], table.c[returning[1]])
-    )
-    result = session.execute(statement, list(rows))
-    return {row[0]: row[1] for row in result}
+
+def _row_values(dialect: Any, columns: list[Any], rows: Sequence[dict[str, Any]]) -> list[Any]:
+    """Each row's values in the order of ``columns``, as the driver takes them."""
+    names = [c.name for c in columns]
+    defaults = {c.name: c.default.arg for c in columns
+                if c.default is not None and c.default.is_scalar}  # fmt: skip
+    if defaults:
+        rows = [row if all(name in row for name in defaults) else {**defaults, **row}
+                for row in rows]  # fmt: skip
+    postgres = dialect.name == "postgresql"
+    convert = []  # (index, function) for the columns whose values the driver cannot take as is
+    for index, column in enumerate(columns):
+        if isinstance(column.type, JSON):
+            convert.append((index, _json_psycopg if postgres else _json_text))
+        elif not postgres and not isinstance(column.type, Float | Integer | String):
+            # Numbers and text go to sqlite3 as they are (SQLAlchemy's Float processor only
+            # turns Decimals into floats); dates become SQLAlchemy's text form.
+            processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                convert.append((index, processor))
+    if not convert:
+        return [tuple(map(row.get, names)) for row in rows]
+    out = []
+    for row in rows:
+        values = list(map(row.get, names))
+        for index, function in convert:
+            if values[index] is not None:
+                values[index] = function(values[index])
+        out.append(values)
+    return out
 
 
-def _insert_new_psycopg(
-    session: Session,
-    table: Table,
-    rows: Sequence[dict[str, Any]],
+def _json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def _json_psycopg(value: Any) -> Any:
+    from psycopg.types.json import Json
+
+    return Json(value)
+
+
+def _insert_sqlite(
+    cursor: Any,
+    table: str,
+    names: list[str],
+    values: list[Any],
     unique: Sequence[str],
     returning: tuple[str, str],
 ) -> dict[Any, Any]:
-    """psycopg's pipelined executemany of one prepared single-row statement: SQLAlchemy's
-    many-rows-in-one-statement form makes psycopg re-parse a statement of ten thousand
-    parameters at every batch, which costs more than the database does."""
-    from psycopg.types.json import Json
+    """Many rows in one statement, as many as SQLite's limit on parameters allows: sqlite3's
+    executemany cannot return rows, and one statement a row costs a round of parsing each."""
+    per_statement = max(1, _sqlite_max_parameters(cursor.connection) // len(names))
+    found: dict[Any, Any] = {}
+    one = f"({', '.join(['?'] * len(names))})"
+    for start in range(0, len(values), per_statement):
+        chunk = values[start : start + per_statement]
+        sql = (
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES {', '.join([one] * len(chunk))} "
+            f"ON CONFLICT ({', '.join(unique)}) DO NOTHING "
+            f"RETURNING {returning[0]}, {returning[1]}"
+        )
+        cursor.execute(sql, [value for row in chunk for value in row])
+        found.update(cursor.fetchall())
+    return found
 
-    columns = [c.name for c in table.c if c.name in rows[0]]
+
+def _sqlite_max_parameters(connection: Any) -> int:
+    """SQLite's limit on a statement's parameters (32766 since 3.32, 999 before)."""
+    import sqlite3
+
+    getlimit = getattr(connection, "getlimit", None)  # Python 3.11+
+    if getlimit is not None:
+        return getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+
+
+def _insert_psycopg(
+    cursor: Any,
+    table: str,
+    names: list[str],
+    values: list[Any],
+    unique: Sequence[str],
+    returning: tuple[str, str],
+) -> dict[Any, Any]:
+    """psycopg's pipelined executemany of one prepared single-row statement: a statement of
+    many rows has ten thousand parameters for psycopg to bind and the server to parse at
+    every batch, which costs more than the database does."""
     sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"INSERT INTO {table} ({', '.join(names)}) "
+        f"VALUES ({', '.join(['%s'] * len(names))}) "
         f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {returning[0]}, {returning[1]}"
     )
-    if any(isinstance(table.c[c].type, JSON) for c in columns):
-        values = [tuple(Json(v) if isinstance(v, dict | list) else v for v in map(row.get, columns))
-                  for row in rows]  # fmt: skip
-    else:
-        values = [tuple(map(row.get, columns)) for row in rows]
-    cursor = session.connection().connection.dbapi_connection.cursor()
-    try:
-        cursor.executemany(sql, values, returning=True)
-        found: dict[Any, Any] = {}
-        while True:
-            found.update((a, b) for a, b in cursor.fetchall())
-            if not cursor.nextset():
-                return found
-    finally:
-        cursor.close()
+    cursor.executemany(sql, values, returning=True)
+    found: dict[Any, Any] = {}
+    while True:
+        found.update((a, b) for a, b in cursor.fetchall())
+        if not cursor.nextset():
+            return found

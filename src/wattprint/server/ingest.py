@@ -7,17 +7,18 @@ Each run's totals follow its newest row, so summaries read one row per run.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import BigInteger, DateTime, Float, Text, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import records
 from .db import insert_new
 from .models import TOTALS, Emission, Experiment, Interval, Run, utcnow
-from .values import BadValueError, convert_all, parse_time
+from .values import BadValueError, convert_all, is_utf8, parse_time
 
 RECORD = "wattprint.record"
 INTERVAL = "wattprint.interval"
@@ -66,7 +67,8 @@ def parse(envelope: Any) -> Item:
         raise BadValueError(f"type {kind!r}: use {RECORD!r} or {INTERVAL!r}")
     if envelope.get("version") != 1:
         raise BadValueError(f"version {envelope.get('version')!r}: this server reads version 1")
-    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY or "\x00" in key:
+    if (not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY or "\x00" in key
+            or not is_utf8(key)):  # fmt: skip
         raise BadValueError(f"key must be a non-empty string of at most {MAX_KEY} characters")
     if kind == RECORD:
         values = convert_all(_RECORD_SPEC, envelope.get("record"), "record")
@@ -111,10 +113,7 @@ def _runs_for(session: Session, project_id: int, items: list[Item]) -> dict[str,
     first: dict[str, Item] = {}
     for item in items:
         first.setdefault(item.values["run_id"], item)
-    found = dict(session.execute(
-        select(Run.client_run_id, Run.id).where(
-            Run.project_id == project_id, Run.client_run_id.in_(list(first)))
-    ).all())  # fmt: skip
+    found = dict(session.execute(_runs_select(), {"project": project_id, "ids": list(first)}).all())
     missing = [first[r] for r in first if r not in found]
     if missing:
         rows = []
@@ -130,12 +129,19 @@ def _runs_for(session: Session, project_id: int, items: list[Item]) -> dict[str,
                 "last_seen": utcnow(), "emissions_count": 0,
             })  # fmt: skip
         insert_new(session, Run.__table__, rows, ("project_id", "client_run_id"))
-        found.update(session.execute(
-            select(Run.client_run_id, Run.id).where(
-                Run.project_id == project_id,
-                Run.client_run_id.in_([i.values["run_id"] for i in missing]))
-        ).all())  # fmt: skip
+        made = [i.values["run_id"] for i in missing]
+        found.update(session.execute(_runs_select(), {"project": project_id, "ids": made}).all())
     return found
+
+
+@functools.cache
+def _runs_select() -> Any:
+    """Statements built once: building one costs more than running it, at a batch a request."""
+    t = Run.__table__
+    return select(t.c.client_run_id, t.c.id).where(
+        t.c.project_id == bindparam("project"),
+        t.c.client_run_id.in_(bindparam("ids", expanding=True)),
+    )
 
 
 def _time_or_none(value: str | None) -> Any:
@@ -175,6 +181,7 @@ def ensure_experiment(session: Session, project_id: int, name: str) -> int:
 def _store(session: Session, project_id: int, runs: dict[str, int], items: list[Item]) -> set[str]:
     """Insert the rows and intervals; the keys actually inserted; run totals brought up to date."""
     created: set[str] = set()
+    rows_created: list[Item] = []
     for kind, table in ((RECORD, Emission.__table__), (INTERVAL, Interval.__table__)):
         rows = []
         for item in items:
@@ -186,33 +193,48 @@ def _store(session: Session, project_id: int, runs: dict[str, int], items: list[
             if kind == RECORD:
                 row.update(seq=item.seq, origin="wattprint")
             rows.append(row)
-        inserted = insert_new(session, table, rows, ("project_pk", "key"), returning=("key", "id"))
+        inserted = insert_new(session, table, rows, ("project_pk", "key"), returning=("key", "id"),
+                              columns=[c.name for c in table.c if c.name != "id"])  # fmt: skip
         created.update(inserted)
         if kind == RECORD:
-            _update_totals(session, runs, [i for i in items if i.key in inserted], inserted)
-    _touch(session, {runs[i.values["run_id"]] for i in items if i.key in created})
+            rows_created = [i for i in items if i.kind == RECORD and i.key in inserted]
+            _update_totals(session, runs, rows_created, inserted)
+    counts: dict[int, int] = dict.fromkeys(
+        (runs[i.values["run_id"]] for i in items if i.key in created), 0
+    )
+    for item in rows_created:
+        if not item.values.get("task_name"):  # a task's row is a part of its run
+            counts[runs[item.values["run_id"]]] += 1
+    _count_and_touch(session, counts)
     return created
 
 
 def _update_totals(
     session: Session, runs: dict[str, int], items: list[Item], ids: dict[str, int]
 ) -> None:
+    """Each run's newest row of the batch becomes its totals (one statement for them all)."""
     newest: dict[int, Item] = {}
-    counts: dict[int, int] = {}
     for item in items:
         if item.values.get("task_name"):
             continue  # a task's row is a part of its run, not the run's total
         run = runs[item.values["run_id"]]
-        counts[run] = counts.get(run, 0) + 1
         old = newest.get(run)
         if old is None or (item.at, item.seq or 0) >= (old.at, old.seq or 0):
             newest[run] = item
-    for run, item in newest.items():
-        apply_totals(session, run, item.values, item.at, item.seq, ids[item.key])
-    for run, n in counts.items():
-        session.execute(
-            update(Run).where(Run.id == run).values(emissions_count=Run.emissions_count + n)
-        )
+    if newest:  # runs in id order: two batches touching the same runs lock them alike
+        session.execute(_totals_update(), [
+            _totals_params(run, newest[run].values, newest[run].at, newest[run].seq,
+                           ids[newest[run].key])
+            for run in sorted(newest)
+        ])  # fmt: skip
+
+
+def _count_and_touch(session: Session, counts: dict[int, int]) -> None:
+    """The runs that got something are seen now; their rows counted (one statement)."""
+    if counts:
+        now = utcnow()
+        session.execute(_count_update(), [{"run": run, "n": counts[run], "now": now}
+                                          for run in sorted(counts)])  # fmt: skip
 
 
 def apply_totals(
@@ -220,28 +242,52 @@ def apply_totals(
 ) -> None:
     """Make ``values`` (a cumulative row) the run's totals, unless it already has a newer one.
     One conditional UPDATE: concurrent batches of a run never go back in time."""
-    seq = seq or 0
+    session.execute(_totals_update(), _totals_params(run, values, at, seq, row_id))
+
+
+def _totals_params(
+    run: int, values: dict[str, Any], at: Any, seq: int | None, row_id: int
+) -> dict[str, Any]:
+    params = {f"v_{name}": values.get(column) for name, column in TOTALS.items()}
+    params.update(run=run, at=at, seq=seq or 0, row_id=row_id,
+                  v_status=values.get("status") or "unknown",
+                  v_name=values.get("run_name") or None,
+                  v_started=_time_or_none(values.get("started_at")))  # fmt: skip
+    return params
+
+
+@functools.cache
+def _totals_update() -> Any:
+    t = Run.__table__
+    at, seq = bindparam("at", type_=DateTime()), bindparam("seq", type_=BigInteger())
     newer = or_(
-        Run.last_at.is_(None),
-        Run.last_at < at,
-        and_(Run.last_at == at, or_(Run.last_seq.is_(None), Run.last_seq <= seq)),
+        t.c.last_at.is_(None),
+        t.c.last_at < at,
+        and_(t.c.last_at == at, or_(t.c.last_seq.is_(None), t.c.last_seq <= seq)),
     )
-    totals = {name: values.get(column) for name, column in TOTALS.items()}
-    session.execute(
-        update(Run)
-        .where(Run.id == run, newer)
+    return (
+        update(t)
+        .where(t.c.id == bindparam("run", type_=BigInteger()), newer)
         .values(
-            status=values.get("status") or "unknown",
-            name=values.get("run_name") or Run.name,
-            started_at=_time_or_none(values.get("started_at")) or Run.started_at,
+            status=bindparam("v_status", type_=Text()),
+            name=func.coalesce(bindparam("v_name", type_=Text()), t.c.name),
+            started_at=func.coalesce(bindparam("v_started", type_=DateTime()), t.c.started_at),
             last_at=at,
             last_seq=seq,
-            last_emission_id=row_id,
-            **totals,
-        )  # fmt: skip
+            last_emission_id=bindparam("row_id", type_=BigInteger()),
+            **{name: bindparam(f"v_{name}", type_=Float(53)) for name in TOTALS},
+        )
     )
 
 
-def _touch(session: Session, run_ids: set[int]) -> None:
-    if run_ids:
-        session.execute(update(Run).where(Run.id.in_(run_ids)).values(last_seen=utcnow()))
+@functools.cache
+def _count_update() -> Any:
+    t = Run.__table__
+    return (
+        update(t)
+        .where(t.c.id == bindparam("run", type_=BigInteger()))
+        .values(
+            last_seen=bindparam("now", type_=DateTime()),
+            emissions_count=t.c.emissions_count + bindparam("n", type_=BigInteger()),
+        )
+    )

@@ -1,4 +1,6 @@
-"""The server's settings: defaults < ``WATTPRINT_SERVER_*`` environment < command-line options."""
+"""The server's settings, read the way every wattprint setting is (``wattprint.config``):
+defaults < user config file < project config file < ``WATTPRINT_SERVER_*`` environment <
+the command's options. In the files and ``wattprint config`` they are ``server_<name>``."""
 
 from __future__ import annotations
 
@@ -36,31 +38,44 @@ def default_database_url() -> str:
     return f"sqlite:///{folder / 'server.sqlite3'}"
 
 
-def _convert(name: str, raw: str, kind: Any) -> Any:
-    try:
-        if kind in (int, "int"):
-            return int(raw)
-        if kind in (float, "float"):
-            return float(raw)
-    except ValueError:
-        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a number") from None
-    if name == "cors_origins":
-        return tuple(o.strip() for o in raw.split(",") if o.strip())
-    return raw
+def setting_name(field: str) -> str:
+    """The name of a ServerSettings field among wattprint's settings: server_<field>."""
+    return f"server_{field}"
 
 
-def load_settings(env: Mapping[str, str] | None = None, **given: Any) -> ServerSettings:
-    """Defaults, then ``WATTPRINT_SERVER_<NAME>`` variables, then ``given`` (None: not given)."""
+def load_settings(
+    env: Mapping[str, str] | None = None, *, cwd: Path | None = None, **given: Any
+) -> ServerSettings:
+    """The settings from every layer; ``given`` (the command's options, None: not given) win.
+    A bad value raises ValueError naming the setting, where it came from and what is allowed."""
+    from ..config import parse_value, read_layers
+
     env = os.environ if env is None else env
+    layers = list(read_layers(env, Path.cwd() if cwd is None else cwd))
+    unknown = sorted(set(given) - {f.name for f in fields(ServerSettings)})
+    if unknown:
+        raise TypeError(f"unknown server setting(s): {', '.join(unknown)}")
     values: dict[str, Any] = {}
+    for origin, layer in layers:
+        for f in fields(ServerSettings):
+            name = setting_name(f.name)
+            if name in layer:
+                values[f.name] = parse_value(name, layer[name], origin)
+    for field, raw in given.items():
+        if raw is not None:
+            values[field] = parse_value(setting_name(field), raw, f"--{field.replace('_', '-')}")
+    return replace(ServerSettings(), **{k: v for k, v in values.items() if v is not None})
+
+
+def as_environment(settings: ServerSettings) -> dict[str, str]:
+    """``settings`` as ``WATTPRINT_SERVER_*`` variables: how ``wattprint server`` hands what it
+    resolved (options included) to its workers, which read their settings again."""
+    out = {}
     for f in fields(ServerSettings):
-        raw = env.get(ENV_PREFIX + f.name.upper())
-        if raw not in (None, ""):
-            values[f.name] = _convert(f.name, raw, f.type)
-    values.update({k: v for k, v in given.items() if v is not None})
-    settings = replace(ServerSettings(), **values)
-    if not 1 <= settings.port <= 65535:
-        raise ValueError(f"port {settings.port}: use 1 to 65535")
-    if settings.workers < 1:
-        raise ValueError(f"workers {settings.workers}: use 1 or more")
-    return settings
+        value = getattr(settings, f.name)
+        if f.name == "database_url":
+            value = settings.url
+        out[ENV_PREFIX + f.name.upper()] = (
+            ",".join(value) if isinstance(value, tuple) else str(value)
+        )
+    return out

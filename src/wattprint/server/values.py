@@ -15,13 +15,16 @@ class BadValueError(ValueError):
 
 def parse_time(value: str) -> datetime:
     """An ISO 8601 date-time as naive UTC (a naive one, CodeCarbon's, is taken as UTC)."""
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(value)  # the tracker's form: no spaces around, no Z
     except ValueError:
-        raise BadValueError(f"{value!r} is not an ISO 8601 date-time") from None
+        text = value.strip()
+        if text.endswith(("Z", "z")):  # Python 3.10's fromisoformat does not read Z
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise BadValueError(f"{value!r} is not an ISO 8601 date-time") from None
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
     return parsed
@@ -55,10 +58,29 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         if "\x00" in value:
             raise BadValueError("text with a NUL character (PostgreSQL cannot store it)")
+        if not is_utf8(value):
+            raise BadValueError(
+                "text that is not Unicode (a lone surrogate escape such as \\ud800)"
+            )
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     raise BadValueError(f"{value!r} is not text")
+
+
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` can be stored: JSON's \\ud800 escapes decode to halves of a pair."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+#: The range of a 64-bit integer column (SQLite's INTEGER, PostgreSQL's BIGINT).
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
 
 def _timestamp(value: Any) -> str | None:
@@ -84,13 +106,68 @@ def convert(column: records.Column, value: Any) -> Any:
         raise BadValueError(f"{column.name}: {exc}") from None
 
 
-#: The type a JSON value of each kind usually has, which needs no conversion (the fast path:
-#: ingest converts about a hundred values per row).
+#: The type a JSON value of each kind usually has, which needs no conversion.
 _ALREADY = {"float": float, "int": int, "text": str}
 
 
+class _Plan:
+    """A spec's columns grouped by kind, to check a whole row's values of one kind at once
+    (ingest converts a hundred values per row: a loop over them costs more than storing them)."""
+
+    def __init__(self, spec: dict[str, records.Column]) -> None:
+        self.spec = spec
+        by_kind: dict[str, list[str]] = {}
+        for name, column in spec.items():
+            by_kind.setdefault(column.kind, []).append(name)
+        self.floats = tuple(by_kind.pop("float", []))
+        self.ints = tuple(by_kind.pop("int", []))
+        self.texts = tuple(by_kind.pop("text", []))
+        self.timestamps = tuple(by_kind.pop("timestamp", []))
+        if by_kind:  # a kind this module does not know: every value the slow way
+            raise TypeError(f"no plan for column kinds {sorted(by_kind)}")
+
+    def all_plain(self, row: dict[str, Any]) -> bool:
+        """Whether every float, int and text value of ``row`` is already what is stored: of its
+        kind's JSON type or None (absent), floats finite, texts without NUL. Timestamps are not
+        checked. Each check runs over all of a kind's values at once, in C."""
+        floats = tuple(map(row.get, self.floats))
+        if not set(map(type, floats)) <= _FLOAT_OK:
+            return False
+        # A non-finite float makes the sum non-finite (an overflowing sum only sends the row
+        # down the slow path, which finds nothing wrong).
+        if not math.isfinite(sum(filter(None, floats))):
+            return False
+        ints = tuple(filter(None, map(row.get, self.ints)))
+        if not set(map(type, ints)) <= _INT_OK:
+            return False
+        if ints and not (INT_MIN <= min(ints) and max(ints) <= INT_MAX):
+            return False
+        texts = tuple(map(row.get, self.texts))
+        if not set(map(type, texts)) <= _TEXT_OK:
+            return False
+        joined = "".join(filter(None, texts))
+        return "\x00" not in joined and is_utf8(joined)
+
+
+_FLOAT_OK = {float, type(None)}
+_INT_OK = {int, type(None)}
+_TEXT_OK = {str, type(None)}
+
+
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan(spec: dict[str, records.Column]) -> _Plan:
+    plan = _PLANS.get(id(spec))
+    if plan is None or plan.spec is not spec:
+        plan = _PLANS[id(spec)] = _Plan(spec)
+    return plan
+
+
 def convert_all(spec: dict[str, records.Column], values: Any, what: str) -> dict[str, Any]:
-    """Every column of ``spec`` (absent ones None) from a JSON object, or BadValueError."""
+    """The columns of ``spec`` from a JSON object, or BadValueError; an absent column is None
+    (read it with ``.get``). Where every value is already what is stored (the tracker's rows),
+    that is ``values`` itself."""
     if not isinstance(values, dict):
         raise BadValueError(f"{what} must be a JSON object of columns")
     if not values.keys() <= spec.keys():
@@ -99,16 +176,26 @@ def convert_all(spec: dict[str, records.Column], values: Any, what: str) -> dict
         raise BadValueError(
             f"{what} has columns this server does not know ({shown}); upgrade the server"
         )
+    plan = _plan(spec)
+    if plan.all_plain(values):
+        for name in plan.timestamps:
+            if values.get(name) is not None:
+                values[name] = convert(spec[name], values[name])
+        return values
     out = dict.fromkeys(spec)
     for name, value in values.items():
-        if value is None:
-            continue
-        column = spec[name]
-        if type(value) is _ALREADY.get(column.kind) and not (
-            type(value) is str and "\x00" in value
-        ):
-            # A float that is not finite (nan - nan is nan) is unknown, as everywhere else.
-            out[name] = value if type(value) is not float or value - value == 0 else None
-        else:
-            out[name] = convert(column, value)
+        if value is not None:
+            out[name] = _one(spec[name], value)
     return out
+
+
+def _one(column: records.Column, value: Any) -> Any:
+    """One value the slow way: converted, or BadValueError naming the column."""
+    kind = type(value)
+    if kind is int and column.kind == "int" and not INT_MIN <= value <= INT_MAX:
+        raise BadValueError(f"{column.name}: {value} is out of range (a 64-bit integer)")
+    checked_text = kind is str and (not value.isascii() or "\x00" in value)
+    if kind is _ALREADY.get(column.kind) and not checked_text:
+        # A float that is not finite (nan - nan is nan) is unknown, as everywhere else.
+        return value if type(value) is not float or value - value == 0 else None
+    return convert(column, value)

@@ -9,7 +9,8 @@ def router() -> APIRouter:
     from . import auth, experiments, health, organizations, projects, records, runs, teams, tokens
 
     api = APIRouter(prefix="/api/v1")
-    for module in (health, auth, organizations, teams, projects, experiments, runs, records,
+    # records first: routes are matched in order, and ingest is the request that comes most.
+    for module in (records, health, auth, organizations, teams, projects, experiments, runs,
                    tokens):  # fmt: skip
         api.include_router(module.router)
     return api
