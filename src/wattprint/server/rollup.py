@@ -1,0 +1,475 @@
+"""Summaries added up by the database: GROUP BY, SUM and COUNT over one row per run (its running
+total, see ``runrows``), so a summary's cost follows the runs' distinct kinds, not the emissions.
+
+The report's rules (report/summary.py, report/footprint.py), written in SQL:
+
+* unknown, never zero: a quantity counts only where it is known and valid (not NULL, not
+  negative): ``SUM(CASE WHEN x >= 0 THEN x END)``, beside ``COUNT(*) - COUNT(valid x)`` runs
+  whose value is unknown; a sum of no known value is NULL, not 0;
+* bounds only when every run has them: a group's low/high are the sums of its runs' bounds when
+  ``COUNT(runs with both bounds) = COUNT(*)``, else NULL (the footprint's parts: when every run
+  whose value is known has both).
+
+One query groups the runs by everything a summary tells apart (status, source, intensity source
+and kind, methods, country, cloud, functional unit, embodied method, and the grouping asked
+for); its few rows are folded here into the report's figures. Where SQL cannot say what the
+report would (a timestamp that does not begin with its date, a sum past the largest float on
+PostgreSQL), ``NotInSql`` sends the caller to the report's own summariser.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import DataError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..report.summary import COMPONENTS, cheapest_region, equivalents_of
+from .models import Project, Team
+from .runrows import run_rows
+from .store import RunFilter
+
+PERIODS = ("day", "week", "month")
+#: Quantities summed (each with the count of runs that know it).
+VALUES = ("duration", "energy_consumed", "cpu_energy", "gpu_energy", "ram_energy",
+          "platform_energy_kwh", "emissions", "machine_energy_kwh", "machine_emissions_kg",
+          "embodied_kg", "llm_emissions_kg", "llm_energy_kwh", "llm_calls",
+          "units")  # fmt: skip
+#: Bounds given only when every run has both: name -> (low, high).
+PAIRS = {"energy": ("energy_low_kwh", "energy_high_kwh"),
+         "cpu": ("cpu_energy_low_kwh", "cpu_energy_high_kwh"),
+         "gpu": ("gpu_energy_low_kwh", "gpu_energy_high_kwh"),
+         "ram": ("ram_energy_low_kwh", "ram_energy_high_kwh"),
+         "platform": ("platform_energy_low_kwh", "platform_energy_high_kwh"),
+         "emissions": ("emissions_low_kg", "emissions_high_kg")}  # fmt: skip
+#: The footprint's parts: bounds when every run that knows the value has both.
+TRIPLES = {
+    "emissions": ("emissions", "emissions_low_kg", "emissions_high_kg"),
+    "embodied": ("embodied_kg", "embodied_low_kg", "embodied_high_kg"),
+    "llm": ("llm_emissions_kg", "llm_emissions_low_kg", "llm_emissions_high_kg"),
+}
+PARTS = {"cpu": "cpu_energy", "gpu": "gpu_energy", "ram": "ram_energy",
+         "platform": "platform_energy_kwh"}  # fmt: skip
+#: What a summary tells runs apart by (text columns, grouped on as stored).
+FACETS = ("status", "wattprint_version", "intensity_source", "intensity_kind", "cpu_method",
+          "gpu_method", "ram_method", "country_iso_code", "on_cloud", "cloud_provider",
+          "cloud_region", "functional_unit", "embodied_method")  # fmt: skip
+#: The extra columns each grouping is keyed on.
+GROUP_KEYS = {"day": ("day",), "week": ("day",), "month": ("day",), "location": ("region",),
+              "intensity_source": (), "status": (), "experiment": ("experiment_name",
+              "experiment_id"), "project": ("project_id",), "team": ("project_id",)}  # fmt: skip
+COLUMNS = sorted({*VALUES, *(c for pair in PAIRS.values() for c in pair),
+                  *(c for t in TRIPLES.values() for c in t), *FACETS, "timestamp", "pue",
+                  "region", "experiment_name", "experiment_id", "llm_detail"})  # fmt: skip
+_CLOUD = ("Y", "YES", "TRUE", "1")
+#: The cube's measures: counts of runs, and sums (each summed again over the cube's rows).
+COUNTED = ("details", *(f"k_{v}" for v in VALUES), *(f"b_{p}" for p in PAIRS),
+           *(f"cb_{t}" for t in TRIPLES))  # fmt: skip
+SUMMED = ("grams_kg", "grams_kwh", "it_kwh", *(f"v_{v}" for v in VALUES),
+          *(f"{x}_{p}" for p in PAIRS for x in ("lo", "hi")),
+          *(f"{x}_{t}" for t in TRIPLES for x in ("clo", "chi")))  # fmt: skip
+
+
+class NotInSql(Exception):
+    """This summary needs the report's summariser on each run (see the module's docstring)."""
+
+
+def _valid(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case((column >= 0, column))
+
+
+def _measures(rows: Any) -> list[ColumnElement[Any]]:
+    c = rows.c
+    out: list[ColumnElement[Any]] = [func.count().label("n"), func.min(c.run_pk).label("first")]
+    for name in VALUES:
+        out += [func.sum(_valid(c[name])).label(f"v_{name}"),
+                func.count(_valid(c[name])).label(f"k_{name}")]  # fmt: skip
+    for name, (low, high) in PAIRS.items():
+        both = (c[low] >= 0) & (c[high] >= 0)
+        out += [func.count(case((both, 1))).label(f"b_{name}"),
+                func.sum(_valid(c[low])).label(f"lo_{name}"),
+                func.sum(_valid(c[high])).label(f"hi_{name}")]  # fmt: skip
+    for name, (value, low, high) in TRIPLES.items():
+        known = c[value] >= 0
+        out += [func.count(case((known & (c[low] >= 0) & (c[high] >= 0), 1))).label(f"cb_{name}"),
+                func.sum(case((known & (c[low] >= 0), c[low]))).label(f"clo_{name}"),
+                func.sum(case((known & (c[high] >= 0), c[high]))).label(f"chi_{name}")]  # fmt: skip
+    energy, emissions = c.energy_consumed, c.emissions
+    weighted = (energy > 0) & (emissions >= 0)
+    pue = case((c.pue > 0, c.pue), else_=1.0)
+    out += [
+        func.sum(case((weighted, emissions))).label("grams_kg"),
+        func.sum(case((weighted, energy))).label("grams_kwh"),
+        # IT energy (without the PUE) for the cloud comparison; unknown energy adds nothing there
+        func.sum(func.coalesce(_valid(energy), 0.0) / pue).label("it_kwh"),
+        func.count(case((func.coalesce(c.llm_detail, "") != "", 1))).label("details"),
+    ]
+    return out
+
+
+def _day(rows: Any) -> ColumnElement[Any]:
+    return func.substr(func.trim(rows.c.timestamp), 1, 10)
+
+
+def _keys(rows: Any, by: str | None) -> list[ColumnElement[Any]]:
+    c = rows.c
+    keys = [
+        c.source,
+        c.from_interval,
+        *(c[name] for name in FACETS),
+        case((c.units > 0, 1), else_=0).label("has_units"),
+    ]
+    for name in GROUP_KEYS.get(by, ()) if by else ():
+        keys.append(_day(rows).label("day") if name == "day" else c[name])
+    return keys
+
+
+def cube(session: Session, f: RunFilter, by: str | None) -> list[dict[str, Any]]:
+    """The runs grouped by every facet (and ``by``'s keys), with their sums and counts, in the
+    order of each group's first run."""
+    rows = run_rows(f, COLUMNS)
+    keys = _keys(rows, by)
+    query = select(*keys, *_measures(rows)).group_by(*keys)
+    if session.get_bind().dialect.name == "sqlite":  # its sums overflow to inf: unknown below
+        found = [dict(r._mapping) for r in session.execute(query)]
+    else:
+        try:  # PostgreSQL refuses a sum past the largest float; the report calls it unknown
+            with session.begin_nested():
+                found = [dict(r._mapping) for r in session.execute(query)]
+        except DataError:
+            raise NotInSql("a sum overflows") from None
+    return sorted(found, key=_first)
+
+
+def _first(row: dict[str, Any]) -> int:
+    return row["first"]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _sum(parts: Iterable[float | None]) -> float | None:
+    """The sum of the known parts; None if none is known or the sum is not a finite float."""
+    known = [float(p) for p in parts if p is not None]
+    if not known:
+        return None
+    try:
+        total = math.fsum(known)
+    except OverflowError:
+        return None
+    return total if math.isfinite(total) else None
+
+
+class Measures:
+    """Sums and counts of some cube rows."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.sums: dict[str, list[Any]] = defaultdict(list)
+        self.counts: Counter[str] = Counter()
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.runs += row["n"]
+        for name in COUNTED:
+            self.counts[name] += row[name] or 0
+        for name in SUMMED:
+            self.sums[name].append(row[name])
+
+    def total(self, name: str) -> float | None:
+        return _sum(self.sums.get(name, ()))
+
+    def unknown(self, value: str) -> int:
+        return self.runs - self.counts[f"k_{value}"]
+
+    def pair(self, name: str) -> tuple[float | None, float | None]:
+        """The runs' bounds summed when every run has both, else (None, None)."""
+        if not self.runs or self.counts[f"b_{name}"] < self.runs:
+            return None, None
+        return self.total(f"lo_{name}"), self.total(f"hi_{name}")
+
+    def bounded(self, name: str) -> dict[str, Any]:
+        """A footprint part: its sum, and bounds when every run that knows it has both."""
+        value = TRIPLES[name][0]
+        known = self.counts[f"k_{value}"]
+        bounded = known > 0 and self.counts[f"cb_{name}"] == known
+        return {"kg": self.total(f"v_{value}"),
+                "low_kg": self.total(f"clo_{name}") if bounded else None,
+                "high_kg": self.total(f"chi_{name}") if bounded else None,
+                "unknown_runs": self.unknown(value)}  # fmt: skip
+
+
+class Tally:
+    """One group's runs, folded from cube rows: their measures and what tells them apart."""
+
+    def __init__(self) -> None:
+        self.all = Measures()
+        self.counted = Measures()  # the runs that counted units of work (SCI)
+        self.statuses: Counter[str] = Counter()
+        self.sources: Counter[str] = Counter()
+        self.in_progress = 0
+        self.intensity_sources: set[str] = set()
+        self.intensity_kinds: set[str] = set()
+        self.methods: dict[str, set[str]] = {c: set() for c in COMPONENTS}
+        self.countries: dict[str, list[Any]] = {}
+        self.clouds: dict[str, dict[str, Any]] = {}
+        self.embodied_methods: set[str] = set()
+        self.functional_units: set[str] = set()
+
+    def add(self, row: dict[str, Any]) -> None:
+        n = row["n"]
+        self.all.add(row)
+        kind = kind_of(row)
+        self.statuses[_text(row["status"]) or "unknown"] += n
+        self.sources[kind] += n
+        self.in_progress += n if row["from_interval"] else 0
+        stated = "codecarbon (not stated)" if kind == "codecarbon" else "unknown"
+        self.intensity_sources.add(_text(row["intensity_source"]) or stated)
+        self.intensity_kinds.add(_text(row["intensity_kind"]) or "unknown")
+        for c in COMPONENTS:
+            self.methods[c].add(_text(row[f"{c}_method"]) or stated)
+        self.countries.setdefault(_text(row["country_iso_code"]).upper(), []).append(
+            row["v_emissions"]
+        )
+        provider = _text(row["cloud_provider"])
+        if _text(row["on_cloud"]).upper() in _CLOUD and provider:
+            cloud = self.clouds.setdefault(provider.lower(), {"runs": 0, "regions": set(),
+                                                              "it": [], "kg": []})  # fmt: skip
+            cloud["runs"] += n
+            cloud["regions"].add(_text(row["cloud_region"]))
+            cloud["it"].append(row["it_kwh"])
+            cloud["kg"].append(row["v_emissions"])
+        if row["k_embodied_kg"]:
+            self.embodied_methods.add(_text(row["embodied_method"]))
+        if row["has_units"]:
+            self.counted.add(row)
+            self.functional_units.add(_text(row["functional_unit"]) or "unit")
+
+
+def kind_of(row: dict[str, Any]) -> str:
+    """As the report tells runs apart: CodeCarbon's API runs, and rows without a wattprint
+    version, are CodeCarbon's; a run known only by its intervals is wattprint's (its sink)."""
+    if row["from_interval"]:
+        return "wattprint"
+    if row["source"] == "codecarbon":
+        return "codecarbon"
+    return "wattprint" if _text(row["wattprint_version"]) else "codecarbon"
+
+
+def figures(key: str, t: Tally, models: dict[str, int], compact: bool) -> dict[str, Any]:
+    """A group's summary, the shape ``summaries.totals`` gives (without the long parts when
+    ``compact``)."""
+    m = t.all
+    energy_low, energy_high = m.pair("energy")
+    emissions_low, emissions_high = m.pair("emissions")
+    if emissions_low is not None and emissions_high is not None:
+        bounds = "from the runs' bounds"
+    else:
+        cc = t.sources["codecarbon"]
+        unbounded = m.runs - m.counts["b_emissions"]
+        emissions_low = emissions_high = None
+        bounds = "no bounds: " + (f"{cc} CodeCarbon run(s) have none" if cc
+                                  else f"{unbounded} run(s) have none")  # fmt: skip
+    components = {}
+    for part, column in PARTS.items():
+        low, high = m.pair(part)
+        methods = sorted(t.methods[part]) if part in t.methods else None  # none for platform
+        components[part] = {"kwh": m.total(f"v_{column}"), "low_kwh": low, "high_kwh": high,
+                            "unknown_runs": m.unknown(column), "methods": methods}  # fmt: skip
+    grams, kwh = m.total("grams_kg"), m.total("grams_kwh")
+    ratio = grams * 1000.0 / kwh if grams is not None and kwh else None
+    out: dict[str, Any] = {
+        "group": key,
+        "runs": m.runs,
+        "in_progress_runs": t.in_progress,
+        "duration_s": m.total("v_duration") or 0.0,
+        "energy_kwh": m.total("v_energy_consumed"),
+        "energy_low_kwh": energy_low,
+        "energy_high_kwh": energy_high,
+        "energy_unknown_runs": m.unknown("energy_consumed"),
+        "emissions_kg": m.total("v_emissions"),
+        "emissions_low_kg": emissions_low,
+        "emissions_high_kg": emissions_high,
+        "emissions_unknown_runs": m.unknown("emissions"),
+        "bounds": bounds,
+        "by_component": components,
+        "statuses": dict(sorted(t.statuses.items())),
+        "sources": dict(sorted(t.sources.items())),
+        "intensity": {
+            "g_per_kwh": ratio if ratio is not None and math.isfinite(ratio) else None,
+            "sources": sorted(t.intensity_sources),
+            "kinds": sorted(t.intensity_kinds),
+        },  # fmt: skip
+        "footprint": footprint(t, models),
+    }
+    if compact:
+        return out
+    by_country = {country: _sum(parts) or 0.0 for country, parts in t.countries.items()}
+    country = max(by_country, key=lambda k: by_country[k]) if by_country else ""
+    out["machine"] = {
+        "energy_kwh": m.total("v_machine_energy_kwh"),
+        "energy_kwh_unknown_runs": m.unknown("machine_energy_kwh"),
+        "emissions_kg": m.total("v_machine_emissions_kg"),
+        "emissions_kg_unknown_runs": m.unknown("machine_emissions_kg"),
+    }
+    out["country"] = country or None
+    out["equivalents"] = equivalents_of(out["emissions_kg"], country or None)
+    out["elsewhere"] = [
+        entry for provider, cloud in sorted(t.clouds.items())
+        if (entry := cheapest_region(provider, cloud["runs"], cloud["regions"],
+                                     _sum(cloud["it"]) or 0.0, _sum(cloud["kg"]) or 0.0))
+    ]  # fmt: skip
+    return out
+
+
+def footprint(t: Tally, models: dict[str, int]) -> dict[str, Any]:
+    """Embodied, LLM calls and SCI, as report/footprint.py gives them."""
+    m = t.all
+    embodied = m.bounded("embodied")
+    embodied["methods"] = sorted(t.embodied_methods)
+    llm = m.bounded("llm")
+    llm.update(calls=int(m.total("v_llm_calls") or 0), energy_kwh=m.total("v_llm_energy_kwh"),
+               models=dict(sorted(models.items())))  # fmt: skip
+    return {"embodied": embodied, "llm": llm, "sci": sci(t)}
+
+
+def sci(t: Tally) -> dict[str, Any]:
+    """SCI = (E x I + M) per R over the runs that counted units (report/footprint.py's sci)."""
+    c = t.counted
+    out: dict[str, Any] = {"runs": c.runs, "runs_without_units": t.all.runs - c.runs,
+                           "functional_unit": None, "units": None, "operational_kg": None,
+                           "embodied_kg": None, "llm_kg": None, "g_per_unit": None,
+                           "low_g_per_unit": None, "high_g_per_unit": None, "note": ""}  # fmt: skip
+    if not c.runs:
+        out["note"] = "no run counted units of work (functional_unit, add_units)"
+        return out
+    if len(t.functional_units) > 1:
+        mixed = ", ".join(sorted(t.functional_units))
+        out["note"] = f"mixed functional units ({mixed}): no one score"
+        return out
+    units = c.total("v_units")
+    o, e, remote = c.bounded("emissions"), c.bounded("embodied"), c.bounded("llm")
+    has_remote = (c.total("v_llm_calls") or 0) > 0
+    out.update(functional_unit=next(iter(t.functional_units)), units=units,
+               operational_kg=o["kg"], embodied_kg=e["kg"],
+               llm_kg=remote["kg"] if has_remote else None)  # fmt: skip
+    if o["unknown_runs"] or e["unknown_runs"] or not units:
+        out["note"] = "a run's operational or embodied emissions are unknown"
+        return out
+    for key, part in (("g_per_unit", "kg"), ("low_g_per_unit", "low_kg"),
+                      ("high_g_per_unit", "high_kg")):  # fmt: skip
+        extra = remote[part] if has_remote else 0.0
+        if o[part] is None or e[part] is None or extra is None:
+            continue
+        out[key] = (o[part] + e[part] + extra) * 1000.0 / units
+    return out
+
+
+# -- groupings -----------------------------------------------------------------------------------
+
+
+def period_of(day: date, kind: str) -> str:
+    """The day's group: itself, its week's Monday, or its month (as the report writes them)."""
+    from datetime import timedelta
+
+    if kind == "day":
+        return day.isoformat()
+    if kind == "week":
+        return (day - timedelta(days=day.weekday())).isoformat()
+    return day.strftime("%Y-%m")
+
+
+def _day_of(text: Any) -> date:
+    value = str(text or "")
+    try:
+        if len(value) == 10 and value[4] == "-" and value[7] == "-":
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise NotInSql(f"a timestamp that does not begin with its date ({value!r})")
+
+
+def labeller(session: Session, by: str, rows: list[dict[str, Any]]):
+    """The group label of a cube row for grouping ``by``."""
+    if by in PERIODS:
+        return lambda row: period_of(_day_of(row["day"]), by)
+    if by == "location":
+        parts = ("country_iso_code", "region", "cloud_provider", "cloud_region")
+        return lambda row: " / ".join(p for p in (_text(row[x]) for x in parts) if p) or "unknown"
+    if by == "intensity_source":
+        return lambda row: (
+            _text(row["intensity_source"])
+            or ("codecarbon (not stated)" if kind_of(row) == "codecarbon" else "unknown")
+        )
+    if by == "status":
+        return lambda row: _text(row["status"]) or "unknown"
+    if by == "experiment":
+        return lambda row: (_text(row["experiment_name"]) or _text(row["experiment_id"])
+                            or "(none)")  # fmt: skip
+    names = _names(session, by, {row["project_id"] for row in rows})
+    return lambda row: names.get(row["project_id"], "(none)")
+
+
+def _names(session: Session, by: str, project_ids: set[int]) -> dict[int, str]:
+    if not project_ids:
+        return {}
+    if by == "project":
+        query = select(Project.id, Project.name)
+    else:
+        query = select(Project.id, Team.name).join(Team, Team.id == Project.team_id)
+    return dict(session.execute(query.where(Project.id.in_(project_ids))).all())
+
+
+def llm_models(session: Session, f: RunFilter, by: str | None, label: Any) -> dict[str, Any]:
+    """Calls per model from the runs' ``llm_detail`` (JSON), for all runs ("") and per group
+    label: the cube's keys and the detail, only over the runs that have one."""
+    rows = run_rows(f, COLUMNS)
+    keys = [*_keys(rows, by), rows.c.llm_detail]
+    query = (select(*keys, func.count().label("n"))
+             .where(func.coalesce(rows.c.llm_detail, "") != "").group_by(*keys))  # fmt: skip
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    for found in session.execute(query):
+        row = dict(found._mapping)
+        try:
+            detail = json.loads(_text(row["llm_detail"]) or "{}")
+        except ValueError:
+            continue
+        for model, entry in detail.items() if isinstance(detail, dict) else ():
+            if isinstance(entry, dict) and isinstance(entry.get("calls"), int):
+                out[""][model] += entry["calls"] * row["n"]
+                if label is not None:
+                    out[label(row)][model] += entry["calls"] * row["n"]
+    return out
+
+
+def summarise(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, Any]:
+    """The total of the runs the filter selects, and their groups by each of ``bys``
+    (``groupings``), as ``summaries`` gives them. NotInSql where SQL cannot say."""
+    out: dict[str, Any] | None = None
+    groupings: dict[str, list[dict[str, Any]]] = {}
+    for by in bys or [None]:
+        rows = cube(session, f, by)
+        total = Tally()
+        groups: dict[str, Tally] = defaultdict(Tally)
+        label = labeller(session, by, rows) if by else None
+        for row in rows:
+            total.add(row)
+            if label is not None:
+                groups[label(row)].add(row)
+        details = total.all.counts["details"]
+        models = llm_models(session, f, by, label) if details else {}
+        if out is None:
+            out = figures("total", total, models.get("", {}), compact=False)
+        if by:
+            groupings[by] = [figures(k, v, models.get(k, {}), compact=True)
+                             for k, v in sorted(groups.items())]  # fmt: skip
+    assert out is not None
+    out["groupings"] = groupings
+    return out

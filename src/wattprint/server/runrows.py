@@ -1,0 +1,65 @@
+"""One row per run, as summaries read runs: its newest row (its running total), or, for a run
+that has sent only intervals so far, its newest interval (cumulative figures, in progress).
+
+A run's newest row is ``runs.last_emission_id``, so this reads one row per run and never scans
+the emissions; an intervals-only run's newest interval is found by ``ix_intervals_run_at``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, Subquery, cast, false, null, select, true
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from .. import records
+from .models import Emission, Interval, column_type
+from .store import RunFilter, runs_query
+
+#: The record's columns an interval also carries (cumulative energy and emissions).
+INTERVAL_COLUMNS = frozenset(records.INTERVAL_COLUMNS) & frozenset(records.COLUMNS)
+#: What each run row has besides record columns.
+RUN_FIELDS = ("run_pk", "source", "project_id", "from_interval")
+
+
+def _typed_null(name: str) -> ColumnElement[object]:
+    return cast(null(), column_type(records.BY_NAME[name].kind)).label(name)
+
+
+def run_rows(f: RunFilter, columns: Sequence[str]) -> Subquery:
+    """``RUN_FIELDS`` and ``columns`` (record columns) of each run the filter selects: from its
+    newest row, else from its newest interval (``from_interval`` true; status: the run's)."""
+    runs = runs_query(f).subquery("selected_runs")
+    rows: Select[object] = (
+        select(runs.c.id.label("run_pk"), runs.c.source, runs.c.project_id,
+               false().label("from_interval"),
+               *(Emission.__table__.c[name].label(name) for name in columns))
+        .select_from(runs)
+        .join(Emission, Emission.id == runs.c.last_emission_id)
+    )  # fmt: skip
+    later = aliased(Interval)
+    newest = (
+        select(later.id)
+        .where(later.run_pk == runs.c.id)
+        .order_by(later.at.desc(), later.id.desc())
+        .limit(1)
+        .correlate(runs)
+        .scalar_subquery()
+    )
+    from_interval = []
+    for name in columns:
+        if name == "status":
+            from_interval.append(runs.c.status.label(name))
+        elif name in INTERVAL_COLUMNS:
+            from_interval.append(Interval.__table__.c[name].label(name))
+        else:
+            from_interval.append(_typed_null(name))
+    intervals: Select[object] = (
+        select(runs.c.id.label("run_pk"), runs.c.source, runs.c.project_id,
+               true().label("from_interval"), *from_interval)
+        .select_from(runs)
+        .join(Interval, Interval.id == newest)
+        .where(runs.c.last_emission_id.is_(None))
+    )  # fmt: skip
+    return rows.union_all(intervals).subquery("run_rows")
