@@ -309,17 +309,18 @@ def figures(key: str, t: Tally, models: dict[str, int], compact: bool) -> dict[s
         },  # fmt: skip
         "footprint": footprint(t, models),
     }
-    if compact:
-        return out
+    # The country that emitted the most (its car figure for the equivalents).
     by_country = {country: _sum(parts) or 0.0 for country, parts in t.countries.items()}
     country = max(by_country, key=lambda k: by_country[k]) if by_country else ""
+    out["country"] = country or None
+    if compact:
+        return out
     out["machine"] = {
         "energy_kwh": m.total("v_machine_energy_kwh"),
         "energy_kwh_unknown_runs": m.unknown("machine_energy_kwh"),
         "emissions_kg": m.total("v_machine_emissions_kg"),
         "emissions_kg_unknown_runs": m.unknown("machine_emissions_kg"),
     }
-    out["country"] = country or None
     out["equivalents"] = equivalents_of(out["emissions_kg"], country or None)
     out["elsewhere"] = [
         entry for provider, cloud in sorted(t.clouds.items())
