@@ -69,12 +69,6 @@ COLUMNS = sorted({*VALUES, *(c for pair in PAIRS.values() for c in pair),
                   *(c for t in TRIPLES.values() for c in t), *FACETS, "timestamp", "pue",
                   "region", "experiment_name", "experiment_id", "llm_detail"})  # fmt: skip
 _CLOUD = ("Y", "YES", "TRUE", "1")
-#: The cube's measures: counts of runs, and sums (each summed again over the cube's rows).
-COUNTED = ("details", *(f"k_{v}" for v in VALUES), *(f"b_{p}" for p in PAIRS),
-           *(f"cb_{t}" for t in TRIPLES))  # fmt: skip
-SUMMED = ("grams_kg", "grams_kwh", "it_kwh", *(f"v_{v}" for v in VALUES),
-          *(f"{x}_{p}" for p in PAIRS for x in ("lo", "hi")),
-          *(f"{x}_{t}" for t in TRIPLES for x in ("clo", "chi")))  # fmt: skip
 
 
 class NotInSql(Exception):
@@ -131,25 +125,29 @@ def _keys(rows: Any, by: str | None) -> list[ColumnElement[Any]]:
     return keys
 
 
-def cube(session: Session, f: RunFilter, by: str | None) -> list[dict[str, Any]]:
+def cube(session: Session, f: RunFilter, by: str | None) -> tuple[dict[str, int], list[Any]]:
     """The runs grouped by every facet (and ``by``'s keys), with their sums and counts, in the
-    order of each group's first run."""
-    rows = run_rows(f, COLUMNS)
+    order of each group's first run: (each column's place, the rows as tuples)."""
+    rows = run_rows(f, COLUMNS, lateral=_is_postgresql(session))
     keys = _keys(rows, by)
     query = select(*keys, *_measures(rows)).group_by(*keys)
-    if session.get_bind().dialect.name == "sqlite":  # its sums overflow to inf: unknown below
-        found = [dict(r._mapping) for r in session.execute(query)]
+    if not _is_postgresql(session):  # SQLite's sums overflow to inf: unknown below
+        result = session.execute(query)
+        found = [tuple(r) for r in result]
     else:
         try:  # PostgreSQL refuses a sum past the largest float; the report calls it unknown
             with session.begin_nested():
-                found = [dict(r._mapping) for r in session.execute(query)]
+                result = session.execute(query)
+                found = [tuple(r) for r in result]
         except DataError:
             raise NotInSql("a sum overflows") from None
-    return sorted(found, key=_first)
+    index = {name: i for i, name in enumerate(result.keys())}
+    first = index["first"]
+    return index, sorted(found, key=lambda row: row[first])
 
 
-def _first(row: dict[str, Any]) -> int:
-    return row["first"]
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _text(value: Any) -> str:
@@ -169,49 +167,77 @@ def _sum(parts: Iterable[float | None]) -> float | None:
 
 
 class Measures:
-    """Sums and counts of some cube rows."""
+    """Sums and counts over some cube rows (tuples; ``index`` names their places), summed when
+    asked: a figure reads only the measures it needs."""
 
-    def __init__(self) -> None:
+    def __init__(self, index: dict[str, int]) -> None:
+        self.index = index
+        self.rows: list[tuple[Any, ...]] = []
         self.runs = 0
-        self.sums: dict[str, list[Any]] = defaultdict(list)
-        self.counts: Counter[str] = Counter()
 
-    def add(self, row: dict[str, Any]) -> None:
-        self.runs += row["n"]
-        for name in COUNTED:
-            self.counts[name] += row[name] or 0
-        for name in SUMMED:
-            self.sums[name].append(row[name])
+    def add(self, row: tuple[Any, ...]) -> None:
+        self.rows.append(row)
+        self.runs += row[self.index["n"]]
+
+    def count(self, name: str) -> int:
+        i = self.index[name]
+        return sum(row[i] or 0 for row in self.rows)
 
     def total(self, name: str) -> float | None:
-        return _sum(self.sums.get(name, ()))
+        i = self.index[name]
+        return _sum([row[i] for row in self.rows])
 
     def unknown(self, value: str) -> int:
-        return self.runs - self.counts[f"k_{value}"]
+        return self.runs - self.count(f"k_{value}")
 
     def pair(self, name: str) -> tuple[float | None, float | None]:
         """The runs' bounds summed when every run has both, else (None, None)."""
-        if not self.runs or self.counts[f"b_{name}"] < self.runs:
+        if not self.runs or self.count(f"b_{name}") < self.runs:
             return None, None
         return self.total(f"lo_{name}"), self.total(f"hi_{name}")
 
     def bounded(self, name: str) -> dict[str, Any]:
         """A footprint part: its sum, and bounds when every run that knows it has both."""
         value = TRIPLES[name][0]
-        known = self.counts[f"k_{value}"]
-        bounded = known > 0 and self.counts[f"cb_{name}"] == known
+        known = self.count(f"k_{value}")
+        bounded = known > 0 and self.count(f"cb_{name}") == known
         return {"kg": self.total(f"v_{value}"),
                 "low_kg": self.total(f"clo_{name}") if bounded else None,
                 "high_kg": self.total(f"chi_{name}") if bounded else None,
-                "unknown_runs": self.unknown(value)}  # fmt: skip
+                "unknown_runs": self.runs - known}  # fmt: skip
+
+
+def labels(row: tuple[Any, ...], index: dict[str, int]) -> dict[str, Any]:
+    """What a cube row's runs are, as the report names it (once per row, for every group)."""
+
+    def get(name: str) -> Any:
+        return row[index[name]]
+
+    kind = kind_of(get("from_interval"), get("source"), get("wattprint_version"))
+    stated = "codecarbon (not stated)" if kind == "codecarbon" else "unknown"
+    provider = _text(get("cloud_provider"))
+    on_cloud = _text(get("on_cloud")).upper() in _CLOUD and provider
+    return {
+        "n": get("n"), "kind": kind, "in_progress": bool(get("from_interval")),
+        "status": _text(get("status")) or "unknown",
+        "intensity_source": _text(get("intensity_source")) or stated,
+        "intensity_kind": _text(get("intensity_kind")) or "unknown",
+        "methods": {c: _text(get(f"{c}_method")) or stated for c in COMPONENTS},
+        "country": _text(get("country_iso_code")).upper(), "emissions": get("v_emissions"),
+        "cloud": provider.lower() if on_cloud else None, "it_kwh": get("it_kwh"),
+        "cloud_region": _text(get("cloud_region")),
+        "embodied_method": _text(get("embodied_method")) if get("k_embodied_kg") else None,
+        "functional_unit": (_text(get("functional_unit")) or "unit") if get("has_units")
+        else None,
+    }  # fmt: skip
 
 
 class Tally:
     """One group's runs, folded from cube rows: their measures and what tells them apart."""
 
-    def __init__(self) -> None:
-        self.all = Measures()
-        self.counted = Measures()  # the runs that counted units of work (SCI)
+    def __init__(self, index: dict[str, int]) -> None:
+        self.all = Measures(index)
+        self.counted = Measures(index)  # the runs that counted units of work (SCI)
         self.statuses: Counter[str] = Counter()
         self.sources: Counter[str] = Counter()
         self.in_progress = 0
@@ -223,44 +249,39 @@ class Tally:
         self.embodied_methods: set[str] = set()
         self.functional_units: set[str] = set()
 
-    def add(self, row: dict[str, Any]) -> None:
-        n = row["n"]
+    def add(self, row: tuple[Any, ...], named: dict[str, Any]) -> None:
+        n = named["n"]
         self.all.add(row)
-        kind = kind_of(row)
-        self.statuses[_text(row["status"]) or "unknown"] += n
-        self.sources[kind] += n
-        self.in_progress += n if row["from_interval"] else 0
-        stated = "codecarbon (not stated)" if kind == "codecarbon" else "unknown"
-        self.intensity_sources.add(_text(row["intensity_source"]) or stated)
-        self.intensity_kinds.add(_text(row["intensity_kind"]) or "unknown")
-        for c in COMPONENTS:
-            self.methods[c].add(_text(row[f"{c}_method"]) or stated)
-        self.countries.setdefault(_text(row["country_iso_code"]).upper(), []).append(
-            row["v_emissions"]
-        )
-        provider = _text(row["cloud_provider"])
-        if _text(row["on_cloud"]).upper() in _CLOUD and provider:
-            cloud = self.clouds.setdefault(provider.lower(), {"runs": 0, "regions": set(),
-                                                              "it": [], "kg": []})  # fmt: skip
+        self.statuses[named["status"]] += n
+        self.sources[named["kind"]] += n
+        self.in_progress += n if named["in_progress"] else 0
+        self.intensity_sources.add(named["intensity_source"])
+        self.intensity_kinds.add(named["intensity_kind"])
+        for c, method in named["methods"].items():
+            self.methods[c].add(method)
+        self.countries.setdefault(named["country"], []).append(named["emissions"])
+        if named["cloud"] is not None:
+            cloud = self.clouds.setdefault(named["cloud"], {"runs": 0, "regions": set(),
+                                                            "it": [], "kg": []})  # fmt: skip
             cloud["runs"] += n
-            cloud["regions"].add(_text(row["cloud_region"]))
-            cloud["it"].append(row["it_kwh"])
-            cloud["kg"].append(row["v_emissions"])
-        if row["k_embodied_kg"]:
-            self.embodied_methods.add(_text(row["embodied_method"]))
-        if row["has_units"]:
+            cloud["regions"].add(named["cloud_region"])
+            cloud["it"].append(named["it_kwh"])
+            cloud["kg"].append(named["emissions"])
+        if named["embodied_method"] is not None:
+            self.embodied_methods.add(named["embodied_method"])
+        if named["functional_unit"] is not None:
             self.counted.add(row)
-            self.functional_units.add(_text(row["functional_unit"]) or "unit")
+            self.functional_units.add(named["functional_unit"])
 
 
-def kind_of(row: dict[str, Any]) -> str:
+def kind_of(from_interval: Any, source: Any, wattprint_version: Any) -> str:
     """As the report tells runs apart: CodeCarbon's API runs, and rows without a wattprint
     version, are CodeCarbon's; a run known only by its intervals is wattprint's (its sink)."""
-    if row["from_interval"]:
+    if from_interval:
         return "wattprint"
-    if row["source"] == "codecarbon":
+    if source == "codecarbon":
         return "codecarbon"
-    return "wattprint" if _text(row["wattprint_version"]) else "codecarbon"
+    return "wattprint" if _text(wattprint_version) else "codecarbon"
 
 
 def figures(key: str, t: Tally, models: dict[str, int], compact: bool) -> dict[str, Any]:
@@ -273,7 +294,7 @@ def figures(key: str, t: Tally, models: dict[str, int], compact: bool) -> dict[s
         bounds = "from the runs' bounds"
     else:
         cc = t.sources["codecarbon"]
-        unbounded = m.runs - m.counts["b_emissions"]
+        unbounded = m.runs - m.count("b_emissions")
         emissions_low = emissions_high = None
         bounds = "no bounds: " + (f"{cc} CodeCarbon run(s) have none" if cc
                                   else f"{unbounded} run(s) have none")  # fmt: skip
@@ -397,25 +418,33 @@ def _day_of(text: Any) -> date:
     raise NotInSql(f"a timestamp that does not begin with its date ({value!r})")
 
 
-def labeller(session: Session, by: str, rows: list[dict[str, Any]]):
-    """The group label of a cube row for grouping ``by``."""
+def labeller(session: Session, by: str, index: dict[str, int], rows: list[Any]):
+    """The group label of a cube row (a tuple whose places ``index`` names) for ``by``."""
+
+    def get(row: Any, name: str) -> Any:
+        return row[index[name]]
+
     if by in PERIODS:
-        return lambda row: period_of(_day_of(row["day"]), by)
+        return lambda row: period_of(_day_of(get(row, "day")), by)
     if by == "location":
         parts = ("country_iso_code", "region", "cloud_provider", "cloud_region")
-        return lambda row: " / ".join(p for p in (_text(row[x]) for x in parts) if p) or "unknown"
-    if by == "intensity_source":
         return lambda row: (
-            _text(row["intensity_source"])
-            or ("codecarbon (not stated)" if kind_of(row) == "codecarbon" else "unknown")
+            " / ".join(p for p in (_text(get(row, x)) for x in parts) if p) or ("unknown")
         )
+    if by == "intensity_source":
+        return lambda row: _text(get(row, "intensity_source")) or (
+            "codecarbon (not stated)"
+            if kind_of(get(row, "from_interval"), get(row, "source"),
+                       get(row, "wattprint_version")) == "codecarbon"
+            else "unknown"
+        )  # fmt: skip
     if by == "status":
-        return lambda row: _text(row["status"]) or "unknown"
+        return lambda row: _text(get(row, "status")) or "unknown"
     if by == "experiment":
-        return lambda row: (_text(row["experiment_name"]) or _text(row["experiment_id"])
-                            or "(none)")  # fmt: skip
-    names = _names(session, by, {row["project_id"] for row in rows})
-    return lambda row: names.get(row["project_id"], "(none)")
+        return lambda row: (_text(get(row, "experiment_name")) or
+                            _text(get(row, "experiment_id")) or "(none)")  # fmt: skip
+    names = _names(session, by, {get(row, "project_id") for row in rows})
+    return lambda row: names.get(get(row, "project_id"), "(none)")
 
 
 def _names(session: Session, by: str, project_ids: set[int]) -> dict[int, str]:
@@ -428,25 +457,29 @@ def _names(session: Session, by: str, project_ids: set[int]) -> dict[int, str]:
     return dict(session.execute(query.where(Project.id.in_(project_ids))).all())
 
 
-def llm_models(session: Session, f: RunFilter, by: str | None, label: Any) -> dict[str, Any]:
+def llm_models(session: Session, f: RunFilter, by: str | None) -> dict[str, Counter[str]]:
     """Calls per model from the runs' ``llm_detail`` (JSON), for all runs ("") and per group
     label: the cube's keys and the detail, only over the runs that have one."""
-    rows = run_rows(f, COLUMNS)
+    rows = run_rows(f, COLUMNS, lateral=_is_postgresql(session))
     keys = [*_keys(rows, by), rows.c.llm_detail]
     query = (select(*keys, func.count().label("n"))
              .where(func.coalesce(rows.c.llm_detail, "") != "").group_by(*keys))  # fmt: skip
+    result = session.execute(query)
+    found = [tuple(r) for r in result]
+    index = {name: i for i, name in enumerate(result.keys())}
+    label = labeller(session, by, index, found) if by else None
     out: dict[str, Counter[str]] = defaultdict(Counter)
-    for found in session.execute(query):
-        row = dict(found._mapping)
+    for row in found:
         try:
-            detail = json.loads(_text(row["llm_detail"]) or "{}")
+            detail = json.loads(_text(row[index["llm_detail"]]) or "{}")
         except ValueError:
             continue
         for model, entry in detail.items() if isinstance(detail, dict) else ():
             if isinstance(entry, dict) and isinstance(entry.get("calls"), int):
-                out[""][model] += entry["calls"] * row["n"]
+                calls = entry["calls"] * row[index["n"]]
+                out[""][model] += calls
                 if label is not None:
-                    out[label(row)][model] += entry["calls"] * row["n"]
+                    out[label(row)][model] += calls
     return out
 
 
@@ -456,16 +489,21 @@ def summarise(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, A
     out: dict[str, Any] | None = None
     groupings: dict[str, list[dict[str, Any]]] = {}
     for by in bys or [None]:
-        rows = cube(session, f, by)
-        total = Tally()
-        groups: dict[str, Tally] = defaultdict(Tally)
-        label = labeller(session, by, rows) if by else None
+        index, rows = cube(session, f, by)
+        label = labeller(session, by, index, rows) if by else None
+        total = Tally(index)
+        groups: dict[str, Tally] = {}
         for row in rows:
-            total.add(row)
+            named = labels(row, index)
+            if out is None:
+                total.add(row, named)
             if label is not None:
-                groups[label(row)].add(row)
-        details = total.all.counts["details"]
-        models = llm_models(session, f, by, label) if details else {}
+                key = label(row)
+                if key not in groups:
+                    groups[key] = Tally(index)
+                groups[key].add(row, named)
+        details = sum(row[index["details"]] for row in rows)
+        models = llm_models(session, f, by) if details else {}
         if out is None:
             out = figures("total", total, models.get("", {}), compact=False)
         if by:

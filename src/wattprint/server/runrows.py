@@ -8,8 +8,9 @@ the emissions; an intervals-only run's newest interval is found by ``ix_interval
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Select, Subquery, cast, false, null, select, true
+from sqlalchemy import Select, Subquery, and_, cast, false, null, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -27,9 +28,11 @@ def _typed_null(name: str) -> ColumnElement[object]:
     return cast(null(), column_type(records.BY_NAME[name].kind)).label(name)
 
 
-def run_rows(f: RunFilter, columns: Sequence[str]) -> Subquery:
+def run_rows(f: RunFilter, columns: Sequence[str], lateral: bool = False) -> Subquery:
     """``RUN_FIELDS`` and ``columns`` (record columns) of each run the filter selects: from its
-    newest row, else from its newest interval (``from_interval`` true; status: the run's)."""
+    newest row, else from its newest interval (``from_interval`` true; status: the run's).
+    ``lateral`` (PostgreSQL): find each newest interval by a LATERAL join, which the planner
+    always reads by the index; else by a correlated subquery (SQLite reads it by the index)."""
     runs = runs_query(f).subquery("selected_runs")
     rows: Select[object] = (
         select(runs.c.id.label("run_pk"), runs.c.source, runs.c.project_id,
@@ -38,8 +41,38 @@ def run_rows(f: RunFilter, columns: Sequence[str]) -> Subquery:
         .select_from(runs)
         .join(Emission, Emission.id == runs.c.last_emission_id)
     )  # fmt: skip
+    newest, on = _newest_interval(runs, lateral)
+    from_interval = []
+    for name in columns:
+        if name == "status":
+            from_interval.append(runs.c.status.label(name))
+        elif name in INTERVAL_COLUMNS:
+            from_interval.append(newest.c[name].label(name))
+        else:
+            from_interval.append(_typed_null(name))
+    intervals: Select[object] = (
+        select(runs.c.id.label("run_pk"), runs.c.source, runs.c.project_id,
+               true().label("from_interval"), *from_interval)
+        .select_from(runs)
+        .join(newest, on)
+        .where(runs.c.last_emission_id.is_(None))
+    )  # fmt: skip
+    return rows.union_all(intervals).subquery("run_rows")
+
+
+def _newest_interval(runs: Subquery, lateral: bool) -> tuple[Any, ColumnElement[bool]]:
+    """Each run's newest interval (by time, then by arrival): what to join, and on what."""
+    if lateral:
+        newest = (
+            select(Interval)
+            .where(Interval.run_pk == runs.c.id)
+            .order_by(Interval.at.desc(), Interval.id.desc())
+            .limit(1)
+            .lateral("newest_interval")
+        )
+        return newest, newest.c.run_pk == runs.c.id
     later = aliased(Interval)
-    newest = (
+    newest_id = (
         select(later.id)
         .where(later.run_pk == runs.c.id)
         .order_by(later.at.desc(), later.id.desc())
@@ -47,19 +80,5 @@ def run_rows(f: RunFilter, columns: Sequence[str]) -> Subquery:
         .correlate(runs)
         .scalar_subquery()
     )
-    from_interval = []
-    for name in columns:
-        if name == "status":
-            from_interval.append(runs.c.status.label(name))
-        elif name in INTERVAL_COLUMNS:
-            from_interval.append(Interval.__table__.c[name].label(name))
-        else:
-            from_interval.append(_typed_null(name))
-    intervals: Select[object] = (
-        select(runs.c.id.label("run_pk"), runs.c.source, runs.c.project_id,
-               true().label("from_interval"), *from_interval)
-        .select_from(runs)
-        .join(Interval, Interval.id == newest)
-        .where(runs.c.last_emission_id.is_(None))
-    )  # fmt: skip
-    return rows.union_all(intervals).subquery("run_rows")
+    table = Interval.__table__
+    return table, and_(table.c.run_pk == runs.c.id, table.c.id == newest_id)

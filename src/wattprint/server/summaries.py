@@ -66,7 +66,7 @@ def _takes_a_row(cls: type) -> bool:
 def stored_runs(session: Session, f: RunFilter) -> list[tuple[dict[str, Any], Any]]:
     """({"id", "in_progress"}, the report's Run of its newest row) for every run the filter
     selects, oldest run first; a run with no row yet by its newest interval (in progress)."""
-    rows = run_rows(f, records.COLUMNS)
+    rows = run_rows(f, records.COLUMNS, lateral=session.get_bind().dialect.name == "postgresql")
     query = select(rows).order_by(rows.c.run_pk)
     out = []
     for order, found in enumerate(session.execute(query)):
