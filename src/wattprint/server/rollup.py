@@ -24,6 +24,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -34,7 +35,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..report.summary import COMPONENTS, cheapest_region, equivalents_of
 from .models import Project, Team
 from .runrows import run_rows
-from .store import RunFilter
+from .store import RunFilter, filter_shape, filter_values
 
 PERIODS = ("day", "week", "month")
 #: Quantities summed (each with the count of runs that know it).
@@ -128,22 +129,37 @@ def _keys(rows: Any, by: str | None) -> list[ColumnElement[Any]]:
 def cube(session: Session, f: RunFilter, by: str | None) -> tuple[dict[str, int], list[Any]]:
     """The runs grouped by every facet (and ``by``'s keys), with their sums and counts, in the
     order of each group's first run: (each column's place, the rows as tuples)."""
-    rows = run_rows(f, COLUMNS, lateral=_is_postgresql(session))
-    keys = _keys(rows, by)
-    query = select(*keys, *_measures(rows)).group_by(*keys)
+    query = _cube_statement(filter_shape(f), by, _is_postgresql(session))
+    values = filter_values(f)
     if not _is_postgresql(session):  # SQLite's sums overflow to inf: unknown below
-        result = session.execute(query)
+        result = session.execute(query, values)
         found = [tuple(r) for r in result]
     else:
         try:  # PostgreSQL refuses a sum past the largest float; the report calls it unknown
             with session.begin_nested():
-                result = session.execute(query)
+                result = session.execute(query, values)
                 found = [tuple(r) for r in result]
         except DataError:
             raise NotInSql("a sum overflows") from None
     index = {name: i for i, name in enumerate(result.keys())}
     first = index["first"]
     return index, sorted(found, key=lambda row: row[first])
+
+
+@lru_cache(maxsize=256)
+def _cube_statement(shape: RunFilter, by: str | None, lateral: bool) -> Any:
+    """The cube's statement for filters of one shape, built once (it has some 150 terms)."""
+    rows = run_rows(shape, COLUMNS, lateral=lateral, bound=True)
+    keys = _keys(rows, by)
+    return select(*keys, *_measures(rows)).group_by(*keys)
+
+
+@lru_cache(maxsize=256)
+def _models_statement(shape: RunFilter, by: str | None, lateral: bool) -> Any:
+    rows = run_rows(shape, COLUMNS, lateral=lateral, bound=True)
+    keys = [*_keys(rows, by), rows.c.llm_detail]
+    return (select(*keys, func.count().label("n"))
+            .where(func.coalesce(rows.c.llm_detail, "") != "").group_by(*keys))  # fmt: skip
 
 
 def _is_postgresql(session: Session) -> bool:
@@ -460,11 +476,8 @@ def _names(session: Session, by: str, project_ids: set[int]) -> dict[int, str]:
 def llm_models(session: Session, f: RunFilter, by: str | None) -> dict[str, Counter[str]]:
     """Calls per model from the runs' ``llm_detail`` (JSON), for all runs ("") and per group
     label: the cube's keys and the detail, only over the runs that have one."""
-    rows = run_rows(f, COLUMNS, lateral=_is_postgresql(session))
-    keys = [*_keys(rows, by), rows.c.llm_detail]
-    query = (select(*keys, func.count().label("n"))
-             .where(func.coalesce(rows.c.llm_detail, "") != "").group_by(*keys))  # fmt: skip
-    result = session.execute(query)
+    query = _models_statement(filter_shape(f), by, _is_postgresql(session))
+    result = session.execute(query, filter_values(f))
     found = [tuple(r) for r in result]
     index = {name: i for i, name in enumerate(result.keys())}
     label = labeller(session, by, index, found) if by else None

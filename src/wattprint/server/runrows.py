@@ -28,12 +28,15 @@ def _typed_null(name: str) -> ColumnElement[object]:
     return cast(null(), column_type(records.BY_NAME[name].kind)).label(name)
 
 
-def run_rows(f: RunFilter, columns: Sequence[str], lateral: bool = False) -> Subquery:
+def run_rows(
+    f: RunFilter, columns: Sequence[str], lateral: bool = False, bound: bool = False
+) -> Subquery:
     """``RUN_FIELDS`` and ``columns`` (record columns) of each run the filter selects: from its
     newest row, else from its newest interval (``from_interval`` true; status: the run's).
     ``lateral`` (PostgreSQL): find each newest interval by a LATERAL join, which the planner
-    always reads by the index; else by a correlated subquery (SQLite reads it by the index)."""
-    runs = runs_query(f).subquery("selected_runs")
+    always reads by the index; else by a correlated subquery (SQLite reads it by the index).
+    ``bound``: the filter's values are bind parameters (``store.runs_query``)."""
+    runs = runs_query(f, bound=bound).subquery("selected_runs")
     rows: Select[object] = (
         select(runs.c.id.label("run_pk"), runs.c.source, runs.c.project_id,
                false().label("from_interval"),
