@@ -113,6 +113,9 @@ def test_the_rules_hold_by_hand(app, tricky):
     assert got["emissions_low_kg"] is None and got["emissions_high_kg"] is None
     assert got["energy_low_kwh"] is None and got["by_component"]["cpu"]["low_kwh"] is None
     assert got["bounds"] == "no bounds: 1 CodeCarbon run(s) have none"
+    water = 0.001 * (1 + records.COLUMNS.index("water_consumed")) * 2  # full_record's, seq 1
+    assert got["water"]["unknown_runs"] == 2  # CodeCarbon's row says none, nor does the live run
+    assert got["water"]["litres"] == pytest.approx(water * len(TRICKY), rel=1e-6)
     assert got["statuses"]["running"] == 1 and got["statuses"]["failed"] == 1
     embodied = got["footprint"]["embodied"]
     assert embodied["kg"] == pytest.approx(0.005 * (len(TRICKY) - 1))

@@ -42,7 +42,7 @@ PERIODS = ("day", "week", "month")
 VALUES = ("duration", "energy_consumed", "cpu_energy", "gpu_energy", "ram_energy",
           "platform_energy_kwh", "emissions", "machine_energy_kwh", "machine_emissions_kg",
           "embodied_kg", "llm_emissions_kg", "llm_energy_kwh", "llm_calls",
-          "units")  # fmt: skip
+          "units", "water_consumed")  # fmt: skip
 #: Bounds given only when every run has both: name -> (low, high).
 PAIRS = {"energy": ("energy_low_kwh", "energy_high_kwh"),
          "cpu": ("cpu_energy_low_kwh", "cpu_energy_high_kwh"),
@@ -343,6 +343,10 @@ def figures(key: str, t: Tally, models: dict[str, int], compact: bool) -> dict[s
             "g_per_kwh": ratio if ratio is not None and math.isfinite(ratio) else None,
             "sources": sorted(t.intensity_sources),
             "kinds": sorted(t.intensity_kinds),
+        },  # fmt: skip
+        "water": {
+            "litres": m.total("v_water_consumed"),
+            "unknown_runs": m.unknown("water_consumed"),
         },  # fmt: skip
         "footprint": footprint(t, models),
     }

@@ -89,6 +89,14 @@ def _bounds(runs: Sequence[Any], low: str, high: str) -> tuple[float | None, flo
     return sum(lows), sum(highs)  # type: ignore[arg-type]
 
 
+def _water(runs: Sequence[Any]) -> dict[str, Any]:
+    """Litres where the runs say them, and how many do not (unknown, never zero)."""
+    from ..report.summary import _sum_known
+
+    litres, unknown = _sum_known([r.num("water_consumed") for r in runs])
+    return {"litres": litres, "unknown_runs": unknown}
+
+
 def totals(key: str, runs: Sequence[Any], in_progress: int = 0) -> dict[str, Any]:
     """The report's summary of a group, with the flat figures the API promises beside it;
     ``in_progress``: how many of the runs are known only by their intervals so far."""
@@ -126,6 +134,7 @@ def totals(key: str, runs: Sequence[Any], in_progress: int = 0) -> dict[str, Any
         "country": summary["country"],
         "equivalents": summary["equivalents"],
         "elsewhere": summary["elsewhere"],
+        "water": _water(runs),
         "footprint": summary["footprint"],
     }
 
