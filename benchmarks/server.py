@@ -336,12 +336,15 @@ def summaries_section(name: str, url: str, args: argparse.Namespace, home: Path)
             server = Server(url, 1, home)
             try:
                 total = count_emissions(url)
+                # the same request's cost without a summary: token, routing, JSON
+                baseline = latency_ms(server, token, f"/api/v1/projects/{project}")
                 summary = latency_ms(server, token, f"/api/v1/projects/{project}/summary")
                 by_day = latency_ms(server, token, f"/api/v1/projects/{project}/summary?by=day")
                 rss = server.rss_mb()
             finally:
                 server.stop()
             figures = {"emissions": total, "runs": total // per_run,
+                       "project_ms": round(baseline, 1),
                        "summary_ms": round(summary, 1), "by_day_ms": round(by_day, 1),
                        "rss_mb": round(rss)}  # fmt: skip
             if args.per_run_repeats:

@@ -113,8 +113,29 @@ def _day(rows: Any) -> ColumnElement[Any]:
     return func.substr(func.trim(rows.c.timestamp), 1, 10)
 
 
-def _keys(rows: Any, by: str | None) -> list[ColumnElement[Any]]:
+#: The measures the cube of every facet needs: the runs, their emissions by country and cloud,
+#: who knows embodied emissions, and the SCI's parts (over the runs that counted units).
+FACET_MEASURES = frozenset({
+    "n", "first", "it_kwh", "details", "k_embodied_kg", "v_units", "v_llm_calls",
+    *(f"{x}_{v}" for v in ("emissions", "embodied_kg", "llm_emissions_kg") for x in ("v", "k")),
+    *(f"{x}_{t}" for t in TRIPLES for x in ("cb", "clo", "chi")),
+})  # fmt: skip
+#: The columns each grouping's label is made of (the sums' query groups on these alone).
+LABEL_KEYS = {"day": ("day",), "week": ("day",), "month": ("day",),
+              "location": ("country_iso_code", "region", "cloud_provider", "cloud_region"),
+              "intensity_source": ("intensity_source", "from_interval", "source",
+                                   "wattprint_version"),
+              "status": ("status",), "experiment": ("experiment_name", "experiment_id"),
+              "project": ("project_id",), "team": ("project_id",)}  # fmt: skip
+
+
+def _keys(rows: Any, by: str | None, facets: bool = True) -> list[ColumnElement[Any]]:
+    """What the cube groups on: every facet and ``by``'s keys; without ``facets``, only the
+    columns ``by``'s labels are made of (one row per group, or one for all when no ``by``)."""
     c = rows.c
+    if not facets:
+        return [_day(rows).label("day") if name == "day" else c[name]
+                for name in (LABEL_KEYS[by] if by else ())]  # fmt: skip
     keys = [
         c.source,
         c.from_interval,
@@ -126,10 +147,13 @@ def _keys(rows: Any, by: str | None) -> list[ColumnElement[Any]]:
     return keys
 
 
-def cube(session: Session, f: RunFilter, by: str | None) -> tuple[dict[str, int], list[Any]]:
+def cube(
+    session: Session, f: RunFilter, by: str | None, facets: bool = True
+) -> tuple[dict[str, int], list[Any]]:
     """The runs grouped by every facet (and ``by``'s keys), with their sums and counts, in the
-    order of each group's first run: (each column's place, the rows as tuples)."""
-    query = _cube_statement(filter_shape(f), by, _is_postgresql(session))
+    order of each group's first run: (each column's place, the rows as tuples). Without
+    ``facets``: by ``by``'s labels' columns alone (the sums of each group, added up by SQL)."""
+    query = _cube_statement(filter_shape(f), by, _is_postgresql(session), facets)
     values = filter_values(f)
     if not _is_postgresql(session):  # SQLite's sums overflow to inf: unknown below
         result = session.execute(query, values)
@@ -147,11 +171,15 @@ def cube(session: Session, f: RunFilter, by: str | None) -> tuple[dict[str, int]
 
 
 @lru_cache(maxsize=256)
-def _cube_statement(shape: RunFilter, by: str | None, lateral: bool) -> Any:
+def _cube_statement(shape: RunFilter, by: str | None, lateral: bool, facets: bool) -> Any:
     """The cube's statement for filters of one shape, built once (it has some 150 terms)."""
     rows = run_rows(shape, COLUMNS, lateral=lateral, bound=True)
-    keys = _keys(rows, by)
-    return select(*keys, *_measures(rows)).group_by(*keys)
+    keys = _keys(rows, by, facets)
+    measures = _measures(rows)
+    if facets:  # what the facets and the SCI need; the groups' sums come from the other query
+        measures = [m for m in measures if m.name in FACET_MEASURES]
+    query = select(*keys, *measures)
+    return query.group_by(*keys) if keys else query
 
 
 @lru_cache(maxsize=256)
@@ -201,6 +229,9 @@ class Measures:
 
     def total(self, name: str) -> float | None:
         i = self.index[name]
+        if len(self.rows) == 1:  # a group's sums: SQL added them up
+            value = self.rows[0][i]
+            return None if value is None or not math.isfinite(value) else float(value)
         return _sum([row[i] for row in self.rows])
 
     def unknown(self, value: str) -> int:
@@ -251,8 +282,8 @@ def labels(row: tuple[Any, ...], index: dict[str, int]) -> dict[str, Any]:
 class Tally:
     """One group's runs, folded from cube rows: their measures and what tells them apart."""
 
-    def __init__(self, index: dict[str, int]) -> None:
-        self.all = Measures(index)
+    def __init__(self, index: dict[str, int], sums_index: dict[str, int]) -> None:
+        self.all = Measures(sums_index)  # the group's sums, from the query without facets
         self.counted = Measures(index)  # the runs that counted units of work (SCI)
         self.statuses: Counter[str] = Counter()
         self.sources: Counter[str] = Counter()
@@ -267,7 +298,6 @@ class Tally:
 
     def add(self, row: tuple[Any, ...], named: dict[str, Any]) -> None:
         n = named["n"]
-        self.all.add(row)
         self.statuses[named["status"]] += n
         self.sources[named["kind"]] += n
         self.in_progress += n if named["in_progress"] else 0
@@ -502,24 +532,14 @@ def llm_models(session: Session, f: RunFilter, by: str | None) -> dict[str, Coun
 
 def summarise(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, Any]:
     """The total of the runs the filter selects, and their groups by each of ``bys``
-    (``groupings``), as ``summaries`` gives them. NotInSql where SQL cannot say."""
+    (``groupings``), as ``summaries`` gives them. NotInSql where SQL cannot say.
+
+    Per grouping, two queries: the groups' sums (one row per group), and the cube of every
+    facet (what tells the runs apart, and the SCI's runs)."""
     out: dict[str, Any] | None = None
     groupings: dict[str, list[dict[str, Any]]] = {}
     for by in bys or [None]:
-        index, rows = cube(session, f, by)
-        label = labeller(session, by, index, rows) if by else None
-        total = Tally(index)
-        groups: dict[str, Tally] = {}
-        for row in rows:
-            named = labels(row, index)
-            if out is None:
-                total.add(row, named)
-            if label is not None:
-                key = label(row)
-                if key not in groups:
-                    groups[key] = Tally(index)
-                groups[key].add(row, named)
-        details = sum(row[index["details"]] for row in rows)
+        total, groups, details = _fold(session, f, by)
         models = llm_models(session, f, by) if details else {}
         if out is None:
             out = figures("total", total, models.get("", {}), compact=False)
@@ -529,3 +549,26 @@ def summarise(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, A
     assert out is not None
     out["groupings"] = groupings
     return out
+
+
+def _fold(session: Session, f: RunFilter, by: str | None) -> tuple[Tally, dict[str, Tally], int]:
+    """(the total, each group by its label, how many runs have an LLM detail)."""
+    index, rows = cube(session, f, by)
+    sums_index, sums = cube(session, f, by, facets=False)
+    total = Tally(index, sums_index)
+    groups: dict[str, Tally] = {}
+    label = labeller(session, by, index, rows) if by else None
+    for row in rows:
+        named = labels(row, index)
+        total.add(row, named)
+        if label is not None:
+            key = label(row)
+            if key not in groups:
+                groups[key] = Tally(index, sums_index)
+            groups[key].add(row, named)
+    label = labeller(session, by, sums_index, sums) if by else None
+    for row in sums:
+        total.all.add(row)
+        if label is not None:
+            groups[label(row)].all.add(row)
+    return total, groups, sum(row[index["details"]] for row in rows)
