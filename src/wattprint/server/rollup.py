@@ -176,7 +176,7 @@ def _cube_statement(shape: RunFilter, by: str | None, lateral: bool, facets: boo
     rows = run_rows(shape, COLUMNS, lateral=lateral, bound=True)
     keys = _keys(rows, by, facets)
     measures = _measures(rows)
-    if facets:  # what the facets and the SCI need; the groups' sums come from the other query
+    if facets and by is not None:  # the facets' and SCI's needs; groups' sums: the other query
         measures = [m for m in measures if m.name in FACET_MEASURES]
     query = select(*keys, *measures)
     return query.group_by(*keys) if keys else query
@@ -188,6 +188,13 @@ def _models_statement(shape: RunFilter, by: str | None, lateral: bool) -> Any:
     keys = [*_keys(rows, by), rows.c.llm_detail]
     return (select(*keys, func.count().label("n"))
             .where(func.coalesce(rows.c.llm_detail, "") != "").group_by(*keys))  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _all_measures() -> dict[str, int]:
+    """Every measure's place in a row of sums."""
+    rows = run_rows(RunFilter(), COLUMNS)
+    return {m.name: i for i, m in enumerate(_measures(rows))}
 
 
 def _is_postgresql(session: Session) -> bool:
@@ -554,7 +561,10 @@ def summarise(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, A
 def _fold(session: Session, f: RunFilter, by: str | None) -> tuple[Tally, dict[str, Tally], int]:
     """(the total, each group by its label, how many runs have an LLM detail)."""
     index, rows = cube(session, f, by)
-    sums_index, sums = cube(session, f, by, facets=False)
+    if by is None:  # the cube has a few rows (its facets'): their sums are added up here
+        sums_index, sums = _all_measures(), []
+    else:  # a row per group and facets: SQL adds up each group's sums, in a second query
+        sums_index, sums = cube(session, f, by, facets=False)
     total = Tally(index, sums_index)
     groups: dict[str, Tally] = {}
     label = labeller(session, by, index, rows) if by else None
@@ -566,6 +576,10 @@ def _fold(session: Session, f: RunFilter, by: str | None) -> tuple[Tally, dict[s
             if key not in groups:
                 groups[key] = Tally(index, sums_index)
             groups[key].add(row, named)
+    if by is None:
+        for row in rows:
+            total.all.add(tuple(row[index[name]] if name in index else None
+                                for name in sums_index))  # fmt: skip
     label = labeller(session, by, sums_index, sums) if by else None
     for row in sums:
         total.all.add(row)
