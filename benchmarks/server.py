@@ -7,8 +7,11 @@
 Ingest: 8 client threads each POST batches of 100 record envelopes to ``wattprint server``
 (a subprocess on a free port) with 1 worker on SQLite, 1 and 4 workers on PostgreSQL; beside it,
 the rate of inserting the same rows with the database driver alone (the ceiling). Summaries:
-rows written straight into the database (1,000 rows per run), then the median latency of
-GET /api/v1/projects/{id}/summary and of the same ?by=day, at each size. RSS: the server's
+rows written straight into the database (``--rows-per-run``, 1,000 by default; each layout on a
+fresh database), then the median latency of GET /api/v1/projects/{id}/summary and of the same
+?by=day at each size, beside GET /api/v1/projects/{id} (the request without a summary), and in
+the server's process the SQL summary beside the report's summariser on one Run per run (what
+the server did before; ``--per-run-repeats 0`` leaves it out). RSS: the server's
 processes after each phase. The PostgreSQL database given is emptied (schema dropped) first.
 """
 
