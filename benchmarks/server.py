@@ -8,8 +8,11 @@
 Ingest: 8 client threads each POST batches of 100 record envelopes to ``wattprint server``
 (a subprocess on a free port) with 1 worker on SQLite, 1 and 4 workers on PostgreSQL; beside it,
 the rate of inserting the same rows with the database driver alone (the ceiling). Summaries:
-rows written straight into the database (1,000 rows per run), then the median latency of
-GET /api/v1/projects/{id}/summary and of the same ?by=day, at each size. RSS: the server's
+rows written straight into the database (``--rows-per-run``, 1,000 by default; each layout on a
+fresh database), then the median latency of GET /api/v1/projects/{id}/summary and of the same
+?by=day at each size, beside GET /api/v1/projects/{id} (the request without a summary), and in
+the server's process the SQL summary beside the report's summariser on one Run per run (what
+the server did before; ``--per-run-repeats 0`` leaves it out). RSS: the server's
 processes after each phase, and their CPU time per record ingested (the database's own not
 counted). The PostgreSQL database given is emptied (schema dropped) first.
 With ``--baseline SRC`` (the ``src`` folder of another checkout, e.g. ``git worktree add``
@@ -29,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -190,12 +193,23 @@ def post_all(server: Server, token: str, batches: list[bytes], created: list[int
             created[c] += r.json()["created"]
 
 
-def _table_rows(project: int, run_pk: int, start: int, count: int, run_name: str):
+#: What tells the filled runs apart, one value each by the run's number (a summary groups on them).
+STATUSES = ("finished", "finished", "failed", "running")
+COUNTRIES = ("FRA", "DEU", "USA", "SWE", "IND")
+
+
+def _table_rows(project: int, run_pk: int, start: int, count: int, run_name: str,
+                number: int | None = None):  # fmt: skip
     from wattprint.server.values import parse_time
 
     out = []
     for i in range(start, start + count):
         row = record(run_name, i)
+        if number is not None:  # a filled run: on its own day of the year, status and country
+            day = datetime(2026, 1, 1) + timedelta(days=number % 365, seconds=i)
+            row.update(timestamp=day.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+                       status=STATUSES[number % 4],
+                       country_iso_code=COUNTRIES[number % 5])  # fmt: skip
         row.update(project_pk=project, run_pk=run_pk, key=f"{run_name}:{i}", seq=i,
                    at=parse_time(row["timestamp"]), origin="wattprint", task_name=None)  # fmt: skip
         out.append(row)
@@ -241,8 +255,8 @@ def _experiment(connection: Any) -> int:
     return connection.execute(text("SELECT min(id) FROM experiments")).scalar()
 
 
-def fill(url: str, project: int, target: int, have: int) -> int:
-    """Rows straight into the database up to ``target`` emissions, ROWS_PER_RUN per run, each
+def fill(url: str, project: int, target: int, have: int, per_run: int = ROWS_PER_RUN) -> int:
+    """Rows straight into the database up to ``target`` emissions, ``per_run`` per run, each
     run's totals pointing at its last row (as ingest leaves them)."""
     from sqlalchemy import func, insert, select, update
 
@@ -262,13 +276,13 @@ def fill(url: str, project: int, target: int, have: int) -> int:
                 source="wattprint", status="running", emissions_count=0,
                 last_seen=datetime(2026, 3, 1),
             ).returning(Run.id)).scalar()  # fmt: skip
-            rows = _table_rows(project, run_pk, 0, ROWS_PER_RUN, name)
+            rows = _table_rows(project, run_pk, 0, per_run, name, number=have // per_run)
             insert_new(s, Emission.__table__, rows, ("project_pk", "key"))
             last_id = s.scalar(select(func.max(Emission.id)).where(Emission.run_pk == run_pk))
             last = rows[-1]
             apply_totals(s, run_pk, last, last["at"], last["seq"], last_id)
-            s.execute(update(Run).where(Run.id == run_pk).values(emissions_count=ROWS_PER_RUN))
-        have += ROWS_PER_RUN
+            s.execute(update(Run).where(Run.id == run_pk).values(emissions_count=per_run))
+        have += per_run
     engine.dispose()
     return have
 
@@ -302,7 +316,10 @@ def count_emissions(url: str) -> int:
 def bench(name: str, url: str, workers: list[int], args: argparse.Namespace, home: Path):
     out: dict[str, Any] = {"database": name}
     project, token = setup(url)
-    out["raw_insert_rows_per_s"] = round(raw_insert_rate(url, project, args.raw_rows))
+    if args.no_ingest:
+        workers = []
+    else:
+        out["raw_insert_rows_per_s"] = round(raw_insert_rate(url, project, args.raw_rows))
     sources = [("", ROOT / "src")]
     if args.baseline:
         sources.insert(0, ("baseline_", Path(args.baseline)))
@@ -324,23 +341,66 @@ def bench(name: str, url: str, workers: list[int], args: argparse.Namespace, hom
             print(f"{name}: {prefix or 'this code, '}{n} worker(s): {rate:,.0f} records/s, "
                   f"server CPU {cpu_us:.0f} µs/record (load average {os.getloadavg()[0]:.1f})",
                   file=sys.stderr)  # fmt: skip
-    project, token = setup(url)  # summaries on a fresh database
-    have, sizes = 0, []
-    for size in args.sizes:
-        have = fill(url, project, size, have)
-        server = Server(url, 1, home)
-        try:
-            total = count_emissions(url)
-            summary = latency_ms(server, token, f"/api/v1/projects/{project}/summary")
-            by_day = latency_ms(server, token, f"/api/v1/projects/{project}/summary?by=day")
-            sizes.append({"emissions": total, "runs": total // ROWS_PER_RUN,
-                          "summary_ms": round(summary, 1), "by_day_ms": round(by_day, 1),
-                          "rss_mb": round(server.rss_mb())})  # fmt: skip
-        finally:
-            server.stop()
-        print(f"{name}: {sizes[-1]}", file=sys.stderr)
-    out["summaries"] = sizes
+    out["summaries"] = summaries_section(name, url, args, home)
     return out
+
+
+def in_process_ms(url: str, project: int, by: str | None, repeats: int) -> dict[str, float]:
+    """A summary in the server's process, without HTTP: added up in SQL (``summary``) and by
+    the report's summariser on one Run per run (``reference_summary``, what the server did
+    before), medians of ``repeats``."""
+    from wattprint.server import db, summaries
+    from wattprint.server.store import RunFilter
+
+    engine = db.make_engine(url)
+    factory = db.session_factory(engine)
+    f = RunFilter(project_id=project)
+    out = {}
+    for name, summarise in (("sql", summaries.summary), ("per_run", summaries.reference_summary)):
+        times = []
+        for _ in range(repeats + 1):  # the first warms the caches
+            with db.transaction(factory) as s:
+                start = time.perf_counter()
+                summarise(s, f, by)
+                times.append((time.perf_counter() - start) * 1000)
+        out[name] = statistics.median(times[1:])
+    engine.dispose()
+    return out
+
+
+def summaries_section(name: str, url: str, args: argparse.Namespace, home: Path):
+    """For each layout (rows per run), a fresh database filled up to each size: the latency of
+    the project summary and of its day-by-day series over HTTP, and in the process both ways."""
+    sizes = []
+    for per_run in args.rows_per_run:
+        project, token = setup(url)
+        have = 0
+        for size in args.sizes:
+            have = fill(url, project, size, have, per_run)
+            server = Server(url, 1, home)
+            try:
+                total = count_emissions(url)
+                # the same request's cost without a summary: token, routing, JSON
+                baseline = latency_ms(server, token, f"/api/v1/projects/{project}")
+                summary = latency_ms(server, token, f"/api/v1/projects/{project}/summary")
+                by_day = latency_ms(server, token, f"/api/v1/projects/{project}/summary?by=day")
+                rss = server.rss_mb()
+            finally:
+                server.stop()
+            figures = {"emissions": total, "runs": total // per_run,
+                       "project_ms": round(baseline, 1),
+                       "summary_ms": round(summary, 1), "by_day_ms": round(by_day, 1),
+                       "rss_mb": round(rss)}  # fmt: skip
+            if args.per_run_repeats:
+                for by in (None, "day"):
+                    both = in_process_ms(url, project, by, args.per_run_repeats)
+                    tag = "_by_day" if by else ""
+                    figures[f"in_process{tag}_sql_ms"] = round(both["sql"], 1)
+                    figures[f"in_process{tag}_per_run_ms"] = round(both["per_run"], 1)
+            figures["load_average"] = round(os.getloadavg()[0], 2)
+            sizes.append(figures)
+            print(f"{name}: {figures}", file=sys.stderr)
+    return sizes
 
 
 def main() -> None:
@@ -357,9 +417,24 @@ def main() -> None:
         help="which to measure (PostgreSQL where --postgres-url is given)",
     )
     parser.add_argument("--baseline", help="another checkout's src folder: its ingest too")
+    parser.add_argument(
+        "--rows-per-run",
+        default=str(ROWS_PER_RUN),
+        help="summaries: rows per run, one layout each (1000,100: 1,000,000 "
+        "emissions in 1,000 and in 10,000 runs)",
+    )
+    parser.add_argument(
+        "--per-run-repeats",
+        type=int,
+        default=3,
+        help="summaries: also time, in the process, the SQL summary beside the "
+        "report's summariser on one Run per run (the server before); 0: not",
+    )
+    parser.add_argument("--no-ingest", action="store_true", help="summaries only")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",")]
+    args.rows_per_run = [int(s) for s in args.rows_per_run.split(",")]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)

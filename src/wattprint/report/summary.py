@@ -224,9 +224,18 @@ def _sum_known(values: list[float | None]) -> tuple[float | None, int]:
     return total, len(values) - len(known)
 
 
-def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
+def equivalents_of(kg: float | None, country: str | None) -> list[dict[str, Any]]:
+    """A group's equivalents (the car figure of ``country``), as the summaries give them."""
     from .equivalents import equivalents
 
+    return [
+        {"label": e.label, "amount": e.amount, "unit": e.unit, "factor_g": e.factor_g,
+         "year": e.year, "source": e.source, "license": e.license, "note": e.note}
+        for e in equivalents(kg or 0.0, country)
+    ]  # fmt: skip
+
+
+def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
     out: dict[str, Any] = {"group": key, "runs": len(runs)}
     out.update(_labels(runs))
     out["statuses"] = dict(sorted(Counter(r.text("status") or "unknown" for r in runs).items()))
@@ -295,11 +304,7 @@ def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
         by_country[r.text("country_iso_code").upper()] += r.num("emissions") or 0.0
     country = max(by_country, key=lambda k: by_country[k]) if by_country else ""
     out["country"] = country or None
-    out["equivalents"] = [
-        {"label": e.label, "amount": e.amount, "unit": e.unit, "factor_g": e.factor_g,
-         "year": e.year, "source": e.source, "license": e.license, "note": e.note}
-        for e in equivalents(kg or 0.0, country or None)
-    ]  # fmt: skip
+    out["equivalents"] = equivalents_of(kg, country or None)
     out["elsewhere"] = _elsewhere(runs)
     out["at_another_time"] = _at_another_time(runs)
     from .footprint import summarise_footprint
@@ -349,35 +354,42 @@ def _at_another_time(runs: list[Run]) -> dict[str, Any] | None:
 
 def _elsewhere(runs: list[Run]) -> list[dict[str, Any]]:
     """For cloud runs, per provider: the same IT energy in the provider's lowest-carbon region."""
-    from .whatif import region_options
-
     out = []
     for provider, group in sorted(_cloud_runs(runs).items()):
         it_kwh, actual = _it_energy(group)
-        try:
-            options = region_options(provider, it_kwh)
-        except ValueError as exc:
-            out.append({"provider": provider, "runs": len(group), "note": str(exc)})
-            continue
-        if not options:
-            continue
-        best = options[0]
-        out.append(
-            {
-                "provider": best.provider,
-                "runs": len(group),
-                "regions": sorted({r.text("cloud_region") for r in group}),
-                "actual_kg": actual,
-                "it_energy_kwh": it_kwh,
-                "best_region": best.region,
-                "label": best.label,
-                "pue": best.pue,
-                "intensity_g_per_kwh": best.intensity.value,
-                "intensity_source": best.intensity.source,
-                "kg": best.emissions_kg,
-            }
-        )
+        regions = {r.text("cloud_region") for r in group}
+        entry = cheapest_region(provider, len(group), regions, it_kwh, actual)
+        if entry is not None:
+            out.append(entry)
     return out
+
+
+def cheapest_region(provider: str, runs: int, regions: set[str], it_kwh: float,
+                    actual: float) -> dict[str, Any] | None:  # fmt: skip
+    """One provider's runs (their regions, IT energy in kWh and emissions in kg) set against
+    the provider's lowest-carbon region; None when no region of it has a known intensity."""
+    from .whatif import region_options
+
+    try:
+        options = region_options(provider, it_kwh)
+    except ValueError as exc:
+        return {"provider": provider, "runs": runs, "note": str(exc)}
+    if not options:
+        return None
+    best = options[0]
+    return {
+        "provider": best.provider,
+        "runs": runs,
+        "regions": sorted(regions),
+        "actual_kg": actual,
+        "it_energy_kwh": it_kwh,
+        "best_region": best.region,
+        "label": best.label,
+        "pue": best.pue,
+        "intensity_g_per_kwh": best.intensity.value,
+        "intensity_source": best.intensity.source,
+        "kg": best.emissions_kg,
+    }
 
 
 def _cloud_runs(runs: list[Run]) -> dict[str, list[Run]]:

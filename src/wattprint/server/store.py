@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from . import security
@@ -116,29 +116,61 @@ class RunFilter:
     until: datetime | None = None  # ... and before
 
 
-def runs_query(f: RunFilter) -> Select[Any]:
+def runs_query(f: RunFilter, bound: bool = False) -> Select[Any]:
+    """The runs the filter selects. ``bound``: each value a bind parameter named as the
+    filter's field (lists expanding), so that one statement serves every filter of one shape
+    (summaries build theirs once, see ``filter_values``)."""
+
+    def value(name: str) -> Any:
+        given = getattr(f, name)
+        if not bound:
+            return list(given) if isinstance(given, list | tuple) else given
+        return bindparam(name, expanding=isinstance(given, list | tuple))
+
     query = select(Run)
     if f.organization_id is not None or f.team_id is not None or f.organization_ids is not None:
         query = query.join(Project, Project.id == Run.project_id)
         if f.organization_id is not None:
-            query = query.where(Project.organization_id == f.organization_id)
+            query = query.where(Project.organization_id == value("organization_id"))
         if f.organization_ids is not None:
-            query = query.where(Project.organization_id.in_(list(f.organization_ids)))
+            query = query.where(Project.organization_id.in_(value("organization_ids")))
         if f.team_id is not None:
-            query = query.where(Project.team_id == f.team_id)
+            query = query.where(Project.team_id == value("team_id"))
     if f.project_id is not None:
-        query = query.where(Run.project_id == f.project_id)
+        query = query.where(Run.project_id == value("project_id"))
     if f.experiment_id is not None:
-        query = query.where(Run.experiment_id == f.experiment_id)
+        query = query.where(Run.experiment_id == value("experiment_id"))
     if f.run_ids is not None:
-        query = query.where(Run.id.in_(list(f.run_ids)))
+        query = query.where(Run.id.in_(value("run_ids")))
     if f.status is not None:
-        query = query.where(Run.status == f.status)
+        query = query.where(Run.status == value("status"))
     if f.since is not None:
-        query = query.where(Run.last_at >= f.since)
+        query = query.where(Run.last_at >= value("since"))
     if f.until is not None:
-        query = query.where(Run.last_at < f.until)
+        query = query.where(Run.last_at < value("until"))
     return query
+
+
+def filter_values(f: RunFilter) -> dict[str, Any]:
+    """The bind parameters of ``runs_query(f, bound=True)``."""
+    from dataclasses import fields
+
+    out = {}
+    for field in fields(f):
+        given = getattr(f, field.name)
+        if given is not None:
+            out[field.name] = list(given) if isinstance(given, list | tuple) else given
+    return out
+
+
+def filter_shape(f: RunFilter) -> RunFilter:
+    """A filter with the same fields set as ``f`` (placeholders): the key of a statement built
+    with ``runs_query(..., bound=True)``."""
+    from dataclasses import fields
+
+    return RunFilter(**{field.name: (() if isinstance(getattr(f, field.name), list | tuple)
+                                     else 0)
+                        for field in fields(f) if getattr(f, field.name) is not None})  # fmt: skip
 
 
 # -- organizations, teams, projects, experiments -------------------------------------------------

@@ -1,15 +1,18 @@
-"""Summaries of stored runs, by the report's own summariser (one set of rules: unknown is never
-zero; bounds only when every run has them), on Run objects built from each run's newest row.
+"""Summaries of stored runs: totals with bounds, by component, by day/week/month, location,
+intensity source, experiment, project, team or status; and runs compared.
 
-A run's newest row is its running total (``runs.last_emission_id``), so a summary reads one row
-per run, never the emissions.
+``summary`` and ``grouped`` add up in SQL (``rollup``: GROUP BY over each run's running total,
+fast however many emissions and runs there are). The report's own summariser, on Run objects
+built from each run's newest row (``reference_summary``, ``reference_grouped``), is the
+reference they are tested against, and what answers where SQL cannot say (``rollup.NotInSql``).
+A run that has sent only intervals so far counts by its newest interval (``in_progress_runs``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -17,13 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import records
-from .models import Emission, Project, Run
-from .store import RunFilter, runs_query
+from . import rollup
+from .models import Project, Run
+from .runrows import run_rows
+from .store import RunFilter
 from .values import parse_time
 
 PERIODS = ("day", "week", "month")
 GROUPINGS = PERIODS + ("location", "intensity_source", "experiment", "project", "team", "status")
-_COLUMNS = [Emission.__table__.c[name] for name in records.COLUMNS]
 #: Each part's bound columns (low, high).
 _PART_BOUNDS = {part: (f"{prefix}_low_kwh", f"{prefix}_high_kwh") for part, prefix in
                 (("cpu", "cpu_energy"), ("gpu", "gpu_energy"), ("ram", "ram_energy"),
@@ -59,20 +63,20 @@ def _takes_a_row(cls: type) -> bool:
     return next(iter(inspect.signature(cls).parameters)) == "row"
 
 
-def stored_runs(session: Session, f: RunFilter) -> list[tuple[Run, Any]]:
-    """(run, the report's Run of its newest row) for every run the filter selects that has a row,
-    oldest run first."""
-    runs = runs_query(f).subquery()
-    query = (
-        select(runs.c.id, runs.c.source, *_COLUMNS)
-        .join(Emission, Emission.id == runs.c.last_emission_id)
-        .order_by(runs.c.id)
-    )
+def stored_runs(session: Session, f: RunFilter) -> list[tuple[dict[str, Any], Any]]:
+    """({"id", "in_progress"}, the report's Run of its newest row) for every run the filter
+    selects, oldest run first; a run with no row yet by its newest interval (in progress)."""
+    rows = run_rows(f, records.COLUMNS, lateral=session.get_bind().dialect.name == "postgresql")
+    query = select(rows).order_by(rows.c.run_pk)
     out = []
-    for order, (run_id, source, *values) in enumerate(session.execute(query)):
-        kind = "codecarbon" if source == "codecarbon" else None
-        row = dict(zip(records.COLUMNS, values, strict=True))
-        out.append(({"id": run_id}, report_run(row, order, kind)))
+    for order, found in enumerate(session.execute(query)):
+        values = found._mapping
+        in_progress = bool(values["from_interval"])
+        kind = "wattprint" if in_progress else (
+            "codecarbon" if values["source"] == "codecarbon" else None)  # fmt: skip
+        row = {name: values[name] for name in records.COLUMNS}
+        info = {"id": values["run_pk"], "in_progress": in_progress}
+        out.append((info, report_run(row, order, kind)))
     return out
 
 
@@ -85,8 +89,17 @@ def _bounds(runs: Sequence[Any], low: str, high: str) -> tuple[float | None, flo
     return sum(lows), sum(highs)  # type: ignore[arg-type]
 
 
-def totals(key: str, runs: Sequence[Any]) -> dict[str, Any]:
-    """The report's summary of a group, with the flat figures the API promises beside it."""
+def _water(runs: Sequence[Any]) -> dict[str, Any]:
+    """Litres where the runs say them, and how many do not (unknown, never zero)."""
+    from ..report.summary import _sum_known
+
+    litres, unknown = _sum_known([r.num("water_consumed") for r in runs])
+    return {"litres": litres, "unknown_runs": unknown}
+
+
+def totals(key: str, runs: Sequence[Any], in_progress: int = 0) -> dict[str, Any]:
+    """The report's summary of a group, with the flat figures the API promises beside it;
+    ``in_progress``: how many of the runs are known only by their intervals so far."""
     from ..report.summary import summarise_group
 
     summary = summarise_group(key, list(runs))
@@ -102,6 +115,7 @@ def totals(key: str, runs: Sequence[Any]) -> dict[str, Any]:
     return {
         "group": key,
         "runs": summary["runs"],
+        "in_progress_runs": in_progress,
         "duration_s": summary["duration_s"],
         "energy_kwh": summary["energy"]["total"]["kwh"],
         "energy_low_kwh": energy_low,
@@ -120,19 +134,13 @@ def totals(key: str, runs: Sequence[Any]) -> dict[str, Any]:
         "country": summary["country"],
         "equivalents": summary["equivalents"],
         "elsewhere": summary["elsewhere"],
+        "water": _water(runs),
+        "footprint": summary["footprint"],
     }
 
 
 def _period(kind: str) -> Callable[[Any], str]:
-    def key(run: Any) -> str:
-        day = run.timestamp.date()  # as the report groups by day: the date as written
-        if kind == "day":
-            return day.isoformat()
-        if kind == "week":
-            return (day - timedelta(days=day.weekday())).isoformat()  # the week's Monday
-        return day.strftime("%Y-%m")
-
-    return key
+    return lambda run: rollup.period_of(run.timestamp.date(), kind)  # the date as written
 
 
 def _grouper(session: Session, by: str, pairs: list[tuple[dict[str, Any], Any]]):
@@ -169,21 +177,63 @@ def _project_names(session: Session, run_ids: list[int], by: str) -> dict[int, s
     return dict(session.execute(query.where(Run.id.in_(run_ids))).all())
 
 
+def _check(bys: Sequence[str]) -> None:
+    bad = [by for by in bys if by not in GROUPINGS]
+    if bad:
+        raise ValueError(f"by={bad[0]!r}: use one of {', '.join(GROUPINGS)}")
+
+
 def summary(session: Session, f: RunFilter, by: str | None = None) -> dict[str, Any]:
     """Totals of the runs the filter selects; with ``by``, also one group per day, week, month,
     location, intensity source, experiment, project, team or status."""
-    if by is not None and by not in GROUPINGS:
-        raise ValueError(f"by={by!r}: use one of {', '.join(GROUPINGS)}")
-    pairs = stored_runs(session, f)
-    runs = [run for _, run in pairs]
-    out = totals("total", runs)
+    together = grouped(session, f, [by] if by is not None else [])
+    groupings = together.pop("groupings")
     if by is not None:
-        key = _grouper(session, by, pairs)
-        groups: dict[str, list[Any]] = defaultdict(list)
-        for row, run in pairs:
-            groups[key(run, row)].append(run)
+        together["by"] = by
+        together["groups"] = groupings[by]
+    return together
+
+
+def grouped(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, Any]:
+    """Totals once, and groups by each of ``bys`` (as ``summary`` makes them): one call for a
+    dashboard page's several charts."""
+    _check(bys)
+    try:
+        return rollup.summarise(session, f, bys)
+    except rollup.NotInSql:
+        return reference_grouped(session, f, bys)
+
+
+def _groups(session: Session, by: str, pairs: list[tuple[dict[str, Any], Any]]):
+    key = _grouper(session, by, pairs)
+    groups: dict[str, list[tuple[dict[str, Any], Any]]] = defaultdict(list)
+    for info, run in pairs:
+        groups[key(run, info)].append((info, run))
+    return [_compact(_totals(k, v)) for k, v in sorted(groups.items())]
+
+
+def _totals(key: str, pairs: list[tuple[dict[str, Any], Any]]) -> dict[str, Any]:
+    in_progress = sum(1 for info, _ in pairs if info["in_progress"])
+    return totals(key, [run for _, run in pairs], in_progress)
+
+
+def reference_summary(session: Session, f: RunFilter, by: str | None = None) -> dict[str, Any]:
+    """``summary`` by the report's summariser on each run (what the SQL is tested against)."""
+    _check([by] if by is not None else [])
+    pairs = stored_runs(session, f)
+    out = _totals("total", pairs)
+    if by is not None:
         out["by"] = by
-        out["groups"] = [_compact(totals(k, v)) for k, v in sorted(groups.items())]
+        out["groups"] = _groups(session, by, pairs)
+    return out
+
+
+def reference_grouped(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, Any]:
+    """``grouped`` by the report's summariser on each run."""
+    _check(bys)
+    pairs = stored_runs(session, f)
+    out = _totals("total", pairs)
+    out["groupings"] = {by: _groups(session, by, pairs) for by in bys}
     return out
 
 
@@ -193,27 +243,11 @@ def _compact(group: dict[str, Any]) -> dict[str, Any]:
 
 
 def compare(session: Session, f: RunFilter) -> list[dict[str, Any]]:
-    """Runs side by side, each with the same figures as a summary."""
+    """Runs side by side, each with the same figures as a summary (``in_progress``: known only
+    by its intervals so far)."""
     from ..report.summary import run_row
 
     return [
-        dict(run_row(run, run.experiment), id=row["id"]) for row, run in stored_runs(session, f)
+        dict(run_row(run, run.experiment), id=info["id"], in_progress=info["in_progress"])
+        for info, run in stored_runs(session, f)
     ]
-
-
-def grouped(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, Any]:
-    """Totals once, and groups by each of ``bys`` (as ``summary`` makes them): one read of the
-    runs for a dashboard page's several charts."""
-    bad = [by for by in bys if by not in GROUPINGS]
-    if bad:
-        raise ValueError(f"by={bad[0]!r}: use one of {', '.join(GROUPINGS)}")
-    pairs = stored_runs(session, f)
-    out = totals("total", [run for _, run in pairs])
-    out["groupings"] = {}
-    for by in bys:
-        key = _grouper(session, by, pairs)
-        groups: dict[str, list[Any]] = defaultdict(list)
-        for row, run in pairs:
-            groups[key(run, row)].append(run)
-        out["groupings"][by] = [_compact(totals(k, v)) for k, v in sorted(groups.items())]
-    return out

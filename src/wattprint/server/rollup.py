@@ -1,0 +1,588 @@
+"""Summaries added up by the database: GROUP BY, SUM and COUNT over one row per run (its running
+total, see ``runrows``), so a summary's cost follows the runs' distinct kinds, not the emissions.
+
+The report's rules (report/summary.py, report/footprint.py), written in SQL:
+
+* unknown, never zero: a quantity counts only where it is known and valid (not NULL, not
+  negative): ``SUM(CASE WHEN x >= 0 THEN x END)``, beside ``COUNT(*) - COUNT(valid x)`` runs
+  whose value is unknown; a sum of no known value is NULL, not 0;
+* bounds only when every run has them: a group's low/high are the sums of its runs' bounds when
+  ``COUNT(runs with both bounds) = COUNT(*)``, else NULL (the footprint's parts: when every run
+  whose value is known has both).
+
+One query groups the runs by everything a summary tells apart (status, source, intensity source
+and kind, methods, country, cloud, functional unit, embodied method, and the grouping asked
+for); its few rows are folded here into the report's figures. Where SQL cannot say what the
+report would (a timestamp that does not begin with its date, a sum past the largest float on
+PostgreSQL), ``NotInSql`` sends the caller to the report's own summariser.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import DataError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..report.summary import COMPONENTS, cheapest_region, equivalents_of
+from .models import Project, Team
+from .runrows import run_rows
+from .store import RunFilter, filter_shape, filter_values
+
+PERIODS = ("day", "week", "month")
+#: Quantities summed (each with the count of runs that know it).
+VALUES = ("duration", "energy_consumed", "cpu_energy", "gpu_energy", "ram_energy",
+          "platform_energy_kwh", "emissions", "machine_energy_kwh", "machine_emissions_kg",
+          "embodied_kg", "llm_emissions_kg", "llm_energy_kwh", "llm_calls",
+          "units", "water_consumed")  # fmt: skip
+#: Bounds given only when every run has both: name -> (low, high).
+PAIRS = {"energy": ("energy_low_kwh", "energy_high_kwh"),
+         "cpu": ("cpu_energy_low_kwh", "cpu_energy_high_kwh"),
+         "gpu": ("gpu_energy_low_kwh", "gpu_energy_high_kwh"),
+         "ram": ("ram_energy_low_kwh", "ram_energy_high_kwh"),
+         "platform": ("platform_energy_low_kwh", "platform_energy_high_kwh"),
+         "emissions": ("emissions_low_kg", "emissions_high_kg")}  # fmt: skip
+#: The footprint's parts: bounds when every run that knows the value has both.
+TRIPLES = {
+    "emissions": ("emissions", "emissions_low_kg", "emissions_high_kg"),
+    "embodied": ("embodied_kg", "embodied_low_kg", "embodied_high_kg"),
+    "llm": ("llm_emissions_kg", "llm_emissions_low_kg", "llm_emissions_high_kg"),
+}
+PARTS = {"cpu": "cpu_energy", "gpu": "gpu_energy", "ram": "ram_energy",
+         "platform": "platform_energy_kwh"}  # fmt: skip
+#: What a summary tells runs apart by (text columns, grouped on as stored).
+FACETS = ("status", "wattprint_version", "intensity_source", "intensity_kind", "cpu_method",
+          "gpu_method", "ram_method", "country_iso_code", "on_cloud", "cloud_provider",
+          "cloud_region", "functional_unit", "embodied_method")  # fmt: skip
+#: The extra columns each grouping is keyed on.
+GROUP_KEYS = {"day": ("day",), "week": ("day",), "month": ("day",), "location": ("region",),
+              "intensity_source": (), "status": (), "experiment": ("experiment_name",
+              "experiment_id"), "project": ("project_id",), "team": ("project_id",)}  # fmt: skip
+COLUMNS = sorted({*VALUES, *(c for pair in PAIRS.values() for c in pair),
+                  *(c for t in TRIPLES.values() for c in t), *FACETS, "timestamp", "pue",
+                  "region", "experiment_name", "experiment_id", "llm_detail"})  # fmt: skip
+_CLOUD = ("Y", "YES", "TRUE", "1")
+
+
+class NotInSql(Exception):
+    """This summary needs the report's summariser on each run (see the module's docstring)."""
+
+
+def _valid(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case((column >= 0, column))
+
+
+def _measures(rows: Any) -> list[ColumnElement[Any]]:
+    c = rows.c
+    out: list[ColumnElement[Any]] = [func.count().label("n"), func.min(c.run_pk).label("first")]
+    for name in VALUES:
+        out += [func.sum(_valid(c[name])).label(f"v_{name}"),
+                func.count(_valid(c[name])).label(f"k_{name}")]  # fmt: skip
+    for name, (low, high) in PAIRS.items():
+        both = (c[low] >= 0) & (c[high] >= 0)
+        out += [func.count(case((both, 1))).label(f"b_{name}"),
+                func.sum(_valid(c[low])).label(f"lo_{name}"),
+                func.sum(_valid(c[high])).label(f"hi_{name}")]  # fmt: skip
+    for name, (value, low, high) in TRIPLES.items():
+        known = c[value] >= 0
+        out += [func.count(case((known & (c[low] >= 0) & (c[high] >= 0), 1))).label(f"cb_{name}"),
+                func.sum(case((known & (c[low] >= 0), c[low]))).label(f"clo_{name}"),
+                func.sum(case((known & (c[high] >= 0), c[high]))).label(f"chi_{name}")]  # fmt: skip
+    energy, emissions = c.energy_consumed, c.emissions
+    weighted = (energy > 0) & (emissions >= 0)
+    pue = case((c.pue > 0, c.pue), else_=1.0)
+    out += [
+        func.sum(case((weighted, emissions))).label("grams_kg"),
+        func.sum(case((weighted, energy))).label("grams_kwh"),
+        # IT energy (without the PUE) for the cloud comparison; unknown energy adds nothing there
+        func.sum(func.coalesce(_valid(energy), 0.0) / pue).label("it_kwh"),
+        func.count(case((func.coalesce(c.llm_detail, "") != "", 1))).label("details"),
+    ]
+    return out
+
+
+def _day(rows: Any) -> ColumnElement[Any]:
+    return func.substr(func.trim(rows.c.timestamp), 1, 10)
+
+
+#: The measures the cube of every facet needs: the runs, their emissions by country and cloud,
+#: who knows embodied emissions, and the SCI's parts (over the runs that counted units).
+FACET_MEASURES = frozenset({
+    "n", "first", "it_kwh", "details", "k_embodied_kg", "v_units", "v_llm_calls",
+    *(f"{x}_{v}" for v in ("emissions", "embodied_kg", "llm_emissions_kg") for x in ("v", "k")),
+    *(f"{x}_{t}" for t in TRIPLES for x in ("cb", "clo", "chi")),
+})  # fmt: skip
+#: The columns each grouping's label is made of (the sums' query groups on these alone).
+LABEL_KEYS = {"day": ("day",), "week": ("day",), "month": ("day",),
+              "location": ("country_iso_code", "region", "cloud_provider", "cloud_region"),
+              "intensity_source": ("intensity_source", "from_interval", "source",
+                                   "wattprint_version"),
+              "status": ("status",), "experiment": ("experiment_name", "experiment_id"),
+              "project": ("project_id",), "team": ("project_id",)}  # fmt: skip
+
+
+def _keys(rows: Any, by: str | None, facets: bool = True) -> list[ColumnElement[Any]]:
+    """What the cube groups on: every facet and ``by``'s keys; without ``facets``, only the
+    columns ``by``'s labels are made of (one row per group, or one for all when no ``by``)."""
+    c = rows.c
+    if not facets:
+        return [_day(rows).label("day") if name == "day" else c[name]
+                for name in (LABEL_KEYS[by] if by else ())]  # fmt: skip
+    keys = [
+        c.source,
+        c.from_interval,
+        *(c[name] for name in FACETS),
+        case((c.units > 0, 1), else_=0).label("has_units"),
+    ]
+    for name in GROUP_KEYS.get(by, ()) if by else ():
+        keys.append(_day(rows).label("day") if name == "day" else c[name])
+    return keys
+
+
+def cube(
+    session: Session, f: RunFilter, by: str | None, facets: bool = True
+) -> tuple[dict[str, int], list[Any]]:
+    """The runs grouped by every facet (and ``by``'s keys), with their sums and counts, in the
+    order of each group's first run: (each column's place, the rows as tuples). Without
+    ``facets``: by ``by``'s labels' columns alone (the sums of each group, added up by SQL)."""
+    query = _cube_statement(filter_shape(f), by, _is_postgresql(session), facets)
+    values = filter_values(f)
+    if not _is_postgresql(session):  # SQLite's sums overflow to inf: unknown below
+        result = session.execute(query, values)
+        found = [tuple(r) for r in result]
+    else:
+        try:  # PostgreSQL refuses a sum past the largest float; the report calls it unknown
+            with session.begin_nested():
+                result = session.execute(query, values)
+                found = [tuple(r) for r in result]
+        except DataError:
+            raise NotInSql("a sum overflows") from None
+    index = {name: i for i, name in enumerate(result.keys())}
+    first = index["first"]
+    return index, sorted(found, key=lambda row: row[first])
+
+
+@lru_cache(maxsize=256)
+def _cube_statement(shape: RunFilter, by: str | None, lateral: bool, facets: bool) -> Any:
+    """The cube's statement for filters of one shape, built once (it has some 150 terms)."""
+    rows = run_rows(shape, COLUMNS, lateral=lateral, bound=True)
+    keys = _keys(rows, by, facets)
+    measures = _measures(rows)
+    if facets and by is not None:  # the facets' and SCI's needs; groups' sums: the other query
+        measures = [m for m in measures if m.name in FACET_MEASURES]
+    query = select(*keys, *measures)
+    return query.group_by(*keys) if keys else query
+
+
+@lru_cache(maxsize=256)
+def _models_statement(shape: RunFilter, by: str | None, lateral: bool) -> Any:
+    rows = run_rows(shape, COLUMNS, lateral=lateral, bound=True)
+    keys = [*_keys(rows, by), rows.c.llm_detail]
+    return (select(*keys, func.count().label("n"))
+            .where(func.coalesce(rows.c.llm_detail, "") != "").group_by(*keys))  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _all_measures() -> dict[str, int]:
+    """Every measure's place in a row of sums."""
+    rows = run_rows(RunFilter(), COLUMNS)
+    return {m.name: i for i, m in enumerate(_measures(rows))}
+
+
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _sum(parts: Iterable[float | None]) -> float | None:
+    """The sum of the known parts; None if none is known or the sum is not a finite float."""
+    known = [float(p) for p in parts if p is not None]
+    if not known:
+        return None
+    try:
+        total = math.fsum(known)
+    except OverflowError:
+        return None
+    return total if math.isfinite(total) else None
+
+
+class Measures:
+    """Sums and counts over some cube rows (tuples; ``index`` names their places), summed when
+    asked: a figure reads only the measures it needs."""
+
+    def __init__(self, index: dict[str, int]) -> None:
+        self.index = index
+        self.rows: list[tuple[Any, ...]] = []
+        self.runs = 0
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        self.rows.append(row)
+        self.runs += row[self.index["n"]]
+
+    def count(self, name: str) -> int:
+        i = self.index[name]
+        return sum(row[i] or 0 for row in self.rows)
+
+    def total(self, name: str) -> float | None:
+        i = self.index[name]
+        if len(self.rows) == 1:  # a group's sums: SQL added them up
+            value = self.rows[0][i]
+            return None if value is None or not math.isfinite(value) else float(value)
+        return _sum([row[i] for row in self.rows])
+
+    def unknown(self, value: str) -> int:
+        return self.runs - self.count(f"k_{value}")
+
+    def pair(self, name: str) -> tuple[float | None, float | None]:
+        """The runs' bounds summed when every run has both, else (None, None)."""
+        if not self.runs or self.count(f"b_{name}") < self.runs:
+            return None, None
+        return self.total(f"lo_{name}"), self.total(f"hi_{name}")
+
+    def bounded(self, name: str) -> dict[str, Any]:
+        """A footprint part: its sum, and bounds when every run that knows it has both."""
+        value = TRIPLES[name][0]
+        known = self.count(f"k_{value}")
+        bounded = known > 0 and self.count(f"cb_{name}") == known
+        return {"kg": self.total(f"v_{value}"),
+                "low_kg": self.total(f"clo_{name}") if bounded else None,
+                "high_kg": self.total(f"chi_{name}") if bounded else None,
+                "unknown_runs": self.runs - known}  # fmt: skip
+
+
+def labels(row: tuple[Any, ...], index: dict[str, int]) -> dict[str, Any]:
+    """What a cube row's runs are, as the report names it (once per row, for every group)."""
+
+    def get(name: str) -> Any:
+        return row[index[name]]
+
+    kind = kind_of(get("from_interval"), get("source"), get("wattprint_version"))
+    stated = "codecarbon (not stated)" if kind == "codecarbon" else "unknown"
+    provider = _text(get("cloud_provider"))
+    on_cloud = _text(get("on_cloud")).upper() in _CLOUD and provider
+    return {
+        "n": get("n"), "kind": kind, "in_progress": bool(get("from_interval")),
+        "status": _text(get("status")) or "unknown",
+        "intensity_source": _text(get("intensity_source")) or stated,
+        "intensity_kind": _text(get("intensity_kind")) or "unknown",
+        "methods": {c: _text(get(f"{c}_method")) or stated for c in COMPONENTS},
+        "country": _text(get("country_iso_code")).upper(), "emissions": get("v_emissions"),
+        "cloud": provider.lower() if on_cloud else None, "it_kwh": get("it_kwh"),
+        "cloud_region": _text(get("cloud_region")),
+        "embodied_method": _text(get("embodied_method")) if get("k_embodied_kg") else None,
+        "functional_unit": (_text(get("functional_unit")) or "unit") if get("has_units")
+        else None,
+    }  # fmt: skip
+
+
+class Tally:
+    """One group's runs, folded from cube rows: their measures and what tells them apart."""
+
+    def __init__(self, index: dict[str, int], sums_index: dict[str, int]) -> None:
+        self.all = Measures(sums_index)  # the group's sums, from the query without facets
+        self.counted = Measures(index)  # the runs that counted units of work (SCI)
+        self.statuses: Counter[str] = Counter()
+        self.sources: Counter[str] = Counter()
+        self.in_progress = 0
+        self.intensity_sources: set[str] = set()
+        self.intensity_kinds: set[str] = set()
+        self.methods: dict[str, set[str]] = {c: set() for c in COMPONENTS}
+        self.countries: dict[str, list[Any]] = {}
+        self.clouds: dict[str, dict[str, Any]] = {}
+        self.embodied_methods: set[str] = set()
+        self.functional_units: set[str] = set()
+
+    def add(self, row: tuple[Any, ...], named: dict[str, Any]) -> None:
+        n = named["n"]
+        self.statuses[named["status"]] += n
+        self.sources[named["kind"]] += n
+        self.in_progress += n if named["in_progress"] else 0
+        self.intensity_sources.add(named["intensity_source"])
+        self.intensity_kinds.add(named["intensity_kind"])
+        for c, method in named["methods"].items():
+            self.methods[c].add(method)
+        self.countries.setdefault(named["country"], []).append(named["emissions"])
+        if named["cloud"] is not None:
+            cloud = self.clouds.setdefault(named["cloud"], {"runs": 0, "regions": set(),
+                                                            "it": [], "kg": []})  # fmt: skip
+            cloud["runs"] += n
+            cloud["regions"].add(named["cloud_region"])
+            cloud["it"].append(named["it_kwh"])
+            cloud["kg"].append(named["emissions"])
+        if named["embodied_method"] is not None:
+            self.embodied_methods.add(named["embodied_method"])
+        if named["functional_unit"] is not None:
+            self.counted.add(row)
+            self.functional_units.add(named["functional_unit"])
+
+
+def kind_of(from_interval: Any, source: Any, wattprint_version: Any) -> str:
+    """As the report tells runs apart: CodeCarbon's API runs, and rows without a wattprint
+    version, are CodeCarbon's; a run known only by its intervals is wattprint's (its sink)."""
+    if from_interval:
+        return "wattprint"
+    if source == "codecarbon":
+        return "codecarbon"
+    return "wattprint" if _text(wattprint_version) else "codecarbon"
+
+
+def figures(key: str, t: Tally, models: dict[str, int], compact: bool) -> dict[str, Any]:
+    """A group's summary, the shape ``summaries.totals`` gives (without the long parts when
+    ``compact``)."""
+    m = t.all
+    energy_low, energy_high = m.pair("energy")
+    emissions_low, emissions_high = m.pair("emissions")
+    if emissions_low is not None and emissions_high is not None:
+        bounds = "from the runs' bounds"
+    else:
+        cc = t.sources["codecarbon"]
+        unbounded = m.runs - m.count("b_emissions")
+        emissions_low = emissions_high = None
+        bounds = "no bounds: " + (f"{cc} CodeCarbon run(s) have none" if cc
+                                  else f"{unbounded} run(s) have none")  # fmt: skip
+    components = {}
+    for part, column in PARTS.items():
+        low, high = m.pair(part)
+        methods = sorted(t.methods[part]) if part in t.methods else None  # none for platform
+        components[part] = {"kwh": m.total(f"v_{column}"), "low_kwh": low, "high_kwh": high,
+                            "unknown_runs": m.unknown(column), "methods": methods}  # fmt: skip
+    grams, kwh = m.total("grams_kg"), m.total("grams_kwh")
+    ratio = grams * 1000.0 / kwh if grams is not None and kwh else None
+    out: dict[str, Any] = {
+        "group": key,
+        "runs": m.runs,
+        "in_progress_runs": t.in_progress,
+        "duration_s": m.total("v_duration") or 0.0,
+        "energy_kwh": m.total("v_energy_consumed"),
+        "energy_low_kwh": energy_low,
+        "energy_high_kwh": energy_high,
+        "energy_unknown_runs": m.unknown("energy_consumed"),
+        "emissions_kg": m.total("v_emissions"),
+        "emissions_low_kg": emissions_low,
+        "emissions_high_kg": emissions_high,
+        "emissions_unknown_runs": m.unknown("emissions"),
+        "bounds": bounds,
+        "by_component": components,
+        "statuses": dict(sorted(t.statuses.items())),
+        "sources": dict(sorted(t.sources.items())),
+        "intensity": {
+            "g_per_kwh": ratio if ratio is not None and math.isfinite(ratio) else None,
+            "sources": sorted(t.intensity_sources),
+            "kinds": sorted(t.intensity_kinds),
+        },  # fmt: skip
+        "water": {
+            "litres": m.total("v_water_consumed"),
+            "unknown_runs": m.unknown("water_consumed"),
+        },  # fmt: skip
+        "footprint": footprint(t, models),
+    }
+    # The country that emitted the most (its car figure for the equivalents).
+    by_country = {country: _sum(parts) or 0.0 for country, parts in t.countries.items()}
+    country = max(by_country, key=lambda k: by_country[k]) if by_country else ""
+    out["country"] = country or None
+    if compact:
+        return out
+    out["machine"] = {
+        "energy_kwh": m.total("v_machine_energy_kwh"),
+        "energy_kwh_unknown_runs": m.unknown("machine_energy_kwh"),
+        "emissions_kg": m.total("v_machine_emissions_kg"),
+        "emissions_kg_unknown_runs": m.unknown("machine_emissions_kg"),
+    }
+    out["equivalents"] = equivalents_of(out["emissions_kg"], country or None)
+    out["elsewhere"] = [
+        entry for provider, cloud in sorted(t.clouds.items())
+        if (entry := cheapest_region(provider, cloud["runs"], cloud["regions"],
+                                     _sum(cloud["it"]) or 0.0, _sum(cloud["kg"]) or 0.0))
+    ]  # fmt: skip
+    return out
+
+
+def footprint(t: Tally, models: dict[str, int]) -> dict[str, Any]:
+    """Embodied, LLM calls and SCI, as report/footprint.py gives them."""
+    m = t.all
+    embodied = m.bounded("embodied")
+    embodied["methods"] = sorted(t.embodied_methods)
+    llm = m.bounded("llm")
+    llm.update(calls=int(m.total("v_llm_calls") or 0), energy_kwh=m.total("v_llm_energy_kwh"),
+               models=dict(sorted(models.items())))  # fmt: skip
+    return {"embodied": embodied, "llm": llm, "sci": sci(t)}
+
+
+def sci(t: Tally) -> dict[str, Any]:
+    """SCI = (E x I + M) per R over the runs that counted units (report/footprint.py's sci)."""
+    c = t.counted
+    out: dict[str, Any] = {"runs": c.runs, "runs_without_units": t.all.runs - c.runs,
+                           "functional_unit": None, "units": None, "operational_kg": None,
+                           "embodied_kg": None, "llm_kg": None, "g_per_unit": None,
+                           "low_g_per_unit": None, "high_g_per_unit": None, "note": ""}  # fmt: skip
+    if not c.runs:
+        out["note"] = "no run counted units of work (functional_unit, add_units)"
+        return out
+    if len(t.functional_units) > 1:
+        mixed = ", ".join(sorted(t.functional_units))
+        out["note"] = f"mixed functional units ({mixed}): no one score"
+        return out
+    units = c.total("v_units")
+    o, e, remote = c.bounded("emissions"), c.bounded("embodied"), c.bounded("llm")
+    has_remote = (c.total("v_llm_calls") or 0) > 0
+    out.update(functional_unit=next(iter(t.functional_units)), units=units,
+               operational_kg=o["kg"], embodied_kg=e["kg"],
+               llm_kg=remote["kg"] if has_remote else None)  # fmt: skip
+    if o["unknown_runs"] or e["unknown_runs"] or not units:
+        out["note"] = "a run's operational or embodied emissions are unknown"
+        return out
+    for key, part in (("g_per_unit", "kg"), ("low_g_per_unit", "low_kg"),
+                      ("high_g_per_unit", "high_kg")):  # fmt: skip
+        extra = remote[part] if has_remote else 0.0
+        if o[part] is None or e[part] is None or extra is None:
+            continue
+        out[key] = (o[part] + e[part] + extra) * 1000.0 / units
+    return out
+
+
+# -- groupings -----------------------------------------------------------------------------------
+
+
+def period_of(day: date, kind: str) -> str:
+    """The day's group: itself, its week's Monday, or its month (as the report writes them)."""
+    from datetime import timedelta
+
+    if kind == "day":
+        return day.isoformat()
+    if kind == "week":
+        return (day - timedelta(days=day.weekday())).isoformat()
+    return day.strftime("%Y-%m")
+
+
+def _day_of(text: Any) -> date:
+    value = str(text or "")
+    try:
+        if len(value) == 10 and value[4] == "-" and value[7] == "-":
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise NotInSql(f"a timestamp that does not begin with its date ({value!r})")
+
+
+def labeller(session: Session, by: str, index: dict[str, int], rows: list[Any]):
+    """The group label of a cube row (a tuple whose places ``index`` names) for ``by``."""
+
+    def get(row: Any, name: str) -> Any:
+        return row[index[name]]
+
+    if by in PERIODS:
+        return lambda row: period_of(_day_of(get(row, "day")), by)
+    if by == "location":
+        parts = ("country_iso_code", "region", "cloud_provider", "cloud_region")
+        return lambda row: (
+            " / ".join(p for p in (_text(get(row, x)) for x in parts) if p) or ("unknown")
+        )
+    if by == "intensity_source":
+        return lambda row: _text(get(row, "intensity_source")) or (
+            "codecarbon (not stated)"
+            if kind_of(get(row, "from_interval"), get(row, "source"),
+                       get(row, "wattprint_version")) == "codecarbon"
+            else "unknown"
+        )  # fmt: skip
+    if by == "status":
+        return lambda row: _text(get(row, "status")) or "unknown"
+    if by == "experiment":
+        return lambda row: (_text(get(row, "experiment_name")) or
+                            _text(get(row, "experiment_id")) or "(none)")  # fmt: skip
+    names = _names(session, by, {get(row, "project_id") for row in rows})
+    return lambda row: names.get(get(row, "project_id"), "(none)")
+
+
+def _names(session: Session, by: str, project_ids: set[int]) -> dict[int, str]:
+    if not project_ids:
+        return {}
+    if by == "project":
+        query = select(Project.id, Project.name)
+    else:
+        query = select(Project.id, Team.name).join(Team, Team.id == Project.team_id)
+    return dict(session.execute(query.where(Project.id.in_(project_ids))).all())
+
+
+def llm_models(session: Session, f: RunFilter, by: str | None) -> dict[str, Counter[str]]:
+    """Calls per model from the runs' ``llm_detail`` (JSON), for all runs ("") and per group
+    label: the cube's keys and the detail, only over the runs that have one."""
+    query = _models_statement(filter_shape(f), by, _is_postgresql(session))
+    result = session.execute(query, filter_values(f))
+    found = [tuple(r) for r in result]
+    index = {name: i for i, name in enumerate(result.keys())}
+    label = labeller(session, by, index, found) if by else None
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in found:
+        try:
+            detail = json.loads(_text(row[index["llm_detail"]]) or "{}")
+        except ValueError:
+            continue
+        for model, entry in detail.items() if isinstance(detail, dict) else ():
+            if isinstance(entry, dict) and isinstance(entry.get("calls"), int):
+                calls = entry["calls"] * row[index["n"]]
+                out[""][model] += calls
+                if label is not None:
+                    out[label(row)][model] += calls
+    return out
+
+
+def summarise(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, Any]:
+    """The total of the runs the filter selects, and their groups by each of ``bys``
+    (``groupings``), as ``summaries`` gives them. NotInSql where SQL cannot say.
+
+    Per grouping, two queries: the groups' sums (one row per group), and the cube of every
+    facet (what tells the runs apart, and the SCI's runs)."""
+    out: dict[str, Any] | None = None
+    groupings: dict[str, list[dict[str, Any]]] = {}
+    for by in bys or [None]:
+        total, groups, details = _fold(session, f, by)
+        models = llm_models(session, f, by) if details else {}
+        if out is None:
+            out = figures("total", total, models.get("", {}), compact=False)
+        if by:
+            groupings[by] = [figures(k, v, models.get(k, {}), compact=True)
+                             for k, v in sorted(groups.items())]  # fmt: skip
+    assert out is not None
+    out["groupings"] = groupings
+    return out
+
+
+def _fold(session: Session, f: RunFilter, by: str | None) -> tuple[Tally, dict[str, Tally], int]:
+    """(the total, each group by its label, how many runs have an LLM detail)."""
+    index, rows = cube(session, f, by)
+    if by is None:  # the cube has a few rows (its facets'): their sums are added up here
+        sums_index, sums = _all_measures(), []
+    else:  # a row per group and facets: SQL adds up each group's sums, in a second query
+        sums_index, sums = cube(session, f, by, facets=False)
+    total = Tally(index, sums_index)
+    groups: dict[str, Tally] = {}
+    label = labeller(session, by, index, rows) if by else None
+    for row in rows:
+        named = labels(row, index)
+        total.add(row, named)
+        if label is not None:
+            key = label(row)
+            if key not in groups:
+                groups[key] = Tally(index, sums_index)
+            groups[key].add(row, named)
+    if by is None:
+        for row in rows:
+            total.all.add(tuple(row[index[name]] if name in index else None
+                                for name in sums_index))  # fmt: skip
+    label = labeller(session, by, sums_index, sums) if by else None
+    for row in sums:
+        total.all.add(row)
+        if label is not None:
+            groups[label(row)].all.add(row)
+    return total, groups, sum(row[index["details"]] for row in rows)

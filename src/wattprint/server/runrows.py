@@ -1,0 +1,87 @@
+"""One row per run, as summaries read runs: its newest row (its running total), or, for a run
+that has sent only intervals so far, its newest interval (cumulative figures, in progress).
+
+A run's newest row is ``runs.last_emission_id``, so this reads one row per run and never scans
+the emissions; an intervals-only run's newest interval is found by ``ix_intervals_run_at``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, Subquery, and_, cast, false, null, select, true
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from .. import records
+from .models import Emission, Interval, column_type
+from .store import RunFilter, runs_query
+
+#: The record's columns an interval also carries (cumulative energy and emissions).
+INTERVAL_COLUMNS = frozenset(records.INTERVAL_COLUMNS) & frozenset(records.COLUMNS)
+#: What each run row has besides record columns.
+RUN_FIELDS = ("run_pk", "source", "project_id", "from_interval")
+
+
+def _typed_null(name: str) -> ColumnElement[object]:
+    return cast(null(), column_type(records.BY_NAME[name].kind)).label(name)
+
+
+def run_rows(
+    f: RunFilter, columns: Sequence[str], lateral: bool = False, bound: bool = False
+) -> Subquery:
+    """``RUN_FIELDS`` and ``columns`` (record columns) of each run the filter selects: from its
+    newest row, else from its newest interval (``from_interval`` true; status: the run's).
+    ``lateral`` (PostgreSQL): find each newest interval by a LATERAL join, which the planner
+    always reads by the index; else by a correlated subquery (SQLite reads it by the index).
+    ``bound``: the filter's values are bind parameters (``store.runs_query``)."""
+    runs = runs_query(f, bound=bound).subquery("selected_runs")
+    rows: Select[object] = (
+        select(runs.c.id.label("run_pk"), runs.c.source, runs.c.project_id,
+               false().label("from_interval"),
+               *(Emission.__table__.c[name].label(name) for name in columns))
+        .select_from(runs)
+        .join(Emission, Emission.id == runs.c.last_emission_id)
+    )  # fmt: skip
+    newest, on = _newest_interval(runs, lateral)
+    from_interval = []
+    for name in columns:
+        if name == "status":
+            from_interval.append(runs.c.status.label(name))
+        elif name in INTERVAL_COLUMNS:
+            from_interval.append(newest.c[name].label(name))
+        else:
+            from_interval.append(_typed_null(name))
+    intervals: Select[object] = (
+        select(runs.c.id.label("run_pk"), runs.c.source, runs.c.project_id,
+               true().label("from_interval"), *from_interval)
+        .select_from(runs)
+        .join(newest, on)
+        .where(runs.c.last_emission_id.is_(None))
+    )  # fmt: skip
+    return rows.union_all(intervals).subquery("run_rows")
+
+
+def _newest_interval(runs: Subquery, lateral: bool) -> tuple[Any, ColumnElement[bool]]:
+    """Each run's newest interval (by time, then by arrival): what to join, and on what."""
+    if lateral:
+        newest = (
+            select(Interval)
+            .where(Interval.run_pk == runs.c.id)
+            .order_by(Interval.at.desc(), Interval.id.desc())
+            .limit(1)
+            .lateral("newest_interval")
+        )
+        return newest, newest.c.run_pk == runs.c.id
+    later = aliased(Interval)
+    newest_id = (
+        select(later.id)
+        .where(later.run_pk == runs.c.id)
+        .order_by(later.at.desc(), later.id.desc())
+        .limit(1)
+        .correlate(runs)
+        .scalar_subquery()
+    )
+    table = Interval.__table__
+    return table, and_(table.c.run_pk == runs.c.id, table.c.id == newest_id)
