@@ -7,6 +7,7 @@ unknown, not added as 0), and bounds only when every counted run has them.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from .summary import Run, _sum_known
@@ -61,9 +62,14 @@ def per_model_totals(runs: list[Run]) -> dict[str, dict[str, Any]]:
     """Per provider/model: calls, tokens, energy and emissions with bounds. A model with calls
     EcoLogits could not estimate has no upper bound, and none of its figures if it has no
     estimated call at all: unknown, never zero."""
+    return model_totals(r.text("llm_detail") for r in runs)
+
+
+def model_totals(details: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """``per_model_totals`` from the runs' ``llm_detail`` texts (the server reads only these)."""
     models: dict[str, dict[str, Any]] = {}
-    for r in runs:
-        for key, entry in _detail(r).items():
+    for text in details:
+        for key, entry in _detail(text).items():
             total = models.setdefault(key, {"provider": entry.get("provider", ""),
                                             "model": entry.get("model", key), "notes": [],
                                             **dict.fromkeys(MODEL_COUNTS, 0),
@@ -84,9 +90,9 @@ def per_model_totals(runs: list[Run]) -> dict[str, dict[str, Any]]:
     return dict(sorted(models.items()))
 
 
-def _detail(run: Run) -> dict[str, dict[str, Any]]:
+def _detail(text: str) -> dict[str, dict[str, Any]]:
     try:
-        detail = json.loads(run.text("llm_detail") or "{}")
+        detail = json.loads(text or "{}")
     except ValueError:
         return {}
     if not isinstance(detail, dict):

@@ -19,7 +19,6 @@ PostgreSQL), ``NotInSql`` sends the caller to the report's own summariser.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -32,6 +31,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..report.footprint import model_totals
 from ..report.summary import COMPONENTS, cheapest_region, equivalents_of
 from .models import Project, Team
 from .runrows import run_rows
@@ -50,12 +50,18 @@ PAIRS = {"energy": ("energy_low_kwh", "energy_high_kwh"),
          "ram": ("ram_energy_low_kwh", "ram_energy_high_kwh"),
          "platform": ("platform_energy_low_kwh", "platform_energy_high_kwh"),
          "emissions": ("emissions_low_kg", "emissions_high_kg")}  # fmt: skip
-#: The footprint's parts: bounds when every run that knows the value has both.
+#: The footprint's parts: each bound when every run in scope that knows the value has it.
 TRIPLES = {
     "emissions": ("emissions", "emissions_low_kg", "emissions_high_kg"),
     "embodied": ("embodied_kg", "embodied_low_kg", "embodied_high_kg"),
     "llm": ("llm_emissions_kg", "llm_emissions_low_kg", "llm_emissions_high_kg"),
+    "llm_energy": ("llm_energy_kwh", "llm_energy_low_kwh", "llm_energy_high_kwh"),
 }
+#: The parts counted only over the runs that made LLM calls (report/footprint.py's callers).
+CALLERS_ONLY = ("llm", "llm_energy")
+#: A triple's measures: runs in scope, the known values' sum and count, each bound's count
+#: and sum over the runs that know the value.
+TRIPLE_MEASURES = ("s", "sv", "sk", "cl", "ch", "clo", "chi")
 PARTS = {"cpu": "cpu_energy", "gpu": "gpu_energy", "ram": "ram_energy",
          "platform": "platform_energy_kwh"}  # fmt: skip
 #: What a summary tells runs apart by (text columns, grouped on as stored).
@@ -92,10 +98,17 @@ def _measures(rows: Any) -> list[ColumnElement[Any]]:
                 func.sum(_valid(c[low])).label(f"lo_{name}"),
                 func.sum(_valid(c[high])).label(f"hi_{name}")]  # fmt: skip
     for name, (value, low, high) in TRIPLES.items():
-        known = c[value] >= 0
-        out += [func.count(case((known & (c[low] >= 0) & (c[high] >= 0), 1))).label(f"cb_{name}"),
-                func.sum(case((known & (c[low] >= 0), c[low]))).label(f"clo_{name}"),
-                func.sum(case((known & (c[high] >= 0), c[high]))).label(f"chi_{name}")]  # fmt: skip
+        scope = c.llm_calls > 0 if name in CALLERS_ONLY else None
+        known = c[value] >= 0 if scope is None else scope & (c[value] >= 0)
+        with_low, with_high = known & (c[low] >= 0), known & (c[high] >= 0)
+        in_scope = func.count() if scope is None else func.count(case((scope, 1)))
+        out += [in_scope.label(f"s_{name}"),
+                func.sum(case((known, c[value]))).label(f"sv_{name}"),
+                func.count(case((known, 1))).label(f"sk_{name}"),
+                func.count(case((with_low, 1))).label(f"cl_{name}"),
+                func.count(case((with_high, 1))).label(f"ch_{name}"),
+                func.sum(case((with_low, c[low]))).label(f"clo_{name}"),
+                func.sum(case((with_high, c[high]))).label(f"chi_{name}")]  # fmt: skip
     energy, emissions = c.energy_consumed, c.emissions
     weighted = (energy > 0) & (emissions >= 0)
     pue = case((c.pue > 0, c.pue), else_=1.0)
@@ -118,7 +131,7 @@ def _day(rows: Any) -> ColumnElement[Any]:
 FACET_MEASURES = frozenset({
     "n", "first", "it_kwh", "details", "k_embodied_kg", "v_units", "v_llm_calls",
     *(f"{x}_{v}" for v in ("emissions", "embodied_kg", "llm_emissions_kg") for x in ("v", "k")),
-    *(f"{x}_{t}" for t in TRIPLES for x in ("cb", "clo", "chi")),
+    *(f"{x}_{t}" for t in TRIPLES for x in TRIPLE_MEASURES),
 })  # fmt: skip
 #: The columns each grouping's label is made of (the sums' query groups on these alone).
 LABEL_KEYS = {"day": ("day",), "week": ("day",), "month": ("day",),
@@ -251,14 +264,17 @@ class Measures:
         return self.total(f"lo_{name}"), self.total(f"hi_{name}")
 
     def bounded(self, name: str) -> dict[str, Any]:
-        """A footprint part: its sum, and bounds when every run that knows it has both."""
-        value = TRIPLES[name][0]
-        known = self.count(f"k_{value}")
-        bounded = known > 0 and self.count(f"cb_{name}") == known
-        return {"kg": self.total(f"v_{value}"),
-                "low_kg": self.total(f"clo_{name}") if bounded else None,
-                "high_kg": self.total(f"chi_{name}") if bounded else None,
-                "unknown_runs": self.runs - known}  # fmt: skip
+        """A footprint part over the runs in its scope: its sum, and each bound when every
+        run that knows the value has that bound (report/footprint.py's ``_bounded``)."""
+        known = self.count(f"sk_{name}")
+
+        def bound(count: str, total: str) -> float | None:
+            return self.total(total) if known and self.count(count) == known else None
+
+        return {"kg": self.total(f"sv_{name}"),
+                "low_kg": bound(f"cl_{name}", f"clo_{name}"),
+                "high_kg": bound(f"ch_{name}", f"chi_{name}"),
+                "unknown_runs": self.count(f"s_{name}") - known}  # fmt: skip
 
 
 def labels(row: tuple[Any, ...], index: dict[str, int]) -> dict[str, Any]:
@@ -337,7 +353,7 @@ def kind_of(from_interval: Any, source: Any, wattprint_version: Any) -> str:
     return "wattprint" if _text(wattprint_version) else "codecarbon"
 
 
-def figures(key: str, t: Tally, models: dict[str, int], compact: bool) -> dict[str, Any]:
+def figures(key: str, t: Tally, models: list[str], compact: bool) -> dict[str, Any]:
     """A group's summary, the shape ``summaries.totals`` gives (without the long parts when
     ``compact``)."""
     m = t.all
@@ -408,14 +424,20 @@ def figures(key: str, t: Tally, models: dict[str, int], compact: bool) -> dict[s
     return out
 
 
-def footprint(t: Tally, models: dict[str, int]) -> dict[str, Any]:
-    """Embodied, LLM calls and SCI, as report/footprint.py gives them."""
+def footprint(t: Tally, details: list[str]) -> dict[str, Any]:
+    """Embodied, LLM calls and SCI, as report/footprint.py gives them (``details``: the runs'
+    ``llm_detail`` texts, one per run that has one)."""
     m = t.all
     embodied = m.bounded("embodied")
     embodied["methods"] = sorted(t.embodied_methods)
     llm = m.bounded("llm")
-    llm.update(calls=int(m.total("v_llm_calls") or 0), energy_kwh=m.total("v_llm_energy_kwh"),
-               models=dict(sorted(models.items())))  # fmt: skip
+    energy = m.bounded("llm_energy")
+    per_model = model_totals(details)
+    llm.update(calls=int(m.total("v_llm_calls") or 0), energy_kwh=energy["kg"],
+               energy_low_kwh=energy["low_kg"], energy_high_kwh=energy["high_kg"],
+               local_energy_kwh=m.total("v_energy_consumed"),
+               models={key: entry["calls"] for key, entry in per_model.items()},
+               per_model=per_model)  # fmt: skip
     return {"embodied": embodied, "llm": llm, "sci": sci(t)}
 
 
@@ -434,21 +456,28 @@ def sci(t: Tally) -> dict[str, Any]:
         out["note"] = f"mixed functional units ({mixed}): no one score"
         return out
     units = c.total("v_units")
-    o, e, remote = c.bounded("emissions"), c.bounded("embodied"), c.bounded("llm")
-    has_remote = (c.total("v_llm_calls") or 0) > 0
+    o, e = c.bounded("emissions"), c.bounded("embodied")
+    # The LLM term over the runs that made calls: EcoLogits' estimate, or unknown (never 0).
+    callers = c.count("s_llm")
+    remote = c.bounded("llm") if callers else NO_CALLS
     out.update(functional_unit=next(iter(t.functional_units)), units=units,
                operational_kg=o["kg"], embodied_kg=e["kg"],
-               llm_kg=remote["kg"] if has_remote else None)  # fmt: skip
+               llm_kg=remote["kg"] if callers else None)  # fmt: skip
     if o["unknown_runs"] or e["unknown_runs"] or not units:
         out["note"] = "a run's operational or embodied emissions are unknown"
         return out
+    if remote["unknown_runs"]:
+        out["note"] = f"the LLM calls of {remote['unknown_runs']} run(s) were not estimated"
+        return out
     for key, part in (("g_per_unit", "kg"), ("low_g_per_unit", "low_kg"),
                       ("high_g_per_unit", "high_kg")):  # fmt: skip
-        extra = remote[part] if has_remote else 0.0
-        if o[part] is None or e[part] is None or extra is None:
+        if o[part] is None or e[part] is None or remote[part] is None:
             continue
-        out[key] = (o[part] + e[part] + extra) * 1000.0 / units
+        out[key] = (o[part] + e[part] + remote[part]) * 1000.0 / units
     return out
+
+
+NO_CALLS = {"kg": 0.0, "low_kg": 0.0, "high_kg": 0.0, "unknown_runs": 0}
 
 
 # -- groupings -----------------------------------------------------------------------------------
@@ -514,26 +543,20 @@ def _names(session: Session, by: str, project_ids: set[int]) -> dict[int, str]:
     return dict(session.execute(query.where(Project.id.in_(project_ids))).all())
 
 
-def llm_models(session: Session, f: RunFilter, by: str | None) -> dict[str, Counter[str]]:
-    """Calls per model from the runs' ``llm_detail`` (JSON), for all runs ("") and per group
+def llm_details(session: Session, f: RunFilter, by: str | None) -> dict[str, list[str]]:
+    """The runs' ``llm_detail`` texts (JSON, one per run), for all runs ("") and per group
     label: the cube's keys and the detail, only over the runs that have one."""
     query = _models_statement(filter_shape(f), by, _is_postgresql(session))
     result = session.execute(query, filter_values(f))
     found = [tuple(r) for r in result]
     index = {name: i for i, name in enumerate(result.keys())}
     label = labeller(session, by, index, found) if by else None
-    out: dict[str, Counter[str]] = defaultdict(Counter)
+    out: dict[str, list[str]] = defaultdict(list)
     for row in found:
-        try:
-            detail = json.loads(_text(row[index["llm_detail"]]) or "{}")
-        except ValueError:
-            continue
-        for model, entry in detail.items() if isinstance(detail, dict) else ():
-            if isinstance(entry, dict) and isinstance(entry.get("calls"), int):
-                calls = entry["calls"] * row[index["n"]]
-                out[""][model] += calls
-                if label is not None:
-                    out[label(row)][model] += calls
+        detail = [_text(row[index["llm_detail"]])] * row[index["n"]]
+        out[""] += detail
+        if label is not None:
+            out[label(row)] += detail
     return out
 
 
@@ -547,11 +570,11 @@ def summarise(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, A
     groupings: dict[str, list[dict[str, Any]]] = {}
     for by in bys or [None]:
         total, groups, details = _fold(session, f, by)
-        models = llm_models(session, f, by) if details else {}
+        models = llm_details(session, f, by) if details else {}
         if out is None:
-            out = figures("total", total, models.get("", {}), compact=False)
+            out = figures("total", total, models.get("", []), compact=False)
         if by:
-            groupings[by] = [figures(k, v, models.get(k, {}), compact=True)
+            groupings[by] = [figures(k, v, models.get(k, []), compact=True)
                              for k, v in sorted(groups.items())]  # fmt: skip
     assert out is not None
     out["groupings"] = groupings
