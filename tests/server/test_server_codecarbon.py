@@ -55,6 +55,9 @@ def test_codecarbons_client_lands_its_run_in_the_project(server, suffix):
     total = _track(server, url + suffix)
     runs = [r for r in httpx.get(f"{url}/api/v1/runs", params={"project_id": made["project_id"]},
                                  headers=h).json()["items"] if r["id"] not in before]  # fmt: skip
+    # CodeCarbon's client gives up on an answer after 2 s and creates its run again at its next
+    # send: on a loaded machine the first one can land empty. Its emissions land in one run.
+    runs = [r for r in runs if r["emissions_count"]]
     assert len(runs) == 1
     run = runs[0]
     assert run["source"] == "codecarbon" and run["experiment_id"] == made["experiment_id"]
