@@ -149,8 +149,8 @@ NEWEST: dict[str, str] = {
         "intensity_source", "intensity_kind", "cpu_method", "gpu_method", "ram_method",
         "machine_energy_kwh", "machine_emissions_kg", "embodied_kg", "embodied_low_kg",
         "embodied_high_kg", "embodied_method", "units", "functional_unit", "llm_calls",
-        "llm_energy_kwh", "llm_emissions_kg", "llm_emissions_low_kg", "llm_emissions_high_kg",
-        "llm_detail",
+        "llm_energy_kwh", "llm_energy_low_kwh", "llm_energy_high_kwh", "llm_emissions_kg",
+        "llm_emissions_low_kg", "llm_emissions_high_kg", "llm_detail",
     )
 }  # fmt: skip
 #: Every record column a run keeps from its newest row: record column -> name on the run.

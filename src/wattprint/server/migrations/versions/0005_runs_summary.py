@@ -44,6 +44,8 @@ COLUMNS = (
     ("last_functional_unit", "functional_unit", sa.Text()),
     ("last_llm_calls", "llm_calls", sa.BigInteger()),
     ("last_llm_energy_kwh", "llm_energy_kwh", sa.Float(precision=53)),
+    ("last_llm_energy_low_kwh", "llm_energy_low_kwh", sa.Float(precision=53)),
+    ("last_llm_energy_high_kwh", "llm_energy_high_kwh", sa.Float(precision=53)),
     ("last_llm_emissions_kg", "llm_emissions_kg", sa.Float(precision=53)),
     ("last_llm_emissions_low_kg", "llm_emissions_low_kg", sa.Float(precision=53)),
     ("last_llm_emissions_high_kg", "llm_emissions_high_kg", sa.Float(precision=53)),
