@@ -7,6 +7,7 @@ unknown, not added as 0), and bounds only when every counted run has them.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from .summary import Run, _sum_known
@@ -24,7 +25,12 @@ def _bounded(runs: list[Run], value: str, low: str, high: str) -> dict[str, Any]
             return None
         return _sum_known([values[i] for i in counted])[0]
 
-    return {"kg": kg, "low_kg": bound(lows), "high_kg": bound(highs), "unknown_runs": unknown}
+    return {
+        "kg": kg,
+        "low_kg": bound(lows),
+        "high_kg": bound(highs),
+        "unknown_runs": unknown,
+    }
 
 
 def embodied(runs: list[Run]) -> dict[str, Any]:
@@ -58,12 +64,19 @@ MODEL_COUNTS = ("calls", "unknown_calls", "input_tokens", "output_tokens")
 
 
 def per_model_totals(runs: list[Run]) -> dict[str, dict[str, Any]]:
-    """Per provider/model: calls, tokens, energy and emissions with bounds. A model with calls
-    EcoLogits could not estimate has no upper bound, and none of its figures if it has no
-    estimated call at all: unknown, never zero."""
+    """Per provider/model: calls, tokens, energy and emissions with bounds, over the runs."""
+    return model_totals((detail_of(r.text("llm_detail")), 1) for r in runs)
+
+
+def model_totals(
+    details: Iterable[tuple[dict[str, dict[str, Any]], int]],
+) -> dict[str, dict[str, Any]]:
+    """Per provider/model over (a run's detail, how many runs have it): calls, tokens, energy
+    and emissions with bounds. A model with calls EcoLogits could not estimate has no upper
+    bound, and none of its figures if it has no estimated call at all: unknown, never zero."""
     models: dict[str, dict[str, Any]] = {}
-    for r in runs:
-        for key, entry in _detail(r).items():
+    for detail, times in details:
+        for key, entry in detail.items():
             total = models.setdefault(key, {"provider": entry.get("provider", ""),
                                             "model": entry.get("model", key), "notes": [],
                                             **dict.fromkeys(MODEL_COUNTS, 0),
@@ -71,7 +84,7 @@ def per_model_totals(runs: list[Run]) -> dict[str, dict[str, Any]]:
             for name in (*MODEL_COUNTS, *MODEL_TOTALS):
                 value = entry.get(name)
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    total[name] += value
+                    total[name] += value if times == 1 else value * times
             note = entry.get("note")
             if note and note not in total["notes"]:
                 total["notes"].append(str(note))
@@ -84,9 +97,10 @@ def per_model_totals(runs: list[Run]) -> dict[str, dict[str, Any]]:
     return dict(sorted(models.items()))
 
 
-def _detail(run: Run) -> dict[str, dict[str, Any]]:
+def detail_of(text: str) -> dict[str, dict[str, Any]]:
+    """A run's ``llm_detail`` (JSON): its entries with a count of calls; {} if it has none."""
     try:
-        detail = json.loads(run.text("llm_detail") or "{}")
+        detail = json.loads(text or "{}")
     except ValueError:
         return {}
     if not isinstance(detail, dict):
