@@ -94,3 +94,64 @@ def test_the_api_docs_are_served_without_a_cdn(client):
         "/api/v1/records" in spec["paths"]
         and "/api/v1/projects/{project_id}/summary" in (spec["paths"])
     )
+
+
+def test_0005_fills_each_runs_summary_columns_from_its_newest_row(engine):
+    """A database made before 0005 keeps its summaries: each run gets its newest row's columns
+    (the row ``last_emission_id`` names, not an older one); a run with no row gets none."""
+    from sqlalchemy import text
+
+    from wattprint.server.models import NEWEST
+
+    migrate.upgrade(engine, "0004")
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO organizations (id, name, description, created_at)"
+                " VALUES (1, 'o', '', '2026-03-01 00:00:00')"
+            )
+        )
+        c.execute(text("INSERT INTO projects (id, organization_id, name, description, created_at)"
+                       " VALUES (1, 1, 'p', '', '2026-03-01 00:00:00')"))  # fmt: skip
+        c.execute(text("INSERT INTO experiments (id, project_id, name, description, created_at)"
+                       " VALUES (1, 1, 'e', '', '2026-03-01 00:00:00')"))  # fmt: skip
+        for run, newest in ((1, 12), (2, None)):
+            c.execute(text("INSERT INTO runs (id, project_id, experiment_id, client_run_id, name,"
+                           " source, status, last_seen, last_emission_id, emissions_count)"
+                           " VALUES (:id, 1, 1, :cid, '', 'wattprint', 'running',"
+                           " '2026-03-01 00:00:00', :newest, 2)"),
+                      {"id": run, "cid": f"r{run}", "newest": newest})  # fmt: skip
+        for row, (country, calls) in ((11, ("FRA", 1)), (12, ("DEU", 5))):
+            c.execute(text("INSERT INTO emissions (id, project_pk, run_pk, key, origin, run_id,"
+                           " country_iso_code, llm_calls, units, timestamp)"
+                           " VALUES (:id, 1, 1, :key, 'wattprint', 'r1', :country, :calls,"
+                           " 2.5, '2026-03-01T10:00:00+00:00')"),
+                      {"id": row, "key": f"k{row}", "country": country,
+                       "calls": calls})  # fmt: skip
+    migrate.upgrade(engine)
+    with engine.connect() as c:
+        got = {r.id: r for r in c.execute(text("SELECT * FROM runs ORDER BY id"))}
+    assert set(NEWEST) <= set(got[1]._mapping)
+    assert (got[1].last_country_iso_code, got[1].last_llm_calls, got[1].last_units) == (
+        "DEU", 5, 2.5,
+    )  # fmt: skip
+    assert got[1].last_timestamp == "2026-03-01T10:00:00+00:00"
+    assert got[2].last_country_iso_code is None and got[2].last_units is None
+
+
+def test_a_summary_reads_the_runs_not_the_emissions():
+    """Every column the SQL summaries read is kept on the run (``models.ON_RUN``), so their
+    statements never name the emissions table: a summary's cost follows the runs."""
+    import re
+
+    from wattprint.server import rollup
+    from wattprint.server.models import ON_RUN
+    from wattprint.server.store import RunFilter
+
+    assert set(rollup.COLUMNS) <= set(ON_RUN), set(rollup.COLUMNS) - set(ON_RUN)
+    for lateral in (False, True):
+        for by in (None, "day", "location"):
+            statement = rollup._cube_statement(RunFilter(project_id=1), by, lateral, True)
+            sql = str(statement)
+            assert not re.search(r"\b(FROM|JOIN) emissions\b", sql), (by, lateral, sql)
+            assert re.search(r"\bFROM runs\b", sql), sql

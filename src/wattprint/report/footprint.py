@@ -25,7 +25,12 @@ def _bounded(runs: list[Run], value: str, low: str, high: str) -> dict[str, Any]
             return None
         return _sum_known([values[i] for i in counted])[0]
 
-    return {"kg": kg, "low_kg": bound(lows), "high_kg": bound(highs), "unknown_runs": unknown}
+    return {
+        "kg": kg,
+        "low_kg": bound(lows),
+        "high_kg": bound(highs),
+        "unknown_runs": unknown,
+    }
 
 
 def embodied(runs: list[Run]) -> dict[str, Any]:
@@ -59,17 +64,19 @@ MODEL_COUNTS = ("calls", "unknown_calls", "input_tokens", "output_tokens")
 
 
 def per_model_totals(runs: list[Run]) -> dict[str, dict[str, Any]]:
-    """Per provider/model: calls, tokens, energy and emissions with bounds. A model with calls
-    EcoLogits could not estimate has no upper bound, and none of its figures if it has no
-    estimated call at all: unknown, never zero."""
-    return model_totals(r.text("llm_detail") for r in runs)
+    """Per provider/model: calls, tokens, energy and emissions with bounds, over the runs."""
+    return model_totals((detail_of(r.text("llm_detail")), 1) for r in runs)
 
 
-def model_totals(details: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """``per_model_totals`` from the runs' ``llm_detail`` texts (the server reads only these)."""
+def model_totals(
+    details: Iterable[tuple[dict[str, dict[str, Any]], int]],
+) -> dict[str, dict[str, Any]]:
+    """Per provider/model over (a run's detail, how many runs have it): calls, tokens, energy
+    and emissions with bounds. A model with calls EcoLogits could not estimate has no upper
+    bound, and none of its figures if it has no estimated call at all: unknown, never zero."""
     models: dict[str, dict[str, Any]] = {}
-    for text in details:
-        for key, entry in _detail(text).items():
+    for detail, times in details:
+        for key, entry in detail.items():
             total = models.setdefault(key, {"provider": entry.get("provider", ""),
                                             "model": entry.get("model", key), "notes": [],
                                             **dict.fromkeys(MODEL_COUNTS, 0),
@@ -77,7 +84,7 @@ def model_totals(details: Iterable[str]) -> dict[str, dict[str, Any]]:
             for name in (*MODEL_COUNTS, *MODEL_TOTALS):
                 value = entry.get(name)
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    total[name] += value
+                    total[name] += value if times == 1 else value * times
             note = entry.get("note")
             if note and note not in total["notes"]:
                 total["notes"].append(str(note))
@@ -90,7 +97,8 @@ def model_totals(details: Iterable[str]) -> dict[str, dict[str, Any]]:
     return dict(sorted(models.items()))
 
 
-def _detail(text: str) -> dict[str, dict[str, Any]]:
+def detail_of(text: str) -> dict[str, dict[str, Any]]:
+    """A run's ``llm_detail`` (JSON): its entries with a count of calls; {} if it has none."""
     try:
         detail = json.loads(text or "{}")
     except ValueError:

@@ -2,7 +2,8 @@
 
 A batch is a list of envelopes; each is checked on its own, so a bad one is refused with its
 reason and the rest are kept. A key already stored is a duplicate (a retry never duplicates).
-Each run's totals follow its newest row, so summaries read one row per run.
+Each run's totals (and the newest row's columns summaries read) follow its newest row, so
+summaries read one row per run and no emission.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from .. import records
 from .db import insert_new
-from .models import TOTALS, Emission, Experiment, Interval, Run, utcnow
+from .models import NEWEST, TOTALS, Emission, Experiment, Interval, Run, column_type, utcnow
 from .values import BadValueError, convert_all, is_utf8, parse_time
 
 RECORD = "wattprint.record"
@@ -248,7 +249,8 @@ def apply_totals(
 def _totals_params(
     run: int, values: dict[str, Any], at: Any, seq: int | None, row_id: int
 ) -> dict[str, Any]:
-    params = {f"v_{name}": values.get(column) for name, column in TOTALS.items()}
+    params = {f"v_{name}": values.get(column) for name, column in (*TOTALS.items(),
+                                                                   *NEWEST.items())}  # fmt: skip
     params.update(run=run, at=at, seq=seq or 0, row_id=row_id,
                   v_status=values.get("status") or "unknown",
                   v_name=values.get("run_name") or None,
@@ -276,6 +278,11 @@ def _totals_update() -> Any:
             last_seq=seq,
             last_emission_id=bindparam("row_id", type_=BigInteger()),
             **{name: bindparam(f"v_{name}", type_=Float(53)) for name in TOTALS},
+            # the rest of the row that summaries read, as the row stores it
+            **{
+                name: bindparam(f"v_{name}", type_=column_type(_RECORD_SPEC[column].kind))
+                for name, column in NEWEST.items()
+            },
         )
     )
 

@@ -138,6 +138,24 @@ TOTALS: dict[str, str] = {
     "water_l": "water_consumed",
 }
 
+#: The newest row's other columns that summaries read (``rollup.COLUMNS``), copied onto its run
+#: with the totals, so that a summary reads the runs alone, never the emissions:
+#: name on the run -> the record column it copies (stored as the record stores it).
+NEWEST: dict[str, str] = {
+    f"last_{column}": column
+    for column in (
+        "timestamp", "status", "wattprint_version", "experiment_id", "experiment_name",
+        "country_iso_code", "region", "on_cloud", "cloud_provider", "cloud_region", "pue",
+        "intensity_source", "intensity_kind", "cpu_method", "gpu_method", "ram_method",
+        "machine_energy_kwh", "machine_emissions_kg", "embodied_kg", "embodied_low_kg",
+        "embodied_high_kg", "embodied_method", "units", "functional_unit", "llm_calls",
+        "llm_energy_kwh", "llm_energy_low_kwh", "llm_energy_high_kwh", "llm_emissions_kg",
+        "llm_emissions_low_kg", "llm_emissions_high_kg", "llm_detail",
+    )
+}  # fmt: skip
+#: Every record column a run keeps from its newest row: record column -> name on the run.
+ON_RUN: dict[str, str] = {column: name for name, column in {**TOTALS, **NEWEST}.items()}
+
 
 class Run(Base):
     __tablename__ = "runs"
@@ -165,6 +183,9 @@ class Run(Base):
 
 for _name in TOTALS:
     setattr(Run, _name, mapped_column(_name, Float(53), nullable=True))
+for _name, _column in NEWEST.items():
+    _kind = column_type(records.BY_NAME[_column].kind)
+    setattr(Run, _name, mapped_column(_name, _kind, nullable=True))
 
 
 class Emission(Base):

@@ -31,7 +31,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..report.footprint import model_totals
+from ..report.footprint import NO_CALLS, detail_of, model_totals
 from ..report.summary import COMPONENTS, cheapest_region, equivalents_of
 from .models import Project, Team
 from .runrows import run_rows
@@ -50,18 +50,15 @@ PAIRS = {"energy": ("energy_low_kwh", "energy_high_kwh"),
          "ram": ("ram_energy_low_kwh", "ram_energy_high_kwh"),
          "platform": ("platform_energy_low_kwh", "platform_energy_high_kwh"),
          "emissions": ("emissions_low_kg", "emissions_high_kg")}  # fmt: skip
-#: The footprint's parts: each bound when every run in scope that knows the value has it.
+#: The footprint's parts: each bound when every run that knows the value has it.
 TRIPLES = {
     "emissions": ("emissions", "emissions_low_kg", "emissions_high_kg"),
     "embodied": ("embodied_kg", "embodied_low_kg", "embodied_high_kg"),
     "llm": ("llm_emissions_kg", "llm_emissions_low_kg", "llm_emissions_high_kg"),
     "llm_energy": ("llm_energy_kwh", "llm_energy_low_kwh", "llm_energy_high_kwh"),
 }
-#: The parts counted only over the runs that made LLM calls (report/footprint.py's callers).
-CALLERS_ONLY = ("llm", "llm_energy")
-#: A triple's measures: runs in scope, the known values' sum and count, each bound's count
-#: and sum over the runs that know the value.
-TRIPLE_MEASURES = ("s", "sv", "sk", "cl", "ch", "clo", "chi")
+#: The parts counted over the runs that made LLM calls only (report/footprint.py's llm).
+OF_CALLERS = ("llm", "llm_energy")
 PARTS = {"cpu": "cpu_energy", "gpu": "gpu_energy", "ram": "ram_energy",
          "platform": "platform_energy_kwh"}  # fmt: skip
 #: What a summary tells runs apart by (text columns, grouped on as stored).
@@ -88,7 +85,10 @@ def _valid(column: ColumnElement[Any]) -> ColumnElement[Any]:
 
 def _measures(rows: Any) -> list[ColumnElement[Any]]:
     c = rows.c
-    out: list[ColumnElement[Any]] = [func.count().label("n"), func.min(c.run_pk).label("first")]
+    out: list[ColumnElement[Any]] = [
+        func.count().label("n"),
+        func.min(c.run_pk).label("first"),
+    ]
     for name in VALUES:
         out += [func.sum(_valid(c[name])).label(f"v_{name}"),
                 func.count(_valid(c[name])).label(f"k_{name}")]  # fmt: skip
@@ -97,18 +97,17 @@ def _measures(rows: Any) -> list[ColumnElement[Any]]:
         out += [func.count(case((both, 1))).label(f"b_{name}"),
                 func.sum(_valid(c[low])).label(f"lo_{name}"),
                 func.sum(_valid(c[high])).label(f"hi_{name}")]  # fmt: skip
+    callers = c.llm_calls > 0
     for name, (value, low, high) in TRIPLES.items():
-        scope = c.llm_calls > 0 if name in CALLERS_ONLY else None
-        known = c[value] >= 0 if scope is None else scope & (c[value] >= 0)
-        with_low, with_high = known & (c[low] >= 0), known & (c[high] >= 0)
-        in_scope = func.count() if scope is None else func.count(case((scope, 1)))
-        out += [in_scope.label(f"s_{name}"),
-                func.sum(case((known, c[value]))).label(f"sv_{name}"),
-                func.count(case((known, 1))).label(f"sk_{name}"),
-                func.count(case((with_low, 1))).label(f"cl_{name}"),
-                func.count(case((with_high, 1))).label(f"ch_{name}"),
-                func.sum(case((with_low, c[low]))).label(f"clo_{name}"),
-                func.sum(case((with_high, c[high]))).label(f"chi_{name}")]  # fmt: skip
+        known = (c[value] >= 0) & callers if name in OF_CALLERS else c[value] >= 0
+        has_low, has_high = known & (c[low] >= 0), known & (c[high] >= 0)
+        out += [func.count(case((known, 1))).label(f"ck_{name}"),
+                func.sum(case((known, c[value]))).label(f"cv_{name}"),
+                func.count(case((has_low, 1))).label(f"cl_{name}"),
+                func.count(case((has_high, 1))).label(f"ch_{name}"),
+                func.sum(case((has_low, c[low]))).label(f"clo_{name}"),
+                func.sum(case((has_high, c[high]))).label(f"chi_{name}")]  # fmt: skip
+    out.append(func.count(case((callers, 1))).label("callers"))
     energy, emissions = c.energy_consumed, c.emissions
     weighted = (energy > 0) & (emissions >= 0)
     pue = case((c.pue > 0, c.pue), else_=1.0)
@@ -129,9 +128,9 @@ def _day(rows: Any) -> ColumnElement[Any]:
 #: The measures the cube of every facet needs: the runs, their emissions by country and cloud,
 #: who knows embodied emissions, and the SCI's parts (over the runs that counted units).
 FACET_MEASURES = frozenset({
-    "n", "first", "it_kwh", "details", "k_embodied_kg", "v_units", "v_llm_calls",
+    "n", "first", "it_kwh", "details", "k_embodied_kg", "v_units", "v_llm_calls", "callers",
     *(f"{x}_{v}" for v in ("emissions", "embodied_kg", "llm_emissions_kg") for x in ("v", "k")),
-    *(f"{x}_{t}" for t in TRIPLES for x in TRIPLE_MEASURES),
+    *(f"{x}_{t}" for t in TRIPLES for x in ("ck", "cv", "cl", "ch", "clo", "chi")),
 })  # fmt: skip
 #: The columns each grouping's label is made of (the sums' query groups on these alone).
 LABEL_KEYS = {"day": ("day",), "week": ("day",), "month": ("day",),
@@ -199,7 +198,7 @@ def _cube_statement(shape: RunFilter, by: str | None, lateral: bool, facets: boo
 def _models_statement(shape: RunFilter, by: str | None, lateral: bool) -> Any:
     rows = run_rows(shape, COLUMNS, lateral=lateral, bound=True)
     keys = [*_keys(rows, by), rows.c.llm_detail]
-    return (select(*keys, func.count().label("n"))
+    return (select(*keys, func.count().label("n"), func.min(rows.c.run_pk).label("first"))
             .where(func.coalesce(rows.c.llm_detail, "") != "").group_by(*keys))  # fmt: skip
 
 
@@ -264,17 +263,16 @@ class Measures:
         return self.total(f"lo_{name}"), self.total(f"hi_{name}")
 
     def bounded(self, name: str) -> dict[str, Any]:
-        """A footprint part over the runs in its scope: its sum, and each bound when every
-        run that knows the value has that bound (report/footprint.py's ``_bounded``)."""
-        known = self.count(f"sk_{name}")
-
-        def bound(count: str, total: str) -> float | None:
-            return self.total(total) if known and self.count(count) == known else None
-
-        return {"kg": self.total(f"sv_{name}"),
-                "low_kg": bound(f"cl_{name}", f"clo_{name}"),
-                "high_kg": bound(f"ch_{name}", f"chi_{name}"),
-                "unknown_runs": self.count(f"s_{name}") - known}  # fmt: skip
+        """A footprint part (report/footprint.py's ``_bounded``): its sum, and each bound when
+        every run that knows the value has it; over the runs that made calls for LLM parts."""
+        known = self.count(f"ck_{name}")
+        runs = self.count("callers") if name in OF_CALLERS else self.runs
+        low = known > 0 and self.count(f"cl_{name}") == known
+        high = known > 0 and self.count(f"ch_{name}") == known
+        return {"kg": self.total(f"cv_{name}"),
+                "low_kg": self.total(f"clo_{name}") if low else None,
+                "high_kg": self.total(f"chi_{name}") if high else None,
+                "unknown_runs": runs - known}  # fmt: skip
 
 
 def labels(row: tuple[Any, ...], index: dict[str, int]) -> dict[str, Any]:
@@ -353,7 +351,7 @@ def kind_of(from_interval: Any, source: Any, wattprint_version: Any) -> str:
     return "wattprint" if _text(wattprint_version) else "codecarbon"
 
 
-def figures(key: str, t: Tally, models: list[str], compact: bool) -> dict[str, Any]:
+def figures(key: str, t: Tally, models: list[tuple[Any, int]], compact: bool) -> dict[str, Any]:
     """A group's summary, the shape ``summaries.totals`` gives (without the long parts when
     ``compact``)."""
     m = t.all
@@ -424,9 +422,9 @@ def figures(key: str, t: Tally, models: list[str], compact: bool) -> dict[str, A
     return out
 
 
-def footprint(t: Tally, details: list[str]) -> dict[str, Any]:
-    """Embodied, LLM calls and SCI, as report/footprint.py gives them (``details``: the runs'
-    ``llm_detail`` texts, one per run that has one)."""
+def footprint(t: Tally, details: list[tuple[Any, int]]) -> dict[str, Any]:
+    """Embodied, LLM calls and SCI, as report/footprint.py gives them; ``details``: the
+    group's runs' LLM details, each with how many runs have it."""
     m = t.all
     embodied = m.bounded("embodied")
     embodied["methods"] = sorted(t.embodied_methods)
@@ -457,12 +455,12 @@ def sci(t: Tally) -> dict[str, Any]:
         return out
     units = c.total("v_units")
     o, e = c.bounded("emissions"), c.bounded("embodied")
-    # The LLM term over the runs that made calls: EcoLogits' estimate, or unknown (never 0).
-    callers = c.count("s_llm")
-    remote = c.bounded("llm") if callers else NO_CALLS
+    # The LLM term, over the runs that made calls: EcoLogits' estimate, or unknown (never 0).
+    has_remote = c.count("callers") > 0
+    remote = c.bounded("llm") if has_remote else NO_CALLS
     out.update(functional_unit=next(iter(t.functional_units)), units=units,
                operational_kg=o["kg"], embodied_kg=e["kg"],
-               llm_kg=remote["kg"] if callers else None)  # fmt: skip
+               llm_kg=remote["kg"] if has_remote else None)  # fmt: skip
     if o["unknown_runs"] or e["unknown_runs"] or not units:
         out["note"] = "a run's operational or embodied emissions are unknown"
         return out
@@ -475,9 +473,6 @@ def sci(t: Tally) -> dict[str, Any]:
             continue
         out[key] = (o[part] + e[part] + remote[part]) * 1000.0 / units
     return out
-
-
-NO_CALLS = {"kg": 0.0, "low_kg": 0.0, "high_kg": 0.0, "unknown_runs": 0}
 
 
 # -- groupings -----------------------------------------------------------------------------------
@@ -543,20 +538,23 @@ def _names(session: Session, by: str, project_ids: set[int]) -> dict[int, str]:
     return dict(session.execute(query.where(Project.id.in_(project_ids))).all())
 
 
-def llm_details(session: Session, f: RunFilter, by: str | None) -> dict[str, list[str]]:
-    """The runs' ``llm_detail`` texts (JSON, one per run), for all runs ("") and per group
-    label: the cube's keys and the detail, only over the runs that have one."""
+def llm_models(session: Session, f: RunFilter, by: str | None) -> dict[str, list[tuple[Any, int]]]:
+    """The runs' LLM details (``llm_detail``, JSON), each with how many runs have it, in the
+    order of their first run: for all runs ("") and per group label; only over the runs that
+    have one."""
     query = _models_statement(filter_shape(f), by, _is_postgresql(session))
     result = session.execute(query, filter_values(f))
-    found = [tuple(r) for r in result]
     index = {name: i for i, name in enumerate(result.keys())}
+    found = sorted((tuple(r) for r in result), key=lambda row: row[index["first"]])
     label = labeller(session, by, index, found) if by else None
-    out: dict[str, list[str]] = defaultdict(list)
+    out: dict[str, list[tuple[Any, int]]] = defaultdict(list)
     for row in found:
-        detail = [_text(row[index["llm_detail"]])] * row[index["n"]]
-        out[""] += detail
+        detail = detail_of(_text(row[index["llm_detail"]]))
+        if not detail:
+            continue
+        out[""].append((detail, row[index["n"]]))
         if label is not None:
-            out[label(row)] += detail
+            out[label(row)].append((detail, row[index["n"]]))
     return out
 
 
@@ -570,7 +568,7 @@ def summarise(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, A
     groupings: dict[str, list[dict[str, Any]]] = {}
     for by in bys or [None]:
         total, groups, details = _fold(session, f, by)
-        models = llm_details(session, f, by) if details else {}
+        models = llm_models(session, f, by) if details else {}
         if out is None:
             out = figures("total", total, models.get("", []), compact=False)
         if by:

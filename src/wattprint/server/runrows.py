@@ -1,8 +1,10 @@
 """One row per run, as summaries read runs: its newest row (its running total), or, for a run
 that has sent only intervals so far, its newest interval (cumulative figures, in progress).
 
-A run's newest row is ``runs.last_emission_id``, so this reads one row per run and never scans
-the emissions; an intervals-only run's newest interval is found by ``ix_intervals_run_at``.
+A run keeps its newest row's running totals and the columns summaries read (``models.ON_RUN``),
+so a summary reads the runs alone; other columns come from the row itself
+(``runs.last_emission_id``, one lookup per run). An intervals-only run's newest interval is found
+by ``ix_intervals_run_at``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from .. import records
-from .models import Emission, Interval, column_type
+from .models import ON_RUN, Emission, Interval, column_type
 from .store import RunFilter, runs_query
 
 #: The record's columns an interval also carries (cumulative energy and emissions).
@@ -39,11 +41,12 @@ def run_rows(
     runs = runs_query(f, bound=bound).subquery("selected_runs")
     rows: Select[object] = (
         select(runs.c.id.label("run_pk"), runs.c.source, runs.c.project_id,
-               false().label("from_interval"),
-               *(Emission.__table__.c[name].label(name) for name in columns))
+               false().label("from_interval"), *_newest_row(runs, columns))
         .select_from(runs)
-        .join(Emission, Emission.id == runs.c.last_emission_id)
+        .where(runs.c.last_emission_id.is_not(None))
     )  # fmt: skip
+    if any(name not in ON_RUN for name in columns):
+        rows = rows.join(Emission, Emission.id == runs.c.last_emission_id)
     newest, on = _newest_interval(runs, lateral)
     from_interval = []
     for name in columns:
@@ -61,6 +64,14 @@ def run_rows(
         .where(runs.c.last_emission_id.is_(None))
     )  # fmt: skip
     return rows.union_all(intervals).subquery("run_rows")
+
+
+def _newest_row(runs: Subquery, columns: Sequence[str]) -> list[ColumnElement[object]]:
+    """``columns`` of each run's newest row: from the run where it keeps them
+    (``models.ON_RUN``), else from the row itself (``last_emission_id``)."""
+    table = Emission.__table__
+    return [(runs.c[ON_RUN[name]] if name in ON_RUN else table.c[name]).label(name)
+            for name in columns]  # fmt: skip
 
 
 def _newest_interval(runs: Subquery, lateral: bool) -> tuple[Any, ColumnElement[bool]]:
