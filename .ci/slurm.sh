@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# A single-node Slurm for the tests (tests/test_slurm.py): munge + slurmctld + slurmd on this
+# A single-node Slurm for the tests (tests/attribution/test_slurm.py): munge + slurmctld + slurmd on this
 # machine, proctrack/linuxproc and task/none (no cgroup plugin: CI containers have no writable
 # cgroup tree), one partition "ci" holding this node's CPUs.
 #
 #   eval "$(.ci/slurm.sh)"     # installs if needed, starts; prints export WATTPRINT_SLURM=1
-#   .venv/bin/python -m pytest tests/test_slurm.py
+#   .venv/bin/python -m pytest tests/attribution/test_slurm.py
 #   .ci/slurm.sh stop          # stops what it started
 #
 # Needs root (apt-get, daemons as root). Nothing reaches beyond this machine.

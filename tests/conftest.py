@@ -4,28 +4,19 @@ user or project config, a clean WATTPRINT_* environment, and a fresh working dir
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fakenvml import NoNvml  # noqa: E402
-from fakesys import FakeSys  # noqa: E402
-
-from wattprint import _log  # noqa: E402
-from wattprint.meters import amd, nvidia  # noqa: E402
+from tests.fakes.fakenvml import NoNvml
+from tests.fakes.fakesys import FakeSys, cpu_stat
+from wattprint import _log
+from wattprint.meters import amd, nvidia
 
 CPUINFO = "".join(
     f"processor\t: {i}\nmodel name\t: AMD EPYC 7763 64-Core Processor\nphysical id\t: 0\n\n"
     for i in range(4)
 )
-
-
-def cpu_stat(busy: int, idle: int) -> str:
-    """A /proc/stat first line with ``busy`` user ticks and ``idle`` idle ticks."""
-    return f"cpu  {busy} 0 0 {idle} 0 0 0 0 0 0\ncpu0 {busy} 0 0 {idle} 0 0 0 0 0 0\n"
 
 
 @pytest.fixture

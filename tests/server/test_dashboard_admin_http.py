@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from dashkit import seed, sign_in_as
-from serverkit import app, client, database_url, envelope, interval, world  # noqa: F401
 
+from tests.fakes.dashkit import seed, sign_in_as
+from tests.fakes.serverkit import app, client, database_url, envelope, interval, world  # noqa: F401
 from wattprint.server.pages import live, session
 
 

@@ -20,8 +20,8 @@ if not CHROMIUM.exists():
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 
-from dashkit import seed  # noqa: E402
-from serverkit import World, envelope, interval  # noqa: E402
+from tests.fakes.dashkit import seed  # noqa: E402
+from tests.fakes.serverkit import World, envelope, interval  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 PASSWORD = "a long enough password"

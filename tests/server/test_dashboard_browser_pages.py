@@ -23,8 +23,8 @@ if not CHROMIUM.exists():
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 
-from pageskit import RUNS, seed  # noqa: E402
-from serverkit import World  # noqa: E402
+from tests.fakes.pageskit import RUNS, seed  # noqa: E402
+from tests.fakes.serverkit import World  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard-pages"
 PASSWORD = "a long enough password"

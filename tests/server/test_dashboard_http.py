@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from dashkit import form_csrf, seed, sign_in_as
-from serverkit import app, client, database_url, envelope, interval, world  # noqa: F401
 
+from tests.fakes.dashkit import form_csrf, seed, sign_in_as
+from tests.fakes.serverkit import app, client, database_url, envelope, interval, world  # noqa: F401
 from wattprint.server.pages import session
 
 

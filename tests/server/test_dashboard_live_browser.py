@@ -25,7 +25,8 @@ pytest.importorskip("playwright.sync_api", reason="playwright is not installed (
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 
 import httpx  # noqa: E402
-from serverproc import EMAIL, PASSWORD, ServerProcess  # noqa: E402
+
+from tests.fakes.serverproc import EMAIL, PASSWORD, ServerProcess  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard-live"
 MAX_WORK_S = 240  # the tracked command works until the test says stop (a file), or this

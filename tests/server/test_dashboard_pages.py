@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from dashkit import sign_in_as
-from pageskit import RUNS, TASKS, seed
-from serverkit import app, client, database_url, world  # noqa: F401
+
+from tests.fakes.dashkit import sign_in_as
+from tests.fakes.pageskit import RUNS, TASKS, seed
+from tests.fakes.serverkit import app, client, database_url, world  # noqa: F401
 
 
 @pytest.fixture
@@ -256,7 +257,7 @@ def test_another_organizations_new_pages_answer_404(client, world, ids):  # noqa
 
 
 def test_a_run_with_intervals_only_has_a_page_without_what_ifs(client, world, ids):  # noqa: F811
-    from serverkit import interval
+    from tests.fakes.serverkit import interval
 
     assert world.send([interval("r-bare", 1), interval("r-bare", 2)]).status_code == 200
     sign_in_as(client, world, "viewer")

@@ -10,7 +10,8 @@ import time
 
 import httpx
 import pytest
-from serverproc import ServerProcess
+
+from tests.fakes.serverproc import ServerProcess
 
 pytest.importorskip("codecarbon")
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from serverkit import app, client, database_url, envelope, interval, world  # noqa: F401 - the fixtures
-
+from tests.fakes.serverkit import app, client, database_url, envelope, interval, world  # noqa: F401 - the fixtures
 from wattprint import records
 
 

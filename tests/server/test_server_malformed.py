@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from serverkit import app, client, database_url, envelope, world  # noqa: F401 - the fixtures
+from tests.fakes.serverkit import app, client, database_url, envelope, world  # noqa: F401 - the fixtures
 
 BAD_BODIES = [
     b"not json at all",

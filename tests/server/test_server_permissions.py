@@ -5,7 +5,8 @@ it sees but may not do."""
 from __future__ import annotations
 
 import pytest
-from serverkit import app, client, database_url, envelope, world  # noqa: F401 - the fixtures
+
+from tests.fakes.serverkit import app, client, database_url, envelope, world  # noqa: F401 - the fixtures
 
 PEOPLE = ("admin", "owner", "manager", "member", "viewer", "outsider")
 TOKENS = ("token_ingest", "token_read", "token_both", "token_gpt", "token_b")

@@ -4,9 +4,9 @@ empty and up again, and the migrations agree with the models."""
 from __future__ import annotations
 
 import pytest
-from serverkit import app, client, database_url, world  # noqa: F401 - the fixtures
 from sqlalchemy import BigInteger, Float, Text, inspect
 
+from tests.fakes.serverkit import app, client, database_url, world  # noqa: F401 - the fixtures
 from wattprint import records
 from wattprint.server import migrate
 from wattprint.server.db import make_engine

@@ -7,10 +7,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import cpu_stat
-from receiver import wait_for
-from serverproc import ServerProcess
 
+from tests.fakes.fakesys import cpu_stat
+from tests.fakes.receiver import wait_for
+from tests.fakes.serverproc import ServerProcess
 from wattprint import Tracker
 from wattprint.sinks import spool
 

@@ -7,8 +7,8 @@ import math
 from typing import Any
 
 import pytest
-from serverkit import app, client, database_url, full_record, world  # noqa: F401 - the fixtures
 
+from tests.fakes.serverkit import app, client, database_url, full_record, world  # noqa: F401 - the fixtures
 from wattprint import records
 from wattprint.report.summary import read_runs, summarise, summarise_group
 

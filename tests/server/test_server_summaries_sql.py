@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from serverkit import app, client, database_url, envelope, full_record, interval, world  # noqa: F401
-from test_server_summaries import same
 
+from tests.fakes.serverkit import app, client, database_url, envelope, full_record, interval, world  # noqa: F401
+from tests.server.test_server_summaries import same
 from wattprint import records
 from wattprint.server import db, summaries
 from wattprint.server.store import RunFilter

@@ -5,8 +5,8 @@ is tried against the endpoints, as the organization's roles are in test_server_p
 from __future__ import annotations
 
 import pytest
-from serverkit import app, client, database_url, envelope, world  # noqa: F401 - the fixtures
 
+from tests.fakes.serverkit import app, client, database_url, envelope, world  # noqa: F401 - the fixtures
 from wattprint.server.permissions import ForbiddenError, NotFoundError, Principal, check
 
 # The write endpoints of a project ({p}), its run ({r}) and experiment ({e}).

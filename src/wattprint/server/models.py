@@ -3,7 +3,7 @@
 Organization > (Team) > Project > Experiment > Run > Emission / Interval; users, their
 memberships, and the tokens. An emission's and an interval's record columns are generated from
 ``wattprint.records``' spec, never listed here: a column added to ``records.SPEC`` is a column
-added here (and a migration, which ``tests/server/test_models.py`` asks for).
+added here (and a migration, which ``tests/server/test_server_schema.py`` asks for).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""wattprint's tests: one folder per package of src/wattprint (see docs/layout.md)."""
