@@ -126,8 +126,9 @@ def gemini_server(request):
     return 200, json.dumps(gemini_answer(model)).encode(), JSON
 
 
-# OpenAI's chat completions, streamed (platform.openai.com, "Streaming" and the chunk object).
-def openai_stream(model: str) -> bytes:
+# OpenAI's chat completions, streamed (platform.openai.com, "Streaming" and the chunk object):
+# the usage chunk comes only when the request asks for it (stream_options.include_usage).
+def openai_stream(model: str, include_usage: bool = True) -> bytes:
     def chunk(delta: dict[str, Any] | None, finish: str | None) -> dict[str, Any]:
         choices = (
             []
@@ -142,13 +143,16 @@ def openai_stream(model: str) -> bytes:
     usage["usage"] = {"prompt_tokens": 11, "completion_tokens": 4, "total_tokens": 15}
     return sse([(None, chunk({"role": "assistant", "content": ""}, None)),
                 *((None, chunk({"content": w}, None)) for w in ("One", " two", " three")),
-                (None, chunk({}, "stop")), (None, usage), (None, "[DONE]")])  # fmt: skip
+                (None, chunk({}, "stop")), *([(None, usage)] if include_usage else []),
+                (None, "[DONE]")])  # fmt: skip
 
 
 def openai_server(request):
     if not request.path.endswith("/chat/completions"):
         return 404, b'{"error": {"message": "not found"}}', JSON
-    return 200, openai_stream(json.loads(request.body)["model"]), SSE
+    body = json.loads(request.body)
+    asked = bool((body.get("stream_options") or {}).get("include_usage"))
+    return 200, openai_stream(body["model"], include_usage=asked), SSE
 
 
 def serve(respond):
@@ -274,6 +278,29 @@ def test_async_openai_stream(machine):
     entry = tracker.result.llm[f"openai/{GPT}"]
     assert entry["calls"] == 1 and entry["unknown_calls"] == 0
     assert entry["energy_high_kwh"] == pytest.approx(last.energy.value.max)
+
+
+def test_an_openai_stream_without_its_usage_chunk_has_unknown_tokens_never_zero(machine):
+    openai = pytest.importorskip("openai")
+    with serve(openai_server) as server:
+        client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="k", max_retries=0)
+        with Tracker(country="FRA", interval_s=60, track_llm_calls=True) as tracker:
+            list(client.chat.completions.create(
+                model=GPT, stream=True, stream_options={"include_usage": True},
+                messages=[{"role": "user", "content": "Count"}]))  # fmt: skip
+            tracker.start_task("bare")  # OpenAI sends usage only when asked: not asked here
+            asked = [{"role": "user", "content": "Count"}]
+            bare = list(client.chat.completions.create(model=GPT, stream=True, messages=asked))
+            task = tracker.stop_task("bare")
+    assert all(c.usage is None for c in bare)  # the server sent no usage chunk
+    entry = tracker.result.llm[f"openai/{GPT}"]
+    assert entry["calls"] == 2 and entry["unknown_calls"] == 0  # EcoLogits still estimated it
+    # One call without a count: the model's total is unknown, not 11 + 0.
+    assert (entry["input_tokens"], entry["output_tokens"]) == (None, None)
+    detail = json.loads(last_row()["llm_detail"])[f"openai/{GPT}"]
+    assert (detail["input_tokens"], detail["output_tokens"]) == (None, None)
+    own = task.llm[f"openai/{GPT}"]  # the task's own call: unknown too
+    assert (own["calls"], own["input_tokens"], own["output_tokens"]) == (1, None, None)
 
 
 def test_a_stream_left_unread_is_counted_as_unknown_never_zero(machine):

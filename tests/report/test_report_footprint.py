@@ -167,6 +167,25 @@ def test_llm_per_model_totals_with_bounds_and_unknowns() -> None:
     assert calls["local_energy_kwh"] == pytest.approx(0.15)
 
 
+def test_a_run_that_could_not_count_its_tokens_leaves_the_models_count_unknown(
+    tmp_path: Path,
+) -> None:
+    counted, uncounted = entry(GPT, 3, 0, 0.003, 0.0012), entry(GPT, 1, 0, 0.001, 0.0004)
+    uncounted.update(input_tokens=None, output_tokens=None)  # a stream without its usage chunk
+    rows = [run(1, experiment_id="a", **llm_cells({GPT: counted})),
+            run(2, experiment_id="a", **llm_cells({GPT: uncounted}))]  # fmt: skip
+    gpt = llm([Run(r) for r in rows])["per_model"][GPT]
+    assert gpt["calls"] == 4 and gpt["energy_kwh"] == pytest.approx(0.004)
+    assert (gpt["input_tokens"], gpt["output_tokens"]) == (None, None)  # not 30 / 60
+    path = tmp_path / "emissions.csv"
+    write(path, rows)
+    out = CliRunner().invoke(app, ["report", str(path)], env={"COLUMNS": "220"})
+    assert out.exit_code == 0, out.output
+    table = out.output[out.output.index("LLM calls by model") :]
+    line = next(line for line in table.splitlines() if GPT in line)
+    assert "unknown/unknown" in line and "30/60" not in line
+
+
 def test_sci_of_runs_whose_calls_were_not_estimated_is_unknown() -> None:
     only_unknown = {ACME: entry(ACME, 2, 2, 0.0, 0.0, "unknown model")}
     s = sci([Run(sized(1, 0.010, 0.002, "10", "answer", **llm_cells(only_unknown)))])

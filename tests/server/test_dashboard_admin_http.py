@@ -306,3 +306,70 @@ def test_the_organization_stream_sends_again_when_a_run_sends_an_interval(  # no
     sender.join()
     powers = [e["runs"][0]["power_w"]["cpu"] for _, e in events]
     assert powers == [13.0, 77.0]  # the seeded newest interval, then the new one: once each
+
+
+def _silent_for(app, run_id, minutes):  # noqa: F811
+    """The run last sent something ``minutes`` ago (as if its process had died then)."""
+    from datetime import timedelta
+
+    from wattprint.server import db
+    from wattprint.server.models import Run, utcnow
+
+    with db.transaction(app.state.sessions) as s:
+        run = s.get(Run, run_id)
+        run.last_seen = utcnow() - timedelta(minutes=minutes)
+        return run.last_seen
+
+
+def test_a_run_not_heard_from_for_long_is_shown_as_such_not_as_live(  # noqa: F811
+    app, client, world, seeded, monkeypatch
+):
+    monkeypatch.setattr(live, "STREAM_S", 0.3)
+    monkeypatch.setattr(live, "POLL_S", 0.2)
+    sign_in_as(client, world, "viewer")
+    a = world.ids["org_a"]
+    # r-slow samples every 400 s: 3 of its intervals (20 min) may pass before it is stale.
+    sent = world.send([envelope("r-quiet", 0, status="running"),
+                       envelope("r-slow", 0, status="running"),
+                       interval("r-slow", 1, interval_s=400.0)])  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    ids = {r["run_id"]: r["id"] for r in client.get(f"/org/{a}?format=json").json()["in_progress"]}
+    died = _silent_for(app, seeded["r-live"], 25)
+    _silent_for(app, ids["r-quiet"], 3)
+    _silent_for(app, ids["r-slow"], 15)
+    runs = {r["run_id"]: r for r in client.get(f"/org/{a}?format=json").json()["in_progress"]}
+    assert runs["r-live"]["stale"] is True and runs["r-live"]["status"] == "running"  # as stored
+    since = died.strftime("%Y-%m-%d %H:%M")
+    assert runs["r-live"]["heard"] == f"not heard from since {since} UTC (25 min ago)"
+    assert runs["r-quiet"]["stale"] is False and runs["r-quiet"]["heard"] == "last heard 3 min ago"
+    assert runs["r-slow"]["stale"] is False  # 15 min < 3 x 400 s
+    with client.stream("GET", f"/org/{a}/events") as stream:
+        (event,) = _events("".join(stream.iter_text()))
+    assert {r["run_id"]: r["stale"] for r in event[1]["runs"]} == {
+        "r-live": True, "r-quiet": False, "r-slow": False}  # fmt: skip
+    page = client.get(f"/org/{a}").text
+    row = re.search(rf'<tr data-run-id="{seeded["r-live"]}"[^>]*>.*?</tr>', page, re.S).group(0)
+    assert 'class="stale"' in row and f"not heard from since {since} UTC" in row
+    assert "103" not in row  # its last power (gpu 103 W) is not shown as its power now
+    api = client.get(f"/api/v1/runs/{seeded['r-live']}", headers=world.h("viewer")).json()
+    assert api["status"] == "running"  # nothing stored changed
+
+
+def test_how_long_a_run_may_be_silent_and_how_it_is_said():
+    from datetime import datetime, timedelta
+    from types import SimpleNamespace
+
+    now = datetime(2026, 12, 3, 14, 0)
+    assert live.stale_after_s(None) == live.STALE_AFTER_S == 600.0
+    assert live.stale_after_s(30.0) == 600.0 and live.stale_after_s(400.0) == 1200.0
+    assert live.heard(now - timedelta(seconds=20), now) == {
+        "stale": False, "heard": "last heard less than a minute ago"}  # fmt: skip
+    assert live.heard(now - timedelta(minutes=10), now)["stale"] is False  # at the threshold
+    late = live.heard(now - timedelta(minutes=10, seconds=1), now)
+    assert late == {"stale": True,
+                    "heard": "not heard from since 2026-12-03 13:49 UTC (10 min ago)"}  # fmt: skip
+    slow = SimpleNamespace(interval_s=400.0)
+    assert live.heard(now - timedelta(minutes=19), now, slow)["stale"] is False
+    assert live.heard(now - timedelta(minutes=21), now, slow)["stale"] is True
+    assert live.heard(now - timedelta(hours=3), now)["heard"].endswith("(3 h ago)")
+    assert live.heard(now - timedelta(days=3), now)["heard"].endswith("(3 days ago)")

@@ -214,3 +214,34 @@ def test_a_live_run_page_updates_while_intervals_arrive(server, browser):
     assert v.chart("chart-power")[0]["y"][-2:] == [80.0, 81.0]
     v.page.screenshot(path=str(ARTIFACTS / "run-live-updated.png"), full_page=True)
     v.clean()
+
+
+def test_the_home_page_marks_a_run_not_heard_from_for_long(server, browser):
+    from datetime import timedelta
+
+    from wattprint.server import db
+    from wattprint.server.models import Run, utcnow
+
+    runs, sessions = server["runs"], server["app"].state.sessions
+    with db.transaction(sessions) as s:  # as if r-live's process had died 30 minutes ago
+        run = s.get(Run, runs["r-live"])
+        was, run.last_seen = run.last_seen, utcnow() - timedelta(minutes=30)
+    try:
+        v = Watched(browser, server["base"])
+        v.sign_in("viewer@example.org")
+        table = "#live-runs"
+        deadline = time.monotonic() + 15  # live.js redraws the list from the stream
+        while v.page.get_attribute(table, "data-updates") == "0" and time.monotonic() < deadline:
+            v.page.wait_for_timeout(200)
+        assert v.page.get_attribute(table, "data-updates") != "0"
+        row = v.page.locator(f'{table} tr[data-run-id="{runs["r-live"]}"]')
+        cells = row.evaluate("r => Array.from(r.cells, c => c.textContent.trim())")
+        assert row.get_attribute("class") == "stale" and row.get_attribute("data-stale") == "true"
+        assert cells[1].startswith("not heard from since ") and cells[1].endswith("(30 min ago)")
+        assert cells[5:] == ["unknown", "unknown"]  # no power "now" for a silent run
+        assert "1 not heard from lately" in v.page.inner_text("#live-state")
+        v.page.screenshot(path=str(ARTIFACTS / "organization-stale-run.png"), full_page=True)
+        v.clean()
+    finally:
+        with db.transaction(sessions) as s:
+            s.get(Run, runs["r-live"]).last_seen = was

@@ -10,7 +10,7 @@ import pytest
 
 from tests.fakes.dashkit import sign_in_as
 from tests.fakes.pageskit import RUNS, TASKS, seed
-from tests.fakes.serverkit import app, client, database_url, world  # noqa: F401
+from tests.fakes.serverkit import app, client, database_url, envelope, world  # noqa: F401
 
 
 @pytest.fixture
@@ -301,3 +301,37 @@ def test_the_scatter_draws_the_newest_runs_only_and_says_so(client, world, ids, 
     assert "draw the newest 2 of the 3 runs" in html
     monkeypatch.setattr(collection, "MAX_DRAWN", 500)
     assert 'id="runs-drawn"' not in client.get(f"/project/{world.ids['project']}").text
+
+
+def test_pages_add_up_water_from_the_summaries_not_from_a_listing_of_runs(  # noqa: F811
+    client, world, ids, monkeypatch
+):
+    from serverkit import full_record
+
+    from wattprint.server import dashboard
+
+    sign_in_as(client, world, "viewer")
+    dry = world.send([envelope("r-dry", 0, experiment_name="tuned", water_consumed=None)])
+    assert dry.status_code == 200, dry.text
+    listed, real = [], dashboard.runs_list
+
+    def first_only(db, f, limit=1000):  # as if the pages' listings stopped at one run
+        listed.append(limit)
+        return real(db, f, limit)[:1]
+
+    monkeypatch.setattr(dashboard, "runs_list", first_only)
+    wet = sum(full_record(run_id, 0)["water_consumed"] for run_id in RUNS)
+    pages = (("org", "organizations", world.ids["org_a"]), ("team", "teams", world.ids["team"]),
+             ("project", "projects", world.ids["project"]),
+             ("experiment", "experiments", ids["exp:tuned"]))  # fmt: skip
+    for page, api in ((f"/{p}/{i}", f"{a}/{i}") for p, a, i in pages):
+        water = client.get(f"{page}?format=json").json()["water"]
+        summary = client.get(f"/api/v1/{api}/summary", headers=world.h("viewer")).json()
+        assert water == summary["water"], page
+        assert water["unknown_runs"] == 1, page  # r-dry: unknown, not zero
+    assert water["litres"] == pytest.approx(sum(full_record(r, 0)["water_consumed"]
+                                                for r in ("r-aws", "r-gb")))  # fmt: skip
+    org = client.get(f"/org/{world.ids['org_a']}?format=json").json()["water"]
+    # Organization A: bert's three runs and gpt's (r-fr's record) beside r-dry.
+    assert org["litres"] == pytest.approx(wet + full_record("r-fr", 0)["water_consumed"])
+    assert max(listed) <= 1000  # no listing of every run to add them up

@@ -121,3 +121,37 @@ def test_without_the_server_extra_it_says_what_to_install(monkeypatch):
     result = runner.invoke(cli, ["server", "migrate"])
     assert result.exit_code == 2
     assert "alembic missing" in result.output and "wattprint[server]" in result.output
+
+
+def test_bootstrap_with_an_owner_makes_them_a_member_of_the_team(url, monkeypatch):
+    from sqlalchemy import create_engine, text
+
+    monkeypatch.setenv("WATTPRINT_SERVER_DATABASE_URL", url)
+    _ok("server", "user", "add", "ada@example.org", "--password-stdin", stdin="long enough pw\n")
+    made = json.loads(_ok("server", "bootstrap", "--org", "NLP lab", "--team", "core",
+                          "--project", "bert", "--owner", "ada@example.org", "--json"))  # fmt: skip
+    # Again, into a new team of the same organization: a member of that one too, once each.
+    other = json.loads(_ok("server", "bootstrap", "--org", "NLP lab", "--team", "vision",
+                           "--project", "vit", "--owner", "ada@example.org", "--json"))  # fmt: skip
+    _ok("server", "bootstrap", "--org", "NLP lab", "--team", "core", "--project", "bert",
+        "--owner", "ada@example.org", "--json")  # fmt: skip
+    with create_engine(url).connect() as c:
+        members = c.execute(
+            text(
+                "SELECT t.team_id, u.email FROM team_members t "
+                "JOIN users u ON u.id = t.user_id ORDER BY t.team_id"
+            )
+        ).all()
+        role = c.execute(text("SELECT role FROM memberships")).scalar_one()
+    assert [tuple(m) for m in members] == [(made["team_id"], "ada@example.org"),
+                                           (other["team_id"], "ada@example.org")]  # fmt: skip
+    assert role == "owner"
+
+
+def test_bootstrap_without_an_owner_adds_no_team_member(url, monkeypatch):
+    from sqlalchemy import create_engine, text
+
+    monkeypatch.setenv("WATTPRINT_SERVER_DATABASE_URL", url)
+    _ok("server", "bootstrap", "--org", "NLP lab", "--team", "core", "--project", "bert")
+    with create_engine(url).connect() as c:
+        assert c.execute(text("SELECT count(*) FROM team_members")).scalar_one() == 0

@@ -169,6 +169,8 @@ def _models_table(per_model: dict[str, dict[str, Any]]) -> Any:
     """The LLM calls per provider/model: tokens, energy and CO2e with bounds; unknown as such."""
     from rich.table import Table
 
+    from ..report.footprint import tokens_text
+
     table = Table(title="LLM calls by model (remote, EcoLogits)", title_justify="left")
     for c in ("model", "calls", "unestimated", "tokens in/out", "energy", "CO2e", "note"):
         table.add_column(c, justify="left" if c in ("model", "note") else "right",
@@ -178,8 +180,8 @@ def _models_table(per_model: dict[str, dict[str, Any]]) -> Any:
                   if m["energy_kwh"] is not None else "unknown")  # fmt: skip
         co2 = (f"{_kg(m['emissions_kg'])}{_span(m['emissions_low_kg'], m['emissions_high_kg'])}"
                if m["emissions_kg"] is not None else "unknown")  # fmt: skip
-        table.add_row(key, str(m["calls"]), str(m["unknown_calls"]),
-                      f"{m['input_tokens']}/{m['output_tokens']}", energy, co2,
+        tokens = f"{tokens_text(m['input_tokens'])}/{tokens_text(m['output_tokens'])}"
+        table.add_row(key, str(m["calls"]), str(m["unknown_calls"]), tokens, energy, co2,
                       "; ".join(m["notes"]))  # fmt: skip
     return table
 

@@ -162,7 +162,9 @@ def bootstrap(
     project: Annotated[str, typer.Option("--project", help="project name")],
     team: Annotated[str | None, typer.Option("--team", help="team name")] = None,
     experiment: Annotated[str | None, typer.Option(help="experiment (default: default)")] = None,
-    owner: Annotated[str | None, typer.Option(help="e-mail of a user to make owner")] = None,
+    owner: Annotated[
+        str | None, typer.Option(help="e-mail of a user to make owner (and a member of --team)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:

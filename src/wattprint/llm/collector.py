@@ -50,8 +50,10 @@ class Collector:
         with self._lock:
             entry = self._models.setdefault(f"{provider}/{model}", _empty(provider, model, host))
             entry["calls"] += 1
-            entry["input_tokens"] += tokens_in or 0
-            entry["output_tokens"] += tokens_out or 0
+            # A call whose answer gave no count (an OpenAI stream without its usage chunk)
+            # makes the model's count unknown: a sum of the others would pass for the whole.
+            entry["input_tokens"] = _plus(entry["input_tokens"], tokens_in)
+            entry["output_tokens"] = _plus(entry["output_tokens"], tokens_out)
             if energy is None or gwp is None:
                 entry["unknown_calls"] += 1
                 entry["note"] = note
@@ -67,6 +69,14 @@ class Collector:
         with _lock:
             if self in _collectors:
                 _collectors.remove(self)
+
+
+def _plus(total: int | None, tokens: int | None) -> int | None:
+    return None if total is None or tokens is None else total + tokens
+
+
+def _minus(end: Any, start: Any) -> Any:
+    return None if end is None or start is None else end - start
 
 
 def _empty(provider: str, model: str, host: str) -> dict[str, Any]:
@@ -104,7 +114,7 @@ def subtract(end: dict[str, dict[str, Any]], start: dict[str, dict[str, Any]]
         if before is None:
             out[key] = dict(entry)
             continue
-        diff = {k: entry[k] - before.get(k, 0) for k in (*COUNTS, *TOTALS)}
+        diff = {k: _minus(entry[k], before.get(k, 0)) for k in (*COUNTS, *TOTALS)}
         if diff["calls"]:
             out[key] = {**entry, **diff}
     return out

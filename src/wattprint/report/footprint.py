@@ -61,6 +61,12 @@ def llm(runs: list[Run]) -> dict[str, Any]:
 MODEL_TOTALS = ("energy_kwh", "energy_low_kwh", "energy_high_kwh", "emissions_kg",
                 "emissions_low_kg", "emissions_high_kg")  # fmt: skip
 MODEL_COUNTS = ("calls", "unknown_calls", "input_tokens", "output_tokens")
+TOKENS = ("input_tokens", "output_tokens")
+
+
+def tokens_text(count: int | None) -> str:
+    """A token count as the reports write it: "unknown" where a call could not say."""
+    return "unknown" if count is None else str(count)
 
 
 def per_model_totals(runs: list[Run]) -> dict[str, dict[str, Any]]:
@@ -73,7 +79,8 @@ def model_totals(
 ) -> dict[str, dict[str, Any]]:
     """Per provider/model over (a run's detail, how many runs have it): calls, tokens, energy
     and emissions with bounds. A model with calls EcoLogits could not estimate has no upper
-    bound, and none of its figures if it has no estimated call at all: unknown, never zero."""
+    bound, and none of its figures if it has no estimated call at all; a token count a run
+    could not make leaves the model's total unknown: unknown, never zero."""
     models: dict[str, dict[str, Any]] = {}
     for detail, times in details:
         for key, entry in detail.items():
@@ -84,7 +91,10 @@ def model_totals(
             for name in (*MODEL_COUNTS, *MODEL_TOTALS):
                 value = entry.get(name)
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    total[name] += value if times == 1 else value * times
+                    if total[name] is not None:
+                        total[name] += value if times == 1 else value * times
+                elif name in TOKENS:  # a run that could not count them: unknown, never zero
+                    total[name] = None
             note = entry.get("note")
             if note and note not in total["notes"]:
                 total["notes"].append(str(note))

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..units import energy_text, mass_text
+from .footprint import tokens_text
 
 
 def has_footprint(groups: list[dict[str, Any]]) -> bool:
@@ -67,8 +68,8 @@ def per_model(models: dict[str, dict[str, Any]]) -> str:
     e = html.escape
     rows = []
     for key, m in models.items():
-        cells = [e(key), str(m["calls"]), str(m["unknown_calls"]),
-                 f"{m['input_tokens']} / {m['output_tokens']}", _kwh(m["energy_kwh"]),
+        tokens = f"{tokens_text(m['input_tokens'])} / {tokens_text(m['output_tokens'])}"
+        cells = [e(key), str(m["calls"]), str(m["unknown_calls"]), tokens, _kwh(m["energy_kwh"]),
                  _range(m["energy_low_kwh"], m["energy_high_kwh"], energy_text),
                  _kg(m["emissions_kg"]),
                  _range(m["emissions_low_kg"], m["emissions_high_kg"], mass_text),

@@ -76,6 +76,8 @@ def bootstrap(settings: ServerSettings, org: str, team: str | None, project: str
                 t = session.scalar(select(Team).where(Team.organization_id == o.id,
                                                       Team.name == team))  # fmt: skip
                 t = t or store.create_team(session, o.id, team, "")
+                if owner_id is not None:  # the owner sees the team's projects as a member does
+                    store.add_team_member(session, t, owner_id)
             p = session.scalar(select(Project).where(Project.organization_id == o.id,
                                                      Project.name == project))  # fmt: skip
             if p is None:

@@ -37,10 +37,10 @@ def _run_brief(run: Run) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _water(runs: list[Run]) -> dict[str, Any]:
-    """Water where the runs say it; how many do not (unknown, never zero)."""
-    known = [r.water_l for r in runs if r.water_l is not None]  # type: ignore[attr-defined]
-    return {"litres": sum(known) if known else None, "unknown_runs": len(runs) - len(known)}
+def _water(totals: dict[str, Any]) -> dict[str, Any]:
+    """Water where the runs say it and how many do not (unknown, never zero): the summary's,
+    of every run the page's filter selects, not only of the runs it lists."""
+    return totals["water"]
 
 
 def _over_time(grouped: dict[str, Any], period: str) -> dict[str, Any]:
@@ -125,14 +125,13 @@ def organization(db: Session, who: Principal, organization_id: int, period: str 
     over_time, by_team, by_project, by_location = (
         {"groups": all_of["groupings"][by]} for by in (period, "team", "project", "location")
     )
-    runs = dashboard.runs_list(db, f, 100000)
     return {
         "page": "organization",
         "organization": {"id": org.id, "name": org.name},
         "period": period,
         "range": {"since": _when(since), "until": _when(until)},
         "totals": total,
-        "water": _water(runs),
+        "water": _water(total),
         "projects": [{"id": p.id, "name": p.name, "team_id": p.team_id}
                      for p in dashboard.projects_of(db, org.id)],
         "teams": [{"id": t.id, "name": t.name} for t in dashboard.teams_of(db, org.id)],
@@ -172,7 +171,7 @@ def project(db: Session, who: Principal | None, project_id: int, period: str | N
                     "team_id": proj.team_id},
         "period": period,
         "range": {"since": _when(since), "until": _when(until)},
-        "water": _water(runs),
+        "water": _water(values["totals"]),
         "runs": [dict(_run_brief(r), experiment=experiments.get(r.experiment_id, ""))
                  for r in runs],
         "may_manage": who is not None and may(who, "manage", proj.organization_id, proj.id),

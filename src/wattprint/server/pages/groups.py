@@ -27,6 +27,7 @@ def team(db: Session, who: Principal, team_id: int, period: str | None = None,
     names = {p.id: p.name for p in projects}
     experiments = collection.experiments_for(db, list(names))
     runs = dashboard.runs_list(db, f)
+    values = collection.runs_page(db, f, period, experiments, [r.id for r in runs], names)
     return {
         "page": "team",
         "team": {"id": found.id, "name": found.name, "description": found.description,
@@ -34,10 +35,10 @@ def team(db: Session, who: Principal, team_id: int, period: str | None = None,
         "projects": [{"id": p.id, "name": p.name} for p in projects],
         "period": period,
         "range": {"since": _when(since), "until": _when(until)},
-        "water": _water(runs),
+        "water": _water(values["totals"]),
         "runs": [dict(_run_brief(r), project=names.get(r.project_id, "")) for r in runs],
         "exports": collection.exports(f"/team/{found.id}", since, until),
-        **collection.runs_page(db, f, period, experiments, [r.id for r in runs], names),
+        **values,
     }  # fmt: skip
 
 
@@ -62,7 +63,7 @@ def experiment(db: Session, who: Principal | None, experiment_id: int, period: s
         "project": {"id": proj.id, "name": proj.name, "organization_id": proj.organization_id},
         "period": period,
         "range": {"since": _when(since), "until": _when(until)},
-        "water": _water(runs),
+        "water": _water(values["totals"]),
         "runs": [_run_brief(r) for r in runs],
         # Exports need a session: a public page's visitors see the page only.
         "exports": None if who is None else collection.exports(f"/experiment/{found.id}", since,

@@ -3,14 +3,16 @@ server-sent events whenever it changes (like the run page's feed in ``routes``).
 
 A run's figures here are its newest: the latest interval's (cumulative energy and emissions,
 power over that interval) where it is newer than the run's latest row and has them, else the
-row's. Nothing is
-kept between requests: each poll reads the database, so any worker serves any stream."""
+row's. A run not heard from for a while (``STALE_AFTER_S``) is listed as such, not as live: a
+process that died leaves its run "running" for good. Nothing is kept between requests: each
+poll reads the database, so any worker serves any stream."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from .. import dashboard, store
 from ..db import transaction
-from ..models import Organization, Run
+from ..models import Organization, Run, utcnow
 from ..permissions import check
 from ..store import RunFilter
 from . import session
@@ -30,19 +32,60 @@ SignedIn = Annotated[session.Visitor, Depends(session.signed_in)]
 POLL_S = 1.0  # how often a stream looks for changes
 STREAM_S = 30.0  # a stream ends after this; the browser reconnects (``retry``)
 MAX_RUNS = 100  # the runs in progress a page lists (the most recent)
+#: A run still "running" that has sent nothing for this long, or for STALE_INTERVALS of its own
+#: sampling intervals where that is longer, is shown as not heard from (its process may have
+#: died without saying so), not as live. Its stored status stays as the run last said.
+STALE_AFTER_S = 600.0
+STALE_INTERVALS = 3
 
 
 def _when(value: Any) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
 
 
-def in_progress(db: Session, organization_id: int) -> list[dict[str, Any]]:
+def in_progress(db: Session, organization_id: int,
+                now: datetime | None = None) -> list[dict[str, Any]]:  # fmt: skip
     """The organization's runs in progress, newest first, with their current power (W per
-    component and in all; None where unknown, never zero)."""
+    component and in all; None where unknown, never zero) and when they were last heard from
+    (``now``: naive UTC, by default the clock's)."""
     running = dashboard.runs_list(db, RunFilter(organization_id=organization_id,
                                                 status="running"), MAX_RUNS)  # fmt: skip
     latest = dashboard.latest_intervals(db, [r.id for r in running])
-    return [_live_run(run, latest.get(run.id)) for run in running]
+    now = now or utcnow()
+    return [{**_live_run(run, latest.get(run.id)), **heard(run.last_seen, now,
+                                                           latest.get(run.id))}
+            for run in running]  # fmt: skip
+
+
+def heard(last_seen: datetime | None, now: datetime, interval: Any = None) -> dict[str, Any]:
+    """Whether a run still counts as live (``stale``: not heard from for longer than
+    ``stale_after_s`` of its newest interval), and a line that says since when. Whole minutes:
+    the text changes at most once a minute, so a stream does not resend the list each poll."""
+    if last_seen is None:
+        return {"stale": True, "heard": "never heard from"}
+    silent_s = max(0.0, (now - last_seen).total_seconds())
+    stale = silent_s > stale_after_s(getattr(interval, "interval_s", None))
+    if stale:
+        since = last_seen.strftime("%Y-%m-%d %H:%M")
+        return {"stale": True, "heard": f"not heard from since {since} UTC ({_ago(silent_s)})"}
+    return {"stale": False, "heard": f"last heard {_ago(silent_s)}"}
+
+
+def stale_after_s(interval_s: Any) -> float:
+    """How long a run may stay silent and still be shown as live."""
+    if isinstance(interval_s, (int, float)) and interval_s > 0:
+        return max(STALE_AFTER_S, STALE_INTERVALS * float(interval_s))
+    return STALE_AFTER_S
+
+
+def _ago(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "less than a minute ago"
+    if minutes < 120:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    return f"{hours} h ago" if hours < 48 else f"{hours // 24} days ago"
 
 
 def _live_run(run: Run, interval: Any) -> dict[str, Any]:

@@ -31,19 +31,25 @@
     return parts.filter(function (p) { return power[p] !== null && power[p] !== undefined; })
       .map(function (p) { return p + " " + num(power[p]); }).join(" ");
   }
+  // A run not heard from for a while (the server decides: "stale") is not shown as live: its
+  // power now is unknown, whatever it was when it was last heard from.
   function row(run) {
     var tr = document.createElement("tr");
     tr.setAttribute("data-run-id", run.id);
     tr.setAttribute("data-power-w", run.power_total_w === null ? "" : run.power_total_w);
+    tr.setAttribute("data-stale", run.stale ? "true" : "false");
+    if (run.stale) tr.className = "stale";
     var link = document.createElement("a");
     link.href = "/run/" + run.id;
     link.textContent = run.name || run.run_id;
     cell(tr, "").appendChild(link);
+    var heard = cell(tr, run.heard);
+    if (run.last_seen) heard.title = run.last_seen + " UTC";
     cell(tr, num(run.duration_s));
     cell(tr, num(run.energy_kwh));
     cell(tr, kg(run.emissions_kg));
-    cell(tr, num(run.power_total_w));
-    cell(tr, byComponent(run.power_w));
+    cell(tr, run.stale ? "unknown" : num(run.power_total_w));
+    cell(tr, run.stale ? "unknown" : byComponent(run.power_w));
     return tr;
   }
   function show(runs) {
@@ -52,14 +58,16 @@
     if (!rows.length) {
       var none = document.createElement("tr");
       none.className = "none";
-      cell(none, "none").colSpan = 6;
+      cell(none, "none").colSpan = 7;
       rows = [none];
     }
     body.replaceChildren.apply(body, rows);
     table.setAttribute("data-updates", Number(table.getAttribute("data-updates")) + 1);
     var state = document.getElementById("live-state");
-    if (state) state.textContent = "live: " + runs.length + " in progress, updated " +
-                                   new Date().toLocaleTimeString();
+    var stale = runs.filter(function (r) { return r.stale; }).length;
+    if (state) state.textContent = "live: " + (runs.length - stale) + " in progress" +
+                                   (stale ? ", " + stale + " not heard from lately" : "") +
+                                   ", updated " + new Date().toLocaleTimeString();
   }
 
   var source = new EventSource("/org/" + table.getAttribute("data-organization") + "/events");
