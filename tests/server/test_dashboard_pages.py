@@ -306,7 +306,7 @@ def test_the_scatter_draws_the_newest_runs_only_and_says_so(client, world, ids, 
 def test_pages_add_up_water_from_the_summaries_not_from_a_listing_of_runs(  # noqa: F811
     client, world, ids, monkeypatch
 ):
-    from serverkit import full_record
+    from tests.fakes.serverkit import full_record
 
     from wattprint.server import dashboard
 
