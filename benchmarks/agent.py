@@ -90,14 +90,25 @@ def main() -> int:
     parser.add_argument("--json", help="write the figures here too")
     args = parser.parse_args()
     rows = [measure(n, args.steps, args.per) for n in args.counts]
-    head = ("spawned", "seen", "monitor tick ms", "agent step ms", "scrape ms",
-            "monitor % core @5s", "agent % core @5s")  # fmt: skip
+    head = (
+        "spawned",
+        "seen",
+        "monitor tick ms",
+        "agent step ms",
+        "scrape ms",
+        "monitor % core @5s",
+        "agent % core @5s",
+    )
     print(" | ".join(head))
     for r in rows:
         figures = ("monitor_tick_ms", "agent_step_ms", "scrape_ms")
         shares = ("monitor_core_percent_at_5s", "agent_core_percent_at_5s")
-        cells = [r["spawned"], r["processes_seen"], *(f"{r[k]:.2f}" for k in figures),
-                 *(f"{r[k]:.3f}" for k in shares)]  # fmt: skip
+        cells = [
+            r["spawned"],
+            r["processes_seen"],
+            *(f"{r[k]:.2f}" for k in figures),
+            *(f"{r[k]:.3f}" for k in shares),
+        ]
         print(" | ".join(str(c) for c in cells))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))

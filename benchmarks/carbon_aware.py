@@ -77,9 +77,18 @@ def profile_from(hours: dict[datetime, float], zone: str, tz_name: str) -> table
     def p90(v):
         return statistics.quantiles(v, n=10, method="inclusive")[-1] if len(v) > 1 else v[0]
 
-    return tables.HourlyProfile(zone, tz_name, grid(statistics.fmean), "2023", "lifecycle",
-                                "2023 hours only (benchmark)", "ODbL 1.0", 0.0, grid(p10),
-                                grid(p90))  # fmt: skip
+    return tables.HourlyProfile(
+        zone,
+        tz_name,
+        grid(statistics.fmean),
+        "2023",
+        "lifecycle",
+        "2023 hours only (benchmark)",
+        "ODbL 1.0",
+        0.0,
+        grid(p10),
+        grid(p90),
+    )
 
 
 def actual_mean(hours: dict[datetime, float], start: datetime, length: int) -> float | None:
@@ -98,8 +107,9 @@ def actual_mean(hours: dict[datetime, float], start: datetime, length: int) -> f
     return total / (length * 3600.0)
 
 
-def score_zone(zone: str, years: dict[int, dict[datetime, float]], samples: int,
-               rng: random.Random) -> dict[str, dict[str, float]]:  # fmt: skip
+def score_zone(
+    zone: str, years: dict[int, dict[datetime, float]], samples: int, rng: random.Random
+) -> dict[str, dict[str, float]]:
     own = tables.hourly_profile(zone)
     if own is None:
         raise SystemExit(f"{zone}: not in wattprint's hourly table; rebuild the tables first")
@@ -118,11 +128,18 @@ def score_zone(zone: str, years: dict[int, dict[datetime, float]], samples: int,
         savings, plan_gain, oracle_gain, inside, shared = [], 0.0, 0.0, 0, 0
         for start in picks:
             at_once = actual_mean(actual, start, length)
-            chosen = plan(f"{length}h", within=f"{WITHIN_H}h", places=[zone], now=start,
-                          energy_kwh=1.0, forecaster=forecaster)  # fmt: skip
+            chosen = plan(
+                f"{length}h",
+                within=f"{WITHIN_H}h",
+                places=[zone],
+                now=start,
+                energy_kwh=1.0,
+                forecaster=forecaster,
+            )
             planned = actual_mean(actual, chosen.best.start, length)
-            candidates = [actual_mean(actual, start + timedelta(hours=k), length)
-                          for k in range(WITHIN_H + 1)]  # fmt: skip
+            candidates = [
+                actual_mean(actual, start + timedelta(hours=k), length) for k in range(WITHIN_H + 1)
+            ]
             oracle = min(c for c in candidates if c is not None)
             if at_once is None or planned is None:
                 continue
@@ -167,8 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     header = f"{'zone':<13}" + "".join(
         f"{f'{h}h median':>11}{'of oracle':>10}{'in bounds':>10}" for h in JOB_HOURS
     )
-    print(f"{args.samples} jobs per zone submitted at random 2024 hours; plan within {WITHIN_H} h "
-          "from a 2023 typical day, scored on 2024's actual hours")  # fmt: skip
+    print(
+        f"{args.samples} jobs per zone submitted at random 2024 hours; plan within {WITHIN_H} h "
+        "from a 2023 typical day, scored on 2024's actual hours"
+    )
     print(header)
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         zone, years = read_zone(folder)
@@ -192,9 +211,11 @@ def main(argv: list[str] | None = None) -> int:
                 r[key]["share_of_oracle_pct"] for r in results.values()
             ),
         }
-        print(f"{key}: median over zones of the median saving "
-              f"{summary[key]['median_of_zone_medians_pct']:.1f}%, median share of the oracle's "
-              f"saving {summary[key]['median_share_of_oracle_pct']:.0f}%")  # fmt: skip
+        print(
+            f"{key}: median over zones of the median saving "
+            f"{summary[key]['median_of_zone_medians_pct']:.1f}%, median share of the oracle's "
+            f"saving {summary[key]['median_share_of_oracle_pct']:.0f}%"
+        )
     print(f"({time.monotonic() - started:.0f} s)")
     if args.json:
         args.json.write_text(json.dumps({"zones": results, "summary": summary}, indent=2) + "\n")

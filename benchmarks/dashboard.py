@@ -77,8 +77,10 @@ def bench(name: str, url: str, sizes: list[int], home: Path) -> dict[str, Any]:
         token, organization, run, team, experiment = admin_session(url)
         server = load.Server(url, 1, home)
         try:
-            row: dict[str, Any] = {"emissions": load.count_emissions(url),
-                                   "runs": have // load.ROWS_PER_RUN}  # fmt: skip
+            row: dict[str, Any] = {
+                "emissions": load.count_emissions(url),
+                "runs": have // load.ROWS_PER_RUN,
+            }
             pages = {"organization": f"/org/{organization}", "project": f"/project/{project}",
                      "run": f"/run/{run}", "team": f"/team/{team}",
                      "experiment": f"/experiment/{experiment}",

@@ -111,9 +111,11 @@ def main() -> None:
     import torch
 
     pynvml.nvmlInit()
-    print(f"GPU {args.gpu}: {torch.cuda.get_device_name(args.gpu)}, driver "
-          f"{pynvml.nvmlSystemGetDriverVersion()}; load busy {args.duty:.0%} of each second, "
-          f"{args.seconds:g} s per run")  # fmt: skip
+    print(
+        f"GPU {args.gpu}: {torch.cuda.get_device_name(args.gpu)}, driver "
+        f"{pynvml.nvmlSystemGetDriverVersion()}; load busy {args.duty:.0%} of each second, "
+        f"{args.seconds:g} s per run"
+    )
     results = []
     for interval in (float(x) for x in args.intervals.split(",")):
         for force_power in (False, True):

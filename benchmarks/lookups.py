@@ -73,8 +73,9 @@ def model_load(repeats: int) -> dict[str, list[float]]:
 def cold_lookups(repeats: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     for _ in range(repeats):
-        done = subprocess.run([sys.executable, "-c", COLD_LOOKUP], capture_output=True,
-                              text=True, check=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", COLD_LOOKUP], capture_output=True, text=True, check=True
+        )
         for name, seconds in json.loads(done.stdout).items():
             out.setdefault(name, []).append(seconds)
     return out
@@ -85,8 +86,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", help="also write the figures (seconds) to this file")
     args = parser.parse_args()
-    figures = {**table_loads(args.repeats), **model_load(args.repeats),
-               **cold_lookups(args.repeats)}  # fmt: skip
+    figures = {
+        **table_loads(args.repeats),
+        **model_load(args.repeats),
+        **cold_lookups(args.repeats),
+    }
     print(f"{'what':32} {'best ms':>9} {'median ms':>10}")
     for name, times in figures.items():
         print(f"{name:32} {min(times) * 1000:9.2f} {statistics.median(times) * 1000:10.2f}")

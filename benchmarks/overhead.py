@@ -243,8 +243,17 @@ class Bench:
         return d
 
     def _argv(self, tool: Tool, mode: str, out: Path, interval: float, x: list[str]) -> list[str]:
-        return [tool.python, *x, "-c", CHILD, tool.name, mode, str(out), str(interval),
-                str(self.duration_s)]  # fmt: skip
+        return [
+            tool.python,
+            *x,
+            "-c",
+            CHILD,
+            tool.name,
+            mode,
+            str(out),
+            str(interval),
+            str(self.duration_s),
+        ]
 
     def run(self, tool: Tool, mode: str, importtime: bool = False) -> Outcome:
         """One child, start to finish; its wall time includes interpreter start and exit."""
@@ -256,9 +265,15 @@ class Bench:
         with open(err_path, "w") as err:
             t0 = time.perf_counter()
             proc = subprocess.run(
-                argv, cwd=out, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=err, text=True, timeout=300,
-            )  # fmt: skip
+                argv,
+                cwd=out,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                timeout=300,
+            )
             wall = time.perf_counter() - t0
         stderr = err_path.read_text(errors="replace")
         return self._outcome(tool, mode, proc.returncode, proc.stdout, stderr, wall)
@@ -291,9 +306,14 @@ class Bench:
             env = dict(tool.env, WATTPRINT_USER_CONFIG=str(out / "no-user-config.ini"))
             err = open(out / "stderr.txt", "w")  # closed below
             proc = subprocess.Popen(
-                self._argv(tool, mode, out, interval, []), cwd=out, env=env,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
-            )  # fmt: skip
+                self._argv(tool, mode, out, interval, []),
+                cwd=out,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+            )
             lines: queue.Queue[str | None] = queue.Queue()
             reader = threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True)
             reader.start()
@@ -484,8 +504,9 @@ def setup_codecarbon(folder: Path) -> str:
         subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
     check = subprocess.run(
         [str(python), "-c", "import codecarbon; print(codecarbon.__version__)"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     if check.returncode != 0 or check.stdout.strip() != CODECARBON_VERSION:
         print(f"installing codecarbon=={CODECARBON_VERSION} into {folder}", file=sys.stderr)
         subprocess.run(
@@ -560,24 +581,45 @@ def one_repeat(bench: Bench, order: list[Tool], raw: dict[str, dict[str, list]],
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--wattprint-python", help="interpreter with wattprint (default: this one, "
-                   "with <repo>/src first on PYTHONPATH so the checkout is measured)")  # fmt: skip
+    p.add_argument(
+        "--wattprint-python",
+        help="interpreter with wattprint (default: this one, "
+        "with <repo>/src first on PYTHONPATH so the checkout is measured)",
+    )
     cc = p.add_mutually_exclusive_group()
     cc.add_argument("--codecarbon-python", help="interpreter with codecarbon installed")
-    cc.add_argument("--setup-codecarbon", metavar="DIR", type=Path,
-                    help=f"create a venv in DIR with codecarbon=={CODECARBON_VERSION} "
-                    "(reuses it if already there) and compare against it")  # fmt: skip
-    p.add_argument("--repeats", type=int, default=15,
-                   help="fresh children per figure and tool (default: %(default)s)")  # fmt: skip
-    p.add_argument("--duration", type=float, default=10.0,
-                   help="seconds the main thread sleeps while the tracker samples "
-                   "(default: %(default)s)")  # fmt: skip
-    p.add_argument("--interval", type=float, default=0.1,
-                   help="sampling interval (s) of the per-sample CPU figure "
-                   "(default: %(default)s)")  # fmt: skip
-    p.add_argument("--background", choices=("together", "sequential"), default="together",
-                   help="run a repeat's background children side by side, all measuring the same "
-                   "window (default), or one after another")  # fmt: skip
+    cc.add_argument(
+        "--setup-codecarbon",
+        metavar="DIR",
+        type=Path,
+        help=f"create a venv in DIR with codecarbon=={CODECARBON_VERSION} "
+        "(reuses it if already there) and compare against it",
+    )
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=15,
+        help="fresh children per figure and tool (default: %(default)s)",
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=10.0,
+        help="seconds the main thread sleeps while the tracker samples (default: %(default)s)",
+    )
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=0.1,
+        help="sampling interval (s) of the per-sample CPU figure (default: %(default)s)",
+    )
+    p.add_argument(
+        "--background",
+        choices=("together", "sequential"),
+        default="together",
+        help="run a repeat's background children side by side, all measuring the same "
+        "window (default), or one after another",
+    )
     p.add_argument("--json", type=Path, metavar="OUT", help="write raw values and summary here")
     p.add_argument("--keep", action="store_true", help="keep the children's output folders")
     args = p.parse_args(argv)
@@ -595,8 +637,10 @@ def main(argv: list[str] | None = None) -> int:
     if cc_python:
         tools.append(Tool("codecarbon", cc_python, child_env(None)))
     else:
-        print("no --codecarbon-python or --setup-codecarbon: CodeCarbon columns omitted",
-              file=sys.stderr)  # fmt: skip
+        print(
+            "no --codecarbon-python or --setup-codecarbon: CodeCarbon columns omitted",
+            file=sys.stderr,
+        )
 
     root = Path(tempfile.mkdtemp(prefix="wattprint-overhead-"))
     bench = Bench(tools, root, args.duration, args.interval)
@@ -608,11 +652,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"cannot import {tool.name} with {tool.python}", file=sys.stderr)
                 return 2
             tool.version, tool.where = o.result["version"], o.result["file"]
-            print(f"{tool.name} {tool.version} from {tool.where} ({tool.python})",
-                  file=sys.stderr)  # fmt: skip
+            print(f"{tool.name} {tool.version} from {tool.where} ({tool.python})", file=sys.stderr)
         if Path.home().joinpath(".codecarbon.config").exists() and cc_python:
-            print("note: ~/.codecarbon.config exists and applies to the CodeCarbon children",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                "note: ~/.codecarbon.config exists and applies to the CodeCarbon children",
+                file=sys.stderr,
+            )
         # Warm-up, not counted: byte-code caches written, files in the page cache.
         for tool in tools:
             for mode in ("pkg", "api", "start"):
@@ -620,8 +665,10 @@ def main(argv: list[str] | None = None) -> int:
         raw: dict[str, dict[str, list]] = {t.name: {} for t in tools}
         for r in range(args.repeats):
             order = tools if r % 2 == 0 else tools[::-1]
-            print(f"repeat {r + 1}/{args.repeats} ({time.time() - started:.0f} s so far)",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"repeat {r + 1}/{args.repeats} ({time.time() - started:.0f} s so far)",
+                file=sys.stderr,
+            )
             one_repeat(bench, order, raw, args.background)
     finally:
         if args.keep:
@@ -636,19 +683,25 @@ def main(argv: list[str] | None = None) -> int:
     print(f"## wattprint overhead: {args.repeats} repeats, median (interquartile range)\n")
     print(table(stats, names, args.duration, args.interval))
     print()
-    print("¹ public API: `from wattprint import Tracker`; "
-          "`from codecarbon import OfflineEmissionsTracker`.")  # fmt: skip
+    print(
+        "¹ public API: `from wattprint import Tracker`; "
+        "`from codecarbon import OfflineEmissionsTracker`."
+    )
     for t in tools:
         print(f"- {t.name} {t.version}: `{t.python}` ({t.where})")
-    print(f"- {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-          f"background children run {args.background}; {elapsed:.0f} s in all.")  # fmt: skip
+    print(
+        f"- {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+        f"background children run {args.background}; {elapsed:.0f} s in all."
+    )
     if "codecarbon" in names:
         s = stats["codecarbon"]
         mon = s.get("bg_monitor_calls")
         if mon:
-            print(f"- CodeCarbon also runs a 1 s power-monitor timer besides its measurement timer "
-                  f"({fmt(mon['median'])} calls in the {args.duration:g} s window); its cost is "
-                  f"in its CPU figures.")  # fmt: skip
+            print(
+                f"- CodeCarbon also runs a 1 s power-monitor timer besides its measurement timer "
+                f"({fmt(mon['median'])} calls in the {args.duration:g} s window); its cost is "
+                f"in its CPU figures."
+            )
         print(f"- {PUBLISHED}")
     else:
         print("- CodeCarbon not measured (give --codecarbon-python or --setup-codecarbon).")
@@ -658,8 +711,10 @@ def main(argv: list[str] | None = None) -> int:
         top = raw[t].get("_importtime_top")
         if top:
             slowest = ", ".join(f"{name} {ms:.1f} ms" for ms, name in top[:10])
-            print(f"\nLargest self import times for {t}'s public API (`-X importtime`, "
-                  f"last repeat): {slowest}")  # fmt: skip
+            print(
+                f"\nLargest self import times for {t}'s public API (`-X importtime`, "
+                f"last repeat): {slowest}"
+            )
 
     if args.json:
         goals = {key: goal for key, _, _, goal in ROWS if goal is not None}
@@ -671,7 +726,7 @@ def main(argv: list[str] | None = None) -> int:
             "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
             "tools": {
                 t.name: {"python": t.python, "version": t.version, "file": t.where} for t in tools
-            },  # fmt: skip
+            },
             "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
             "elapsed_s": elapsed,
             "summary": stats,

@@ -31,8 +31,15 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-FIGURES = ("start_ms", "total_ms", "construct_ms", "cpu_start_ms", "cpu_total_ms",
-           "rss_start_mib", "rss_sampling_mib")  # fmt: skip
+FIGURES = (
+    "start_ms",
+    "total_ms",
+    "construct_ms",
+    "cpu_start_ms",
+    "cpu_total_ms",
+    "rss_start_mib",
+    "rss_sampling_mib",
+)
 
 
 def _overhead() -> object:
@@ -50,11 +57,16 @@ def _child(ov: object, src: str, mode: str, duration: float, cpu: bool = False) 
         program = program.replace("pc = time.perf_counter", "pc = time.process_time")
     out = tempfile.mkdtemp(prefix="wattprint-ab-")
     env = {k: v for k, v in os.environ.items() if k not in ov.STRIPPED_ENV}  # type: ignore[attr-defined]
-    env.update(PYTHONPATH=src, WATTPRINT_USER_CONFIG=os.path.join(out, "none.ini"),
-               HTTP_PROXY=ov.NO_NETWORK, HTTPS_PROXY=ov.NO_NETWORK)  # type: ignore[attr-defined]  # fmt: skip
+    env.update(
+        PYTHONPATH=src,
+        WATTPRINT_USER_CONFIG=os.path.join(out, "none.ini"),
+        HTTP_PROXY=ov.NO_NETWORK,
+        HTTPS_PROXY=ov.NO_NETWORK,
+    )  # type: ignore[attr-defined]
     argv = [sys.executable, "-c", program, "wattprint", mode, out, "0.1", str(duration)]
-    done = subprocess.run(argv, cwd=out, env=env, input="go\n", capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+    done = subprocess.run(
+        argv, cwd=out, env=env, input="go\n", capture_output=True, text=True, timeout=300
+    )
     for line in done.stdout.splitlines():
         if line.startswith("@@RESULT "):
             return ast.literal_eval(line[len("@@RESULT ") :])
@@ -101,8 +113,10 @@ def main() -> None:
             for name, value in one(ov, trees[t], args.duration).items():
                 values[t][name].append(value)
     load_after = _load()
-    print(f"a = {trees['a']}\nb = {trees['b']}\n{args.repeats} repeats, alternated; "
-          f"load average before {load_before}, after {load_after}")  # fmt: skip
+    print(
+        f"a = {trees['a']}\nb = {trees['b']}\n{args.repeats} repeats, alternated; "
+        f"load average before {load_before}, after {load_after}"
+    )
     print(f"{'':18s} {'a':>9s} {'b':>9s} {'b/a':>6s}")
     for name in FIGURES:
         a = statistics.median(values["a"][name])

@@ -58,8 +58,10 @@ def main() -> None:
     }
     for name, args in cases.items():
         times = [on_pty(args) for _ in range(opts.repeats)]
-        print(f"{name:<24} median {statistics.median(times):.3f} s "
-              f"(min {min(times):.3f}, max {max(times):.3f}, n={len(times)})")  # fmt: skip
+        print(
+            f"{name:<24} median {statistics.median(times):.3f} s "
+            f"(min {min(times):.3f}, max {max(times):.3f}, n={len(times)})"
+        )
     print(f"{opts.lines} lines of 72 bytes; rows in {out}")
 
 

@@ -62,8 +62,10 @@ def record(run: str, seq: int) -> dict[str, Any]:
 
 def envelopes(client: int, batch: int, size: int, tag: str = "") -> list[dict[str, Any]]:
     run = f"{tag}c{client}-b{batch}"
-    return [{"type": "wattprint.record", "version": 1, "key": f"{run}:{i}",
-             "record": record(run, i)} for i in range(size)]  # fmt: skip
+    return [
+        {"type": "wattprint.record", "version": 1, "key": f"{run}:{i}", "record": record(run, i)}
+        for i in range(size)
+    ]
 
 
 def free_port() -> int:
@@ -77,13 +79,24 @@ class Server:
 
     def __init__(self, url: str, workers: int, home: Path, src: Path = ROOT / "src") -> None:
         self.port = free_port()
-        env = dict(os.environ, WATTPRINT_SERVER_DATABASE_URL=url, HOME=str(home),
-                   PYTHONPATH=str(src))  # fmt: skip
+        env = dict(
+            os.environ, WATTPRINT_SERVER_DATABASE_URL=url, HOME=str(home), PYTHONPATH=str(src)
+        )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "wattprint", "server", "--port", str(self.port),
-             "--workers", str(workers)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "wattprint",
+                "server",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.base = f"http://127.0.0.1:{self.port}"
         import httpx
 
@@ -146,26 +159,32 @@ def setup(url: str) -> tuple[int, str]:
     return made["project_id"], token
 
 
-def ingest_rate(server: Server, token: str, clients: int, batches: int, size: int,
-                tag: str) -> float:  # fmt: skip
+def ingest_rate(
+    server: Server, token: str, clients: int, batches: int, size: int, tag: str
+) -> float:
     # Serialised beforehand: the clients share the machine with the server, and should cost it
     # as little as they can.
-    payloads = [[json.dumps(envelopes(c, b, size, tag)).encode() for b in range(batches)]
-                for c in range(clients)]  # fmt: skip
+    payloads = [
+        [json.dumps(envelopes(c, b, size, tag)).encode() for b in range(batches)]
+        for c in range(clients)
+    ]
     created = [0] * clients
     errors: list[str] = []
     # Warm-up, not timed: a worker builds its routes and statements at its first requests
     # (a second or more under load), which is not the rate it takes runs at.
     warm = [[json.dumps(envelopes(c, 0, 1, f"warm-{tag}")).encode()] for c in range(clients)]
-    warm_threads = [threading.Thread(target=post_all, args=(server, token, warm[c], [0], 0, errors))
-                    for c in range(clients)]  # fmt: skip
+    warm_threads = [
+        threading.Thread(target=post_all, args=(server, token, warm[c], [0], 0, errors))
+        for c in range(clients)
+    ]
     for t in warm_threads:
         t.start()
     for t in warm_threads:
         t.join()
-    threads = [threading.Thread(target=post_all, args=(server, token, payloads[c], created, c,
-                                                       errors))
-               for c in range(clients)]  # fmt: skip
+    threads = [
+        threading.Thread(target=post_all, args=(server, token, payloads[c], created, c, errors))
+        for c in range(clients)
+    ]
     start = time.perf_counter()
     for t in threads:
         t.start()
@@ -177,16 +196,19 @@ def ingest_rate(server: Server, token: str, clients: int, batches: int, size: in
     return sum(created) / elapsed
 
 
-def post_all(server: Server, token: str, batches: list[bytes], created: list[int], c: int,
-             errors: list[str]) -> None:  # fmt: skip
+def post_all(
+    server: Server, token: str, batches: list[bytes], created: list[int], c: int, errors: list[str]
+) -> None:
     """One client: its batches, one after the other; what was created added to created[c]."""
     import httpx
 
-    with httpx.Client(base_url=server.base, timeout=120,
-                      headers={"Authorization": f"Bearer {token}"}) as http:  # fmt: skip
+    with httpx.Client(
+        base_url=server.base, timeout=120, headers={"Authorization": f"Bearer {token}"}
+    ) as http:
         for batch in batches:
-            r = http.post("/api/v1/records", content=batch,
-                          headers={"Content-Type": "application/json"})  # fmt: skip
+            r = http.post(
+                "/api/v1/records", content=batch, headers={"Content-Type": "application/json"}
+            )
             if r.status_code != 200:
                 errors.append(r.text[:200])
                 return
@@ -198,8 +220,9 @@ STATUSES = ("finished", "finished", "failed", "running")
 COUNTRIES = ("FRA", "DEU", "USA", "SWE", "IND")
 
 
-def _table_rows(project: int, run_pk: int, start: int, count: int, run_name: str,
-                number: int | None = None):  # fmt: skip
+def _table_rows(
+    project: int, run_pk: int, start: int, count: int, run_name: str, number: int | None = None
+):
     from wattprint.server.values import parse_time
 
     out = []
@@ -207,11 +230,20 @@ def _table_rows(project: int, run_pk: int, start: int, count: int, run_name: str
         row = record(run_name, i)
         if number is not None:  # a filled run: on its own day of the year, status and country
             day = datetime(2026, 1, 1) + timedelta(days=number % 365, seconds=i)
-            row.update(timestamp=day.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-                       status=STATUSES[number % 4],
-                       country_iso_code=COUNTRIES[number % 5])  # fmt: skip
-        row.update(project_pk=project, run_pk=run_pk, key=f"{run_name}:{i}", seq=i,
-                   at=parse_time(row["timestamp"]), origin="wattprint", task_name=None)  # fmt: skip
+            row.update(
+                timestamp=day.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+                status=STATUSES[number % 4],
+                country_iso_code=COUNTRIES[number % 5],
+            )
+        row.update(
+            project_pk=project,
+            run_pk=run_pk,
+            key=f"{run_name}:{i}",
+            seq=i,
+            at=parse_time(row["timestamp"]),
+            origin="wattprint",
+            task_name=None,
+        )
         out.append(row)
     return out
 
@@ -225,11 +257,20 @@ def raw_insert_rate(url: str, project: int, rows: int) -> float:
 
     engine = db.make_engine(url)
     with engine.begin() as c:
-        run_pk = c.execute(insert(Run).values(project_id=project, experiment_id=_experiment(c),
-                                              client_run_id="raw", emissions_count=0,
-                                              name="", source="wattprint", status="running",
-                                              last_seen=datetime(2026, 3, 1))
-                           .returning(Run.id)).scalar()  # fmt: skip
+        run_pk = c.execute(
+            insert(Run)
+            .values(
+                project_id=project,
+                experiment_id=_experiment(c),
+                client_run_id="raw",
+                emissions_count=0,
+                name="",
+                source="wattprint",
+                status="running",
+                last_seen=datetime(2026, 3, 1),
+            )
+            .returning(Run.id)
+        ).scalar()
     columns = [c.name for c in Emission.__table__.c if c.name != "id"]
     batches = [_table_rows(project, run_pk, b * 100, 100, "raw") for b in range(rows // 100)]
     batches = [[tuple(r[c] for c in columns) for r in batch] for batch in batches]
@@ -271,11 +312,20 @@ def fill(url: str, project: int, target: int, have: int, per_run: int = ROWS_PER
         with db.transaction(factory) as s:
             experiment = _experiment(s)
             name = f"fill-{have}"
-            run_pk = s.execute(insert(Run).values(
-                project_id=project, experiment_id=experiment, client_run_id=name, name="",
-                source="wattprint", status="running", emissions_count=0,
-                last_seen=datetime(2026, 3, 1),
-            ).returning(Run.id)).scalar()  # fmt: skip
+            run_pk = s.execute(
+                insert(Run)
+                .values(
+                    project_id=project,
+                    experiment_id=experiment,
+                    client_run_id=name,
+                    name="",
+                    source="wattprint",
+                    status="running",
+                    emissions_count=0,
+                    last_seen=datetime(2026, 3, 1),
+                )
+                .returning(Run.id)
+            ).scalar()
             rows = _table_rows(project, run_pk, 0, per_run, name, number=have // per_run)
             insert_new(s, Emission.__table__, rows, ("project_pk", "key"))
             last_id = s.scalar(select(func.max(Emission.id)).where(Emission.run_pk == run_pk))
@@ -291,8 +341,9 @@ def latency_ms(server: Server, token: str, path: str, repeats: int = 7) -> float
     import httpx
 
     times = []
-    with httpx.Client(base_url=server.base, timeout=120,
-                      headers={"Authorization": f"Bearer {token}"}) as http:  # fmt: skip
+    with httpx.Client(
+        base_url=server.base, timeout=120, headers={"Authorization": f"Bearer {token}"}
+    ) as http:
         http.get(path).raise_for_status()  # warm
         for _ in range(repeats):
             start = time.perf_counter()
@@ -329,8 +380,9 @@ def bench(name: str, url: str, workers: list[int], args: argparse.Namespace, hom
             try:
                 ingest_rate(server, token, args.clients, 1, 1, tag=f"{prefix}warm{n}-")
                 cpu = server.cpu_s()
-                rate = ingest_rate(server, token, args.clients, args.batches, args.batch_size,
-                                   tag=f"{prefix}w{n}-")  # fmt: skip
+                rate = ingest_rate(
+                    server, token, args.clients, args.batches, args.batch_size, tag=f"{prefix}w{n}-"
+                )
                 records_sent = args.clients * args.batches * args.batch_size
                 cpu_us = (server.cpu_s() - cpu) / records_sent * 1e6
                 out[f"{prefix}ingest_records_per_s_{n}_workers"] = round(rate)
@@ -338,9 +390,11 @@ def bench(name: str, url: str, workers: list[int], args: argparse.Namespace, hom
                 out[f"{prefix}rss_mb_{n}_workers"] = round(server.rss_mb())
             finally:
                 server.stop()
-            print(f"{name}: {prefix or 'this code, '}{n} worker(s): {rate:,.0f} records/s, "
-                  f"server CPU {cpu_us:.0f} µs/record (load average {os.getloadavg()[0]:.1f})",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"{name}: {prefix or 'this code, '}{n} worker(s): {rate:,.0f} records/s, "
+                f"server CPU {cpu_us:.0f} µs/record (load average {os.getloadavg()[0]:.1f})",
+                file=sys.stderr,
+            )
     out["summaries"] = summaries_section(name, url, args, home)
     return out
 

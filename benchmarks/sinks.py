@@ -67,8 +67,9 @@ class _Ingest(BaseHTTPRequestHandler):
 
         length = int(self.headers.get("Content-Length") or 0)
         batch = json.loads(self.rfile.read(length) or b"[]")
-        body = json.dumps({"results": [{"key": e["key"], "status": "created", "error": None}
-                                       for e in batch]}).encode()  # fmt: skip
+        body = json.dumps(
+            {"results": [{"key": e["key"], "status": "created", "error": None} for e in batch]}
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -108,8 +109,12 @@ def run_child(env: dict[str, str], interval: float, duration: float, scrape: int
     with tempfile.TemporaryDirectory() as work:
         done = subprocess.run(
             [sys.executable, "-c", CHILD, str(interval), str(duration)],
-            cwd=work, env=env, capture_output=True, text=True, timeout=duration + 120,
-        )  # fmt: skip
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=duration + 120,
+        )
     stop.set()
     for line in done.stdout.splitlines():
         if line.startswith("@@RESULT "):
@@ -148,8 +153,9 @@ def main() -> int:
     }
     if args.only:
         wanted = [w.strip() for w in args.only.split(",")]
-        configs = {k: v for k, v in configs.items()
-                   if k == "none" or any(k.startswith(w) for w in wanted)}  # fmt: skip
+        configs = {
+            k: v for k, v in configs.items() if k == "none" or any(k.startswith(w) for w in wanted)
+        }
     results: dict[str, list[float]] = {name: [] for name in configs}
     for r in range(args.repeats):
         for name, (extra, scraped) in configs.items():
@@ -160,20 +166,26 @@ def main() -> int:
         print(f"repeat {r + 1}/{args.repeats} done", file=sys.stderr)
 
     none = statistics.median(results["none"])
-    print(f"## CPU per sample with each exporter: {args.repeats} repeats, interval "
-          f"{args.interval} s, {args.duration} s windows, medians (min-max)\n")  # fmt: skip
+    print(
+        f"## CPU per sample with each exporter: {args.repeats} repeats, interval "
+        f"{args.interval} s, {args.duration} s windows, medians (min-max)\n"
+    )
     print("| exporter | CPU per sample | added vs none | ratio |")
     print("|---|---|---|---|")
     for name, values in results.items():
         med = statistics.median(values)
-        print(f"| {name} | {med:.3f} ms ({min(values):.3f}-{max(values):.3f}) | "
-              f"{med - none:+.3f} ms | x{med / none:.2f} |")  # fmt: skip
-    print(f"\nPython {sys.version.split()[0]}, {os.cpu_count()} CPUs. Logger and webhook act on "
-          "rows (flush/stop/tasks), not intervals: their per-sample cost should be ~0. The "
-          "server sink sends every interval too (its own thread takes the run's snapshot twice "
-          "an interval, spools it and posts batches): its cost is per sample. "
-          "Prometheus and OTel pay per scrape or export (here once a second, i.e. every 10 "
-          "samples at 0.1 s), not per sample.")  # fmt: skip
+        print(
+            f"| {name} | {med:.3f} ms ({min(values):.3f}-{max(values):.3f}) | "
+            f"{med - none:+.3f} ms | x{med / none:.2f} |"
+        )
+    print(
+        f"\nPython {sys.version.split()[0]}, {os.cpu_count()} CPUs. Logger and webhook act on "
+        "rows (flush/stop/tasks), not intervals: their per-sample cost should be ~0. The "
+        "server sink sends every interval too (its own thread takes the run's snapshot twice "
+        "an interval, spools it and posts batches): its cost is per sample. "
+        "Prometheus and OTel pay per scrape or export (here once a second, i.e. every 10 "
+        "samples at 0.1 s), not per sample."
+    )
     return 0
 
 

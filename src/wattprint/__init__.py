@@ -56,9 +56,12 @@ def detect(gpu_ids: Any = None, tracking_mode: str = "machine") -> Detection:
 
     settings = load_settings({"gpu_ids": gpu_ids, "tracking_mode": tracking_mode})
     ctx = ProbeContext(
-        gpu_ids=settings.gpu_ids, tracking_mode=settings.tracking_mode, warn=_log.warn_once,
-        cpu_model=settings.cpu_model, power=user_power(settings),
-    )  # fmt: skip
+        gpu_ids=settings.gpu_ids,
+        tracking_mode=settings.tracking_mode,
+        warn=_log.warn_once,
+        cpu_model=settings.cpu_model,
+        power=user_power(settings),
+    )
     found = probe_all(ctx)
     found.close()  # a report, not a measurement: release NVML and friends
     return found

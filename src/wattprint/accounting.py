@@ -20,8 +20,15 @@ if TYPE_CHECKING:
 Energy = tuple[float | None, float | None, float | None]
 
 #: A run state's emission figures, in grams, as ``Emissions.state`` names them.
-EMISSION_KEYS = ("emissions_g", "emissions_low_g", "emissions_high_g", "emissions_marginal_g",
-                 "machine_g", "machine_low_g", "machine_high_g")  # fmt: skip
+EMISSION_KEYS = (
+    "emissions_g",
+    "emissions_low_g",
+    "emissions_high_g",
+    "emissions_marginal_g",
+    "machine_g",
+    "machine_low_g",
+    "machine_high_g",
+)
 
 
 def sum_or_none(values: Iterable[float | None]) -> float | None:
@@ -45,8 +52,17 @@ class Emissions:
     """A run's cumulative emissions (grams): CodeCarbon's figure (CPU + GPU + RAM) with its
     bounds and marginal figure, and the whole machine's (platform included)."""
 
-    __slots__ = ("g", "low_g", "high_g", "marginal_g", "machine_g", "machine_low_g",
-                 "machine_high_g", "last_total", "last_machine")  # fmt: skip
+    __slots__ = (
+        "g",
+        "low_g",
+        "high_g",
+        "marginal_g",
+        "machine_g",
+        "machine_low_g",
+        "machine_high_g",
+        "last_total",
+        "last_machine",
+    )
 
     def __init__(self, marginal: bool = False) -> None:
         self.g: float | None = 0.0
@@ -98,9 +114,21 @@ class Emissions:
         self.last_total = (total, low, high)
 
     def state(self) -> dict[str, float | None]:
-        return dict(zip(EMISSION_KEYS, (self.g, self.low_g, self.high_g, self.marginal_g,
-                                        self.machine_g, self.machine_low_g, self.machine_high_g),
-                        strict=True))  # fmt: skip
+        return dict(
+            zip(
+                EMISSION_KEYS,
+                (
+                    self.g,
+                    self.low_g,
+                    self.high_g,
+                    self.marginal_g,
+                    self.machine_g,
+                    self.machine_low_g,
+                    self.machine_high_g,
+                ),
+                strict=True,
+            )
+        )
 
 
 def cpu_utilization(
@@ -122,10 +150,12 @@ def task_delta(start: dict[str, Any], end: dict[str, Any], started_s: float) -> 
     delta = dict(end)
     delta["duration_s"] = end["duration_s"] - started_s
     delta["components"] = {
-        c: {**s, **{k: sub(s[k], start["components"][c][k]) for k in
-                    ("energy_j", "low_j", "high_j")}}
+        c: {
+            **s,
+            **{k: sub(s[k], start["components"][c][k]) for k in ("energy_j", "low_j", "high_j")},
+        }
         for c, s in end["components"].items()
-    }  # fmt: skip
+    }
     for key in EMISSION_KEYS:
         delta[key] = sub(end[key], start[key])
     before = start.get("shares", {})
@@ -148,8 +178,12 @@ def task_delta(start: dict[str, Any], end: dict[str, Any], started_s: float) -> 
 def without_upper_bounds(state: dict[str, Any], notes: Iterable[str]) -> dict[str, Any]:
     """``state`` once what happens after it is not counted: no upper bound on the emissions,
     and ``notes`` saying why."""
-    return {**state, "emissions_high_g": None, "machine_high_g": None,
-            "notes": [*state.get("notes", ()), *notes]}  # fmt: skip
+    return {
+        **state,
+        "emissions_high_g": None,
+        "machine_high_g": None,
+        "notes": [*state.get("notes", ()), *notes],
+    }
 
 
 def stalled(state: dict[str, Any], names: list[str], note: str) -> dict[str, Any]:
@@ -161,5 +195,6 @@ def stalled(state: dict[str, Any], names: list[str], note: str) -> dict[str, Any
             part = dict(components[n])
             part.update(high_j=None, method=f"{part.get('method', 'none')}+stalled", note=note)
             components[n] = part
-    return without_upper_bounds({**state, "components": components},
-                                (f"{n}: {note}" for n in names))  # fmt: skip
+    return without_upper_bounds(
+        {**state, "components": components}, (f"{n}: {note}" for n in names)
+    )

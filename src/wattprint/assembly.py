@@ -61,9 +61,13 @@ def open_run(
     recovered = recover_quietly(output_dir) if s.save_csv else []
     # In process and job mode the meters measure the machine; attribution charges the share.
     ctx = ProbeContext(
-        gpu_ids=s.gpu_ids, tracking_mode="machine", warn=_logs().warn_once, shared={},
-        cpu_model=s.cpu_model, power=user_power(s),
-    )  # fmt: skip
+        gpu_ids=s.gpu_ids,
+        tracking_mode="machine",
+        warn=_logs().warn_once,
+        shared={},
+        cpu_model=s.cpu_model,
+        power=user_power(s),
+    )
     detection = probe_all(ctx)
     carbon = setup(s, live=lambda location: _live_feed(s, location))
     if carbon.announcement:
@@ -79,8 +83,9 @@ def open_run(
     if s.save_csv:
         csv_path = path_for(output_dir / s.output_file, COLUMNS)  # absolute wins
         tasks_path = path_for(output_dir / TASKS_CSV_NAME, TASK_COLUMNS)
-    meta = meta_for(run_id, s.public(), machine, carbon, started,
-                            str(csv_path or ""), str(output_dir))  # fmt: skip
+    meta = meta_for(
+        run_id, s.public(), machine, carbon, started, str(csv_path or ""), str(output_dir)
+    )
     meta["devices"] = {name: list(c.devices) for name, c in components.items()}
     meta["attribution"] = {**attribution.meta(), "sync_gpu": sync_label}
     meta.update(_footprint_meta(s, ctx, components, carbon, machine))
@@ -178,8 +183,18 @@ def _attribution(s: Settings, ctx: Any, components: dict[str, Component]) -> Any
     # figure of its own: it is folded into the CPU's.
     idle = {n: curve.component(n, 0.0) for n in ("cpu", "ram", "platform")}
     idle_w = {n: w[0] for n, w in idle.items() if w is not None}
-    if attribute(att, s.tracking_mode, s.idle_policy, components, ctx.root, ctx.pid,
-                 info.threads, idle_w, ctx.shared, _logs().warn_once):  # fmt: skip
+    if attribute(
+        att,
+        s.tracking_mode,
+        s.idle_policy,
+        components,
+        ctx.root,
+        ctx.pid,
+        info.threads,
+        idle_w,
+        ctx.shared,
+        _logs().warn_once,
+    ):
         att.gpu_method = _gpu_scope(s, att, components)
     else:
         att.gpu_method = "machine" if components["gpu"].meters else ""
@@ -225,8 +240,9 @@ def _machine(s: Settings, ctx: Any, components: dict[str, Component]) -> Any:
     )
 
 
-def _footprint_meta(s: Settings, ctx: Any, components: dict[str, Component], carbon: Any,
-                    machine: Any) -> dict[str, Any]:  # fmt: skip
+def _footprint_meta(
+    s: Settings, ctx: Any, components: dict[str, Component], carbon: Any, machine: Any
+) -> dict[str, Any]:
     """The run's embodied rate (found once) and functional unit, for every row."""
     meta: dict[str, Any] = {
         "functional_unit": s.functional_unit,
@@ -237,12 +253,17 @@ def _footprint_meta(s: Settings, ctx: Any, components: dict[str, Component], car
         from .meters.procfs import cpu_info
 
         info = cpu_info(ctx.root)
-        models = [m for meter in components["gpu"].meters
-                  for m in getattr(meter, "gpu_models", ())]  # fmt: skip
-        found = estimate(info.model, info.sockets, info.threads, machine.ram_total_gb,
-                         models, virtual=info.virtual,
-                         cloud_provider=carbon.location.cloud_provider,
-                         instance_type=s.cloud_instance_type)  # fmt: skip
+        models = [m for meter in components["gpu"].meters for m in getattr(meter, "gpu_models", ())]
+        found = estimate(
+            info.model,
+            info.sockets,
+            info.threads,
+            machine.ram_total_gb,
+            models,
+            virtual=info.virtual,
+            cloud_provider=carbon.location.cloud_provider,
+            instance_type=s.cloud_instance_type,
+        )
         for warning in found.warnings:
             _logs().warn_once(f"embodied:{warning[:60]}", warning)
         meta["embodied"] = found.per_hour(s.hardware_lifetime_years)

@@ -39,8 +39,15 @@ def carbon_aware(
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             asked = datetime.fromtimestamp(clock(), timezone.utc)
-            chosen = plan(duration, within=within, deadline=deadline, zone=zone,
-                          country=country, provider=provider, now=asked)  # fmt: skip
+            chosen = plan(
+                duration,
+                within=within,
+                deadline=deadline,
+                zone=zone,
+                country=country,
+                provider=provider,
+                now=asked,
+            )
             outcome = wait_for(chosen, below=below, clock=clock, sleep=sleep)
             if not track:
                 return func(*args, **kwargs)

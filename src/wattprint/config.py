@@ -120,8 +120,9 @@ class Settings:
 
 NAMES = tuple(f.name for f in dataclasses.fields(Settings))
 #: The team server's own settings (`wattprint server`); a tracker takes the others.
-SERVER_SETTINGS = tuple(n for n in NAMES if n.startswith("server_") and n not in
-                        ("server_url", "server_token"))  # fmt: skip
+SERVER_SETTINGS = tuple(
+    n for n in NAMES if n.startswith("server_") and n not in ("server_url", "server_token")
+)
 TRACKER_NAMES = tuple(n for n in NAMES if n not in SERVER_SETTINGS)
 SECRETS = ("electricitymaps_token", "watttime_password", "webhook_token", "server_token")
 
@@ -319,8 +320,11 @@ class PowerOverride(NamedTuple):
 
     def text(self) -> str:
         """The canonical setting text, which parses back to the same override."""
-        watts = f"{self.idle_w:g}" if self.idle_w == self.full_w else (
-            f"{self.idle_w:g}..{self.full_w:g}")  # fmt: skip
+        watts = (
+            f"{self.idle_w:g}"
+            if self.idle_w == self.full_w
+            else (f"{self.idle_w:g}..{self.full_w:g}")
+        )
         if self.plus_minus_w is not None:
             return f"{watts}+-{self.plus_minus_w:g}"
         if self.plus_minus_rel is not None:
@@ -596,8 +600,10 @@ def read_layers(
     ``problems`` given, a file that cannot be parsed is reported there and skipped instead of
     raising (``explain`` shows what it can)."""
     layers: list[tuple[str, Mapping[str, Any]]] = []
-    files = [("user config", _user_config_or_none(env)), ("project config",
-             project_config_path(cwd))]  # fmt: skip
+    files = [
+        ("user config", _user_config_or_none(env)),
+        ("project config", project_config_path(cwd)),
+    ]
     for kind, path in files:
         if path is None or not _is_file(path):
             continue

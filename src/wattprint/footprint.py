@@ -24,8 +24,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-NO_LLM = {"calls": None, "energy_kwh": None, "energy_low_kwh": None, "energy_high_kwh": None,
-          "emissions_kg": None, "emissions_low_kg": None, "emissions_high_kg": None}  # fmt: skip
+NO_LLM = {
+    "calls": None,
+    "energy_kwh": None,
+    "energy_low_kwh": None,
+    "energy_high_kwh": None,
+    "emissions_kg": None,
+    "emissions_low_kg": None,
+    "emissions_high_kg": None,
+}
 
 
 def llm_totals(result: Any) -> dict[str, Any]:
@@ -71,10 +78,12 @@ def sci_g_per_unit(parts: dict[str, float | None]) -> tuple[float | None, ...]:
 
 
 #: The record's note on what its SCI adds up (GSF SCI 1.1).
-SCI_NOTE = ("SCI = (E x I + M) / R: E x I = emissions (local electricity at the local grid's "
-            "intensity) + llm_emissions_kg (EcoLogits: the hosted models' electricity at their "
-            "data centre's grid and their hardware's embodied share); M = embodied_kg; "
-            "R = units")  # fmt: skip
+SCI_NOTE = (
+    "SCI = (E x I + M) / R: E x I = emissions (local electricity at the local grid's "
+    "intensity) + llm_emissions_kg (EcoLogits: the hosted models' electricity at their "
+    "data centre's grid and their hardware's embodied share); M = embodied_kg; "
+    "R = units"
+)
 
 
 def notes(result: Any) -> list[str]:
@@ -153,8 +162,10 @@ def _sci_lines(result: Any) -> list[str]:
     sci = sci_g_per_unit(parts)
     unit = result.functional_unit or "unit"
     remote = f" + LLM {mass_text(parts['llm_kg'])}" if parts["llm_calls"] else ""
-    terms = (f"(E x I {mass_text(parts['operational_kg'])}{remote} + M "
-             f"{mass_text(parts['embodied_kg'])}) / {parts['units']:g}")  # fmt: skip
+    terms = (
+        f"(E x I {mass_text(parts['operational_kg'])}{remote} + M "
+        f"{mass_text(parts['embodied_kg'])}) / {parts['units']:g}"
+    )
     if sci[0] is None:
         return [f"  SCI unknown per {unit}: {terms}, a part unknown"]
     return [f"  SCI {sci[0]:.4g} gCO2e per {unit} [{_g(sci[1])} - {_g(sci[2])}] = {terms}"]

@@ -339,7 +339,7 @@ def to_row(result: RunResult, version: str) -> dict[str, Any]:
         "machine_emissions_low_kg",
         "machine_emissions_high_kg",
     ):
-        row[key] = _num(getattr(result, key))  # fmt: skip
+        row[key] = _num(getattr(result, key))
     row.update(shift_columns(result.shift, result.energy_kwh))
     for key in ATTRIBUTION_COLUMNS:
         row[key] = _num(result.attribution.get(key))

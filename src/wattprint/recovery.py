@@ -115,8 +115,12 @@ def _recover_journal(folder: Path, path: Path) -> RunResult | None:
     _log.logger.warning(
         "run %s (%s) ended without stopping (process %s killed?): wrote its last "
         "recorded state, %.1f s, to %s with status=interrupted",
-        run_id, meta.get("project_name"), meta.get("pid"), result.duration_s, target,
-    )  # fmt: skip
+        run_id,
+        meta.get("project_name"),
+        meta.get("pid"),
+        result.duration_s,
+        target,
+    )
     return result
 
 
@@ -165,8 +169,11 @@ def _set_aside(path: Path, why: str, damaged: int) -> None:
     except FileNotFoundError:
         return  # another process moved it first
     except OSError as exc:
-        _log.warn_once(f"journal-damaged:{path}", f"{path} cannot be used ({why}) nor moved "
-                          f"aside ({exc}); other runs are recovered as usual")  # fmt: skip
+        _log.warn_once(
+            f"journal-damaged:{path}",
+            f"{path} cannot be used ({why}) nor moved "
+            f"aside ({exc}); other runs are recovered as usual",
+        )
         return
     _log.warn_once(
         f"journal-damaged:{path}",

@@ -95,14 +95,25 @@ def _when(t: float | str) -> datetime:
 
 
 #: Intensity kinds, most specific first: a record names the most specific one it used.
-_KINDS = ("explicit", "live", "hourly-profile", "provider-annual", "zone-annual",
-          "country-annual", "world-average")  # fmt: skip
+_KINDS = (
+    "explicit",
+    "live",
+    "hourly-profile",
+    "provider-annual",
+    "zone-annual",
+    "country-annual",
+    "world-average",
+)
 
 
 def _effective_intensity(
-    meta: dict[str, Any], state: dict[str, Any], energy_kwh: float,
-    low_kwh: float | None, high_kwh: float | None, pue: float,
-) -> Intensity:  # fmt: skip
+    meta: dict[str, Any],
+    state: dict[str, Any],
+    energy_kwh: float,
+    low_kwh: float | None,
+    high_kwh: float | None,
+    pue: float,
+) -> Intensity:
     """What the run's emissions amount to per kWh, named after the most specific source used."""
     base = meta["intensity"]
     used = [k for k in _KINDS if k in (state.get("intensity_kinds") or [base["kind"]])]
@@ -129,8 +140,12 @@ def _effective_intensity(
     )
 
 
-def _machine(parts: dict[str, ComponentEnergy], platform: ComponentEnergy | None, pue: float,
-             state: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+def _machine(
+    parts: dict[str, ComponentEnergy],
+    platform: ComponentEnergy | None,
+    pue: float,
+    state: dict[str, Any],
+) -> dict[str, Any]:
     """The whole machine's energy and emissions: the components plus the platform."""
     if platform is None or platform.energy_kwh is None:
         return {}

@@ -29,8 +29,17 @@ if TYPE_CHECKING:
 class Component:
     """Cumulative energy of one component, as last read."""
 
-    __slots__ = ("meters", "method", "devices", "energy_j", "low_j", "high_j", "note", "failed",
-                 "base")  # fmt: skip
+    __slots__ = (
+        "meters",
+        "method",
+        "devices",
+        "energy_j",
+        "low_j",
+        "high_j",
+        "note",
+        "failed",
+        "base",
+    )
 
     def __init__(self, meters: list[Any], method: str, devices: tuple[str, ...]) -> None:
         self.meters = meters
@@ -57,10 +66,20 @@ class Component:
 class Run:
     """Everything one run carries between start() and stop()."""
 
-    def __init__(self, run_id: str, started_at: datetime, t0: float, meta: dict[str, Any],
-                 detection: Any, components: dict[str, Component], carbon: Any,
-                 csv_path: Path | None, tasks_csv_path: Path | None, root: Path,
-                 notes: list[str]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        run_id: str,
+        started_at: datetime,
+        t0: float,
+        meta: dict[str, Any],
+        detection: Any,
+        components: dict[str, Component],
+        carbon: Any,
+        csv_path: Path | None,
+        tasks_csv_path: Path | None,
+        root: Path,
+        notes: list[str],
+    ) -> None:
         self.run_id = run_id
         self.started_at = started_at
         self.t0 = t0
@@ -405,8 +424,10 @@ def _stalled(run: Run, before: dict[str, Any], name: str | None, wait_s: float) 
 
 
 def _accounting_failed(last: dict[str, Any], exc: BaseException) -> dict[str, Any]:
-    note = (f"emission accounting failed at stop() ({type(exc).__name__}: {exc}); emissions "
-            "after the last interval are not counted")  # fmt: skip
+    note = (
+        f"emission accounting failed at stop() ({type(exc).__name__}: {exc}); emissions "
+        "after the last interval are not counted"
+    )
     # The sampler's key: a fault it already met and said is not said again.
     _logs().warn_once(f"sampler:{type(exc).__name__}", note)
     return without_upper_bounds(last, [note])

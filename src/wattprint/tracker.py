@@ -178,8 +178,9 @@ class Tracker:
             return  # country alone was checked with the settings
         from .carbon.location import locate
 
-        locate(s.country, s.region, s.zone, s.cloud_provider, s.cloud_region, s.latitude,
-               s.longitude)  # fmt: skip
+        locate(
+            s.country, s.region, s.zone, s.cloud_provider, s.cloud_region, s.latitude, s.longitude
+        )
 
     def _sinks_on(self) -> bool:
         from .sinks import enabled  # the one list of which settings turn a sink on
@@ -350,15 +351,18 @@ class Tracker:
         try:
             synchronize(self.settings.sync_gpu, self._sync_fn)
         except Exception as exc:  # the user's function or the framework failed: say it, go on
-            _logs().warn_once(f"sync-gpu:{type(exc).__name__}",
-                              f"sync_gpu could not wait for the GPU ({type(exc).__name__}: {exc}); "
-                              "edges are read without waiting")  # fmt: skip
+            _logs().warn_once(
+                f"sync-gpu:{type(exc).__name__}",
+                f"sync_gpu could not wait for the GPU ({type(exc).__name__}: {exc}); "
+                "edges are read without waiting",
+            )
 
     def _open_run(self) -> Run:
         from .assembly import open_run
 
-        return open_run(self.settings, self._sync_label(), self.shift, self._snapshot,
-                        self._sinks_on())  # fmt: skip
+        return open_run(
+            self.settings, self._sync_label(), self.shift, self._snapshot, self._sinks_on()
+        )
 
     def _require_run(self, what: str) -> Run:
         if self._run is None:
@@ -377,9 +381,12 @@ class Tracker:
                 run.sinks.write(result)
             self._end_journal(run, end, status, written, result)
         finally:
-            for closer in (run.detection.close, run.carbon.close,
-                           run.sinks.close if run.sinks is not None else None,
-                           run.llm.close if run.llm is not None else None):  # fmt: skip
+            for closer in (
+                run.detection.close,
+                run.carbon.close,
+                run.sinks.close if run.sinks is not None else None,
+                run.llm.close if run.llm is not None else None,
+            ):
                 if closer is not None:
                     try:
                         closer()
@@ -387,8 +394,9 @@ class Tracker:
                         _logs().warn_once(f"close:{type(exc).__name__}", f"at stop(): {exc}")
         return result
 
-    def _end_journal(self, run: Run, end: dict[str, Any], status: str, written: bool,
-                     result: RunResult) -> None:  # fmt: skip
+    def _end_journal(
+        self, run: Run, end: dict[str, Any], status: str, written: bool, result: RunResult
+    ) -> None:
         """Close the journal once the row is on disk; else leave it for the next tracker here."""
         journal = run.journal
         if journal is None:

@@ -20,8 +20,10 @@ pytest.importorskip("prometheus_client", reason="the prometheus extra is not ins
 
 UID = "0b6a4e07-1f2b-4c3d-9e8f-0a1b2c3d4e5f"
 DOCKER = "ab" * 32
-POD_CGROUP = (f"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
-              f"{UID.replace('-', '_')}.slice/cri-containerd-{'cd' * 32}.scope")  # fmt: skip
+POD_CGROUP = (
+    f"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
+    f"{UID.replace('-', '_')}.slice/cri-containerd-{'cd' * 32}.scope"
+)
 
 
 def _port() -> int:
@@ -38,15 +40,28 @@ def node(machine, extra: dict[int, int] | None = None) -> None:
     machine.add_process(2, ppid=0, comm="kthreadd", utime=0)
     machine.add_process(3, ppid=2, comm="kworker/0:1", utime=5 + extra.get(3, 0))
     docker = f"/system.slice/docker-{DOCKER}.scope"
-    machine.add_process(200, comm="nginx", utime=100 + extra.get(200, 0), rss_pages=1000,
-                        cgroup=docker, children=(201,))  # fmt: skip
-    machine.add_process(201, ppid=200, comm="nginx", utime=50 + extra.get(201, 0),
-                        rss_pages=500, cgroup=docker)  # fmt: skip
-    machine.add_process(300, comm="trainer", utime=80 + extra.get(300, 0), rss_pages=2000,
-                        cgroup=POD_CGROUP)  # fmt: skip
-    machine.add_process(400, comm="bash", utime=20 + extra.get(400, 0),
-                        cutime=extra.get("reaped", 0), rss_pages=100,
-                        cgroup="/user.slice/user-1000.slice/session-1.scope")  # fmt: skip
+    machine.add_process(
+        200,
+        comm="nginx",
+        utime=100 + extra.get(200, 0),
+        rss_pages=1000,
+        cgroup=docker,
+        children=(201,),
+    )
+    machine.add_process(
+        201, ppid=200, comm="nginx", utime=50 + extra.get(201, 0), rss_pages=500, cgroup=docker
+    )
+    machine.add_process(
+        300, comm="trainer", utime=80 + extra.get(300, 0), rss_pages=2000, cgroup=POD_CGROUP
+    )
+    machine.add_process(
+        400,
+        comm="bash",
+        utime=20 + extra.get(400, 0),
+        cutime=extra.get("reaped", 0),
+        rss_pages=100,
+        cgroup="/user.slice/user-1000.slice/session-1.scope",
+    )
     machine.mkdir(f"/var/log/pods/ml_trainer-0_{UID}")
 
 
@@ -90,15 +105,19 @@ def test_containers_pods_idle_and_unattributed_add_up_to_the_node(rapl):
     finally:
         agent.stop()
     consumers = metrics["wattprint_consumer_energy_joules_total"]
-    nodes = dict((labels["component"], v) for labels, v in
-                 metrics["wattprint_node_energy_joules_total"])  # fmt: skip
+    nodes = dict(
+        (labels["component"], v) for labels, v in metrics["wattprint_node_energy_joules_total"]
+    )
     assert nodes["cpu"] == pytest.approx(200.0, rel=1e-6)
     assert nodes["ram"] == pytest.approx(40.0, rel=1e-6)
     totals = sums_by_component(consumers)
     for component, joules in nodes.items():
         assert totals[component] == pytest.approx(joules, rel=0.01)
-    cpu = {(lab["scope"], lab["container"], lab["pod"], lab["namespace"]): v
-           for lab, v in consumers if lab["component"] == "cpu"}  # fmt: skip
+    cpu = {
+        (lab["scope"], lab["container"], lab["pod"], lab["namespace"]): v
+        for lab, v in consumers
+        if lab["component"] == "cpu"
+    }
     idle = cpu[("idle", "", "", "")]
     work = 200.0 - idle
     assert cpu[("container", DOCKER, "", "")] == pytest.approx(work * 0.4)
@@ -117,14 +136,16 @@ def test_per_process_folds_short_lived_children_into_their_parent(machine):
     # bash (400) ran a child that came and went between passes (30 ticks, reaped), and a
     # new child (401) appears with 20 ticks: both are bash's until 401 is seen twice.
     node(machine, {400: 10, "reaped": 30})
-    machine.add_process(401, ppid=400, comm="sleep", utime=20,
-                        cgroup="/user.slice/user-1000.slice/session-1.scope")  # fmt: skip
+    machine.add_process(
+        401, ppid=400, comm="sleep", utime=20, cgroup="/user.slice/user-1000.slice/session-1.scope"
+    )
     found = scanner.scan()
     bash = [k for k in found.ticks if k[1] == "400"]
     assert [found.ticks[k] for k in bash] == [60.0]
     assert not any(k[1] == "401" for k in found.ticks)
-    machine.add_process(401, ppid=400, comm="sleep", utime=25,
-                        cgroup="/user.slice/user-1000.slice/session-1.scope")  # fmt: skip
+    machine.add_process(
+        401, ppid=400, comm="sleep", utime=25, cgroup="/user.slice/user-1000.slice/session-1.scope"
+    )
     found = scanner.scan()
     assert [v for k, v in found.ticks.items() if k[1] == "401"] == [5.0]
     # 401 exits and bash reaps it: its 25 ticks, already counted, are not counted again.
@@ -182,8 +203,19 @@ def test_gpu_energy_follows_nvmls_per_process_samples(machine, monkeypatch):
 def test_monitor_per_container_runs_and_stops_after_its_duration(rapl):
     node(rapl)
     port = _port()
-    args = ["monitor", "--per", "container", "--prometheus-port", str(port), "--interval", "0.1",
-            "--duration", "0.3", "--country", "FRA"]  # fmt: skip
+    args = [
+        "monitor",
+        "--per",
+        "container",
+        "--prometheus-port",
+        str(port),
+        "--interval",
+        "0.1",
+        "--duration",
+        "0.3",
+        "--country",
+        "FRA",
+    ]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     assert f":{port}/metrics" in r.output

@@ -127,8 +127,9 @@ def test_idle_policy_decides_who_pays_for_idle_power(machine, policy, expected):
 def test_bounds_widen_only_the_part_charged_by_use(machine):
     clock = Clock()
     job = {"cpu": 0.0}
-    shares = Shares(machine.root, lambda: (job["cpu"], 0), "proportional", 4.0, 4, None, None,
-                    clock)  # fmt: skip
+    shares = Shares(
+        machine.root, lambda: (job["cpu"], 0), "proportional", 4.0, 4, None, None, clock
+    )
     inner = StepMeter()
     meter = ShareMeter(inner, shares, idle_w=0.0)
     clock.t = 1.0
@@ -144,8 +145,9 @@ def test_bounds_widen_only_the_part_charged_by_use(machine):
 def test_cpu_time_found_late_is_carried_not_lost_nor_above_the_machine(machine):
     clock = Clock()
     job = {"cpu": 0.0}
-    shares = Shares(machine.root, lambda: (job["cpu"], 0), "proportional", 4.0, 4, None, None,
-                    clock)  # fmt: skip
+    shares = Shares(
+        machine.root, lambda: (job["cpu"], 0), "proportional", 4.0, 4, None, None, clock
+    )
     busy = 1000
     clock.t = 1.0
     busy += 2 * CLK_TCK
@@ -181,8 +183,9 @@ def test_process_mode_charges_the_tree_its_cpu_time_share_of_rapl(machine):
     add_rapl(machine)
     machine.add_process(PID, utime=100, children=(PID + 1,), rss_pages=0)
     machine.add_process(PID + 1, ppid=PID, utime=100, rss_pages=0)
-    tracker = Tracker(country="FRA", tracking_mode="process", idle_policy="proportional",
-                      interval_s=60).start()  # fmt: skip
+    tracker = Tracker(
+        country="FRA", tracking_mode="process", idle_policy="proportional", interval_s=60
+    ).start()
     machine.write("/proc/stat", cpu_stat(1000 + 10 * CLK_TCK, 9000))  # 10 busy CPU seconds
     machine.add_process(PID, utime=100 + 2 * CLK_TCK, children=(PID + 1,))
     machine.add_process(PID + 1, ppid=PID, utime=100 + 2 * CLK_TCK)  # the tree: 4 s of 10
@@ -199,9 +202,12 @@ def test_process_mode_charges_the_tree_its_cpu_time_share_of_rapl(machine):
 def test_process_mode_on_a_vm_whose_platform_the_model_folds_into_the_cpu(machine):
     """A VM's generic CPU: the model has no platform of its own (not estimated), so only CPU
     and RAM have an idle figure; the tracker starts and charges the tree, it does not raise."""
-    machine.write("/proc/cpuinfo", "processor\t: 0\nmodel name\t: AMD EPYC Processor\n"
-                  "flags\t: hypervisor\n\nprocessor\t: 1\nmodel name\t: AMD EPYC Processor\n"
-                  "flags\t: hypervisor\n\n")  # fmt: skip
+    machine.write(
+        "/proc/cpuinfo",
+        "processor\t: 0\nmodel name\t: AMD EPYC Processor\n"
+        "flags\t: hypervisor\n\nprocessor\t: 1\nmodel name\t: AMD EPYC Processor\n"
+        "flags\t: hypervisor\n\n",
+    )
     machine.add_process(PID, utime=100, rss_pages=0)
     tracker = Tracker(country="FRA", tracking_mode="process", interval_s=60).start()
     machine.write("/proc/stat", cpu_stat(1000 + 10 * CLK_TCK, 9000))
@@ -265,8 +271,10 @@ def test_job_mode_outside_a_cgroup_falls_back_to_the_tree_and_says_so(machine, c
 def test_container_and_pod_are_in_the_record(machine, monkeypatch):
     uid = "0b6a4e07-1f2b-4c3d-9e8f-0a1b2c3d4e5f"
     cid = "c" * 64
-    path = (f"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
-            f"{uid.replace('-', '_')}.slice/cri-containerd-{cid}.scope")  # fmt: skip
+    path = (
+        f"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
+        f"{uid.replace('-', '_')}.slice/cri-containerd-{cid}.scope"
+    )
     machine.add_process(PID, cgroup=path)
     monkeypatch.setenv("POD_NAMESPACE", "training")
     with Tracker(country="FRA", interval_s=60):
@@ -278,8 +286,9 @@ def test_container_and_pod_are_in_the_record(machine, monkeypatch):
 def test_tasks_carry_their_own_share(machine):
     add_rapl(machine)
     machine.add_process(PID, utime=0)
-    tracker = Tracker(country="FRA", tracking_mode="process", idle_policy="proportional",
-                      interval_s=60).start()  # fmt: skip
+    tracker = Tracker(
+        country="FRA", tracking_mode="process", idle_policy="proportional", interval_s=60
+    ).start()
     tracker.start_task("busy")
     machine.write("/proc/stat", cpu_stat(1000 + 4 * CLK_TCK, 9000))
     machine.add_process(PID, utime=4 * CLK_TCK)  # all of the machine's busy time
@@ -301,8 +310,12 @@ def test_tasks_carry_their_own_share(machine):
 
 
 def test_a_rank_other_than_local_rank_zero_measures_nothing(machine, monkeypatch):
-    for key, value in {"RANK": "3", "LOCAL_RANK": "1", "WORLD_SIZE": "4",
-                       "LOCAL_WORLD_SIZE": "2"}.items():  # fmt: skip
+    for key, value in {
+        "RANK": "3",
+        "LOCAL_RANK": "1",
+        "WORLD_SIZE": "4",
+        "LOCAL_WORLD_SIZE": "2",
+    }.items():
         monkeypatch.setenv(key, value)
     tracker = Tracker(country="FRA", interval_s=60)
     with tracker:
@@ -315,8 +328,14 @@ def test_a_rank_other_than_local_rank_zero_measures_nothing(machine, monkeypatch
 
 
 def test_local_rank_zero_measures_and_records_its_place(machine, monkeypatch):
-    for key, value in {"RANK": "2", "LOCAL_RANK": "0", "WORLD_SIZE": "4", "GROUP_RANK": "1",
-                       "MASTER_ADDR": "10.0.0.1", "MASTER_PORT": "29500"}.items():  # fmt: skip
+    for key, value in {
+        "RANK": "2",
+        "LOCAL_RANK": "0",
+        "WORLD_SIZE": "4",
+        "GROUP_RANK": "1",
+        "MASTER_ADDR": "10.0.0.1",
+        "MASTER_PORT": "29500",
+    }.items():
         monkeypatch.setenv(key, value)
     with Tracker(country="FRA", interval_s=60):
         pass
@@ -431,22 +450,42 @@ CID = "ab" * 32
     [
         (f"/system.slice/docker-{CID}.scope", "docker", CID, "", ""),
         (f"/docker/{CID}", "docker", CID, "", ""),
-        (f"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
-         f"{UID.replace('-', '_')}.slice/cri-containerd-{CID}.scope", "containerd", CID, UID, ""),
-        (f"/kubepods.slice/kubepods-pod{UID.replace('-', '_')}.slice/crio-{CID}.scope", "cri-o",
-         CID, UID, ""),
+        (
+            f"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
+            f"{UID.replace('-', '_')}.slice/cri-containerd-{CID}.scope",
+            "containerd",
+            CID,
+            UID,
+            "",
+        ),
+        (
+            f"/kubepods.slice/kubepods-pod{UID.replace('-', '_')}.slice/crio-{CID}.scope",
+            "cri-o",
+            CID,
+            UID,
+            "",
+        ),
         (f"/kubepods/burstable/pod{UID}/{CID}", "cri", CID, UID, ""),
-        (f"/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{CID}.scope", "podman",
-         CID, "", ""),
+        (
+            f"/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{CID}.scope",
+            "podman",
+            CID,
+            "",
+            "",
+        ),
         (SLURM_CGROUP, "", "", "", "4242"),
         ("/slurm/uid_1000/job_77/step_batch/task_0", "", "", "", "77"),
         ("/user.slice/user-1000.slice/session-3.scope", "", "", "", ""),
     ],
-)  # fmt: skip
+)
 def test_cgroup_paths_name_their_container_pod_or_job(path, runtime, container, pod, job):
     ident = cgroups.identify(path)
     assert (ident.runtime, ident.container_id, ident.pod_uid, ident.slurm_job) == (
-        runtime, container, pod, job)  # fmt: skip
+        runtime,
+        container,
+        pod,
+        job,
+    )
 
 
 def test_cgroup_v1_and_v2_files_and_pod_namespaces_from_the_host(machine):
@@ -466,31 +505,61 @@ from wattprint.attribution.cluster import placement  # noqa: E402
 
 
 def test_single_node_slurm_job():
-    p = placement({"SLURM_JOB_ID": "17", "SLURM_STEP_ID": "batch", "SLURMD_NODENAME": "n01",
-                   "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NTASKS": "1",
-                   "SLURM_CPUS_ON_NODE": "8", "SLURM_MEM_PER_NODE": "16000"})  # fmt: skip
+    p = placement(
+        {
+            "SLURM_JOB_ID": "17",
+            "SLURM_STEP_ID": "batch",
+            "SLURMD_NODENAME": "n01",
+            "SLURM_PROCID": "0",
+            "SLURM_LOCALID": "0",
+            "SLURM_NTASKS": "1",
+            "SLURM_CPUS_ON_NODE": "8",
+            "SLURM_MEM_PER_NODE": "16000",
+        }
+    )
     assert (p.scheduler, p.job_id, p.job_step, p.node) == ("slurm", "17", "batch", "n01")
     assert p.cpus_allocated == 8 and p.memory_allocated_bytes == 16000 * 2**20
     assert p.measures and not p.distributed and p.gpus_allocated is None
 
 
 def test_multi_node_srun_tasks_measure_once_per_node():
-    base = {"SLURM_JOB_ID": "18", "SLURM_STEP_ID": "0", "SLURM_NTASKS": "8",
-            "SLURM_CPUS_ON_NODE": "32"}  # fmt: skip
+    base = {
+        "SLURM_JOB_ID": "18",
+        "SLURM_STEP_ID": "0",
+        "SLURM_NTASKS": "8",
+        "SLURM_CPUS_ON_NODE": "32",
+    }
     tasks = [
-        placement({**base, "SLURMD_NODENAME": f"n{node}", "SLURM_NODEID": str(node),
-                   "SLURM_PROCID": str(4 * node + local), "SLURM_LOCALID": str(local)})
-        for node in range(2) for local in range(4)
-    ]  # fmt: skip
+        placement(
+            {
+                **base,
+                "SLURMD_NODENAME": f"n{node}",
+                "SLURM_NODEID": str(node),
+                "SLURM_PROCID": str(4 * node + local),
+                "SLURM_LOCALID": str(local),
+            }
+        )
+        for node in range(2)
+        for local in range(4)
+    ]
     measuring = [(t.node, t.rank) for t in tasks if t.measures]
     assert measuring == [("n0", 0), ("n1", 4)]
     assert {t.launcher for t in tasks} == {"srun"} and tasks[5].world_size == 8
 
 
 def test_torchrun_under_slurm_uses_the_launchers_local_rank():
-    p = placement({"SLURM_JOB_ID": "19", "SLURM_LOCALID": "0", "SLURM_PROCID": "1",
-                   "RANK": "5", "LOCAL_RANK": "1", "WORLD_SIZE": "8", "GROUP_RANK": "1",
-                   "SLURMD_NODENAME": "n1"})  # fmt: skip
+    p = placement(
+        {
+            "SLURM_JOB_ID": "19",
+            "SLURM_LOCALID": "0",
+            "SLURM_PROCID": "1",
+            "RANK": "5",
+            "LOCAL_RANK": "1",
+            "WORLD_SIZE": "8",
+            "GROUP_RANK": "1",
+            "SLURMD_NODENAME": "n1",
+        }
+    )
     assert (p.launcher, p.rank, p.local_rank, p.node_rank) == ("torchrun", 5, 1, 1)
     assert not p.measures and p.job_id == "19"
 
@@ -544,10 +613,13 @@ def test_sync_gpu_waits_for_jax_devices_but_not_its_cpu(machine, monkeypatch):
         def block_until_ready(self):
             waited.append(self.device.id)
 
-    devices = [types.SimpleNamespace(platform="cpu", id=0),
-               types.SimpleNamespace(platform="gpu", id=1)]  # fmt: skip
-    jax = types.SimpleNamespace(local_devices=lambda: devices,
-                                device_put=lambda value, device: Ready(device))  # fmt: skip
+    devices = [
+        types.SimpleNamespace(platform="cpu", id=0),
+        types.SimpleNamespace(platform="gpu", id=1),
+    ]
+    jax = types.SimpleNamespace(
+        local_devices=lambda: devices, device_put=lambda value, device: Ready(device)
+    )
     monkeypatch.setitem(sys.modules, "jax", jax)
     monkeypatch.delitem(sys.modules, "torch", raising=False)
     with Tracker(country="FRA", interval_s=60):
@@ -563,19 +635,32 @@ def test_report_by_job_joins_nodes_and_keeps_lone_runs_apart(machine, tmp_path, 
     from wattprint.cli import app
 
     for node_name, rank in (("n0", "0"), ("n1", "4")):
-        for key, value in {"SLURM_JOB_ID": "99", "SLURMD_NODENAME": node_name,
-                           "SLURM_PROCID": rank, "SLURM_LOCALID": "0",
-                           "SLURM_NTASKS": "8"}.items():  # fmt: skip
+        for key, value in {
+            "SLURM_JOB_ID": "99",
+            "SLURMD_NODENAME": node_name,
+            "SLURM_PROCID": rank,
+            "SLURM_LOCALID": "0",
+            "SLURM_NTASKS": "8",
+        }.items():
             monkeypatch.setenv(key, value)
         with Tracker(country="FRA", interval_s=60, output_dir=str(tmp_path / node_name)):
             pass
-    for key in ("SLURM_JOB_ID", "SLURMD_NODENAME", "SLURM_PROCID", "SLURM_LOCALID",
-                "SLURM_NTASKS"):  # fmt: skip
+    for key in ("SLURM_JOB_ID", "SLURMD_NODENAME", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NTASKS"):
         monkeypatch.delenv(key)
     with Tracker(country="FRA", interval_s=60, output_dir=str(tmp_path / "alone")):
         pass
-    r = CliRunner().invoke(app, ["report", "--by", "job", "--json", str(tmp_path / "n0"),
-                                 str(tmp_path / "n1"), str(tmp_path / "alone")])  # fmt: skip
+    r = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "--by",
+            "job",
+            "--json",
+            str(tmp_path / "n0"),
+            str(tmp_path / "n1"),
+            str(tmp_path / "alone"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     groups = {g["group"]: g for g in json.loads(r.output)["groups"]}
     assert groups["99"]["runs"] == 2 and groups["99"]["nodes"] == ["n0", "n1"]

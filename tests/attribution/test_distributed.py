@@ -71,15 +71,19 @@ def test_one_tracker_per_node_measures_and_report_joins_the_job(machine, tmp_pat
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-        )  # fmt: skip
+        )
         for node in (0, 1)
     ]
     outputs = [p.communicate(timeout=240)[0] for p in launchers]
     assert [p.returncode for p in launchers] == [0, 0], "\n".join(outputs)
     said = {r: (tmp_path / f"rank{r}.txt").read_text() for r in range(4)}
     # Ranks 0 and 2 are their nodes' local rank 0.
-    assert said == {0: "measured False", 1: "bystander True", 2: "measured False",
-                    3: "bystander True"}  # fmt: skip
+    assert said == {
+        0: "measured False",
+        1: "bystander True",
+        2: "measured False",
+        3: "bystander True",
+    }
     rows = {}
     for node in (0, 1):
         with open(tmp_path / f"node{node}" / "emissions.csv", newline="") as f:

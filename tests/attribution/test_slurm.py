@@ -47,10 +47,21 @@ def test_an_sbatch_job_of_two_tasks_is_measured_once_on_its_node(tmp_path):
     out.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WATTPRINT_", "SLURM_"))}
     done = subprocess.run(
-        ["sbatch", "--wait", "--parsable", "--ntasks=2", f"--output={tmp_path}/job.log",
-         f"--chdir={tmp_path}", "--wrap", f"srun {sys.executable} {script} {out}"],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            "sbatch",
+            "--wait",
+            "--parsable",
+            "--ntasks=2",
+            f"--output={tmp_path}/job.log",
+            f"--chdir={tmp_path}",
+            "--wrap",
+            f"srun {sys.executable} {script} {out}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     log = (tmp_path / "job.log").read_text() if (tmp_path / "job.log").exists() else ""
     assert done.returncode == 0, done.stderr + log
     job_id = done.stdout.strip().split(";")[0]

@@ -254,8 +254,13 @@ def test_provider_forecast_fills_past_its_horizon_with_the_typical_day(api, cloc
     api.add("/intensity/2024-05-01T12:00Z/fw48h", UK_FW48H)
     client = UKGridClient(base_url=api.base_url, clock=clock, sleep=clock.sleep)
     start = NOW
-    f = forecast(Location(country="GBR", zone="GB"), start, start + timedelta(hours=4),
-                 provider="ukgrid", client=client)  # fmt: skip
+    f = forecast(
+        Location(country="GBR", zone="GB"),
+        start,
+        start + timedelta(hours=4),
+        provider="ukgrid",
+        client=client,
+    )
     assert f.kind == forecasts.PROVIDER_FORECAST and f.signal == "average"
     assert f.points[0].start == start and f.points[0].value == 200.0  # clipped to the window
     provider_points = [p for p in f.points if p.kind == forecasts.PROVIDER_FORECAST]
@@ -280,8 +285,10 @@ def test_ukgrid_forecast_outside_great_britain_is_refused():
 
 def test_watttime_forecast_is_marginal_and_says_so(api, clock):
     api.add("/login", {"token": "tok-1"})
-    api.add("/v3/region-from-loc", {"region": "CAISO_NORTH", "region_full_name": "x",
-                                    "signal_type": "co2_moer"})  # fmt: skip
+    api.add(
+        "/v3/region-from-loc",
+        {"region": "CAISO_NORTH", "region_full_name": "x", "signal_type": "co2_moer"},
+    )
     api.add("/v3/forecast", WT_FORECAST)
     client = WattTimeClient("ada", "s3cret", base_url=api.base_url, clock=clock, sleep=clock.sleep)
     f = forecast("US-CAL-CISO", NOW, NOW + timedelta(hours=1), provider="watttime", client=client)

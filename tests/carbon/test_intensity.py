@@ -132,16 +132,26 @@ def test_on_premises_water_is_unknown_not_zero(machine):
 
 def live_value(value: float, when: datetime, kind: str = "average") -> LiveIntensity:
     return LiveIntensity(
-        value_g_per_kwh=value, datetime=when, kind=kind, basis="lifecycle", zone="FR",
-        source="Fake provider", estimated=False,
-    )  # fmt: skip
+        value_g_per_kwh=value,
+        datetime=when,
+        kind=kind,
+        basis="lifecycle",
+        zone="FR",
+        source="Fake provider",
+        estimated=False,
+    )
 
 
 def test_live_feed_gives_fresh_values_only_and_survives_failures():
     said: list[str] = []
     now = datetime.now(timezone.utc)
-    feed = live.LiveFeed(lambda: live_value(123.0, now), zone="FR", source="Fake",
-                         kind="average", warn=lambda k, m: said.append(m))  # fmt: skip
+    feed = live.LiveFeed(
+        lambda: live_value(123.0, now),
+        zone="FR",
+        source="Fake",
+        kind="average",
+        warn=lambda k, m: said.append(m),
+    )
     assert feed.ready.wait(5)
     assert feed.value_at(now.timestamp()).value == 123.0
     assert feed.value_at((now + timedelta(hours=3)).timestamp()) is None
@@ -150,8 +160,9 @@ def test_live_feed_gives_fresh_values_only_and_survives_failures():
     def broken():
         raise RuntimeError("HTTP 503")
 
-    failing = live.LiveFeed(broken, zone="FR", source="Fake", kind="average",
-                            warn=lambda k, m: said.append(m))  # fmt: skip
+    failing = live.LiveFeed(
+        broken, zone="FR", source="Fake", kind="average", warn=lambda k, m: said.append(m)
+    )
     assert failing.ready.wait(5)
     assert failing.value_at(now.timestamp()) is None and "503" in failing.error
     assert any("offline figure" in m for m in said)
@@ -162,8 +173,9 @@ def test_tracker_uses_a_live_feed_when_asked(machine, monkeypatch):
     now = datetime.now(timezone.utc)
 
     def fake_open(settings, location, warn):
-        feed = live.LiveFeed(lambda: live_value(99.0, now), zone="FR", source="Fake",
-                             kind="average", warn=warn)  # fmt: skip
+        feed = live.LiveFeed(
+            lambda: live_value(99.0, now), zone="FR", source="Fake", kind="average", warn=warn
+        )
         feed.ready.wait(5)
         return feed
 

@@ -20,8 +20,11 @@ NOW = datetime.now(timezone.utc).replace(microsecond=0)
 @pytest.fixture
 def api(monkeypatch):
     server = FakeApi().start()
-    for module, cls in ((electricitymaps, "ElectricityMapsClient"), (ukgrid, "UKGridClient"),
-                        (watttime, "WattTimeClient")):  # fmt: skip
+    for module, cls in (
+        (electricitymaps, "ElectricityMapsClient"),
+        (ukgrid, "UKGridClient"),
+        (watttime, "WattTimeClient"),
+    ):
         real = getattr(module, cls)
         monkeypatch.setattr(module, cls, functools.partial(real, base_url=server.base_url))
     yield server
@@ -29,15 +32,26 @@ def api(monkeypatch):
 
 
 def settings(provider: str | None) -> SimpleNamespace:
-    return SimpleNamespace(live_provider=provider, electricitymaps_token="em-token",
-                           watttime_username="u", watttime_password="p")  # fmt: skip
+    return SimpleNamespace(
+        live_provider=provider,
+        electricitymaps_token="em-token",
+        watttime_username="u",
+        watttime_password="p",
+    )
 
 
 def em_latest(zone: str, value: float) -> dict:
     when = NOW.strftime("%Y-%m-%dT%H:00:00.000Z")
-    return {"zone": zone, "carbonIntensity": value, "datetime": when, "updatedAt": when,
-            "createdAt": when, "emissionFactorType": "lifecycle", "isEstimated": False,
-            "estimationMethod": None}  # fmt: skip
+    return {
+        "zone": zone,
+        "carbonIntensity": value,
+        "datetime": when,
+        "updatedAt": when,
+        "createdAt": when,
+        "emissionFactorType": "lifecycle",
+        "isEstimated": False,
+        "estimationMethod": None,
+    }
 
 
 def uk_now(value: float) -> dict:
@@ -105,9 +119,11 @@ def test_watttime_needs_coordinates(machine, api):
     said = Said()
     assert opened("watttime", Location(country="FRA", source="explicit"), said) is None
     assert said.keys == ["live:watttime"] and api.count() == 0
-    feed = live.open_feed(settings("watttime"),
-                          Location(country="USA", latitude=37.77, longitude=-122.42,
-                                   source="explicit"), warn=Said())  # fmt: skip
+    feed = live.open_feed(
+        settings("watttime"),
+        Location(country="USA", latitude=37.77, longitude=-122.42, source="explicit"),
+        warn=Said(),
+    )
     assert feed is not None and (feed.zone, feed.kind) == ("37.77,-122.42", "marginal")
     feed.close()
 
@@ -118,10 +134,16 @@ def test_no_provider_no_feed(machine, api):
 
 
 def _feed_with_value_at(when: datetime) -> live.LiveFeed:
-    value = LiveIntensity(value_g_per_kwh=50.0, datetime=when, kind="average",
-                          basis="lifecycle", zone="FR", source="Fake", estimated=False)  # fmt: skip
-    feed = live.LiveFeed(lambda: value, zone="FR", source="Fake", kind="average",
-                         warn=Said())  # fmt: skip
+    value = LiveIntensity(
+        value_g_per_kwh=50.0,
+        datetime=when,
+        kind="average",
+        basis="lifecycle",
+        zone="FR",
+        source="Fake",
+        estimated=False,
+    )
+    feed = live.LiveFeed(lambda: value, zone="FR", source="Fake", kind="average", warn=Said())
     assert feed.ready.wait(5)
     return feed
 

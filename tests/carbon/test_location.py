@@ -98,8 +98,12 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Serve]:
         server.close()
 
 
-def answer(handler: BaseHTTPRequestHandler, status: int, body: str | bytes = b"",
-           headers: dict[str, str] | None = None) -> None:  # fmt: skip
+def answer(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: str | bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> None:
     data = body.encode() if isinstance(body, str) else body
     handler.send_response(status)
     for key, value in (headers or {}).items():
@@ -162,11 +166,13 @@ def test_explicit_zone_key_gives_its_country(machine: Any) -> None:
 
 @pytest.mark.parametrize(
     ("provider", "region", "canonical", "iso3"),
-    [("AWS", "eu-west-3", ("aws", "eu-west-3"), "FRA"),
-     ("amazon", "EU-WEST-3", ("aws", "eu-west-3"), "FRA"),
-     ("Google", "europe-west1", ("gcp", "europe-west1"), "BEL"),
-     ("azure", "westeurope", ("azure", "westeurope"), "NLD")],
-)  # fmt: skip
+    [
+        ("AWS", "eu-west-3", ("aws", "eu-west-3"), "FRA"),
+        ("amazon", "EU-WEST-3", ("aws", "eu-west-3"), "FRA"),
+        ("Google", "europe-west1", ("gcp", "europe-west1"), "BEL"),
+        ("azure", "westeurope", ("azure", "westeurope"), "NLD"),
+    ],
+)
 def test_explicit_cloud_region(
     machine: Any, provider: str, region: str, canonical: tuple[str, str], iso3: str
 ) -> None:
@@ -351,8 +357,9 @@ def gcp_metadata(handler: BaseHTTPRequestHandler) -> None:
     if handler.path == "/computeMetadata/v1/instance/zone":
         if handler.headers.get("Metadata-Flavor") != "Google":
             return answer(handler, 403)
-        return answer(handler, 200, "projects/123456/zones/europe-west1-b",
-                      {"Metadata-Flavor": "Google"})  # fmt: skip
+        return answer(
+            handler, 200, "projects/123456/zones/europe-west1-b", {"Metadata-Flavor": "Google"}
+        )
     answer(handler, 404)
 
 
@@ -367,16 +374,20 @@ def azure_imds(handler: BaseHTTPRequestHandler) -> None:
 
 @pytest.mark.parametrize(
     ("respond", "provider", "region", "iso3"),
-    [(aws_imds, "aws", "eu-west-3", "FRA"), (gcp_metadata, "gcp", "europe-west1", "BEL"),
-     (azure_imds, "azure", "westeurope", "NLD")],
-)  # fmt: skip
+    [
+        (aws_imds, "aws", "eu-west-3", "FRA"),
+        (gcp_metadata, "gcp", "europe-west1", "BEL"),
+        (azure_imds, "azure", "westeurope", "NLD"),
+    ],
+)
 def test_metadata_each_provider(
     machine: Any, serve: Serve, respond: Any, provider: str, region: str, iso3: str
 ) -> None:
     server = serve(respond)
     # All three probes go to the one server: the two that do not match must not answer.
-    where = locate(cloud_metadata=True, metadata_endpoints=all_at(server.url),
-                   env=machine_env(machine))  # fmt: skip
+    where = locate(
+        cloud_metadata=True, metadata_endpoints=all_at(server.url), env=machine_env(machine)
+    )
     assert (where.cloud_provider, where.cloud_region) == (provider, region)
     assert (where.country, where.source) == (iso3, CLOUD_METADATA)
     assert where.detail and region in where.detail
@@ -384,8 +395,9 @@ def test_metadata_each_provider(
 
 def test_gcp_answer_without_its_flavour_header_is_not_gcp(machine: Any, serve: Serve) -> None:
     server = serve(lambda h: answer(h, 200, "projects/1/zones/europe-west1-b"))  # no header
-    where = locate(cloud_metadata=True, metadata_endpoints={"gcp": server.url},
-                   env=machine_env(machine))  # fmt: skip
+    where = locate(
+        cloud_metadata=True, metadata_endpoints={"gcp": server.url}, env=machine_env(machine)
+    )
     assert where.source == TIMEZONE and where.cloud_provider is None
 
 
@@ -396,8 +408,9 @@ def test_metadata_budget_holds_against_a_slow_endpoint(machine: Any, serve: Serv
 
     server = serve(slow)
     started = time.perf_counter()
-    where = locate(cloud_metadata=True, metadata_endpoints=all_at(server.url),
-                   env=machine_env(machine))  # fmt: skip
+    where = locate(
+        cloud_metadata=True, metadata_endpoints=all_at(server.url), env=machine_env(machine)
+    )
     elapsed = time.perf_counter() - started
     assert elapsed < 2.0, elapsed  # it did not wait for the answer (the 300 ms budget: below)
     assert server.requests  # it was asked, and did not answer in time
@@ -407,8 +420,9 @@ def test_metadata_budget_holds_against_a_slow_endpoint(machine: Any, serve: Serv
 
 def test_metadata_nobody_answering_falls_through(machine: Any) -> None:
     started = time.perf_counter()
-    where = locate(cloud_metadata=True, metadata_endpoints=all_at(closed_port_url()),
-                   env=machine_env(machine))  # fmt: skip
+    where = locate(
+        cloud_metadata=True, metadata_endpoints=all_at(closed_port_url()), env=machine_env(machine)
+    )
     assert time.perf_counter() - started < 5.0  # a refused connection does not hang
     assert (where.source, where.country, where.cloud_provider) == (TIMEZONE, "FRA", None)
 
@@ -424,8 +438,11 @@ def test_metadata_fills_the_region_a_runtime_marker_lacks(machine: Any, serve: S
     server = serve(gcp_metadata)
     env = machine_env(machine, K_SERVICE="svc", K_REVISION="svc-1")  # Cloud Run: no region var
     where = locate(cloud_metadata=True, metadata_endpoints=all_at(server.url), env=env)
-    assert (where.cloud_provider, where.cloud_region, where.source) == ("gcp", "europe-west1",
-                                                                        CLOUD_METADATA)  # fmt: skip
+    assert (where.cloud_provider, where.cloud_region, where.source) == (
+        "gcp",
+        "europe-west1",
+        CLOUD_METADATA,
+    )
     # Only the provider the environment named was asked.
     assert all(path.startswith("/computeMetadata/") for _, path, _ in server.requests)
 
@@ -513,8 +530,12 @@ def test_single_zone_country_timezone_gives_country_and_no_zone(machine: Any) ->
     # Europe/Paris: France is one grid zone, so ``zone`` stays None and the intensity layer
     # uses the country's figure (the same number the zone FR would give).
     where = locate(env=machine_env(machine))
-    assert (where.country, where.zone, where.source, where.detail) == ("FRA", None, TIMEZONE,
-                                                                        "Europe/Paris")  # fmt: skip
+    assert (where.country, where.zone, where.source, where.detail) == (
+        "FRA",
+        None,
+        TIMEZONE,
+        "Europe/Paris",
+    )
 
 
 def test_timezone_that_pins_a_sub_national_zone(machine: Any) -> None:
@@ -546,14 +567,21 @@ def test_localtime_symlink(machine: Any) -> None:
 
 # -- 5. IP geolocation (opt-in) ------------------------------------------------------------------
 
-GEOJS_BERLIN = {"country_code": "DE", "country_code3": "DEU", "country": "Germany",
-                "latitude": "52.52", "longitude": "13.40", "timezone": "Europe/Berlin"}  # fmt: skip
+GEOJS_BERLIN = {
+    "country_code": "DE",
+    "country_code3": "DEU",
+    "country": "Germany",
+    "latitude": "52.52",
+    "longitude": "13.40",
+    "timezone": "Europe/Berlin",
+}
 
 
 def test_ip_geolocation_success(machine: Any, serve: Serve) -> None:
     machine.write("/etc/timezone", "Etc/UTC\n")
-    server = serve(lambda h: answer(h, 200, json.dumps(GEOJS_BERLIN),
-                                    {"Content-Type": "application/json"}))  # fmt: skip
+    server = serve(
+        lambda h: answer(h, 200, json.dumps(GEOJS_BERLIN), {"Content-Type": "application/json"})
+    )
     url = f"{server.url}/v1/ip/geo.json"
     where = locate(ip_geolocation=True, geoip_url=url, env=machine_env(machine))
     assert (where.country, where.source) == ("DEU", IP)
@@ -587,11 +615,13 @@ def test_ip_geolocation_timeout_falls_through(machine: Any, serve: Serve) -> Non
 
 @pytest.mark.parametrize(
     "respond",
-    [lambda h: answer(h, 500, "oops"),
-     lambda h: answer(h, 200, "<html>not json</html>"),
-     lambda h: answer(h, 200, json.dumps({"error": True, "reason": "RateLimited"})),
-     lambda h: answer(h, 200, json.dumps({"country_code": "ZZ"}))],
-)  # fmt: skip
+    [
+        lambda h: answer(h, 500, "oops"),
+        lambda h: answer(h, 200, "<html>not json</html>"),
+        lambda h: answer(h, 200, json.dumps({"error": True, "reason": "RateLimited"})),
+        lambda h: answer(h, 200, json.dumps({"country_code": "ZZ"})),
+    ],
+)
 def test_ip_geolocation_bad_answers_fall_through(machine: Any, serve: Serve, respond: Any) -> None:
     machine.write("/etc/timezone", "UTC\n")
     server = serve(respond)
@@ -608,11 +638,17 @@ def test_ip_geolocation_refused_connection_falls_through(machine: Any) -> None:
 
 @pytest.mark.parametrize(
     ("data", "iso3", "lat"),
-    [({"country_code_iso3": "FRA", "latitude": 48.86, "longitude": 2.34}, "FRA", 48.86),  # ipapi.co
-     ({"country": "FR", "loc": "48.86,2.34"}, "FRA", 48.86),  # ipinfo.io
-     ({"country_iso": "JP", "latitude": 35.6, "longitude": 139.7}, "JPN", 35.6),  # ifconfig.co
-     ({"countryCode": "BR", "lat": -23.5, "lon": -46.6}, "BRA", -23.5)],  # ip-api.com
-)  # fmt: skip
+    [
+        (
+            {"country_code_iso3": "FRA", "latitude": 48.86, "longitude": 2.34},
+            "FRA",
+            48.86,
+        ),  # ipapi.co
+        ({"country": "FR", "loc": "48.86,2.34"}, "FRA", 48.86),  # ipinfo.io
+        ({"country_iso": "JP", "latitude": 35.6, "longitude": 139.7}, "JPN", 35.6),  # ifconfig.co
+        ({"countryCode": "BR", "lat": -23.5, "lon": -46.6}, "BRA", -23.5),
+    ],  # ip-api.com
+)
 def test_geoip_parser_reads_other_services(data: dict[str, Any], iso3: str, lat: float) -> None:
     got = geoip.parse(data, "x")
     assert (got.country, got.latitude) == (iso3, lat)

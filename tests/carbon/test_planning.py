@@ -34,7 +34,7 @@ def hourly(values: list[float], start: datetime = T0, zone: str = "TEST", spread
     points = tuple(
         ForecastPoint(
             start + timedelta(hours=i), start + timedelta(hours=i + 1), v, v - spread, v + spread
-        )  # fmt: skip
+        )
         for i, v in enumerate(values)
     )
     return Forecast(zone, points, "typical-day", "average", "synthetic")
@@ -111,8 +111,14 @@ def test_a_deadline_shorter_than_the_job_is_refused():
 
 def test_the_deadline_bounds_the_end_of_the_job():
     f = hourly([300, 300, 200, 300, 300, 10, 10])
-    p = plan("2h", within="24h", deadline=T0 + timedelta(hours=5), places=["DE"], now=T0,
-             forecaster=fixed(f))  # fmt: skip
+    p = plan(
+        "2h",
+        within="24h",
+        deadline=T0 + timedelta(hours=5),
+        places=["DE"],
+        now=T0,
+        forecaster=fixed(f),
+    )
     assert p.best.end <= T0 + timedelta(hours=5)
     assert p.latest_start == T0 + timedelta(hours=3)
     assert p.best.start == T0 + timedelta(hours=1)  # 300+200 beats 200+300 by coming first
@@ -148,14 +154,23 @@ def test_the_real_typical_day_across_a_dst_change_plans_without_gaps():
 
 
 def test_regions_with_unknown_ones_left_out_and_said():
-    by_zone = {"DE": hourly([400] * 6, zone="DE"), "GB": hourly([300, 300, 100, 100, 300, 300],
-                                                                  zone="GB")}  # fmt: skip
+    by_zone = {
+        "DE": hourly([400] * 6, zone="DE"),
+        "GB": hourly([300, 300, 100, 100, 300, 300], zone="GB"),
+    }
 
     def forecaster(location, start, end):
         return by_zone[zone_key(location)]
 
-    p = plan("2h", within="4h", cloud="aws", regions=["eu-central-1", "nowhere-9", "eu-west-2"],
-             now=T0, energy_kwh=1.0, forecaster=forecaster)  # fmt: skip
+    p = plan(
+        "2h",
+        within="4h",
+        cloud="aws",
+        regions=["eu-central-1", "nowhere-9", "eu-west-2"],
+        now=T0,
+        energy_kwh=1.0,
+        forecaster=forecaster,
+    )
     assert p.best.place == "aws eu-west-2" and p.best.start == T0 + timedelta(hours=2)
     assert p.now.place == "aws eu-central-1"  # the first region given
     assert any("nowhere-9" in n for n in p.notes)
@@ -170,14 +185,22 @@ def test_with_energy_each_cloud_regions_pue_counts():
     # emissions; by intensity alone they tie and the first listed wins.
     flat = hourly([200.0] * 6)
     regions = ["europe-west3", "europe-west4"]
-    by_emissions = plan("1h", within="2h", cloud="gcp", regions=regions, now=T0, energy_kwh=10,
-                        forecaster=fixed(flat))  # fmt: skip
+    by_emissions = plan(
+        "1h",
+        within="2h",
+        cloud="gcp",
+        regions=regions,
+        now=T0,
+        energy_kwh=10,
+        forecaster=fixed(flat),
+    )
     assert by_emissions.best.place == "gcp europe-west4"
     assert by_emissions.best.emissions_kg == pytest.approx(10 * 1.07 * 0.2)
     assert by_emissions.saving_kg[0] == pytest.approx(10 * (1.1 - 1.07) * 0.2)
     assert any("PUE 1.07" in n for n in by_emissions.notes)
-    by_intensity = plan("1h", within="2h", cloud="gcp", regions=regions, now=T0,
-                        forecaster=fixed(flat))  # fmt: skip
+    by_intensity = plan(
+        "1h", within="2h", cloud="gcp", regions=regions, now=T0, forecaster=fixed(flat)
+    )
     assert by_intensity.best.place == "gcp europe-west3"
 
 
@@ -210,15 +233,25 @@ def test_wait_sleeps_until_the_window_on_the_injected_clock():
 
 def test_wait_ends_early_when_the_intensity_falls_below_the_threshold():
     clock = FakeClock(T0)
-    p = plan("1h", within="6h", places=["DE"], now=T0,
-             forecaster=fixed(hourly([300, 300, 90, 300, 300, 50, 50])))  # fmt: skip
+    p = plan(
+        "1h",
+        within="6h",
+        places=["DE"],
+        now=T0,
+        forecaster=fixed(hourly([300, 300, 90, 300, 300, 50, 50])),
+    )
     outcome = wait_for(p, below=100, clock=clock, sleep=clock.sleep)
     assert outcome.reason == "threshold" and outcome.started_at == T0 + timedelta(hours=2)
 
 
 def test_the_shift_info_and_the_saving():
-    p = plan("1h", within="3h", places=["DE"], now=T0,
-             forecaster=fixed(hourly([400, 300, 100, 100], spread=20)))  # fmt: skip
+    p = plan(
+        "1h",
+        within="3h",
+        places=["DE"],
+        now=T0,
+        forecaster=fixed(hourly([400, 300, 100, 100], spread=20)),
+    )
     clock = FakeClock(T0)
     info = shift_info(p, wait_for(p, clock=clock, sleep=clock.sleep))
     assert info.shifted_from == "2024-05-01T12:00:00+00:00"
@@ -248,8 +281,16 @@ def test_carbon_aware_waits_then_calls_the_function():
 def test_carbon_aware_with_track_writes_a_shifted_record(machine, tmp_path):
     clock = FakeClock(datetime(2024, 7, 1, 2, 0, tzinfo=UTC))
 
-    @carbon_aware(duration="1h", within="24h", zone="US-CAL-CISO", track=True, clock=clock,
-                  sleep=clock.sleep, output_dir=str(tmp_path), project_name="nightly")  # fmt: skip
+    @carbon_aware(
+        duration="1h",
+        within="24h",
+        zone="US-CAL-CISO",
+        track=True,
+        clock=clock,
+        sleep=clock.sleep,
+        output_dir=str(tmp_path),
+        project_name="nightly",
+    )
     def job():
         return "done"
 
@@ -287,10 +328,13 @@ def test_wait_command_runs_the_command_tracked_with_the_shift_in_its_record(mach
             pass
 
     code = wait_command(
-        options, [sys.executable, "-c", "pass"],
+        options,
+        [sys.executable, "-c", "pass"],
         {"output_dir": str(out), "zone": "US-CAL-CISO", "project_name": "shifted"},
-        clock=clock, sleep=clock.sleep, err=Err(),
-    )  # fmt: skip
+        clock=clock,
+        sleep=clock.sleep,
+        err=Err(),
+    )
     assert code == 0
     text = "".join(messages)
     assert "waiting for" in text and "Ctrl-C" in text and "starting at" in text
@@ -300,8 +344,14 @@ def test_wait_command_runs_the_command_tracked_with_the_shift_in_its_record(mach
     assert shifted_to == datetime.fromtimestamp(clock(), UTC)
     assert float(row["shift_intensity_to_g_per_kwh"]) < float(row["shift_intensity_from_g_per_kwh"])
     energy = float(row["energy_consumed"])
-    expected = energy * (float(row["shift_intensity_from_g_per_kwh"])
-                         - float(row["shift_intensity_to_g_per_kwh"])) / 1000  # fmt: skip
+    expected = (
+        energy
+        * (
+            float(row["shift_intensity_from_g_per_kwh"])
+            - float(row["shift_intensity_to_g_per_kwh"])
+        )
+        / 1000
+    )
     assert float(row["shift_saving_kg"]) == pytest.approx(expected)
     assert float(row["shift_saving_low_kg"]) <= float(row["shift_saving_kg"])
     assert float(row["shift_saving_kg"]) <= float(row["shift_saving_high_kg"])
@@ -361,8 +411,17 @@ def test_the_shift_survives_recovery_from_the_journal(machine):
     from wattprint import results
     from wattprint.records import to_row
 
-    info = ShiftInfo("2024-07-01T02:00:00+00:00", "2024-07-01T18:00:00+00:00",
-                     300.0, 250.0, 350.0, 100.0, 60.0, 140.0, "synthetic")  # fmt: skip
+    info = ShiftInfo(
+        "2024-07-01T02:00:00+00:00",
+        "2024-07-01T18:00:00+00:00",
+        300.0,
+        250.0,
+        350.0,
+        100.0,
+        60.0,
+        140.0,
+        "synthetic",
+    )
     tracker = wattprint.Tracker(country="FRA")
     tracker.shift = info
     with tracker:
@@ -383,8 +442,9 @@ def test_the_shift_survives_recovery_from_the_journal(machine):
 
 
 def test_plan_command_json(machine):
-    result = CliRunner().invoke(app, ["plan", "--duration", "3h", "--zone", "DE",
-                                      "--energy-kwh", "5", "--json"])  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["plan", "--duration", "3h", "--zone", "DE", "--energy-kwh", "5", "--json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["ranked_by"] == "emissions" and data["energy_kwh"] == 5
@@ -400,15 +460,30 @@ def test_plan_command_text_and_errors(machine):
     assert "ranked by intensity alone" in result.output
     bad = runner.invoke(app, ["plan", "--duration", "2 hours", "--zone", "DE"])
     assert bad.exit_code == 2 and "is not a duration" in bad.output
-    late = runner.invoke(app, ["plan", "--duration", "2h", "--zone", "DE",
-                               "--deadline", "2001-01-01T00:00Z"])  # fmt: skip
+    late = runner.invoke(
+        app, ["plan", "--duration", "2h", "--zone", "DE", "--deadline", "2001-01-01T00:00Z"]
+    )
     assert late.exit_code == 2 and "already past" in late.output
 
 
 def test_wait_command_line_runs_at_once_where_timing_changes_nothing(machine, tmp_path):
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["wait", "--duration", "1h", "--zone", "FR", "--output-dir",
-                                      str(out), "--", sys.executable, "-c", "pass"])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "wait",
+            "--duration",
+            "1h",
+            "--zone",
+            "FR",
+            "--output-dir",
+            str(out),
+            "--",
+            sys.executable,
+            "-c",
+            "pass",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "no hourly data for FR" in result.output
     (row,) = rows(out / "emissions.csv")

@@ -22,8 +22,13 @@ BIN = Path(sys.executable).parent / "wattprint"
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     command = [str(BIN)] if BIN.exists() else [sys.executable, "-m", "wattprint"]
-    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})  # fmt: skip
+    return subprocess.run(
+        [*command, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_version_through_the_console_script():
@@ -142,8 +147,16 @@ def test_intensity_at_the_edges_of_the_calendar(machine):
 
 def test_estimate_cost_does_not_grow_with_the_number_of_gpus(machine):
     # 10^6 GPUs took about 2 ms each (half an hour); one part per model makes it immediate.
-    args = ["estimate", "--cpu", "AMD EPYC 9654", "--memory-gb", "64", "--gpu", "H100 SXM",
-            "--json"]  # fmt: skip
+    args = [
+        "estimate",
+        "--cpu",
+        "AMD EPYC 9654",
+        "--memory-gb",
+        "64",
+        "--gpu",
+        "H100 SXM",
+        "--json",
+    ]
     one = json.loads(runner.invoke(app, [*args, "--gpus", "1"]).output)
     many = runner.invoke(app, [*args, "--gpus", "1000000"])
     assert many.exit_code == 0, many.output

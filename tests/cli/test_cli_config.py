@@ -48,9 +48,15 @@ def user_file(tmp_path: Path) -> Path:
 
 
 def cli(env: dict[str, str], cwd: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "wattprint", "config", *args], cwd=cwd,
-                          env={**env, **extra}, capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "wattprint", "config", *args],
+        cwd=cwd,
+        env={**env, **extra},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def one_line_error(done: subprocess.CompletedProcess, *texts: str) -> None:
@@ -205,8 +211,14 @@ def test_json_says_where_each_setting_comes_from(env, work, tmp_path):
     assert data["user_file"] == str(user) and data["project_file"] == str(project)
     s = data["settings"]
     assert list(s) == list(NAMES)
-    assert s["output_dir"] == {"value": ".", "origin": "default", "layer": "default",
-                               "overridden": [], "secret": False, "error": None}  # fmt: skip
+    assert s["output_dir"] == {
+        "value": ".",
+        "origin": "default",
+        "layer": "default",
+        "overridden": [],
+        "secret": False,
+        "error": None,
+    }
     assert s["project_name"]["value"] == "from-user"
     assert s["project_name"]["origin"] == f"user config {user}"
     assert s["log_level"]["layer"] == "user"
@@ -215,9 +227,14 @@ def test_json_says_where_each_setting_comes_from(env, work, tmp_path):
     assert s["interval_s"]["value"] == 2.0
     assert s["interval_s"]["origin"] == "environment WATTPRINT_INTERVAL_S"
     assert s["interval_s"]["overridden"] == [f"project config {project}"]
-    assert s["webhook_token"] == {"value": "(set)", "origin": "environment WATTPRINT_WEBHOOK_TOKEN",
-                                  "layer": "environment", "overridden": [], "secret": True,
-                                  "error": None}  # fmt: skip
+    assert s["webhook_token"] == {
+        "value": "(set)",
+        "origin": "environment WATTPRINT_WEBHOOK_TOKEN",
+        "layer": "environment",
+        "overridden": [],
+        "secret": True,
+        "error": None,
+    }
     assert s["electricitymaps_token"]["value"] is None
     assert data["problems"] == []
     found = explain(env=env, cwd=work)  # agrees with what a tracker would use
@@ -234,8 +251,11 @@ def test_table_says_where_each_setting_comes_from(env, work, tmp_path):
     done = cli(env, work)  # no terminal: shows, never prompts
     assert done.returncode == 0, done.stderr
     assert "s3cret" not in done.stdout
-    rows = {line.split("│")[1].strip(): line for line in done.stdout.splitlines()
-            if line.count("│") == 4}  # fmt: skip
+    rows = {
+        line.split("│")[1].strip(): line
+        for line in done.stdout.splitlines()
+        if line.count("│") == 4
+    }
     assert list(rows) == list(NAMES)
     assert "default" in rows["output_dir"]
     assert "from-user" in rows["project_name"]
@@ -300,10 +320,15 @@ class Terminal:
         self.master, self.slave = os.openpty()
         fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 250, 0, 0))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "wattprint", "config", *args], cwd=cwd, env=env,
-            stdin=self.slave, stdout=self.slave, stderr=self.slave, start_new_session=True,
+            [sys.executable, "-m", "wattprint", "config", *args],
+            cwd=cwd,
+            env=env,
+            stdin=self.slave,
+            stdout=self.slave,
+            stderr=self.slave,
+            start_new_session=True,
             preexec_fn=_controlling_terminal_with_default_sigint,
-        )  # fmt: skip
+        )
         self.seen = ""
         self.pos = 0
 
@@ -442,8 +467,15 @@ def test_interactive_no_at_the_confirmation_writes_nothing(env, work, terminals)
     t = Terminal(env, work)
     terminals.append(t)
     answer(t, "project_name", "demo")
-    for name in ("cloud_provider", "country", "region", "pue", "output_dir", "interval_s",
-                 "live_provider"):  # fmt: skip
+    for name in (
+        "cloud_provider",
+        "country",
+        "region",
+        "pue",
+        "output_dir",
+        "interval_s",
+        "live_provider",
+    ):
         answer(t, name, "")
     t.expect("Write these changes?")
     t.send("n\n")

@@ -22,9 +22,28 @@ def estimate(*args: str) -> dict:
 
 
 def test_a_described_gpu_server_in_a_cloud_region(machine):
-    data = estimate("--cpu", "AMD EPYC 9654", "--sockets", "2", "--memory-gb", "1536",
-                    "--load", "0.5", "--gpu", "H100 SXM", "--gpus", "8", "--gpu-load", "0.9",
-                    "--hours", "10", "--cloud", "aws", "--region", "us-east-1")  # fmt: skip
+    data = estimate(
+        "--cpu",
+        "AMD EPYC 9654",
+        "--sockets",
+        "2",
+        "--memory-gb",
+        "1536",
+        "--load",
+        "0.5",
+        "--gpu",
+        "H100 SXM",
+        "--gpus",
+        "8",
+        "--gpu-load",
+        "0.9",
+        "--hours",
+        "10",
+        "--cloud",
+        "aws",
+        "--region",
+        "us-east-1",
+    )
     host = machine_power("AMD EPYC 9654", 2, 384, 1536, 0.5)  # 192 threads per socket
     gpu = find_gpu("H100 SXM")
     p = data["power_w"]
@@ -63,26 +82,64 @@ def test_unknown_cpu_needs_threads_and_bad_options_exit_2(machine):
 
 
 def test_tables_are_printed_for_people(machine):
-    result = runner.invoke(app, ["estimate", "--cpu", "Intel Xeon Platinum 8380", "--sockets",
-                                 "2", "--memory-gb", "512", "--cloud", "gcp", "--region",
-                                 "us-central1"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "estimate",
+            "--cpu",
+            "Intel Xeon Platinum 8380",
+            "--sockets",
+            "2",
+            "--memory-gb",
+            "512",
+            "--cloud",
+            "gcp",
+            "--region",
+            "us-central1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     for text in ("Power", "platform", "machine", "CO2eq", "lowest-carbon regions"):
         assert text in result.output
 
 
 def test_embodied_line_for_the_job_hours(machine):
-    data = estimate("--cpu", "AMD EPYC 9654", "--memory-gb", "768", "--gpu", "H100 SXM", "--gpus",
-                    "8", "--hours", "10", "--country", "FRA")  # fmt: skip
+    data = estimate(
+        "--cpu",
+        "AMD EPYC 9654",
+        "--memory-gb",
+        "768",
+        "--gpu",
+        "H100 SXM",
+        "--gpus",
+        "8",
+        "--hours",
+        "10",
+        "--country",
+        "FRA",
+    )
     b = data["embodied"]
     assert b["method"] == "boavizta-components" and "8 x NVIDIA H100 SXM 80GB" in b["detail"]
     # Ten hours of hardware spread over 4 x 8760 hours, beside (never in) the operational CO2eq.
     assert b["kg"] == pytest.approx(b["hardware_kg"] * 10 / 35040)
     assert b["low_kg"] < b["kg"] < b["high_kg"]
-    cloud = estimate("--cloud", "aws", "--region", "us-east-1", "--instance", "m5.large",
-                     "--hours", "24", "--lifetime-years", "6")  # fmt: skip
+    cloud = estimate(
+        "--cloud",
+        "aws",
+        "--region",
+        "us-east-1",
+        "--instance",
+        "m5.large",
+        "--hours",
+        "24",
+        "--lifetime-years",
+        "6",
+    )
     assert cloud["embodied"]["method"] == "ccf-instance"
     assert cloud["embodied"]["kg"] == pytest.approx(1610.79 * 2 / 96 * 24 / (6 * 8760), rel=1e-4)
-    text = runner.invoke(app, ["estimate", "--cloud", "aws", "--region", "us-east-1",
-                               "--instance", "m5.large"], env={"COLUMNS": "200"})  # fmt: skip
+    text = runner.invoke(
+        app,
+        ["estimate", "--cloud", "aws", "--region", "us-east-1", "--instance", "m5.large"],
+        env={"COLUMNS": "200"},
+    )
     assert "Embodied (not in CO2eq above)" in text.output and "ccf-instance" in text.output

@@ -64,8 +64,7 @@ def test_push_sends_every_row_once_and_twice_adds_nothing(files, monkeypatch):
 def test_a_rejected_row_is_shown_with_its_reason_and_exit_1(files):
     with StandIn() as standin:
         standin.refuse = lambda e: "too old" if e["record"]["run_id"] == "cc-1" else None
-        result = runner.invoke(app, ["push", str(files), "--server", standin.url,
-                                     "--token", TOKEN])  # fmt: skip
+        result = runner.invoke(app, ["push", str(files), "--server", standin.url, "--token", TOKEN])
     assert result.exit_code == 1
     assert "5 row(s)" in result.stdout and "3 created, 0 duplicate, 2 rejected" in result.stdout
     assert result.stderr.count("rejected ") == 2 and "emissions_cc.csv:2: too old" in result.stderr
@@ -100,6 +99,11 @@ def test_user_errors_are_one_line_and_exit_2(files, monkeypatch, case):
         assert not standin.store
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("wattprint: ") and result.stderr.count("\n") == 1
-    expected = {"no server": "--server", "bad token": "token", "down": "did not take",
-                "not a server": "per-item results", "bad csv": "not UTF-8"}[case]  # fmt: skip
+    expected = {
+        "no server": "--server",
+        "bad token": "token",
+        "down": "did not take",
+        "not a server": "per-item results",
+        "bad csv": "not UTF-8",
+    }[case]
     assert expected in result.stderr

@@ -23,10 +23,21 @@ def rows(folder: Path) -> list[dict[str, str]]:
 
 
 def wattprint_run(tmp_path: Path, *child: str, **kwargs) -> subprocess.Popen:
-    args = [*COMMAND, "run", "--country", "FRA", "--output-dir", str(tmp_path / "out"),
-            "--project-name", "wrapped", "--", *child]  # fmt: skip
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            **kwargs)  # fmt: skip
+    args = [
+        *COMMAND,
+        "run",
+        "--country",
+        "FRA",
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--project-name",
+        "wrapped",
+        "--",
+        *child,
+    ]
+    return subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
+    )
 
 
 def test_exit_code_and_record_of_a_successful_command(machine, tmp_path):
@@ -70,16 +81,22 @@ def test_a_missing_command_and_bad_options(machine, tmp_path):
     proc = wattprint_run(tmp_path, "no-such-command-wattprint")
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 127 and "cannot run" in err
-    done = subprocess.run([*COMMAND, "run", "--pue", "0.5", "--", "true"], capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [*COMMAND, "run", "--pue", "0.5", "--", "true"], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2 and "pue" in done.stderr and "Traceback" not in done.stderr
     done = subprocess.run([*COMMAND, "run"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "nothing to run" in done.stderr
 
 
 def test_no_live_line_when_stderr_is_not_a_terminal(machine, tmp_path):
-    proc = wattprint_run(tmp_path, sys.executable, "-c", "import time; time.sleep(2.5)",
-                         env={**os.environ, "COLUMNS": "120"})  # fmt: skip
+    proc = wattprint_run(
+        tmp_path,
+        sys.executable,
+        "-c",
+        "import time; time.sleep(2.5)",
+        env={**os.environ, "COLUMNS": "120"},
+    )
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0
     assert "\r" not in err and "CO2eq " not in err.split("wattprint:")[0]  # terminals only
@@ -87,9 +104,23 @@ def test_no_live_line_when_stderr_is_not_a_terminal(machine, tmp_path):
 
 def test_monitor_for_a_duration_writes_its_rows(machine, tmp_path):
     out = tmp_path / "mon"
-    done = subprocess.run([*COMMAND, "monitor", "--duration", "1.5", "--interval", "0.5",
-                           "--country", "FRA", "--output-dir", str(out)],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [
+            *COMMAND,
+            "monitor",
+            "--duration",
+            "1.5",
+            "--interval",
+            "0.5",
+            "--country",
+            "FRA",
+            "--output-dir",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "\nCO2eq " in done.stderr and "g/kWh" in done.stderr  # the same summary as run's
     (row,) = rows(out)
@@ -101,8 +132,12 @@ def test_monitor_for_a_duration_writes_its_rows(machine, tmp_path):
 
 def test_monitor_stops_on_sigterm(machine, tmp_path):
     out = tmp_path / "mon2"
-    proc = subprocess.Popen([*COMMAND, "monitor", "--country", "FRA", "--output-dir", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [*COMMAND, "monitor", "--country", "FRA", "--output-dir", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not list((out / ".wattprint").glob("*.running.jsonl")) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -124,9 +159,25 @@ def test_run_json_file_reads_with_warnings_and_a_noisy_child(machine, tmp_path):
     """--json FILE: the summary in a file of its own, whatever else goes to stderr (here the
     no-location warning, the child's stderr and the human summary)."""
     out, summary = tmp_path / "j", tmp_path / "summary.json"
-    done = subprocess.run([*COMMAND, "run", "--json", str(summary), "--experiment-name", "exp1",
-                           "--output-dir", str(out), "--", sys.executable, "-c", NOISY_CHILD],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [
+            *COMMAND,
+            "run",
+            "--json",
+            str(summary),
+            "--experiment-name",
+            "exp1",
+            "--output-dir",
+            str(out),
+            "--",
+            sys.executable,
+            "-c",
+            NOISY_CHILD,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "child output"  # stdout stays the command's
     assert "child's own stderr" in done.stderr and "No location set" in done.stderr
@@ -141,8 +192,18 @@ def test_run_json_file_reads_with_warnings_and_a_noisy_child(machine, tmp_path):
 
 def test_run_json_to_a_descriptor(machine, tmp_path):
     read, write = os.pipe()
-    args = [*COMMAND, "run", "--country", "FRA", "--json", f"/dev/fd/{write}", "--output-dir",
-            str(tmp_path), "--", "true"]  # fmt: skip
+    args = [
+        *COMMAND,
+        "run",
+        "--country",
+        "FRA",
+        "--json",
+        f"/dev/fd/{write}",
+        "--output-dir",
+        str(tmp_path),
+        "--",
+        "true",
+    ]
     proc = subprocess.Popen(args, pass_fds=(write,), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     os.close(write)
     with os.fdopen(read) as f:
@@ -153,13 +214,29 @@ def test_run_json_to_a_descriptor(machine, tmp_path):
 
 def test_run_json_file_that_cannot_be_written_is_said_before_the_run(machine, tmp_path):
     marker = tmp_path / "ran"
-    done = subprocess.run([*COMMAND, "run", "--json", str(tmp_path / "no" / "s.json"), "--",
-                           sys.executable, "-c", f"open({str(marker)!r}, 'w')"],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [
+            *COMMAND,
+            "run",
+            "--json",
+            str(tmp_path / "no" / "s.json"),
+            "--",
+            sys.executable,
+            "-c",
+            f"open({str(marker)!r}, 'w')",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and "does not exist" in done.stderr and not marker.exists()
-    done = subprocess.run([*COMMAND, "run", "--json", "--", sys.executable, "-c",
-                           f"open({str(marker)!r}, 'w')"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)  # fmt: skip
+    done = subprocess.run(
+        [*COMMAND, "run", "--json", "--", sys.executable, "-c", f"open({str(marker)!r}, 'w')"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 2 and "--json needs the file" in done.stderr
     assert not marker.exists() and not (tmp_path / "--").exists()
 
@@ -175,8 +252,9 @@ def test_a_mistyped_option_before_the_command_is_an_error_with_a_suggestion(mach
     marker = tmp_path / "ran"
     child = [sys.executable, "-c", f"open({str(marker)!r}, 'w')"]
     for args in (["--projct-name", "x", "--", *child], ["--projct-name", "x", *child]):
-        line = one_line_usage_error(subprocess.run([*COMMAND, "run", *args], capture_output=True,
-                                                   text=True, timeout=120))  # fmt: skip
+        line = one_line_usage_error(
+            subprocess.run([*COMMAND, "run", *args], capture_output=True, text=True, timeout=120)
+        )
         assert "--projct-name" in line and "--project-name" in line, line
     assert not marker.exists()
 
@@ -184,16 +262,34 @@ def test_a_mistyped_option_before_the_command_is_an_error_with_a_suggestion(mach
 def test_a_bad_value_is_one_line_and_exit_2(machine):
     for option, value in (("--interval", "abc"), ("--prometheus-port", "0")):
         args = [*COMMAND, "run", option, value, "--", "true"]
-        line = one_line_usage_error(subprocess.run(args, capture_output=True, text=True,
-                                                   timeout=120))  # fmt: skip
+        line = one_line_usage_error(
+            subprocess.run(args, capture_output=True, text=True, timeout=120)
+        )
         assert option in line, line
 
 
 def test_the_commands_own_options_reach_it_without_dashes(machine, tmp_path):
     child = "import sys, json; print(json.dumps(sys.argv[1:]))"
-    done = subprocess.run([*COMMAND, "run", "--country", "FRA", "--output-dir", str(tmp_path),
-                           sys.executable, "-c", child, "--help", "--json", "--country", "x"],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [
+            *COMMAND,
+            "run",
+            "--country",
+            "FRA",
+            "--output-dir",
+            str(tmp_path),
+            sys.executable,
+            "-c",
+            child,
+            "--help",
+            "--json",
+            "--country",
+            "x",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == ["--help", "--json", "--country", "x"]
     (row,) = rows(tmp_path)
@@ -202,11 +298,32 @@ def test_the_commands_own_options_reach_it_without_dashes(machine, tmp_path):
 
 def test_monitor_json_on_stdout_with_every_tracker_option(machine, tmp_path):
     out = tmp_path / "mj"
-    done = subprocess.run([*COMMAND, "monitor", "--json", "--duration", "0.6", "--interval",
-                           "0.3", "--project-name", "box", "--experiment-name", "night",
-                           "--output-dir", str(out), "--country", "DEU", "--pue", "1.3",
-                           "--intensity", "100"],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [
+            *COMMAND,
+            "monitor",
+            "--json",
+            "--duration",
+            "0.6",
+            "--interval",
+            "0.3",
+            "--project-name",
+            "box",
+            "--experiment-name",
+            "night",
+            "--output-dir",
+            str(out),
+            "--country",
+            "DEU",
+            "--pue",
+            "1.3",
+            "--intensity",
+            "100",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     (row,) = rows(out)
@@ -218,8 +335,12 @@ def test_monitor_json_on_stdout_with_every_tracker_option(machine, tmp_path):
 
 
 def test_a_sink_option_whose_value_is_bad_is_one_line(machine, tmp_path):
-    done = subprocess.run([*COMMAND, "monitor", "--duration", "0", "--webhook-url", "ftp://x"],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [*COMMAND, "monitor", "--duration", "0", "--webhook-url", "ftp://x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert "webhook_url" in done.stderr and "Traceback" not in done.stderr
 
@@ -234,10 +355,25 @@ def test_monitor_serves_prometheus_metrics_while_it_runs(machine, tmp_path):
 
     port = free_port()
     out = tmp_path / "prom"
-    proc = subprocess.Popen([*COMMAND, "monitor", "--interval", "0.2", "--country", "FRA",
-                             "--project-name", "box", "--prometheus-port", str(port),
-                             "--output-dir", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            *COMMAND,
+            "monitor",
+            "--interval",
+            "0.2",
+            "--country",
+            "FRA",
+            "--project-name",
+            "box",
+            "--prometheus-port",
+            str(port),
+            "--output-dir",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
 
         def scrape_cpu() -> list:
@@ -248,8 +384,11 @@ def test_monitor_serves_prometheus_metrics_while_it_runs(machine, tmp_path):
                 return []
             families = {f.name: f for f in text_string_to_metric_families(text)}
             energy = families.get("wattprint_energy_joules")
-            return [s for s in (energy.samples if energy else [])
-                    if s.name.endswith("_total") and s.labels["component"] == "cpu"]  # fmt: skip
+            return [
+                s
+                for s in (energy.samples if energy else [])
+                if s.name.endswith("_total") and s.labels["component"] == "cpu"
+            ]
 
         seen = []  # every scrape's CPU energy: a counter, from 0 at the start, never down
         deadline = time.monotonic() + 60
@@ -271,8 +410,22 @@ def test_monitor_serves_prometheus_metrics_while_it_runs(machine, tmp_path):
 
 
 def test_wait_json_file_that_cannot_be_written_is_said_before_waiting(machine, tmp_path):
-    done = subprocess.run([*COMMAND, "wait", "--duration", "1h", "--zone", "FR", "--json",
-                           str(tmp_path / "no" / "s.json"), "--", "true"],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [
+            *COMMAND,
+            "wait",
+            "--duration",
+            "1h",
+            "--zone",
+            "FR",
+            "--json",
+            str(tmp_path / "no" / "s.json"),
+            "--",
+            "true",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and "does not exist" in done.stderr
     assert "waiting for" not in done.stderr

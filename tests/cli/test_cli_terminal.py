@@ -48,9 +48,11 @@ def screen(raw: str) -> list[str]:
 
 
 def on_terminal(
-    args: list[str], columns: int = 120, timeout: float = 90,
+    args: list[str],
+    columns: int = 120,
+    timeout: float = 90,
     when_seen: tuple[bytes, Callable[[], None]] | None = None,
-) -> tuple[int, str]:  # fmt: skip
+) -> tuple[int, str]:
     """Run wattprint with stdin, stdout and stderr on one pseudo-terminal; its exit code and
     every character it wrote there. ``when_seen``: (text, action): do that once text shows."""
     master, slave = os.openpty()
@@ -98,30 +100,60 @@ time.sleep(1.3)
 
 
 def test_the_live_line_never_mixes_with_the_commands_output(machine, tmp_path):
-    code, raw = on_terminal(["run", "--country", "FRA", "--output-dir", str(tmp_path), "--",
-                             sys.executable, "-c", CHILD])  # fmt: skip
+    code, raw = on_terminal(
+        [
+            "run",
+            "--country",
+            "FRA",
+            "--output-dir",
+            str(tmp_path),
+            "--",
+            sys.executable,
+            "-c",
+            CHILD,
+        ]
+    )
     assert code == 0, raw
     # What stays on the screen is exactly the command's output, then the summary...
     lines = screen(raw)
     end = next(i for i, line in enumerate(lines) if line.startswith("wattprint: finished"))
-    assert lines[:end] == ["epoch 1 loss 0.5", "epoch 2 loss 0.4", "a warning of the child's",
-                           "done"], raw  # fmt: skip
+    assert lines[:end] == [
+        "epoch 1 loss 0.5",
+        "epoch 2 loss 0.4",
+        "a warning of the child's",
+        "done",
+    ], raw
     assert any(line.startswith("CO2eq ") for line in lines[end:])
     # ...though the live line was there while the command ran, between its lines.
     assert "CO2eq" in raw.split("wattprint: finished")[0], raw
 
 
 def test_wattprints_own_warnings_during_the_run_go_on_lines_of_their_own(machine, tmp_path):
-    child = ("import time\nprint('epoch 1', flush=True)\ntime.sleep(2.5)\n"
-             "print('epoch 2', flush=True)\ntime.sleep(1.2)\n")  # fmt: skip
+    child = (
+        "import time\nprint('epoch 1', flush=True)\ntime.sleep(2.5)\n"
+        "print('epoch 2', flush=True)\ntime.sleep(1.2)\n"
+    )
 
     # The CPU's counters turn to garbage in the middle of the run: the sampler says so, once.
     def break_the_counters() -> None:
         machine.write("/proc/stat", "cpu a b c d e f g h\n")
 
-    code, raw = on_terminal(["run", "--country", "FRA", "--interval", "0.1", "--output-dir",
-                             str(tmp_path), "--", sys.executable, "-c", child],
-                            when_seen=(b"epoch 1", break_the_counters))  # fmt: skip
+    code, raw = on_terminal(
+        [
+            "run",
+            "--country",
+            "FRA",
+            "--interval",
+            "0.1",
+            "--output-dir",
+            str(tmp_path),
+            "--",
+            sys.executable,
+            "-c",
+            child,
+        ],
+        when_seen=(b"epoch 1", break_the_counters),
+    )
     assert code == 0, raw
     lines = screen(raw)
     end = next(i for i, line in enumerate(lines) if line.startswith("wattprint: finished"))
@@ -131,17 +163,32 @@ def test_wattprints_own_warnings_during_the_run_go_on_lines_of_their_own(machine
 
 
 def test_the_command_still_sees_a_terminal_of_the_same_size(machine, tmp_path):
-    child = ("import os, sys; print(sys.stdout.isatty(), sys.stderr.isatty(), sys.stdin.isatty(),"
-             " os.get_terminal_size(1).columns)")  # fmt: skip
-    code, raw = on_terminal(["run", "--country", "FRA", "--output-dir", str(tmp_path), "--",
-                             sys.executable, "-c", child], columns=97)  # fmt: skip
+    child = (
+        "import os, sys; print(sys.stdout.isatty(), sys.stderr.isatty(), sys.stdin.isatty(),"
+        " os.get_terminal_size(1).columns)"
+    )
+    code, raw = on_terminal(
+        [
+            "run",
+            "--country",
+            "FRA",
+            "--output-dir",
+            str(tmp_path),
+            "--",
+            sys.executable,
+            "-c",
+            child,
+        ],
+        columns=97,
+    )
     assert code == 0, raw
     assert screen(raw)[0] == "True True True 97"
 
 
 def test_monitor_clears_its_line_and_ends_with_the_co2eq(machine, tmp_path):
-    code, raw = on_terminal(["monitor", "--duration", "2.5", "--country", "FRA",
-                             "--output-dir", str(tmp_path)])  # fmt: skip
+    code, raw = on_terminal(
+        ["monitor", "--duration", "2.5", "--country", "FRA", "--output-dir", str(tmp_path)]
+    )
     assert code == 0, raw
     assert "CO2eq" in raw.split("wattprint: finished")[0]  # the live line was shown
     lines = [line for line in screen(raw) if line]

@@ -147,9 +147,13 @@ def test_every_codecarbon_parameter_is_accepted():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tracker = OfflineEmissionsTracker(
-            **values, country_iso_code="USA", region="california", cloud_provider=None,
-            cloud_region=None, country_2letter_iso_code="US",
-        )  # fmt: skip
+            **values,
+            country_iso_code="USA",
+            region="california",
+            cloud_provider=None,
+            cloud_region=None,
+            country_2letter_iso_code="US",
+        )
     s = tracker.wattprint.settings
     assert (s.country, s.region, s.project_name, s.interval_s) == ("USA", "california", "p", 2.0)
 
@@ -301,8 +305,15 @@ def write_config(folder: Path, **values: object) -> Path:
 
 def test_config_precedence_home_cwd_env_argument(monkeypatch):
     home = Path(os.environ["HOME"])
-    write_config(home, project_name="home", measure_power_secs=11, log_level="info", pue=1.1,
-                 tracking_mode="process", experiment_id="home-exp")  # fmt: skip
+    write_config(
+        home,
+        project_name="home",
+        measure_power_secs=11,
+        log_level="info",
+        pue=1.1,
+        tracking_mode="process",
+        experiment_id="home-exp",
+    )
     write_config(Path.cwd(), project_name="cwd", measure_power_secs=12, log_level="debug")
     monkeypatch.setenv("CODECARBON_MEASURE_POWER_SECS", "13")
     monkeypatch.setenv("codecarbon_log_level", "ERROR")  # any case, as CodeCarbon
@@ -334,8 +345,13 @@ def test_config_parent_folders_are_not_read(tmp_path):
 
 
 def test_config_values_are_converted_as_codecarbon_does(monkeypatch):
-    write_config(Path.cwd(), save_to_file="1", country_iso_code="CAN", gpu_ids="0, 1",
-                 force_carbon_intensity_g_co2e_kwh="42.5")  # fmt: skip
+    write_config(
+        Path.cwd(),
+        save_to_file="1",
+        country_iso_code="CAN",
+        gpu_ids="0, 1",
+        force_carbon_intensity_g_co2e_kwh="42.5",
+    )
     tracker = OfflineEmissionsTracker()
     s = tracker.wattprint.settings
     assert s.save_csv is False  # CodeCarbon: only "true" is true
@@ -588,8 +604,9 @@ def test_output_handlers_get_codecarbons_calls(isolated):
         def exit(self):
             calls.append(("exit",))
 
-    tracker = OfflineEmissionsTracker(country_iso_code="FRA", output_handlers=[Handler()],
-                                      experiment_name="exp")  # fmt: skip
+    tracker = OfflineEmissionsTracker(
+        country_iso_code="FRA", output_handlers=[Handler()], experiment_name="exp"
+    )
     tracker.start()
     tracker.start_task("t")
     busy(isolated)
@@ -622,8 +639,9 @@ def test_emissions_data_delta_and_json():
     a.start()
     a.stop()
     data = a.final_emissions_data
-    later = EmissionsData(**{**data.values, "duration": data.duration + 2,
-                             "emissions": data.emissions * 3})  # fmt: skip
+    later = EmissionsData(
+        **{**data.values, "duration": data.duration + 2, "emissions": data.emissions * 3}
+    )
     later.compute_delta_emission(data)
     assert later.duration == pytest.approx(2)
     assert later.emissions_rate == pytest.approx(data.emissions * 2 / 2)
@@ -788,10 +806,17 @@ def run_script(folder: Path, module: str, form: str) -> tuple[list[str], dict[st
         for k, v in os.environ.items()
         if not k.startswith("WATTPRINT_") and not k.lower().startswith("codecarbon_")
     }
-    env.update(HOME=str(folder / "home"), XDG_CONFIG_HOME=str(folder / "xdg"),
-               PYTHONPATH=str(ROOT / "src"))  # fmt: skip
-    done = subprocess.run([sys.executable, str(script)], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    env.update(
+        HOME=str(folder / "home"), XDG_CONFIG_HOME=str(folder / "xdg"), PYTHONPATH=str(ROOT / "src")
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     lines = []
     for line in done.stdout.splitlines():
@@ -816,8 +841,16 @@ def test_same_script_with_each_import_writes_the_same_38_columns(form, tmp_path)
     assert cc_header == list(CODECARBON_COLUMNS)  # the real CodeCarbon's file: 38 columns
     assert wp_header[:38] == cc_header
     assert wp["status"] == "finished"
-    for column in ("project_name", "country_name", "country_iso_code", "cpu_count",
-                   "gpu_count", "tracking_mode", "on_cloud", "python_version"):  # fmt: skip
+    for column in (
+        "project_name",
+        "country_name",
+        "country_iso_code",
+        "cpu_count",
+        "gpu_count",
+        "tracking_mode",
+        "on_cloud",
+        "python_version",
+    ):
         assert wp[column] == cc[column], column
     assert float(wp["pue"]) == float(cc["pue"]) == 1.0
     for row in (cc, wp):
@@ -826,8 +859,15 @@ def test_same_script_with_each_import_writes_the_same_38_columns(form, tmp_path)
         # the last task only. wattprint's covers the whole run.
         shortest = 0.15 if form == "tasks" and row is cc else 0.3
         assert shortest <= duration < 5.0
-        for column in ("emissions", "energy_consumed", "cpu_energy", "ram_energy",
-                       "emissions_rate", "cpu_power", "ram_power"):  # fmt: skip
+        for column in (
+            "emissions",
+            "energy_consumed",
+            "cpu_energy",
+            "ram_energy",
+            "emissions_rate",
+            "cpu_power",
+            "ram_power",
+        ):
             assert float(row[column]) > 0, column  # a CPU and RAM that ran drew power
         energy = float(row["energy_consumed"])
         assert energy > 0

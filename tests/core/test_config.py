@@ -19,13 +19,20 @@ def test_defaults(machine):
     s = Tracker().settings
     assert s == Settings()
     assert (s.output_dir, s.interval_s, s.pue, s.log_level, s.save_csv) == (
-        ".", 10.0, None, "warning", True,
-    )  # fmt: skip
+        ".",
+        10.0,
+        None,
+        "warning",
+        True,
+    )
 
 
 def test_each_layer_overrides_the_one_below(machine, tmp_path, monkeypatch):
-    user_file(tmp_path, "[wattprint]\nproject_name = from-user\npue = 1.2\ninterval_s = 5\n"
-                        "country = DE\nlog_level = error\n")  # fmt: skip
+    user_file(
+        tmp_path,
+        "[wattprint]\nproject_name = from-user\npue = 1.2\ninterval_s = 5\n"
+        "country = DE\nlog_level = error\n",
+    )
     (tmp_path / "work" / ".wattprint.ini").write_text(
         "[wattprint]\nproject_name = from-project\npue = 1.3\ninterval_s = 3\n"
     )
@@ -159,9 +166,13 @@ def test_a_long_unknown_country_is_cut_short_in_the_message(machine):
 
 
 def test_urls_that_work(machine):
-    s = load_settings({"webhook_url": "https://example.org/hook",
-                       "prometheus_pushgateway": "http://localhost:9091",
-                       "otel_endpoint": "http://[::1]:4318/v1/metrics"})  # fmt: skip
+    s = load_settings(
+        {
+            "webhook_url": "https://example.org/hook",
+            "prometheus_pushgateway": "http://localhost:9091",
+            "otel_endpoint": "http://[::1]:4318/v1/metrics",
+        }
+    )
     assert s.otel_endpoint == "http://[::1]:4318/v1/metrics"
 
 

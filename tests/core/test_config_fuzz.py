@@ -39,7 +39,7 @@ ANY_VALUE = st.one_of(
             "GPU-a",
             "x" * 5000,
         ]
-    ),  # fmt: skip
+    ),
     st.binary(max_size=10),
     st.integers(),
     st.sampled_from([10**400, -(10**400), 2**63, 0, -1, 65536]),
@@ -60,22 +60,25 @@ def _check(build, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(value=ANY_VALUE)
 def test_any_argument_builds_or_names_the_setting(machine, name, value):
     _check(lambda: load_settings({name: value}), name)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(name=st.sampled_from(TRACKER_NAMES), value=ANY_VALUE)  # the server's are not a tracker's
 def test_any_tracker_argument_builds_or_names_the_setting(machine, name, value):
     _check(lambda: Tracker(**{name: value}), name)
 
 
-@settings(max_examples=80, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(name=st.sampled_from(NAMES), value=st.text(max_size=30))
 def test_any_environment_value_builds_or_names_the_variable(machine, name, value):
     env = {f"WATTPRINT_{name.upper()}": value}

@@ -24,8 +24,27 @@ MOTHERBOARD_KG, PSU_KG_PER_KG, RACK_CASE_KG, ASSEMBLY_KG = 66.1, 24.3, 150.0, 6.
 # Memory densities (GB/cm2) Boavizta lists (crowdsourcing/ram_manufacture.csv,
 # ssd_manufacture.csv); with no process given, wattprint takes their mean.
 RAM_DENSITIES = (0.625, 1.25, 1.75, 2.375, 0.75, 1.0, 1.313, 1.875, 0.75, 0.875, 1.125)
-SSD_DENSITIES = (16.4, 49.6, 48.5, 53.6, 90.9, 57.5, 76.3, 96.9, 128, 19, 23, 33, 41, 57, 71,
-                 31, 45.5, 76.1, 28.5)  # fmt: skip
+SSD_DENSITIES = (
+    16.4,
+    49.6,
+    48.5,
+    53.6,
+    90.9,
+    57.5,
+    76.3,
+    96.9,
+    128,
+    19,
+    23,
+    33,
+    41,
+    57,
+    71,
+    31,
+    45.5,
+    76.1,
+    28.5,
+)
 
 
 def rows(path: str = "emissions.csv") -> list[dict[str, str]]:
@@ -61,8 +80,9 @@ def test_dell_r740_embodied_per_hour_by_hand() -> None:
 
 def test_cloud_instance_is_its_share_of_the_host_by_hand() -> None:
     # CCF: m5.large runs on a host of 96 vCPUs whose embodied total is 1610.79 kgCO2e.
-    found = model.estimate("", 1, 2, 8.0, [], virtual=True, cloud_provider="aws",
-                           instance_type="m5.large")  # fmt: skip
+    found = model.estimate(
+        "", 1, 2, 8.0, [], virtual=True, cloud_provider="aws", instance_type="m5.large"
+    )
     assert found.method == "ccf-instance" and not found.warnings
     assert found.kg == pytest.approx(1610.79 * 2 / 96, rel=1e-6)  # 33.56 kg
     assert found.low_kg < found.kg < found.high_kg
@@ -79,8 +99,16 @@ def test_cloud_instance_is_its_share_of_the_host_by_hand() -> None:
     ],
 )
 def test_every_estimate_is_bounded_and_unknowns_warn(cpu, virtual, instance, method) -> None:
-    found = model.estimate(cpu, 1, 8, 32.0, ["NVIDIA Quantum Widget"], virtual=virtual,
-                           cloud_provider="aws", instance_type=instance)  # fmt: skip
+    found = model.estimate(
+        cpu,
+        1,
+        8,
+        32.0,
+        ["NVIDIA Quantum Widget"],
+        virtual=virtual,
+        cloud_provider="aws",
+        instance_type=instance,
+    )
     assert found.method == method
     assert 0 < found.low_kg < found.kg < found.high_kg
     # The unknown GPU is Boavizta's default GPU, said once, in every case.
@@ -96,8 +124,9 @@ def test_every_estimate_is_bounded_and_unknowns_warn(cpu, virtual, instance, met
 
 def test_gpus_are_costed_per_model_times_their_count() -> None:
     one = model.estimate("AMD EPYC 7763 64-Core Processor", 1, 8, 32.0, ["NVIDIA A100-SXM4-80GB"])
-    many = model.estimate("AMD EPYC 7763 64-Core Processor", 1, 8, 32.0,
-                          {"NVIDIA A100-SXM4-80GB": 1_000_000})  # fmt: skip
+    many = model.estimate(
+        "AMD EPYC 7763 64-Core Processor", 1, 8, 32.0, {"NVIDIA A100-SXM4-80GB": 1_000_000}
+    )
     gpu = table.get("gpu", "NVIDIA A100 SXM4 80GB")
     assert gpu is not None
     assert many.kg - one.kg == pytest.approx(999_999 * gpu.value)
@@ -194,9 +223,14 @@ def test_sci_by_hand_for_a_small_run(machine) -> None:
     assert r.units == 4 and r.functional_unit == "1000 inferences"
     # A small run, by hand: E x I = 120 g, M = 0.036 kg/h for half an hour = 18 g, R = 4.
     small = dataclasses.replace(
-        r, emissions_kg=0.120, emissions_low_kg=0.100, emissions_high_kg=0.150,
-        embodied_kg=0.018, embodied_low_kg=0.010, embodied_high_kg=0.030,
-    )  # fmt: skip
+        r,
+        emissions_kg=0.120,
+        emissions_low_kg=0.100,
+        emissions_high_kg=0.150,
+        embodied_kg=0.018,
+        embodied_low_kg=0.010,
+        embodied_high_kg=0.030,
+    )
     sci, low, high = sci_g_per_unit(sci_parts(small))
     assert sci == pytest.approx((120 + 18) / 4)  # 34.5 g per 1000 inferences
     assert low == pytest.approx((100 + 10) / 4) and high == pytest.approx((150 + 30) / 4)
@@ -212,11 +246,24 @@ def test_sci_by_hand_for_a_small_run(machine) -> None:
 
 def _calls(calls: int, unknown: int, energy: float, low: float, gwp: float, high: float):
     """A run's llm field (per provider/model), as the tracker's collector keeps it."""
-    return {"openai/gpt-4o-mini": {
-        "provider": "openai", "model": "gpt-4o-mini", "host": "", "note": "", "calls": calls,
-        "unknown_calls": unknown, "input_tokens": 40, "output_tokens": 80,
-        "energy_kwh": energy, "energy_low_kwh": energy / 2, "energy_high_kwh": energy * 2,
-        "emissions_kg": gwp, "emissions_low_kg": low, "emissions_high_kg": high}}  # fmt: skip
+    return {
+        "openai/gpt-4o-mini": {
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "host": "",
+            "note": "",
+            "calls": calls,
+            "unknown_calls": unknown,
+            "input_tokens": 40,
+            "output_tokens": 80,
+            "energy_kwh": energy,
+            "energy_low_kwh": energy / 2,
+            "energy_high_kwh": energy * 2,
+            "emissions_kg": gwp,
+            "emissions_low_kg": low,
+            "emissions_high_kg": high,
+        }
+    }
 
 
 def test_sci_adds_the_llm_calls_once_by_hand(machine) -> None:
@@ -224,10 +271,15 @@ def test_sci_adds_the_llm_calls_once_by_hand(machine) -> None:
         tracker.add_units(10)
     assert SCI_NOTE in rows()[-1]["notes"]  # the record says what its score adds up
     small = dataclasses.replace(
-        tracker.result, emissions_kg=0.010, emissions_low_kg=0.008, emissions_high_kg=0.012,
-        embodied_kg=0.002, embodied_low_kg=0.001, embodied_high_kg=0.003,
+        tracker.result,
+        emissions_kg=0.010,
+        emissions_low_kg=0.008,
+        emissions_high_kg=0.012,
+        embodied_kg=0.002,
+        embodied_low_kg=0.001,
+        embodied_high_kg=0.003,
         llm=_calls(4, 0, 0.002, 0.004, 0.008, 0.016),
-    )  # fmt: skip
+    )
     # (E x I 10 g + LLM 8 g + M 2 g) / 10 answers = 2 g per answer. The calls' 2 Wh are spent
     # on the provider's grid: EcoLogits' 8 g already holds them, no local intensity applies.
     sci, low, high = sci_g_per_unit(sci_parts(small))
@@ -259,8 +311,9 @@ def test_sci_needs_units_and_add_units_checks_its_number(machine) -> None:
 
 
 def test_functional_units_setting_is_the_count_without_add_units(machine) -> None:
-    with Tracker(country="FRA", interval_s=60, functional_unit="image",
-                 functional_units=250) as tracker:  # fmt: skip
+    with Tracker(
+        country="FRA", interval_s=60, functional_unit="image", functional_units=250
+    ) as tracker:
         pass
     assert tracker.result.units == 250
     assert float(rows()[-1]["sci_g_per_unit"]) > 0

@@ -35,10 +35,16 @@ SERVER = (
 
 def modules_after(code: str) -> set[str]:
     out = subprocess.run(
-        [sys.executable, "-c", f"{code}\nimport sys, threading\n"
-         "print(threading.active_count()); print(' '.join(sys.modules))"],
-        capture_output=True, text=True, check=True,
-    ).stdout.splitlines()  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            f"{code}\nimport sys, threading\n"
+            "print(threading.active_count()); print(' '.join(sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     assert out[0] == "1", "importing started a thread"
     return set(out[1].split())
 
@@ -55,8 +61,7 @@ def test_importing_the_public_api_loads_nothing_heavy():
 
 
 def test_neither_wattprint_nor_its_command_line_loads_the_server():
-    for code in ("import wattprint", "from wattprint import Tracker",
-                 "import wattprint.cli"):  # fmt: skip
+    for code in ("import wattprint", "from wattprint import Tracker", "import wattprint.cli"):
         loaded = modules_after(code)
         assert not loaded & set(SERVER), code
 

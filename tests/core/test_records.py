@@ -65,9 +65,10 @@ def _numeric_ok(spec, body):
         value = body[c.name]
         if c.kind in ("float", "int"):
             assert value is None or (
-                isinstance(value, (int, float)) and not isinstance(value, bool)
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
                 and math.isfinite(value)
-            ), (c.name, value)  # fmt: skip
+            ), (c.name, value)
         else:
             assert value is None or (isinstance(value, str) and value != ""), (c.name, value)
 

@@ -34,8 +34,9 @@ def test_retry_after_that_is_not_rfc_9110_is_ignored():
 
 
 def test_answers_tried_again_are_no_answer_408_429_and_5xx():
-    assert [s for s in (0, 200, 301, 400, 401, 403, 404, 408, 422, 429, 500, 503, 599)
-            if retry_later(s)] == [0, 408, 429, 500, 503, 599]  # fmt: skip
+    assert [
+        s for s in (0, 200, 301, 400, 401, 403, 404, 408, 422, 429, 500, 503, 599) if retry_later(s)
+    ] == [0, 408, 429, 500, 503, 599]
     assert spool.judge(408) == "later" and spool.judge(404) == "rejected"
 
 

@@ -70,8 +70,13 @@ def test_a_task_is_the_difference_of_two_states():
     def at(energy: float, grams: float, high: float | None, units: float) -> dict:
         part = {"energy_j": energy, "low_j": energy / 2, "high_j": high, "method": "rapl"}
         keys = dict.fromkeys(accounting.EMISSION_KEYS, grams)
-        return {"duration_s": energy / 10, "components": {"cpu": part}, **keys,
-                "shares": {"cpu": [energy / 4, energy]}, "units": units}  # fmt: skip
+        return {
+            "duration_s": energy / 10,
+            "components": {"cpu": part},
+            **keys,
+            "shares": {"cpu": [energy / 4, energy]},
+            "units": units,
+        }
 
     start, end = at(100.0, 1.0, 110.0, 3.0), at(400.0, 5.0, None, 10.0)
     delta = task_delta(start, end, started_s=2.0)
@@ -86,8 +91,12 @@ def test_a_task_is_the_difference_of_two_states():
 
 def test_a_stalled_component_loses_its_upper_bounds_and_says_why():
     part = {"energy_j": 5.0, "low_j": 4.0, "high_j": 6.0, "method": "rapl", "note": None}
-    state = {"components": {"cpu": dict(part), "ram": dict(part)}, "emissions_high_g": 2.0,
-             "machine_high_g": 3.0, "notes": ["earlier"]}  # fmt: skip
+    state = {
+        "components": {"cpu": dict(part), "ram": dict(part)},
+        "emissions_high_g": 2.0,
+        "machine_high_g": 3.0,
+        "notes": ["earlier"],
+    }
     out = stalled(state, ["cpu"], "its meter did not answer")
     assert out["components"]["cpu"]["high_j"] is None
     assert out["components"]["cpu"]["method"] == "rapl+stalled"

@@ -415,8 +415,15 @@ def test_codecarbon_rule_in_the_benchmark() -> None:
     """The comparison row uses CodeCarbon 3.x's RAM heuristic as its source reads."""
     bench = _load_tool("specpower_bench", REPO / "benchmarks" / "specpower.py")
     assert [bench.cc_dimms(gb) for gb in (2, 8, 16, 32, 64, 128, 256, 1024)] == [
-        1, 2, 2, 4, 4, 8, 8, 8,
-    ]  # fmt: skip
+        1,
+        2,
+        2,
+        4,
+        4,
+        8,
+        8,
+        8,
+    ]
     assert bench.cc_dimms(4096) == 32
     assert bench.cc_ram_w(16, arm=False) == 10.0
     assert bench.cc_ram_w(128, arm=False) == pytest.approx(5 * 4 + 4.5 * 4)

@@ -212,14 +212,37 @@ class FakeSys:
 
     # -- processes and cgroups (wattprint.attribution) -----------------------------------------
 
-    def add_process(self, pid: int, ppid: int = 1, comm: str = "python", *, utime: int = 0,
-                    stime: int = 0, cutime: int = 0, cstime: int = 0, rss_pages: int = 0,
-                    start: int = 1000, children: tuple[int, ...] = (),
-                    cgroup: str | None = None) -> None:  # fmt: skip
+    def add_process(
+        self,
+        pid: int,
+        ppid: int = 1,
+        comm: str = "python",
+        *,
+        utime: int = 0,
+        stime: int = 0,
+        cutime: int = 0,
+        cstime: int = 0,
+        rss_pages: int = 0,
+        start: int = 1000,
+        children: tuple[int, ...] = (),
+        cgroup: str | None = None,
+    ) -> None:
         """/proc/<pid>/stat with these CPU times (clock ticks) and resident pages, its children
         in /proc/<pid>/task/<pid>/children, and its cgroup v2 path in /proc/<pid>/cgroup."""
-        fields = ["S", str(ppid), *["0"] * 9, str(utime), str(stime), str(cutime), str(cstime),
-                  *["0"] * 4, str(start), "0", str(rss_pages), *["0"] * 20]  # fmt: skip
+        fields = [
+            "S",
+            str(ppid),
+            *["0"] * 9,
+            str(utime),
+            str(stime),
+            str(cutime),
+            str(cstime),
+            *["0"] * 4,
+            str(start),
+            "0",
+            str(rss_pages),
+            *["0"] * 20,
+        ]
         self.write(f"/proc/{pid}/stat", f"{pid} ({comm}) {' '.join(fields)}\n")
         self.write(f"/proc/{pid}/task/{pid}/children", "".join(f"{c} " for c in children))
         if cgroup is not None:

@@ -38,10 +38,15 @@ def interval(duration_s: float, cpu_j: float) -> dict[str, Any]:
     part = {"energy_j": cpu_j, "low_j": cpu_j * 0.9, "high_j": cpu_j * 1.1, "method": "rapl"}
     grams = cpu_j / 3.6e6 * 50.0
     return {
-        "type": "interval", "t": 1_795_000_000.0 + duration_s, "duration_s": duration_s,
-        "components": {"cpu": part}, "emissions_g": grams, "emissions_low_g": grams * 0.72,
-        "emissions_high_g": grams * 1.32, "notes": [],
-    }  # fmt: skip
+        "type": "interval",
+        "t": 1_795_000_000.0 + duration_s,
+        "duration_s": duration_s,
+        "components": {"cpu": part},
+        "emissions_g": grams,
+        "emissions_low_g": grams * 0.72,
+        "emissions_high_g": grams * 1.32,
+        "notes": [],
+    }
 
 
 def line(obj: Any) -> bytes:
@@ -113,7 +118,10 @@ def run_dying(script: str, cwd: Path | str = ".") -> subprocess.CompletedProcess
     """Run ``PRELUDE + script`` in a Python of its own; it is expected to die with code 9."""
     done = subprocess.run(
         [sys.executable, "-c", PRELUDE + script],
-        cwd=cwd, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 9, f"it did not die where asked: {done.returncode}\n{done.stderr}"
     return done

@@ -9,14 +9,36 @@ from typing import Any
 from tests.fakes.serverkit import World, envelope, interval
 
 #: Every footprint column empty unless a run says otherwise (full_record fills every column).
-NO_FOOTPRINT = {c: None for c in (
-    "embodied_kg", "embodied_low_kg", "embodied_high_kg", "units", "sci_g_per_unit",
-    "sci_low_g_per_unit", "sci_high_g_per_unit", "llm_calls", "llm_energy_kwh",
-    "llm_energy_low_kwh", "llm_energy_high_kwh", "llm_emissions_kg", "llm_emissions_low_kg",
-    "llm_emissions_high_kg", "llm_detail")}  # fmt: skip
+NO_FOOTPRINT = {
+    c: None
+    for c in (
+        "embodied_kg",
+        "embodied_low_kg",
+        "embodied_high_kg",
+        "units",
+        "sci_g_per_unit",
+        "sci_low_g_per_unit",
+        "sci_high_g_per_unit",
+        "llm_calls",
+        "llm_energy_kwh",
+        "llm_energy_low_kwh",
+        "llm_energy_high_kwh",
+        "llm_emissions_kg",
+        "llm_emissions_low_kg",
+        "llm_emissions_high_kg",
+        "llm_detail",
+    )
+}
 NO_FOOTPRINT.update(embodied_method="", functional_unit="")
-NOWHERE = {"latitude": None, "longitude": None, "region": "", "cloud_provider": "",
-           "cloud_region": "", "on_cloud": "N", "started_at": None}  # fmt: skip
+NOWHERE = {
+    "latitude": None,
+    "longitude": None,
+    "region": "",
+    "cloud_provider": "",
+    "cloud_region": "",
+    "on_cloud": "N",
+    "started_at": None,
+}
 
 #: run id -> what its record says (the figures the tests expect back).
 RUNS: dict[str, dict[str, Any]] = {
@@ -56,25 +78,34 @@ def seed(world: World) -> dict[str, Any]:
     organization B; returns the server's ids of runs ("run:<id>") and experiments ("exp:<name>")."""
     sent = world.send(
         [record_of(run_id) for run_id in RUNS]
-        + [record_of("r-gb", seq, task_name=name, **figures)
-           for seq, (name, figures) in enumerate(TASKS.items(), start=1)]
+        + [
+            record_of("r-gb", seq, task_name=name, **figures)
+            for seq, (name, figures) in enumerate(TASKS.items(), start=1)
+        ]
         + [interval("r-gb", seq, cpu_power=20.0 + seq) for seq in range(1, 4)]
-    )  # fmt: skip
+    )
     assert sent.status_code == 200, sent.text
-    gpt = world.send([envelope("r-gpt", 0, **(NO_FOOTPRINT | NOWHERE | RUNS["r-fr"]))],
-                     who="token_gpt")  # fmt: skip
+    gpt = world.send(
+        [envelope("r-gpt", 0, **(NO_FOOTPRINT | NOWHERE | RUNS["r-fr"]))], who="token_gpt"
+    )
     assert gpt.status_code == 200, gpt.text
     other = world.send([envelope("r-other", 0, status="completed")], who="token_b")
     assert other.status_code == 200, other.text
     ids: dict[str, Any] = {}
     for project, who in (("project", "owner"), ("project_b", "outsider")):
-        found = world.client.get("/api/v1/runs", params={"project_id": world.ids[project]},
-                                 headers=world.h(who))  # fmt: skip
+        found = world.client.get(
+            "/api/v1/runs", params={"project_id": world.ids[project]}, headers=world.h(who)
+        )
         assert found.status_code == 200, found.text
         ids.update({f"run:{r['client_run_id']}": r["id"] for r in found.json()["items"]})
-        listed = world.client.get("/api/v1/experiments",
-                                  params={"project_id": world.ids[project]},
-                                  headers=world.h(who))  # fmt: skip
-        ids.update({f"exp:{e['name']}": e["id"] for e in listed.json()["items"]
-                    if project == "project" or e["name"] != "default"})  # fmt: skip
+        listed = world.client.get(
+            "/api/v1/experiments", params={"project_id": world.ids[project]}, headers=world.h(who)
+        )
+        ids.update(
+            {
+                f"exp:{e['name']}": e["id"]
+                for e in listed.json()["items"]
+                if project == "project" or e["name"] != "default"
+            }
+        )
     return ids

@@ -41,24 +41,43 @@ def full_record(run_id: str, seq: int, **changes: Any) -> dict[str, Any]:
             row[column.name] = f"2026-03-0{1 + seq % 9}T10:00:{seq % 60:02d}+02:00"
         else:
             row[column.name] = f"{column.name}-{seq}"
-    row.update(run_id=run_id, status="running", experiment_id="", experiment_name="exp",
-               wattprint_version="0.1.0")  # fmt: skip
+    row.update(
+        run_id=run_id,
+        status="running",
+        experiment_id="",
+        experiment_name="exp",
+        wattprint_version="0.1.0",
+    )
     row.update(changes)
     return row
 
 
 def envelope(run_id: str, seq: int, **changes: Any) -> dict[str, Any]:
-    return {"type": "wattprint.record", "version": 1, "key": f"{run_id}:{seq}",
-            "record": full_record(run_id, seq, **changes)}  # fmt: skip
+    return {
+        "type": "wattprint.record",
+        "version": 1,
+        "key": f"{run_id}:{seq}",
+        "record": full_record(run_id, seq, **changes),
+    }
 
 
 def interval(run_id: str, seq: int, **changes: Any) -> dict[str, Any]:
     values: dict[str, Any] = {c.name: None for c in records.INTERVAL_SPEC}
-    values.update(run_id=run_id, seq=seq, timestamp=f"2026-03-01T10:00:{seq:02d}+00:00",
-                  cpu_power=10.0 + seq, cpu_energy=0.001 * seq, emissions=0.0001 * seq)  # fmt: skip
+    values.update(
+        run_id=run_id,
+        seq=seq,
+        timestamp=f"2026-03-01T10:00:{seq:02d}+00:00",
+        cpu_power=10.0 + seq,
+        cpu_energy=0.001 * seq,
+        emissions=0.0001 * seq,
+    )
     values.update(changes)
-    return {"type": "wattprint.interval", "version": 1, "key": f"{run_id}:i{seq}",
-            "interval": values}  # fmt: skip
+    return {
+        "type": "wattprint.interval",
+        "version": 1,
+        "key": f"{run_id}:i{seq}",
+        "interval": values,
+    }
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -98,10 +117,14 @@ class World:
             p = store.create_project(s, a.id, "bert", "", team.id)
             q = store.create_project(s, a.id, "gpt", "", None)
             pb = store.create_project(s, b.id, "other", "", None)
-            w.ids.update(org_a=a.id, org_b=b.id, team=team.id, project=p.id, project2=q.id,
-                         project_b=pb.id)  # fmt: skip
-            for name, scopes in (("ingest", ["ingest"]), ("read", ["read"]),
-                                 ("both", ["ingest", "read"])):  # fmt: skip
+            w.ids.update(
+                org_a=a.id, org_b=b.id, team=team.id, project=p.id, project2=q.id, project_b=pb.id
+            )
+            for name, scopes in (
+                ("ingest", ["ingest"]),
+                ("read", ["read"]),
+                ("both", ["ingest", "read"]),
+            ):
                 row, w.tokens[f"token_{name}"] = store.create_project_token(s, p.id, name, scopes)
                 w.ids[f"token_{name}"] = row.id
             _, w.tokens["token_b"] = store.create_project_token(s, pb.id, "b", ["ingest", "read"])

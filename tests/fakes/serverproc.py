@@ -67,15 +67,25 @@ class ServerProcess:
         self.headers = {"Authorization": f"Bearer {token['access_token']}"}
 
     def wattprint(self, *args: str, stdin: str | None = None) -> str:
-        done = subprocess.run([sys.executable, "-m", "wattprint", *args], env=self.env,
-                              input=stdin, capture_output=True, text=True, timeout=120)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "wattprint", *args],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
     def start(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "wattprint", "server", "--port", str(self.port)],
-            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         deadline = time.time() + 60
         while True:
             try:

@@ -17,8 +17,10 @@ from typing import Any
 from tests.fakes.receiver import Receiver, Request
 from wattprint.records import INTERVAL_COLUMNS, TASK_COLUMNS
 
-BODIES = {"wattprint.record": ("record", TASK_COLUMNS),
-          "wattprint.interval": ("interval", INTERVAL_COLUMNS)}  # fmt: skip
+BODIES = {
+    "wattprint.record": ("record", TASK_COLUMNS),
+    "wattprint.interval": ("interval", INTERVAL_COLUMNS),
+}
 
 
 class StandIn:

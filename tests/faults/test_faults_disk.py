@@ -34,8 +34,9 @@ def small_disk(tmp_path: Path):
     disk.mkdir()
     done = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()})")
     yield disk
@@ -128,8 +129,10 @@ print(t.run_id)
 def test_a_process_that_ends_with_the_disk_full_is_recovered_once(machine, small_disk):
     done = subprocess.run(
         [sys.executable, "-c", PRELUDE + DIES_WITH_A_FULL_DISK, str(small_disk)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     run_id = done.stdout.strip()
     (small_disk / "filler").unlink()
@@ -159,8 +162,10 @@ print(t.run_id)
 def test_rows_waiting_for_space_are_written_as_the_process_exits(machine, small_disk):
     done = subprocess.run(
         [sys.executable, "-c", PRELUDE + FREES_SPACE_BEFORE_IT_EXITS, str(small_disk)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     (row,) = final_rows(done.stdout.strip(), small_disk / "emissions.csv")
     assert row["status"] == "finished"  # written by the process itself, with its own status

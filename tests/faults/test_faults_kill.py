@@ -118,8 +118,11 @@ def test_a_reused_pid_does_not_keep_a_dead_run_alive(machine, sleeper):
     """The pid now belongs to another process (its start time differs): the run is dead."""
     live = journal.process_identity(sleeper.pid)
     write_journal("r-2", run_line("r-2", pid=sleeper.pid, create_time=live["create_time"]))
-    write_journal("r-1", run_line("r-1", pid=sleeper.pid, create_time=live["create_time"] - 100),
-                  interval(10.0, 3600.0))  # fmt: skip
+    write_journal(
+        "r-1",
+        run_line("r-1", pid=sleeper.pid, create_time=live["create_time"] - 100),
+        interval(10.0, 3600.0),
+    )
     Tracker(country="FRA").start().stop()
     assert len(final_rows("r-1")) == 1
     assert not [r for r in rows() if r["run_id"] == "r-2"]  # its process is alive

@@ -44,8 +44,9 @@ def test_a_stalled_meter_costs_stop_its_deadline_not_more(machine, monkeypatch, 
     tracker = Tracker(country="FRA", interval_s=0.05).start()
     run = tracker._run
     with tracker._lock:
-        stalling = Stalling(run.components["cpu"].meters[0],
-                            None if where == "sampler" else "wattprint-stop")  # fmt: skip
+        stalling = Stalling(
+            run.components["cpu"].meters[0], None if where == "sampler" else "wattprint-stop"
+        )
         run.components["cpu"].meters[0] = stalling
     if where == "sampler":
         assert stalling.stalled.wait(10)  # the sampler is stuck, holding the tracker's lock

@@ -125,8 +125,9 @@ def test_each_nodes_local_rank_zero_tracks_and_only_global_zero_logs(machine):
     callback = WattprintCallback(country="FRA")
     logged = []
     logger = SimpleNamespace(log_metrics=lambda values, step: logged.append(values))
-    trainer = SimpleNamespace(is_global_zero=False, local_rank=0, global_step=0,
-                              log_every_n_steps=1, loggers=[logger])  # fmt: skip
+    trainer = SimpleNamespace(
+        is_global_zero=False, local_rank=0, global_step=0, log_every_n_steps=1, loggers=[logger]
+    )
     callback.on_fit_start(trainer, None)
     callback.on_train_batch_end(trainer, None, None, None, 0)
     callback.on_fit_end(trainer, None)

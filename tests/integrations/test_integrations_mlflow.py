@@ -100,9 +100,15 @@ def test_a_callback_logs_to_the_active_run_each_step_and_at_the_end(machine, sto
 
     def train(callback) -> None:
         args = TrainingArguments(
-            output_dir=str(tmp_path / "out"), max_steps=2, logging_steps=1, report_to="none",
-            use_cpu=True, save_strategy="no", disable_tqdm=True, per_device_train_batch_size=2,
-        )  # fmt: skip
+            output_dir=str(tmp_path / "out"),
+            max_steps=2,
+            logging_steps=1,
+            report_to="none",
+            use_cpu=True,
+            save_strategy="no",
+            disable_tqdm=True,
+            per_device_train_batch_size=2,
+        )
         Trainer(model=model, args=args, train_dataset=rows, callbacks=[callback]).train()
 
     callback = WattprintCallback(country="FRA", model_card=False)

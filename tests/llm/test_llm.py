@@ -24,24 +24,28 @@ UNKNOWN = "acme-local-llama-7b"  # one it does not
 
 def chat_completion(model: str, prompt_tokens: int, completion_tokens: int) -> bytes:
     """A chat.completion body as OpenAI's API reference gives it."""
-    return json.dumps({
-        "id": "chatcmpl-test123",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "system_fingerprint": "fp_test",
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": "Hello there.", "refusal": None},
-            "logprobs": None,
-            "finish_reason": "stop",
-        }],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "id": "chatcmpl-test123",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": "fp_test",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "Hello there.", "refusal": None},
+                    "logprobs": None,
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+    ).encode()
 
 
 def answer(request):
@@ -161,6 +165,7 @@ def test_a_tracker_without_the_setting_never_imports_ecologits(tmp_path):
         "t.start(); t.stop()\n"
         "print('ecologits' in sys.modules, 'openai' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=tmp_path)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
     assert out.stdout.split() == ["False", "False"]

@@ -39,29 +39,60 @@ def sse(events: list[tuple[str | None, dict[str, Any] | str]]) -> bytes:
 
 # Anthropic's Messages API (docs.anthropic.com, "Messages" and "Streaming Messages").
 def anthropic_message(model: str, tokens_in: int, tokens_out: int) -> dict[str, Any]:
-    return {"id": "msg_01test", "type": "message", "role": "assistant", "model": model,
-            "content": [{"type": "text", "text": "Hello there."}], "stop_reason": "end_turn",
-            "stop_sequence": None,
-            "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out}}  # fmt: skip
+    return {
+        "id": "msg_01test",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": "Hello there."}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out},
+    }
 
 
 def anthropic_stream(model: str, tokens_in: int, tokens_out: int) -> bytes:
     start = {**anthropic_message(model, tokens_in, 1), "content": [], "stop_reason": None}
-    return sse([
-        ("message_start", {"type": "message_start", "message": start}),
-        ("content_block_start", {"type": "content_block_start", "index": 0,
-                                 "content_block": {"type": "text", "text": ""}}),
-        ("ping", {"type": "ping"}),
-        ("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                 "delta": {"type": "text_delta", "text": "Hello"}}),
-        ("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                 "delta": {"type": "text_delta", "text": " there."}}),
-        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        ("message_delta", {"type": "message_delta",
-                           "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                           "usage": {"output_tokens": tokens_out}}),
-        ("message_stop", {"type": "message_stop"}),
-    ])  # fmt: skip
+    return sse(
+        [
+            ("message_start", {"type": "message_start", "message": start}),
+            (
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "text", "text": ""},
+                },
+            ),
+            ("ping", {"type": "ping"}),
+            (
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": "Hello"},
+                },
+            ),
+            (
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": " there."},
+                },
+            ),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": tokens_out},
+                },
+            ),
+            ("message_stop", {"type": "message_stop"}),
+        ]
+    )
 
 
 def anthropic_server(request):
@@ -75,12 +106,25 @@ def anthropic_server(request):
 
 # Mistral's chat completions (docs.mistral.ai, API "Chat Completion").
 def mistral_completion(model: str) -> dict[str, Any]:
-    return {"id": "cmpl-test", "object": "chat.completion", "model": model,
-            "created": int(time.time()),
-            "usage": {"prompt_tokens": 16, "completion_tokens": 34, "total_tokens": 50},
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": "Bonjour.",
-                                     "tool_calls": None, "prefix": False}}]}  # fmt: skip
+    return {
+        "id": "cmpl-test",
+        "object": "chat.completion",
+        "model": model,
+        "created": int(time.time()),
+        "usage": {"prompt_tokens": 16, "completion_tokens": 34, "total_tokens": 50},
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {
+                    "role": "assistant",
+                    "content": "Bonjour.",
+                    "tool_calls": None,
+                    "prefix": False,
+                },
+            }
+        ],
+    }
 
 
 def mistral_stream(model: str) -> bytes:
@@ -94,11 +138,17 @@ def mistral_stream(model: str) -> bytes:
         }
         if usage:
             c["usage"] = {"prompt_tokens": 16, "completion_tokens": 3, "total_tokens": 19}
-        return c  # fmt: skip
+        return c
 
-    return sse([(None, chunk({"role": "assistant", "content": ""}, None)),
-                (None, chunk({"content": "Bon"}, None)), (None, chunk({"content": "jour"}, None)),
-                (None, chunk({"content": "."}, "stop", usage=True)), (None, "[DONE]")])  # fmt: skip
+    return sse(
+        [
+            (None, chunk({"role": "assistant", "content": ""}, None)),
+            (None, chunk({"content": "Bon"}, None)),
+            (None, chunk({"content": "jour"}, None)),
+            (None, chunk({"content": "."}, "stop", usage=True)),
+            (None, "[DONE]"),
+        ]
+    )
 
 
 def mistral_server(request):
@@ -112,11 +162,18 @@ def mistral_server(request):
 
 # Gemini's generateContent (ai.google.dev, API reference "Generating content").
 def gemini_answer(model: str) -> dict[str, Any]:
-    return {"candidates": [{"content": {"parts": [{"text": "Hi."}], "role": "model"},
-                            "finishReason": "STOP", "index": 0}],
-            "usageMetadata": {"promptTokenCount": 9, "candidatesTokenCount": 27,
-                              "totalTokenCount": 36},
-            "modelVersion": model, "responseId": "resp-test"}  # fmt: skip
+    return {
+        "candidates": [
+            {
+                "content": {"parts": [{"text": "Hi."}], "role": "model"},
+                "finishReason": "STOP",
+                "index": 0,
+            }
+        ],
+        "usageMetadata": {"promptTokenCount": 9, "candidatesTokenCount": 27, "totalTokenCount": 36},
+        "modelVersion": model,
+        "responseId": "resp-test",
+    }
 
 
 def gemini_server(request):
@@ -135,16 +192,27 @@ def openai_stream(model: str, include_usage: bool = True) -> bytes:
             if delta is None
             else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
         )
-        return {"id": "chatcmpl-test", "object": "chat.completion.chunk",
-                "created": int(time.time()), "model": model, "system_fingerprint": "fp_t",
-                "choices": choices, "usage": None}  # fmt: skip
+        return {
+            "id": "chatcmpl-test",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": "fp_t",
+            "choices": choices,
+            "usage": None,
+        }
 
     usage = chunk(None, None)
     usage["usage"] = {"prompt_tokens": 11, "completion_tokens": 4, "total_tokens": 15}
-    return sse([(None, chunk({"role": "assistant", "content": ""}, None)),
-                *((None, chunk({"content": w}, None)) for w in ("One", " two", " three")),
-                (None, chunk({}, "stop")), *([(None, usage)] if include_usage else []),
-                (None, "[DONE]")])  # fmt: skip
+    return sse(
+        [
+            (None, chunk({"role": "assistant", "content": ""}, None)),
+            *((None, chunk({"content": w}, None)) for w in ("One", " two", " three")),
+            (None, chunk({}, "stop")),
+            *([(None, usage)] if include_usage else []),
+            (None, "[DONE]"),
+        ]
+    )
 
 
 def openai_server(request):
@@ -194,8 +262,9 @@ def test_anthropic_messages_and_an_unknown_model(machine):
             answer = client.messages.create(
                 model=CLAUDE, max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
             )
-            client.messages.create(model=UNKNOWN, max_tokens=64,
-                                   messages=[{"role": "user", "content": "Hi"}])  # fmt: skip
+            client.messages.create(
+                model=UNKNOWN, max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
+            )
     assert answer.impacts.energy is not None  # EcoLogits' estimate, attached to the answer
     assert_entry(tracker.result.llm[f"anthropic/{CLAUDE}"], [answer.impacts], (14, 23))
     unknown = tracker.result.llm[f"anthropic/{UNKNOWN}"]
@@ -238,9 +307,12 @@ def test_anthropic_streams_raw_and_through_the_helper(machine):
     helper_low, helper_high = bounds(helper_impacts.energy.value)
     raw_low = entry["energy_low_kwh"] - helper_low
     raw_high = entry["energy_high_kwh"] - helper_high
-    fastest, slowest = (llm_impacts(provider="anthropic", model_name=CLAUDE,
-                                     output_token_count=23, request_latency=latency).energy.value
-                        for latency in (1e-9, took))  # fmt: skip
+    fastest, slowest = (
+        llm_impacts(
+            provider="anthropic", model_name=CLAUDE, output_token_count=23, request_latency=latency
+        ).energy.value
+        for latency in (1e-9, took)
+    )
     assert bounds(fastest)[0] <= raw_low <= bounds(slowest)[0]
     assert bounds(fastest)[1] <= raw_high <= bounds(slowest)[1]
     assert raw_high > 0
@@ -251,9 +323,14 @@ def test_openai_stream_takes_the_last_chunks_estimate(machine):
     with serve(openai_server) as server:
         client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="k", max_retries=0)
         with Tracker(country="FRA", interval_s=60, track_llm_calls=True) as tracker:
-            chunks = list(client.chat.completions.create(
-                model=GPT, stream=True, stream_options={"include_usage": True},
-                messages=[{"role": "user", "content": "Count"}]))  # fmt: skip
+            chunks = list(
+                client.chat.completions.create(
+                    model=GPT,
+                    stream=True,
+                    stream_options={"include_usage": True},
+                    messages=[{"role": "user", "content": "Count"}],
+                )
+            )
             words = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert words == "One two three"
     last = [c.impacts for c in chunks if getattr(c, "impacts", None) is not None][-1]
@@ -268,7 +345,7 @@ def test_async_openai_stream(machine):
         stream = await client.chat.completions.create(
             model=GPT, stream=True, messages=[{"role": "user", "content": "Count"}]
         )
-        return [chunk async for chunk in stream]  # fmt: skip
+        return [chunk async for chunk in stream]
 
     with serve(openai_server) as server:
         client = openai.AsyncOpenAI(base_url=f"{server.url}/v1", api_key="k", max_retries=0)
@@ -285,9 +362,14 @@ def test_an_openai_stream_without_its_usage_chunk_has_unknown_tokens_never_zero(
     with serve(openai_server) as server:
         client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="k", max_retries=0)
         with Tracker(country="FRA", interval_s=60, track_llm_calls=True) as tracker:
-            list(client.chat.completions.create(
-                model=GPT, stream=True, stream_options={"include_usage": True},
-                messages=[{"role": "user", "content": "Count"}]))  # fmt: skip
+            list(
+                client.chat.completions.create(
+                    model=GPT,
+                    stream=True,
+                    stream_options={"include_usage": True},
+                    messages=[{"role": "user", "content": "Count"}],
+                )
+            )
             tracker.start_task("bare")  # OpenAI sends usage only when asked: not asked here
             asked = [{"role": "user", "content": "Count"}]
             bare = list(client.chat.completions.create(model=GPT, stream=True, messages=asked))
@@ -311,7 +393,7 @@ def test_a_stream_left_unread_is_counted_as_unknown_never_zero(machine):
             stream = client.chat.completions.create(
                 model=GPT, stream=True, messages=[{"role": "user", "content": "Count"}]
             )
-            stream.close()  # fmt: skip
+            stream.close()
     entry = tracker.result.llm[f"openai/{GPT}"]
     assert entry["calls"] == 1 and entry["unknown_calls"] == 1
     assert "closed before its end" in entry["note"]
@@ -329,8 +411,7 @@ def test_mistral_chat_and_stream(machine):
                 client.chat.stream(model=MISTRAL, messages=[{"role": "user", "content": "Salut"}])
             )
     streamed = events[-1].data.impacts  # the last chunk's estimate is the whole call's
-    assert_entry(tracker.result.llm[f"mistralai/{MISTRAL}"], [answer.impacts, streamed],
-                 (32, 37))  # fmt: skip
+    assert_entry(tracker.result.llm[f"mistralai/{MISTRAL}"], [answer.impacts, streamed], (32, 37))
 
 
 def test_google_genai_generate_content(machine):
@@ -353,18 +434,35 @@ def test_litellm_completion_is_counted_once(machine):
     def answer(request):
         body = json.loads(request.body)
         usage = {"prompt_tokens": 12, "completion_tokens": 20, "total_tokens": 32}
-        return 200, json.dumps({"id": "chatcmpl-t", "object": "chat.completion",
-                                "created": int(time.time()), "model": body["model"],
-                                "choices": [{"index": 0, "finish_reason": "stop",
-                                             "message": {"role": "assistant",
-                                                         "content": "Hi."}}],
-                                "usage": usage}).encode(), JSON  # fmt: skip
+        return (
+            200,
+            json.dumps(
+                {
+                    "id": "chatcmpl-t",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": "Hi."},
+                        }
+                    ],
+                    "usage": usage,
+                }
+            ).encode(),
+            JSON,
+        )
 
     with serve(answer) as server:
         with Tracker(country="FRA", interval_s=60, track_llm_calls=True) as tracker:
-            response = litellm.completion(model=f"openai/{GPT}", api_base=f"{server.url}/v1",
-                                          api_key="k",
-                                          messages=[{"role": "user", "content": "Hi"}])  # fmt: skip
+            response = litellm.completion(
+                model=f"openai/{GPT}",
+                api_base=f"{server.url}/v1",
+                api_key="k",
+                messages=[{"role": "user", "content": "Hi"}],
+            )
     calls = tracker.result.llm
     assert list(calls) == [f"litellm/{GPT}"]  # not also as an OpenAI call
     assert_entry(calls[f"litellm/{GPT}"], [response.impacts], (12, 20))
@@ -417,18 +515,21 @@ def test_sci_of_a_run_with_calls_by_hand_from_its_row(machine):
     pytest.importorskip("anthropic", reason="the test extra installs anthropic")
     with serve(anthropic_server) as server:
         client = anthropic_client(server)
-        with Tracker(country="FRA", interval_s=60, functional_unit="answer",
-                     track_llm_calls=True) as tracker:  # fmt: skip
+        with Tracker(
+            country="FRA", interval_s=60, functional_unit="answer", track_llm_calls=True
+        ) as tracker:
             for _ in range(2):
-                client.messages.create(model=CLAUDE, max_tokens=64,
-                                       messages=[{"role": "user", "content": "Hi"}])  # fmt: skip
+                client.messages.create(
+                    model=CLAUDE, max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
+                )
                 tracker.add_units(1)
     row = last_row()
     e_x_i, llm, m = (float(row[c]) for c in ("emissions", "llm_emissions_kg", "embodied_kg"))
     assert llm > 0 and m > 0
     # SCI = (E x I + LLM + M) per R: the calls' emissions once, beside the local ones.
     assert float(row["sci_g_per_unit"]) == pytest.approx((e_x_i + llm + m) * 1000 / 2)
-    low = sum(float(row[c]) for c in ("emissions_low_kg", "llm_emissions_low_kg",
-                                      "embodied_low_kg"))  # fmt: skip
+    low = sum(
+        float(row[c]) for c in ("emissions_low_kg", "llm_emissions_low_kg", "embodied_low_kg")
+    )
     assert float(row["sci_low_g_per_unit"]) == pytest.approx(low * 1000 / 2)
     assert "llm_emissions_kg" in row["notes"] and "M = embodied_kg" in row["notes"]

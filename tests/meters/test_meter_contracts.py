@@ -116,8 +116,9 @@ def _model(machine: FakeSys, module) -> Scenario:
     built = probe.meter
     assert isinstance(built, LoadMeter), probe.reason
     clock = Clock(100.0)
-    meter = LoadMeter(ctx, built.component, built.method, built.power_at, built.devices,
-                      clock=clock)  # fmt: skip
+    meter = LoadMeter(
+        ctx, built.component, built.method, built.power_at, built.devices, clock=clock
+    )
     cpu = BusyCpu(machine)
 
     def advance(seconds: float, share: float) -> None:
@@ -142,8 +143,9 @@ def platform_model_meter(machine: FakeSys) -> Scenario:
 def user_gpu_power(machine: FakeSys) -> Scenario:
     """The user's GPU figure (gpu_power_w=100..400) over the NVIDIA meter's utilization."""
     inner, gpu, clock = _nvidia(energy_mj=1_000_000)
-    meter = user.UserGpuMeter(power_override("100..400"), [inner], ("gpu_power_w=100..400 (user)",),
-                              clock=clock)  # fmt: skip
+    meter = user.UserGpuMeter(
+        power_override("100..400"), [inner], ("gpu_power_w=100..400 (user)",), clock=clock
+    )
 
     def advance(seconds: float, share: float) -> None:
         gpu.util = 100 * share

@@ -54,8 +54,9 @@ def fake_power(load: float) -> tuple[float, float, float]:
 
 def test_meters_integrate_the_power_curve_over_utilization(machine):
     clock = Clock(100.0)
-    meter = LoadMeter(ProbeContext(root=machine.root), "cpu", "cpu-model", fake_power,
-                      ("test",), clock=clock)  # fmt: skip
+    meter = LoadMeter(
+        ProbeContext(root=machine.root), "cpu", "cpu-model", fake_power, ("test",), clock=clock
+    )
     machine.write("/proc/stat", cpu_stat(1000 + 500, 9000 + 500))  # 50 % of the next ticks busy
     clock.t += 10
     reading = meter.read()
@@ -177,8 +178,9 @@ def test_steal_time_is_not_this_machines_work(machine):
     """A VM whose vCPUs wait on the host half the time is not at full load: the host ran
     someone else meanwhile (/proc/stat's 8th field, steal)."""
     clock = Clock(100.0)
-    meter = LoadMeter(ProbeContext(root=machine.root), "cpu", "cpu-model", fake_power,
-                      ("test",), clock=clock)  # fmt: skip
+    meter = LoadMeter(
+        ProbeContext(root=machine.root), "cpu", "cpu-model", fake_power, ("test",), clock=clock
+    )
     # Of the next 1000 ticks: 500 running this VM's code, 500 stolen by the host, none idle.
     machine.write("/proc/stat", "cpu  1500 0 0 9000 0 0 0 500 0 0\n")
     clock.t += 10

@@ -89,9 +89,14 @@ def test_cpu_model_names_a_vms_real_cpu(machine, caplog):
 
 @pytest.mark.parametrize(
     ("given", "text"),
-    [("65", "65"), (65, "65"), ("40..300", "40..300"), ("65 ± 5", "65+-5"),
-     ("40..300+-10%", "40..300+-10%")],
-)  # fmt: skip
+    [
+        ("65", "65"),
+        (65, "65"),
+        ("40..300", "40..300"),
+        ("65 ± 5", "65+-5"),
+        ("40..300+-10%", "40..300+-10%"),
+    ],
+)
 def test_power_settings_are_checked_in_one_place(given, text):
     assert load_settings({"gpu_power_w": given}).gpu_power_w == text
     assert power_override(text) == power_override(str(given))

@@ -21,8 +21,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return out
 
@@ -49,8 +52,11 @@ def test_command_reference_is_each_commands_help(site):
 def test_columns_page_lists_every_column_with_its_unit(site):
     page = text(site, "reference/columns")
     for column in SPEC:
-        row = re.search(rf"\|?\s*\d+\s*{re.escape(column.name)}\s+{column.kind}\s+"
-                        rf"{re.escape(column.unit or '-')}\s", page)  # fmt: skip
+        row = re.search(
+            rf"\|?\s*\d+\s*{re.escape(column.name)}\s+{column.kind}\s+"
+            rf"{re.escape(column.unit or '-')}\s",
+            page,
+        )
         assert row, column
 
 

@@ -30,8 +30,10 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one():
     assert test in ci
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None and not (ROOT / ".venv/bin/ruff").exists(),
-                    reason="ruff is installed by the test extra")  # fmt: skip
+@pytest.mark.skipif(
+    shutil.which("ruff") is None and not (ROOT / ".venv/bin/ruff").exists(),
+    reason="ruff is installed by the test extra",
+)
 def test_code_is_ruff_clean():
     ruff = shutil.which("ruff") or str(ROOT / ".venv/bin/ruff")
     dirs = [d for d in ("src", "tests", "tools", "benchmarks", "examples") if (ROOT / d).is_dir()]
@@ -42,10 +44,17 @@ def test_code_is_ruff_clean():
 def test_quickstart_example_runs_and_reports(tmp_path):
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "quickstart.py")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        env={"PATH": "/usr/bin:/bin", "WATTPRINT_COUNTRY": "FRA", "WATTPRINT_ROOT": "/",
-             "PYTHONPATH": str(ROOT / "src")},
-    )  # fmt: skip
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "WATTPRINT_COUNTRY": "FRA",
+            "WATTPRINT_ROOT": "/",
+            "PYTHONPATH": str(ROOT / "src"),
+        },
+    )
     assert done.returncode == 0, done.stderr
     assert "fitted y = 3.00 x + -1.00" in done.stdout and "CO2eq" in done.stdout
     assert (tmp_path / "emissions.csv").is_file() and (tmp_path / "emissions_tasks.csv").is_file()

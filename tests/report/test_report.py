@@ -44,8 +44,13 @@ def wattprint_csv(machine, tmp_path: Path) -> Path:
     out = tmp_path / "wp"
     busy = 1000
     for project, flush in (("alpha", True), ("alpha", False), ("beta", False)):
-        tracker = Tracker(project_name=project, experiment_name=f"{project}-exp",
-                          country="FRA", output_dir=out, interval_s=60).start()  # fmt: skip
+        tracker = Tracker(
+            project_name=project,
+            experiment_name=f"{project}-exp",
+            country="FRA",
+            output_dir=out,
+            interval_s=60,
+        ).start()
         busy += 500
         machine.write("/proc/stat", cpu_stat(busy, 9000 + busy))
         time.sleep(0.02)
@@ -77,11 +82,28 @@ CC_ROW = {
 def codecarbon_csv(tmp_path: Path) -> Path:
     path = tmp_path / "cc" / "emissions.csv"
     path.parent.mkdir()
-    first = dict(CC_ROW, timestamp="2024-03-01T09:00:00", emissions="0.004", cpu_energy="0.01",
-                 ram_energy="0.002", energy_consumed="0.012", duration="40")  # fmt: skip
-    cloud = dict(CC_ROW, run_id="cc-2", timestamp="2024-03-05T12:00:00", on_cloud="Y",
-                 cloud_provider="aws", cloud_region="us-east-1", emissions="0.2",
-                 energy_consumed="0.5", cpu_energy="0.4", ram_energy="0.1", pue="1.0")  # fmt: skip
+    first = dict(
+        CC_ROW,
+        timestamp="2024-03-01T09:00:00",
+        emissions="0.004",
+        cpu_energy="0.01",
+        ram_energy="0.002",
+        energy_consumed="0.012",
+        duration="40",
+    )
+    cloud = dict(
+        CC_ROW,
+        run_id="cc-2",
+        timestamp="2024-03-05T12:00:00",
+        on_cloud="Y",
+        cloud_provider="aws",
+        cloud_region="us-east-1",
+        emissions="0.2",
+        energy_consumed="0.5",
+        cpu_energy="0.4",
+        ram_energy="0.1",
+        pue="1.0",
+    )
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CODECARBON_COLUMNS)
         writer.writeheader()
@@ -90,10 +112,12 @@ def codecarbon_csv(tmp_path: Path) -> Path:
     return path
 
 
-OLD_HEADER = ("timestamp,project_name,run_id,duration,emissions,emissions_rate,cpu_power,"
-              "ram_power,cpu_energy,ram_energy,energy_consumed,country_name,country_iso_code,"
-              "region,cloud_provider,cloud_region,os,python_version,cpu_count,cpu_model,"
-              "longitude,latitude,ram_total_size,tracking_mode,on_cloud")  # fmt: skip
+OLD_HEADER = (
+    "timestamp,project_name,run_id,duration,emissions,emissions_rate,cpu_power,"
+    "ram_power,cpu_energy,ram_energy,energy_consumed,country_name,country_iso_code,"
+    "region,cloud_provider,cloud_region,os,python_version,cpu_count,cpu_model,"
+    "longitude,latitude,ram_total_size,tracking_mode,on_cloud"
+)
 
 
 @pytest.fixture
@@ -167,7 +191,9 @@ def test_codecarbon_rows_last_per_run_no_bounds_since_and_by_day(codecarbon_csv)
     assert [x["group"] for x in by_exp["groups"]] == ["gamma / exp-cc"]
     days = report(str(codecarbon_csv), "--by", "day")
     assert [(x["group"], x["runs"]) for x in days["groups"]] == [
-        ("2024-03-01", 1), ("2024-03-05", 1)]  # fmt: skip
+        ("2024-03-01", 1),
+        ("2024-03-05", 1),
+    ]
     since = report(str(codecarbon_csv), "--since", "2024-03-02")
     assert since["since"] == "2024-03-02"
     assert since["total"]["runs"] == 1 and since["total"]["emissions"]["kg"] == pytest.approx(0.2)
@@ -175,8 +201,7 @@ def test_codecarbon_rows_last_per_run_no_bounds_since_and_by_day(codecarbon_csv)
     assert none["groups"] == [] and none["total"] is None
 
 
-def test_older_codecarbon_header_leaves_missing_columns_unknown(old_codecarbon_csv,
-                                                                codecarbon_csv):  # fmt: skip
+def test_older_codecarbon_header_leaves_missing_columns_unknown(old_codecarbon_csv, codecarbon_csv):
     data = report(str(old_codecarbon_csv), str(codecarbon_csv))
     (g,) = data["groups"]
     assert g["runs"] == 3

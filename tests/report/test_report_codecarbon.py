@@ -72,10 +72,17 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for k, v in os.environ.items()
         if not k.startswith("WATTPRINT_") and not k.lower().startswith("codecarbon_")
     }
-    env.update(HOME=str(folder / "home"), XDG_CONFIG_HOME=str(folder / "xdg"),
-               PYTHONPATH=str(ROOT / "src"))  # fmt: skip
-    done = subprocess.run([sys.executable, "script.py"], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=180)  # fmt: skip
+    env.update(
+        HOME=str(folder / "home"), XDG_CONFIG_HOME=str(folder / "xdg"), PYTHONPATH=str(ROOT / "src")
+    )
+    done = subprocess.run(
+        [sys.executable, "script.py"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr
     return folder
 

@@ -19,23 +19,40 @@ T = "2026-01-0{}T10:00:00+00:00"
 
 def run(i: int, **cells: str) -> dict[str, str]:
     row = dict.fromkeys(COLUMNS, "")
-    row.update(run_id=f"r{i}", timestamp=T.format(i), project_name="p", wattprint_version="t",
-               status="finished", duration="60")  # fmt: skip
+    row.update(
+        run_id=f"r{i}",
+        timestamp=T.format(i),
+        project_name="p",
+        wattprint_version="t",
+        status="finished",
+        duration="60",
+    )
     row.update(cells)
     return row
 
 
 def sized(i: int, op: float, emb: float, units: str = "", unit: str = "", **more: str):
     """A run with operational and embodied emissions (kg) and their bounds at -/+ 50 %."""
-    return run(i, emissions=str(op), emissions_low_kg=str(op / 2), emissions_high_kg=str(op * 1.5),
-               embodied_kg=str(emb), embodied_low_kg=str(emb / 2),
-               embodied_high_kg=str(emb * 1.5), embodied_method="boavizta-components",
-               units=units, functional_unit=unit, **more)  # fmt: skip
+    return run(
+        i,
+        emissions=str(op),
+        emissions_low_kg=str(op / 2),
+        emissions_high_kg=str(op * 1.5),
+        embodied_kg=str(emb),
+        embodied_low_kg=str(emb / 2),
+        embodied_high_kg=str(emb * 1.5),
+        embodied_method="boavizta-components",
+        units=units,
+        functional_unit=unit,
+        **more,
+    )
 
 
 def test_sci_of_a_group_by_hand() -> None:
-    runs = [Run(sized(1, 0.010, 0.002, "100", "request")),
-            Run(sized(2, 0.030, 0.006, "300", "request"))]  # fmt: skip
+    runs = [
+        Run(sized(1, 0.010, 0.002, "100", "request")),
+        Run(sized(2, 0.030, 0.006, "300", "request")),
+    ]
     s = sci(runs)
     # (E x I + M) per R = ((10 + 30) g + (2 + 6) g) / (100 + 300) = 48 / 400 = 0.12 g/request
     assert s["g_per_unit"] == pytest.approx(0.12)
@@ -47,8 +64,21 @@ def test_sci_of_a_group_by_hand() -> None:
 
 
 def test_sci_adds_the_remote_llm_part() -> None:
-    runs = [Run(sized(1, 0.010, 0.002, "10", "answer", llm_calls="4", llm_emissions_kg="0.008",
-                      llm_emissions_low_kg="0.004", llm_emissions_high_kg="0.016"))]  # fmt: skip
+    runs = [
+        Run(
+            sized(
+                1,
+                0.010,
+                0.002,
+                "10",
+                "answer",
+                llm_calls="4",
+                llm_emissions_kg="0.008",
+                llm_emissions_low_kg="0.004",
+                llm_emissions_high_kg="0.016",
+            )
+        )
+    ]
     s = sci(runs)
     assert s["llm_kg"] == pytest.approx(0.008)
     assert s["g_per_unit"] == pytest.approx((10 + 2 + 8) / 10)  # 2 g per answer
@@ -70,8 +100,20 @@ def test_embodied_and_llm_totals_count_unknown_runs() -> None:
     assert e["kg"] == pytest.approx(0.002) and e["unknown_runs"] == 1
     assert e["low_kg"] == pytest.approx(0.001) and e["methods"] == ["boavizta-components"]
     detail = json.dumps({"openai/gpt-4o-mini": {"calls": 3}, "openai/acme": {"calls": 1}})
-    calls = llm([Run(run(1, llm_calls="4", llm_detail=detail, llm_emissions_kg="0.001",
-                         llm_emissions_low_kg="0.0005", llm_emissions_high_kg=""))])  # fmt: skip
+    calls = llm(
+        [
+            Run(
+                run(
+                    1,
+                    llm_calls="4",
+                    llm_detail=detail,
+                    llm_emissions_kg="0.001",
+                    llm_emissions_low_kg="0.0005",
+                    llm_emissions_high_kg="",
+                )
+            )
+        ]
+    )
     assert calls["calls"] == 4 and calls["models"] == {"openai/acme": 1, "openai/gpt-4o-mini": 3}
     assert calls["kg"] == pytest.approx(0.001) and calls["high_kg"] is None  # unbounded
 
@@ -85,8 +127,13 @@ def write(path: Path, rows: list[dict[str, str]]) -> None:
 
 def test_report_shows_the_parts_and_sci(tmp_path: Path) -> None:
     path = tmp_path / "emissions.csv"
-    write(path, [sized(1, 0.010, 0.002, "100", "request", experiment_id="a"),
-                 sized(2, 0.030, 0.006, "300", "request", experiment_id="a")])  # fmt: skip
+    write(
+        path,
+        [
+            sized(1, 0.010, 0.002, "100", "request", experiment_id="a"),
+            sized(2, 0.030, 0.006, "300", "request", experiment_id="a"),
+        ],
+    )
     data = summarise([path], by="experiment")
     assert data["groups"][0]["footprint"]["sci"]["g_per_unit"] == pytest.approx(0.12)
     assert data["groups"][0]["emissions"]["kg"] == pytest.approx(0.04)  # embodied not folded in
@@ -94,8 +141,9 @@ def test_report_shows_the_parts_and_sci(tmp_path: Path) -> None:
     plain = runner.invoke(app, ["report", str(path)], env={"COLUMNS": "200"})
     assert plain.exit_code == 0, plain.output
     assert "operational 40 g [20 g - 60 g]; embodied 8 g [4 g - 12 g]" in plain.output
-    scored = runner.invoke(app, ["report", str(path), "--sci", "--by", "experiment"],
-                           env={"COLUMNS": "200"})  # fmt: skip
+    scored = runner.invoke(
+        app, ["report", str(path), "--sci", "--by", "experiment"], env={"COLUMNS": "200"}
+    )
     assert scored.exit_code == 0, scored.output
     assert "0.12 g/request" in scored.output and "400 x request" in scored.output
     assert "0.06 - 0.18" in scored.output
@@ -142,12 +190,32 @@ def llm_cells(detail: dict[str, dict[str, object]]) -> dict[str, str]:
 
 def two_runs_with_calls() -> list[dict[str, str]]:
     first = {GPT: entry(GPT, 3, 0, 0.003, 0.0012)}
-    second = {GPT: entry(GPT, 1, 0, 0.001, 0.0004),
-              ACME: entry(ACME, 2, 2, 0.0, 0.0, "Could not find model `acme`")}  # fmt: skip
-    return [sized(1, 0.010, 0.002, "100", "request", experiment_id="a",
-                  energy_consumed="0.05", **llm_cells(first)),
-            sized(2, 0.030, 0.006, "300", "request", experiment_id="b",
-                  energy_consumed="0.1", **llm_cells(second))]  # fmt: skip
+    second = {
+        GPT: entry(GPT, 1, 0, 0.001, 0.0004),
+        ACME: entry(ACME, 2, 2, 0.0, 0.0, "Could not find model `acme`"),
+    }
+    return [
+        sized(
+            1,
+            0.010,
+            0.002,
+            "100",
+            "request",
+            experiment_id="a",
+            energy_consumed="0.05",
+            **llm_cells(first),
+        ),
+        sized(
+            2,
+            0.030,
+            0.006,
+            "300",
+            "request",
+            experiment_id="b",
+            energy_consumed="0.1",
+            **llm_cells(second),
+        ),
+    ]
 
 
 def test_llm_per_model_totals_with_bounds_and_unknowns() -> None:
@@ -172,8 +240,10 @@ def test_a_run_that_could_not_count_its_tokens_leaves_the_models_count_unknown(
 ) -> None:
     counted, uncounted = entry(GPT, 3, 0, 0.003, 0.0012), entry(GPT, 1, 0, 0.001, 0.0004)
     uncounted.update(input_tokens=None, output_tokens=None)  # a stream without its usage chunk
-    rows = [run(1, experiment_id="a", **llm_cells({GPT: counted})),
-            run(2, experiment_id="a", **llm_cells({GPT: uncounted}))]  # fmt: skip
+    rows = [
+        run(1, experiment_id="a", **llm_cells({GPT: counted})),
+        run(2, experiment_id="a", **llm_cells({GPT: uncounted})),
+    ]
     gpt = llm([Run(r) for r in rows])["per_model"][GPT]
     assert gpt["calls"] == 4 and gpt["energy_kwh"] == pytest.approx(0.004)
     assert (gpt["input_tokens"], gpt["output_tokens"]) == (None, None)  # not 30 / 60
@@ -200,8 +270,9 @@ def test_sci_of_runs_whose_calls_were_not_estimated_is_unknown() -> None:
 def test_terminal_report_shows_local_and_remote_and_each_model(tmp_path: Path) -> None:
     path = tmp_path / "emissions.csv"
     write(path, two_runs_with_calls())
-    out = CliRunner().invoke(app, ["report", str(path), "--by", "experiment"],
-                             env={"COLUMNS": "220"})  # fmt: skip
+    out = CliRunner().invoke(
+        app, ["report", str(path), "--by", "experiment"], env={"COLUMNS": "220"}
+    )
     assert out.exit_code == 0, out.output
     text = out.output
     assert "p / b: local: 100 Wh, operational 30 g [15 g - 45 g]; embodied 6 g" in text
@@ -220,8 +291,9 @@ def test_terminal_report_shows_local_and_remote_and_each_model(tmp_path: Path) -
 def test_sci_report_leaves_an_unknown_bound_open(tmp_path: Path) -> None:
     path = tmp_path / "emissions.csv"
     write(path, two_runs_with_calls())
-    out = CliRunner().invoke(app, ["report", str(path), "--sci", "--by", "experiment"],
-                             env={"COLUMNS": "200"})  # fmt: skip
+    out = CliRunner().invoke(
+        app, ["report", str(path), "--sci", "--by", "experiment"], env={"COLUMNS": "200"}
+    )
     assert out.exit_code == 0, out.output
     b = next(line for line in out.output.splitlines() if "p / b" in line)
     # (30 + 6 + 0.4) g / 300 = 0.1213 g; low (15 + 3 + 0.2) / 300; high open (acme's calls)

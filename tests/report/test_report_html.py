@@ -118,8 +118,10 @@ def charts(text: str) -> dict[str, Any]:
             if "geo" in f["layout"]:
                 geo = f["layout"]["geo"]
                 assert (geo["scope"], geo["resolution"]) == ("world", 110)
-                assert not any(geo.get(f"show{x}") for x in ("coastlines", "ocean", "lakes",
-                                                               "rivers", "subunits"))  # fmt: skip
+                assert not any(
+                    geo.get(f"show{x}")
+                    for x in ("coastlines", "ocean", "lakes", "rivers", "subunits")
+                )
     return data
 
 
@@ -148,8 +150,11 @@ def test_wattprint_run_page_through_the_entry_point(wattprint_csv, tmp_path):
     out = tmp_path / "page.html"
     done = subprocess.run(
         [sys.executable, "-m", "wattprint", "report", str(wattprint_csv), "--html", str(out)],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert done.returncode == 0, done.stderr
     assert "CO2eq" in done.stdout and done.stdout.strip().endswith(f"wrote {out}")
     text = out.read_text("utf-8")
@@ -188,14 +193,20 @@ def test_wattprint_run_page_through_the_entry_point(wattprint_csv, tmp_path):
 
     compared = figure(data, "runs_compared")
     labels = dict(zip(run_labels(summary["runs"]), summary["runs"], strict=True))
-    for key, low, high, axis in (("energy_kwh", "energy_low_kwh", "energy_high_kwh", "y"),
-                                 ("emissions_kg", "emissions_low_kg", "emissions_high_kg",
-                                  "y2")):  # fmt: skip
+    for key, low, high, axis in (
+        ("energy_kwh", "energy_low_kwh", "energy_high_kwh", "y"),
+        ("emissions_kg", "emissions_low_kg", "emissions_high_kg", "y2"),
+    ):
         (trace,) = traces(compared, key)  # every run has bounds: one trace, with error bars
         factor = compared["units"][axis][0]
         assert len(trace["x"]) == 3
-        for x, y, plus, minus in zip(trace["x"], trace["y"], trace["error_y"]["array"],
-                                     trace["error_y"]["arrayminus"], strict=True):  # fmt: skip
+        for x, y, plus, minus in zip(
+            trace["x"],
+            trace["y"],
+            trace["error_y"]["array"],
+            trace["error_y"]["arrayminus"],
+            strict=True,
+        ):
             run = labels[x]
             assert y * factor == pytest.approx(run[key])
             assert (y + plus) * factor == pytest.approx(run[high])
@@ -268,8 +279,7 @@ def test_codecarbon_page_has_no_ranges_and_the_cloud_what_if(codecarbon_csv, tmp
     assert "CodeCarbon files carry no bounds" in text and "codecarbon (not stated)" in text
 
 
-def test_missing_plotly_is_one_line_saying_what_to_install(codecarbon_csv, tmp_path,
-                                                            monkeypatch):  # fmt: skip
+def test_missing_plotly_is_one_line_saying_what_to_install(codecarbon_csv, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "plotly", None)  # import plotly now fails
     monkeypatch.setitem(sys.modules, "plotly.offline", None)
     out = tmp_path / "report.html"
@@ -281,11 +291,17 @@ def test_missing_plotly_is_one_line_saying_what_to_install(codecarbon_csv, tmp_p
 
 
 def test_report_without_html_does_not_import_plotly(codecarbon_csv):
-    code = ("import sys\nfrom typer.testing import CliRunner\nfrom wattprint.cli import app\n"
-            "assert CliRunner().invoke(app, ['report', sys.argv[1]]).exit_code == 0\n"
-            "print('plotly' in sys.modules)")  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", code, str(codecarbon_csv)],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom wattprint.cli import app\n"
+        "assert CliRunner().invoke(app, ['report', sys.argv[1]]).exit_code == 0\n"
+        "print('plotly' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(codecarbon_csv)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
 

@@ -24,17 +24,31 @@ from wattprint.report.summary import summarise
 T0 = 1_780_000_000.0  # 2026-05-28 UTC
 
 
-def journal(folder: Path, run_id: str, states: list[tuple[float, dict[str, float | None]]],
-            damaged: bool = False) -> Path:  # fmt: skip
+def journal(
+    folder: Path,
+    run_id: str,
+    states: list[tuple[float, dict[str, float | None]]],
+    damaged: bool = False,
+) -> Path:
     """A finished run's journal: the run line, one cumulative state per (seconds, joules)."""
     path = folder / ".wattprint" / f"{run_id}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [json.dumps({"type": "run", "run_id": run_id})]
     for seconds, joules in states:
-        components = {c: {"energy_j": j, "low_j": j, "high_j": j, "method": f"{c}-test"}
-                      for c, j in joules.items()}  # fmt: skip
-        lines.append(json.dumps({"type": "interval", "t": T0 + seconds, "duration_s": seconds,
-                                 "components": components}))  # fmt: skip
+        components = {
+            c: {"energy_j": j, "low_j": j, "high_j": j, "method": f"{c}-test"}
+            for c, j in joules.items()
+        }
+        lines.append(
+            json.dumps(
+                {
+                    "type": "interval",
+                    "t": T0 + seconds,
+                    "duration_s": seconds,
+                    "components": components,
+                }
+            )
+        )
         if damaged and seconds == states[1][0]:
             lines.append('{"type": "interval", "t": ')  # a line cut short, mid-file
     lines.append(json.dumps({"type": "end", "status": "finished"}))
@@ -45,25 +59,66 @@ def journal(folder: Path, run_id: str, states: list[tuple[float, dict[str, float
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     out = tmp_path / "runs"
-    write_runs(out / "emissions.csv", [
-        {"run_id": "fr-run", "project_name": "vision", "experiment_name": "base",
-         "timestamp": "2026-05-28T10:00:00+00:00", "energy_consumed": "0.3",
-         "emissions": "0.009"},
-        {"run_id": "de-run", "project_name": "speech", "experiment_name": "base",
-         "timestamp": "2026-05-29T10:00:00+00:00", "energy_consumed": "0.1",
-         "emissions": "0.04", "country_iso_code": "DEU", "country_name": "Germany",
-         "intensity_zone": "DE"},
-        {"run_id": "aws-run", "project_name": "speech", "experiment_name": "big",
-         "timestamp": "2026-05-30T10:00:00+00:00", "on_cloud": "Y", "cloud_provider": "aws",
-         "cloud_region": "us-west-2", "intensity_zone": "US-NW-BPAT", "country_iso_code": "USA",
-         "country_name": "United States", "energy_consumed": "0.2", "emissions": "0.01"},
-        {"run_id": "nowhere", "project_name": "speech", "experiment_name": "big",
-         "timestamp": "2026-05-31T10:00:00+00:00", "intensity_zone": "", "country_iso_code": "",
-         "country_name": "", "energy_consumed": "0.05", "emissions": ""},
-    ])  # fmt: skip
-    journal(out, "fr-run", [(0, {"cpu": 0.0, "ram": 0.0}), (10, {"cpu": 500.0, "ram": 30.0}),
-                            (20, {"cpu": 1500.0, "ram": None}),
-                            (40, {"cpu": 1600.0, "ram": 90.0})], damaged=True)  # fmt: skip
+    write_runs(
+        out / "emissions.csv",
+        [
+            {
+                "run_id": "fr-run",
+                "project_name": "vision",
+                "experiment_name": "base",
+                "timestamp": "2026-05-28T10:00:00+00:00",
+                "energy_consumed": "0.3",
+                "emissions": "0.009",
+            },
+            {
+                "run_id": "de-run",
+                "project_name": "speech",
+                "experiment_name": "base",
+                "timestamp": "2026-05-29T10:00:00+00:00",
+                "energy_consumed": "0.1",
+                "emissions": "0.04",
+                "country_iso_code": "DEU",
+                "country_name": "Germany",
+                "intensity_zone": "DE",
+            },
+            {
+                "run_id": "aws-run",
+                "project_name": "speech",
+                "experiment_name": "big",
+                "timestamp": "2026-05-30T10:00:00+00:00",
+                "on_cloud": "Y",
+                "cloud_provider": "aws",
+                "cloud_region": "us-west-2",
+                "intensity_zone": "US-NW-BPAT",
+                "country_iso_code": "USA",
+                "country_name": "United States",
+                "energy_consumed": "0.2",
+                "emissions": "0.01",
+            },
+            {
+                "run_id": "nowhere",
+                "project_name": "speech",
+                "experiment_name": "big",
+                "timestamp": "2026-05-31T10:00:00+00:00",
+                "intensity_zone": "",
+                "country_iso_code": "",
+                "country_name": "",
+                "energy_consumed": "0.05",
+                "emissions": "",
+            },
+        ],
+    )
+    journal(
+        out,
+        "fr-run",
+        [
+            (0, {"cpu": 0.0, "ram": 0.0}),
+            (10, {"cpu": 500.0, "ram": 30.0}),
+            (20, {"cpu": 1500.0, "ram": None}),
+            (40, {"cpu": 1600.0, "ram": 90.0}),
+        ],
+        damaged=True,
+    )
     return out
 
 
@@ -152,8 +207,9 @@ def test_one_project_at_a_time(folder, tmp_path):
     vision_total = summarise([folder / "emissions.csv"], details=True)["projects"]["vision"]
     assert vision_total["total"]["emissions"]["kg"] == pytest.approx(0.009)
     assert figure(data, "power_over_time", "project-1")["runs"] == ["fr-run"]
-    assert not [f for f in data["figures"]
-                if f["chart"] == "power_over_time" and f["view"] == "project-0"]  # fmt: skip
+    assert not [
+        f for f in data["figures"] if f["chart"] == "power_over_time" and f["view"] == "project-0"
+    ]
 
 
 def test_json_report_leaves_the_page_details_out(folder):
@@ -175,17 +231,23 @@ def test_shipped_geometry_is_iso3_and_licensed():
     assert all(len(i) == 3 and i.isupper() for i in named)
     assert {"FRA", "USA", "CHN", "BRA", "IND", "AUS", "ZAF"} <= set(named)
     assert "Natural Earth" in topology["license"] and "ISC" in topology["license"]
-    known = {c.iso3 for c in __import__("wattprint.carbon.countries").carbon.countries
-             .all_countries()}  # fmt: skip
+    known = {
+        c.iso3 for c in __import__("wattprint.carbon.countries").carbon.countries.all_countries()
+    }
     assert len(set(named) & known) > 150
 
 
 def test_a_long_run_is_thinned_without_losing_energy():
     from wattprint.report.power import series
 
-    states = [{"t": T0 + s, "duration_s": float(s),
-               "components": {"gpu": {"energy_j": 0.5 * s * s, "method": "nvml-counter"}}}
-              for s in range(0, 5001)]  # fmt: skip
+    states = [
+        {
+            "t": T0 + s,
+            "duration_s": float(s),
+            "components": {"gpu": {"energy_j": 0.5 * s * s, "method": "nvml-counter"}},
+        }
+        for s in range(0, 5001)
+    ]
     out = series(states, limit=50)
     assert out is not None and len(out["t"]) <= 50 and out["elapsed_s"][-1] == 5000.0
     spans = [b - a for a, b in zip([0.0, *out["elapsed_s"]], out["elapsed_s"], strict=False)]
@@ -198,8 +260,10 @@ def test_a_long_run_is_thinned_without_losing_energy():
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
-@pytest.mark.skipif(not (SHARED / "world-atlas").is_dir(),
-                    reason=f"raw world-atlas topology not at {SHARED}/world-atlas")  # fmt: skip
+@pytest.mark.skipif(
+    not (SHARED / "world-atlas").is_dir(),
+    reason=f"raw world-atlas topology not at {SHARED}/world-atlas",
+)
 def test_build_geo_reproduces_the_shipped_geometry():
     import importlib.util
 

@@ -25,9 +25,15 @@ def small_runs(tmp_path: Path) -> Path:
     """A long project name, and a run of a few joules (the figures of the issue: 1.04e+03 J,
     3.96e-07 smartphone, 1.47e-06 day)."""
     path = tmp_path / "emissions.csv"
-    tiny = dict(CC_ROW, run_id="cc-2", project_name="tiny", emissions="3.37e-5",
-                energy_consumed="0.000289", cpu_energy="0.00028",
-                ram_energy="0.000009")  # fmt: skip
+    tiny = dict(
+        CC_ROW,
+        run_id="cc-2",
+        project_name="tiny",
+        emissions="3.37e-5",
+        energy_consumed="0.000289",
+        cpu_energy="0.00028",
+        ram_energy="0.000009",
+    )
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CODECARBON_COLUMNS)
         writer.writeheader()
@@ -37,16 +43,35 @@ def small_runs(tmp_path: Path) -> Path:
 
 
 def test_the_terminal_report_at_80_columns(small_runs):
-    done = subprocess.run([*COMMAND, "report", str(small_runs)], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "COLUMNS": "80"})  # fmt: skip
+    done = subprocess.run(
+        [*COMMAND, "report", str(small_runs)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "80"},
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines), done.stdout
     assert not EXPONENT.search(done.stdout), done.stdout
     # Each row of the table is whole on one line: its name and every figure unbroken.
     (big,) = [line for line in lines if line.startswith("bert-finetune-large ")]
-    assert big.split()[1:] == ["1", "1.7", "min", "20", "Wh", "0", "J", "5", "Wh", "25", "Wh",
-                               "10", "g", "400"]  # fmt: skip
+    assert big.split()[1:] == [
+        "1",
+        "1.7",
+        "min",
+        "20",
+        "Wh",
+        "0",
+        "J",
+        "5",
+        "Wh",
+        "25",
+        "Wh",
+        "10",
+        "g",
+        "400",
+    ]
     (tiny,) = [line for line in lines if line.startswith("tiny ")]
     assert "1040 J" in tiny and "33.7 mg" in tiny
     assert "smartphone manufacture: 1 in 8500 smartphones" in " ".join(lines)  # 10.03 g
@@ -55,8 +80,12 @@ def test_the_terminal_report_at_80_columns(small_runs):
 def test_the_html_report_has_no_exponents(small_runs, tmp_path):
     pytest.importorskip("plotly")
     out = tmp_path / "r.html"
-    done = subprocess.run([*COMMAND, "report", str(small_runs), "--html", str(out)],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [*COMMAND, "report", str(small_runs), "--html", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     page = out.read_text()
     body = page[page.index("<body>") : page.index('<script type="application/json"')]

@@ -25,10 +25,20 @@ runner = CliRunner()
 
 def wp_row(run_id: str, timestamp: str, **values: str) -> dict[str, str]:
     row = {c: "" for c in COLUMNS}
-    row.update(timestamp=timestamp, project_name="p", run_id=run_id, duration="10",
-               emissions="0.001", energy_consumed="0.002", cpu_energy="0.002",
-               emissions_low_kg="0.0008", emissions_high_kg="0.0012", status="finished",
-               wattprint_version="0.1", country_iso_code="FRA")  # fmt: skip
+    row.update(
+        timestamp=timestamp,
+        project_name="p",
+        run_id=run_id,
+        duration="10",
+        emissions="0.001",
+        energy_consumed="0.002",
+        cpu_energy="0.002",
+        emissions_low_kg="0.0008",
+        emissions_high_kg="0.0012",
+        status="finished",
+        wattprint_version="0.1",
+        country_iso_code="FRA",
+    )
     row.update(values)
     return row
 
@@ -71,8 +81,9 @@ def test_a_torn_line_is_skipped_with_a_warning_and_the_rest_read(tmp_path, repor
     """A row cut short by a full disk, then later runs appended onto it."""
     text = csv_text(ROWS)
     torn = csv_text([wp_row("torn", "2026-01-03T10:00:00+00:00")]).splitlines()[1]
-    later = csv_text([wp_row("c", "2026-01-04T10:00:00+00:00"),
-                      wp_row("d", "2026-01-05T10:00:00+00:00")]).split("\n", 1)[1]  # fmt: skip
+    later = csv_text(
+        [wp_row("c", "2026-01-04T10:00:00+00:00"), wp_row("d", "2026-01-05T10:00:00+00:00")]
+    ).split("\n", 1)[1]
     path = tmp_path / "emissions.csv"
     path.write_text(text + torn[: len(torn) // 2] + later)  # "c" runs on from the torn line
     data, err = report_json(str(path))
@@ -92,8 +103,11 @@ def test_a_row_torn_inside_a_quoted_field_loses_only_its_own_line(tmp_path, repo
     torn = csv_text([wp_row("torn", stamp.format(3), notes="cpu: failed, estimated")])
     torn = torn.splitlines()[1]
     torn = torn[: torn.index('"cpu: failed') + 8]  # inside the quotes
-    later = [wp_row("c", stamp.format(4)), wp_row("d", stamp.format(5), notes="note, d"),
-             wp_row("e", stamp.format(6))]  # fmt: skip
+    later = [
+        wp_row("c", stamp.format(4)),
+        wp_row("d", stamp.format(5), notes="note, d"),
+        wp_row("e", stamp.format(6)),
+    ]
     path = tmp_path / "emissions.csv"
     path.write_text(csv_text(ROWS) + torn + csv_text(later).split("\n", 1)[1])
     data, said = report_json(str(path), "--by", "run")
@@ -110,8 +124,10 @@ def test_a_field_over_the_csv_limit_skips_its_row(tmp_path, report_json):
     assert "field larger than field limit" in err
 
 
-@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:00-05:00",
-                                   "2026-13-01T00:00:00", "yesterday"])  # fmt: skip
+@pytest.mark.parametrize(
+    "stamp",
+    ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:00-05:00", "2026-13-01T00:00:00", "yesterday"],
+)
 def test_a_timestamp_out_of_range_skips_its_row_without_a_traceback(tmp_path, report_json, stamp):
     path = tmp_path / "emissions.csv"
     path.write_text(csv_text([*ROWS, wp_row("x", stamp)]))
@@ -150,8 +166,11 @@ def test_impossible_numbers_are_unknown_flagged_and_never_summed(
     if column == "duration":
         assert total["duration_s"] == pytest.approx(20.0)
         return
-    where = {"emissions": total["emissions"], "energy_consumed": total["energy"]["total"],
-             "cpu_energy": total["energy"]["cpu"]}[column]  # fmt: skip
+    where = {
+        "emissions": total["emissions"],
+        "energy_consumed": total["energy"]["total"],
+        "cpu_energy": total["energy"]["cpu"],
+    }[column]
     figure = where["kg"] if column == "emissions" else where["kwh"]
     assert figure == pytest.approx(0.002 if column == "emissions" else 0.004)
     assert where["unknown_runs"] == 1
@@ -181,10 +200,19 @@ def test_a_run_from_a_plain_row_of_numbers_summarises_as_its_csv_row(tmp_path):
     from_csv = summarise([path])
     typed = []
     for row in ROWS:
-        r = Run({**row, "timestamp": datetime.fromisoformat(row["timestamp"]),
-                 "duration": 10, "emissions": 0.001, "energy_consumed": 0.002,
-                 "cpu_energy": 0.002, "emissions_low_kg": 0.0008,
-                 "emissions_high_kg": 0.0012, "gpu_energy": None})  # fmt: skip
+        r = Run(
+            {
+                **row,
+                "timestamp": datetime.fromisoformat(row["timestamp"]),
+                "duration": 10,
+                "emissions": 0.001,
+                "energy_consumed": 0.002,
+                "cpu_energy": 0.002,
+                "emissions_low_kg": 0.0008,
+                "emissions_high_kg": 0.0012,
+                "gpu_energy": None,
+            }
+        )
         assert r.kind == "wattprint" and r.num("duration") == 10.0
         typed.append(r)
     from_rows = summarise_runs(typed)
@@ -221,8 +249,9 @@ def _read_or_refuse(path: Path) -> None:
     json.dumps(data, allow_nan=False)  # never Infinity or NaN
 
 
-FUZZ = settings(max_examples=150, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+FUZZ = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @FUZZ
@@ -252,14 +281,27 @@ STAMPS = st.one_of(
 
 
 @FUZZ
-@given(st.lists(st.fixed_dictionaries({
-    "timestamp": STAMPS, "run_id": st.sampled_from(["a", "b", ""]),
-    "duration": NUMBERS, "emissions": NUMBERS, "energy_consumed": NUMBERS,
-    "cpu_energy": NUMBERS, "emissions_low_kg": NUMBERS, "emissions_high_kg": NUMBERS,
-    "pue": NUMBERS, "on_cloud": st.sampled_from(["Y", "N", ""]),
-    "cloud_provider": st.sampled_from(["aws", "gcp", "", "nowhere"]),
-    "notes": st.text(max_size=50),
-}), max_size=8))  # fmt: skip
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "timestamp": STAMPS,
+                "run_id": st.sampled_from(["a", "b", ""]),
+                "duration": NUMBERS,
+                "emissions": NUMBERS,
+                "energy_consumed": NUMBERS,
+                "cpu_energy": NUMBERS,
+                "emissions_low_kg": NUMBERS,
+                "emissions_high_kg": NUMBERS,
+                "pue": NUMBERS,
+                "on_cloud": st.sampled_from(["Y", "N", ""]),
+                "cloud_provider": st.sampled_from(["aws", "gcp", "", "nowhere"]),
+                "notes": st.text(max_size=50),
+            }
+        ),
+        max_size=8,
+    )
+)
 def test_fuzz_rows_of_hostile_values(tmp_path, rows):
     path = tmp_path / "emissions.csv"
     full = [{**wp_row("x", "2026-01-01T00:00:00"), **row} for row in rows]

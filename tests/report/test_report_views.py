@@ -35,16 +35,37 @@ def write_runs(path: Path, runs: list[dict[str, str]]) -> Path:
 
 @pytest.fixture
 def two_projects(tmp_path: Path) -> Path:
-    return write_runs(tmp_path / "emissions.csv", [
-        {"run_id": "run-a1", "project_name": "vision", "experiment_name": "baseline",
-         "timestamp": "2026-02-01T10:10:00+00:00", "started_at": "2026-02-01T10:00:00+00:00"},
-        {"run_id": "run-b1", "project_name": "speech", "experiment_name": "baseline",
-         "timestamp": "2026-02-02T12:00:00+00:00", "emissions": "0.03",
-         "on_cloud": "Y", "cloud_provider": "aws", "cloud_region": "eu-west-3"},
-        {"run_id": "run-b2", "project_name": "speech", "experiment_name": "large",
-         "timestamp": "2026-02-03T08:00:00+02:00", "country_iso_code": "DEU",
-         "country_name": "Germany", "intensity_zone": "DE"},
-    ])  # fmt: skip
+    return write_runs(
+        tmp_path / "emissions.csv",
+        [
+            {
+                "run_id": "run-a1",
+                "project_name": "vision",
+                "experiment_name": "baseline",
+                "timestamp": "2026-02-01T10:10:00+00:00",
+                "started_at": "2026-02-01T10:00:00+00:00",
+            },
+            {
+                "run_id": "run-b1",
+                "project_name": "speech",
+                "experiment_name": "baseline",
+                "timestamp": "2026-02-02T12:00:00+00:00",
+                "emissions": "0.03",
+                "on_cloud": "Y",
+                "cloud_provider": "aws",
+                "cloud_region": "eu-west-3",
+            },
+            {
+                "run_id": "run-b2",
+                "project_name": "speech",
+                "experiment_name": "large",
+                "timestamp": "2026-02-03T08:00:00+02:00",
+                "country_iso_code": "DEU",
+                "country_name": "Germany",
+                "intensity_zone": "DE",
+            },
+        ],
+    )
 
 
 def report_json(*args: str) -> dict:
@@ -77,8 +98,9 @@ def test_by_run_says_project_experiment_start_and_location(two_projects):
 
 
 def test_by_run_terminal_table_shows_them(two_projects):
-    result = runner.invoke(app, ["report", str(two_projects), "--by", "run"],
-                           env={"COLUMNS": "160"})  # fmt: skip
+    result = runner.invoke(
+        app, ["report", str(two_projects), "--by", "run"], env={"COLUMNS": "160"}
+    )
     assert result.exit_code == 0, result.output
     runs = result.stdout.split("Runs", 1)[1]
     line = next(x for x in runs.splitlines() if "run-b2" in x)
@@ -102,5 +124,4 @@ def test_by_run_html_page_names_each_run(two_projects, tmp_path):
     runs = page[page.index("<h2>Runs</h2>") : page.index("<h2>Totals by run</h2>")]
     row = runs[runs.index("<td class=text>run-b2</td>") :].split("</tr>")[0]
     cells = [c.split(">", 1)[1] for c in row.split("</td>") if ">" in c]
-    assert cells == ["run-b2", "speech", "large", "2026-02-03 05:50:00", "DE · Germany",
-                     "finished"]  # fmt: skip
+    assert cells == ["run-b2", "speech", "large", "2026-02-03 05:50:00", "DE · Germany", "finished"]

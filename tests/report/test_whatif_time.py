@@ -38,8 +38,9 @@ def test_no_time_option_without_an_hourly_profile():
 
 def test_runs_at_another_time_counts_only_zones_with_hours():
     start = datetime(2024, 7, 1, 2, 0, tzinfo=UTC)
-    found = runs_at_another_time([("US-CAL-CISO", start, 3600.0, 1.0), ("FR", start, 3600.0, 1.0),
-                                  ("DE", start, 0.0, 1.0)])  # fmt: skip
+    found = runs_at_another_time(
+        [("US-CAL-CISO", start, 3600.0, 1.0), ("FR", start, 3600.0, 1.0), ("DE", start, 0.0, 1.0)]
+    )
     assert found is not None and found["runs"] == 1 and found["zones"] == ["US-CAL-CISO"]
     assert found["saving_kg"] > 0
     assert runs_at_another_time([("FR", start, 3600.0, 1.0)]) is None

@@ -89,16 +89,22 @@ def test_deleting_a_team_needs_its_name_typed(client, world, seeded):  # noqa: F
 def test_team_members_are_added_and_removed_and_it_grants_them_writes(client, world, seeded):  # noqa: F811
     csrf = sign_in_as(client, world, "manager")
     a, team, viewer = world.ids["org_a"], world.ids["team"], world.ids["user_viewer"]
-    patch = lambda: client.patch(f"/api/v1/projects/{world.ids['project']}",  # noqa: E731
-                                 json={"description": "by the viewer"},
-                                 headers=world.h("viewer")).status_code  # fmt: skip
+
+    def patch() -> int:
+        return client.patch(
+            f"/api/v1/projects/{world.ids['project']}",
+            json={"description": "by the viewer"},
+            headers=world.h("viewer"),
+        ).status_code
+
     assert patch() == 403
     added = _post(client, f"/org/{a}/admin/teams/{team}/members", csrf, user_id=viewer)
     assert added.status_code == 303
     assert [m["user_id"] for m in _team(client, world, "core")["members"]] == [viewer]
     assert patch() == 200  # the team rule, through the page's change
-    stranger = _post(client, f"/org/{a}/admin/teams/{team}/members", csrf,
-                     user_id=world.ids["user_outsider"])  # fmt: skip
+    stranger = _post(
+        client, f"/org/{a}/admin/teams/{team}/members", csrf, user_id=world.ids["user_outsider"]
+    )
     assert stranger.status_code == 409 and "not a member" in stranger.text
     removed = _post(client, f"/org/{a}/admin/teams/{team}/members/{viewer}/remove", csrf)
     assert removed.status_code == 303 and _team(client, world, "core")["members"] == []
@@ -110,8 +116,10 @@ def test_team_members_are_added_and_removed_and_it_grants_them_writes(client, wo
 def test_a_project_moves_into_a_team_and_out(client, world, seeded):  # noqa: F811
     csrf = sign_in_as(client, world, "manager")
     a, team, gpt = world.ids["org_a"], world.ids["team"], world.ids["project2"]
-    team_of = lambda: next(p["team_id"] for p in _teams(client, world)["projects"]  # noqa: E731
-                           if p["id"] == gpt)  # fmt: skip
+
+    def team_of():
+        return next(p["team_id"] for p in _teams(client, world)["projects"] if p["id"] == gpt)
+
     assert team_of() is None
     moved = _post(client, f"/org/{a}/admin/projects/{gpt}/team", csrf, team_id=str(team))
     assert moved.status_code == 303 and team_of() == team
@@ -123,9 +131,11 @@ def test_a_project_moves_into_a_team_and_out(client, world, seeded):  # noqa: F8
 
 
 def test_another_organizations_teams_and_projects_are_not_there(client, world, seeded):  # noqa: F811
-    b_team = client.post("/api/v1/teams", json={"organization_id": world.ids["org_b"],
-                                                "name": "theirs"},
-                         headers=world.h("outsider")).json()["id"]  # fmt: skip
+    b_team = client.post(
+        "/api/v1/teams",
+        json={"organization_id": world.ids["org_b"], "name": "theirs"},
+        headers=world.h("outsider"),
+    ).json()["id"]
     csrf = sign_in_as(client, world, "manager")
     a = world.ids["org_a"]
     for path, fields in (
@@ -151,9 +161,11 @@ def test_only_managers_administer_teams(client, world, seeded, who):  # noqa: F8
     team = world.ids["team"]
     if who == "team-viewer":  # a team's member is not its manager
         who = "viewer"
-        added = client.post(f"/api/v1/teams/{team}/members",
-                            json={"user_id": world.ids["user_viewer"]},
-                            headers=world.h("manager"))  # fmt: skip
+        added = client.post(
+            f"/api/v1/teams/{team}/members",
+            json={"user_id": world.ids["user_viewer"]},
+            headers=world.h("manager"),
+        )
         assert added.status_code == 201
     sign_in_as(client, world, "owner")
     before = _teams(client, world)
@@ -203,12 +215,16 @@ def test_personal_tokens_are_shown_once_listed_with_last_use_and_revoked(client,
 
 
 def test_personal_token_forms_refuse_bad_input_others_tokens_and_no_csrf(client, world, seeded):  # noqa: F811
-    mine = client.post("/api/v1/users/me/tokens", json={"name": "ci"},
-                       headers=world.h("member")).json()  # fmt: skip
+    mine = client.post(
+        "/api/v1/users/me/tokens", json={"name": "ci"}, headers=world.h("member")
+    ).json()
     csrf = sign_in_as(client, world, "viewer")
-    for fields, says in (({"name": ""}, "name"), ({"name": "sign-in"}, "name"),
-                         ({"name": "x", "expires_days": "0"}, "expires_days"),
-                         ({"name": "x", "expires_days": "soon"}, "expires_days")):  # fmt: skip
+    for fields, says in (
+        ({"name": ""}, "name"),
+        ({"name": "sign-in"}, "name"),
+        ({"name": "x", "expires_days": "0"}, "expires_days"),
+        ({"name": "x", "expires_days": "soon"}, "expires_days"),
+    ):
         answer = _post(client, "/account/tokens", csrf, **fields)
         assert answer.status_code == 400 and says in answer.text, fields
     for token in ("", "0" * 64, session.csrf_for(world.tokens["member"])):
@@ -232,9 +248,14 @@ def test_personal_token_forms_refuse_bad_input_others_tokens_and_no_csrf(client,
 
 
 def _events(text):
-    return [(re.search(r"event: (\w+)", block).group(1),
-             __import__("json").loads(re.search(r"data: (.*)", block).group(1)))
-            for block in text.split("\n\n") if "event:" in block]  # fmt: skip
+    return [
+        (
+            re.search(r"event: (\w+)", block).group(1),
+            __import__("json").loads(re.search(r"data: (.*)", block).group(1)),
+        )
+        for block in text.split("\n\n")
+        if "event:" in block
+    ]
 
 
 def test_the_organization_stream_sends_the_runs_in_progress_with_their_power(  # noqa: F811
@@ -244,8 +265,19 @@ def test_the_organization_stream_sends_the_runs_in_progress_with_their_power(  #
     monkeypatch.setattr(live, "POLL_S", 0.2)
     sign_in_as(client, world, "viewer")
     a = world.ids["org_a"]
-    world.send([interval("r-live", 4, cpu_power=42.0, gpu_power=None, ram_power=3.0,
-                         duration=4.0, emissions=0.0031)])  # fmt: skip
+    world.send(
+        [
+            interval(
+                "r-live",
+                4,
+                cpu_power=42.0,
+                gpu_power=None,
+                ram_power=3.0,
+                duration=4.0,
+                emissions=0.0031,
+            )
+        ]
+    )
     home = client.get(f"/org/{a}?format=json").json()["in_progress"]
     with client.stream("GET", f"/org/{a}/events") as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
@@ -329,9 +361,13 @@ def test_a_run_not_heard_from_for_long_is_shown_as_such_not_as_live(  # noqa: F8
     sign_in_as(client, world, "viewer")
     a = world.ids["org_a"]
     # r-slow samples every 400 s: 3 of its intervals (20 min) may pass before it is stale.
-    sent = world.send([envelope("r-quiet", 0, status="running"),
-                       envelope("r-slow", 0, status="running"),
-                       interval("r-slow", 1, interval_s=400.0)])  # fmt: skip
+    sent = world.send(
+        [
+            envelope("r-quiet", 0, status="running"),
+            envelope("r-slow", 0, status="running"),
+            interval("r-slow", 1, interval_s=400.0),
+        ]
+    )
     assert sent.status_code == 200, sent.text
     ids = {r["run_id"]: r["id"] for r in client.get(f"/org/{a}?format=json").json()["in_progress"]}
     died = _silent_for(app, seeded["r-live"], 25)
@@ -346,7 +382,10 @@ def test_a_run_not_heard_from_for_long_is_shown_as_such_not_as_live(  # noqa: F8
     with client.stream("GET", f"/org/{a}/events") as stream:
         (event,) = _events("".join(stream.iter_text()))
     assert {r["run_id"]: r["stale"] for r in event[1]["runs"]} == {
-        "r-live": True, "r-quiet": False, "r-slow": False}  # fmt: skip
+        "r-live": True,
+        "r-quiet": False,
+        "r-slow": False,
+    }
     page = client.get(f"/org/{a}").text
     row = re.search(rf'<tr data-run-id="{seeded["r-live"]}"[^>]*>.*?</tr>', page, re.S).group(0)
     assert 'class="stale"' in row and f"not heard from since {since} UTC" in row
@@ -363,11 +402,15 @@ def test_how_long_a_run_may_be_silent_and_how_it_is_said():
     assert live.stale_after_s(None) == live.STALE_AFTER_S == 600.0
     assert live.stale_after_s(30.0) == 600.0 and live.stale_after_s(400.0) == 1200.0
     assert live.heard(now - timedelta(seconds=20), now) == {
-        "stale": False, "heard": "last heard less than a minute ago"}  # fmt: skip
+        "stale": False,
+        "heard": "last heard less than a minute ago",
+    }
     assert live.heard(now - timedelta(minutes=10), now)["stale"] is False  # at the threshold
     late = live.heard(now - timedelta(minutes=10, seconds=1), now)
-    assert late == {"stale": True,
-                    "heard": "not heard from since 2026-12-03 13:49 UTC (10 min ago)"}  # fmt: skip
+    assert late == {
+        "stale": True,
+        "heard": "not heard from since 2026-12-03 13:49 UTC (10 min ago)",
+    }
     slow = SimpleNamespace(interval_s=400.0)
     assert live.heard(now - timedelta(minutes=19), now, slow)["stale"] is False
     assert live.heard(now - timedelta(minutes=21), now, slow)["stale"] is True

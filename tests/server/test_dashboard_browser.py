@@ -15,8 +15,9 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
-    pytest.skip("no /usr/bin/chromium (apt-get install -y chromium; .ci/run does)",
-                allow_module_level=True)  # fmt: skip
+    pytest.skip(
+        "no /usr/bin/chromium (apt-get install -y chromium; .ci/run does)", allow_module_level=True
+    )
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 
@@ -91,8 +92,9 @@ class Watched:
         self.hosts: set[str] = set()
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("request", lambda r: self.hosts.add(re.sub(r"^\w+://([^/:]+).*", r"\1",
-                                                                r.url)))  # fmt: skip
+        self.page.on(
+            "request", lambda r: self.hosts.add(re.sub(r"^\w+://([^/:]+).*", r"\1", r.url))
+        )
 
     def open(self, path: str, shot: str) -> Any:
         answer = self.page.goto(self.base + path)
@@ -141,8 +143,9 @@ def test_every_page_with_its_charts_numbers(server, browser):
     points = sorted(zip(scatter["x"], scatter["y"], strict=True))
     assert points == [(3.0, 0.002), (60.0, 0.01), (3600.0, 0.5)]
     components = v.data()["totals"]["by_component"]
-    assert v.chart("chart-components")[0]["y"] == [components[p]["kwh"] for p in
-                                                   ("cpu", "gpu", "ram", "platform")]  # fmt: skip
+    assert v.chart("chart-components")[0]["y"] == [
+        components[p]["kwh"] for p in ("cpu", "gpu", "ram", "platform")
+    ]
     v.open(f"/run/{runs['r-big']}", "run")
     v.page.wait_for_selector("#chart-power .main-svg")
     assert "intensity source" in v.page.content()
@@ -204,8 +207,11 @@ def test_a_live_run_page_updates_while_intervals_arrive(server, browser):
     before = len(v.chart("chart-power")[0]["x"])
     headers = {"Authorization": f"Bearer {w.tokens['token_ingest']}"}
     for seq in (10, 11):
-        sent = httpx.post(server["base"] + "/api/v1/records", headers=headers,
-                          json=[interval("r-live", seq, cpu_power=70.0 + seq)])  # fmt: skip
+        sent = httpx.post(
+            server["base"] + "/api/v1/records",
+            headers=headers,
+            json=[interval("r-live", seq, cpu_power=70.0 + seq)],
+        )
         assert sent.status_code == 200
     # Polled from here: wait_for_function evaluates a string, which the page's CSP forbids.
     deadline = time.monotonic() + 15

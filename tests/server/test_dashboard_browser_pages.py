@@ -18,8 +18,9 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
-    pytest.skip("no /usr/bin/chromium (apt-get install -y chromium; .ci/run does)",
-                allow_module_level=True)  # fmt: skip
+    pytest.skip(
+        "no /usr/bin/chromium (apt-get install -y chromium; .ci/run does)", allow_module_level=True
+    )
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 
@@ -88,8 +89,9 @@ class Visit:
         self.hosts: set[str] = set()
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("request", lambda r: self.hosts.add(re.sub(r"^\w+://([^/:]+).*", r"\1",
-                                                                r.url)))  # fmt: skip
+        self.page.on(
+            "request", lambda r: self.hosts.add(re.sub(r"^\w+://([^/:]+).*", r"\1", r.url))
+        )
         self.page.goto(base + "/signin")
         self.page.fill("#email", f"{who}@example.org")
         self.page.fill("#password", PASSWORD)
@@ -127,7 +129,8 @@ def test_project_team_and_experiment_pages_draw_their_numbers(server, browser):
     assert bars["x"] == ["baseline", "tuned"] and bars["y"] == pytest.approx([0.05, 0.9])
     scatter = v.drawn("chart-scatter")[0]
     assert sorted(zip(scatter["x"], scatter["y"], strict=True)) == sorted(
-        (RUNS[r]["duration"], RUNS[r]["emissions"]) for r in RUNS)  # fmt: skip
+        (RUNS[r]["duration"], RUNS[r]["emissions"]) for r in RUNS
+    )
     colours = next(c for c in v.data()["charts"] if c["id"] == "chart-scatter")["colour_by"]
     assert scatter["color"] == colours["status"]["colours"]
     # The keyboard alone switches the colouring: focus the control, pick "location".
@@ -158,14 +161,17 @@ def test_run_page_tasks_what_ifs_and_mix(server, browser):
     data = v.data()
     assert v.page.locator("#tasks tbody tr").count() == 2
     hours = v.drawn("chart-hours")[0]
-    assert hours["y"] == pytest.approx([h["emissions_kg"] for h in
-                                        data["at_another_hour"]["hours"]])  # fmt: skip
+    assert hours["y"] == pytest.approx(
+        [h["emissions_kg"] for h in data["at_another_hour"]["hours"]]
+    )
     grids = v.drawn("chart-elsewhere-0")[0]
     options = data["elsewhere"][0]["options"]
     assert len(grids["x"]) == len(options) + 1  # "as run" first
     mix = v.drawn("chart-mix")
-    assert [t["x"] for t in mix] == [[data["mix"]["renewable_pct"]],
-                                     [data["mix"]["carbon_free_pct"]]]  # fmt: skip
+    assert [t["x"] for t in mix] == [
+        [data["mix"]["renewable_pct"]],
+        [data["mix"]["carbon_free_pct"]],
+    ]
     assert v.page.locator("#sci").inner_text().startswith("1.2 g CO2eq per images")
     v.open(f"/run/{ids['run:r-aws']}", "run-cloud-regions")
     regions = v.drawn("chart-elsewhere-0")[0]
@@ -193,9 +199,11 @@ def test_map_draws_from_the_packaged_geometry(server, browser):
 def test_another_organizations_pages_are_404_in_the_browser(server, browser):
     w, ids = server["world"], server["ids"]
     v = Visit(browser, server["base"], "outsider")
-    for path, shot in ((f"/team/{w.ids['team']}", "team-as-outsider"),
-                       (f"/experiment/{ids['exp:tuned']}", "experiment-as-outsider"),
-                       (f"/org/{w.ids['org_a']}/map", "map-as-outsider")):  # fmt: skip
+    for path, shot in (
+        (f"/team/{w.ids['team']}", "team-as-outsider"),
+        (f"/experiment/{ids['exp:tuned']}", "experiment-as-outsider"),
+        (f"/org/{w.ids['org_a']}/map", "map-as-outsider"),
+    ):
         assert v.open(path, shot).status == 404, path
         assert v.page.locator("h1").inner_text() == "404"
     assert v.open(f"/experiment/{ids['exp:exp']}", "own-experiment").status == 200

@@ -34,14 +34,19 @@ def test_sign_in_sets_a_strict_httponly_cookie_and_sign_out_revokes_it(app, clie
     org_id = _real_user(app)
     form = client.get("/signin")
     csrf = form_csrf(form.text)
-    refused = client.post("/signin", data={"email": "real@example.org",
-                                           "password": "correct horse"})  # fmt: skip
+    refused = client.post(
+        "/signin", data={"email": "real@example.org", "password": "correct horse"}
+    )
     assert refused.status_code == 403  # no CSRF token: nothing happens
-    wrong = client.post("/signin", data={"email": "real@example.org", "password": "nope",
-                                         "csrf": csrf})  # fmt: skip
+    wrong = client.post(
+        "/signin", data={"email": "real@example.org", "password": "nope", "csrf": csrf}
+    )
     assert wrong.status_code == 401 and "wrong e-mail or password" in wrong.text
-    done = client.post("/signin", data={"email": "real@example.org", "password": "correct horse",
-                                        "csrf": csrf}, follow_redirects=False)  # fmt: skip
+    done = client.post(
+        "/signin",
+        data={"email": "real@example.org", "password": "correct horse", "csrf": csrf},
+        follow_redirects=False,
+    )
     assert done.status_code == 303
     cookie = done.headers["set-cookie"]
     assert session.COOKIE in cookie and "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
@@ -62,11 +67,13 @@ def test_sign_in_is_rate_limited_with_the_api(app, client):  # noqa: F811
     for _ in range(2):
         bad = {"email": "real@example.org", "password": "x", "csrf": csrf}
         assert client.post("/signin", data=bad).status_code == 401
-    blocked = client.post("/signin", data={"email": "real@example.org",
-                                           "password": "correct horse", "csrf": csrf})  # fmt: skip
+    blocked = client.post(
+        "/signin", data={"email": "real@example.org", "password": "correct horse", "csrf": csrf}
+    )
     assert blocked.status_code == 429 and "too many failed sign-ins" in blocked.text
-    api = client.post("/api/v1/auth/token", json={"email": "real@example.org",
-                                                  "password": "correct horse"})  # fmt: skip
+    api = client.post(
+        "/api/v1/auth/token", json={"email": "real@example.org", "password": "correct horse"}
+    )
     assert api.status_code == 429  # one limit for both ways in
 
 
@@ -123,8 +130,9 @@ def test_forms_without_the_sessions_csrf_token_change_nothing(client, world, see
 def test_a_token_made_on_the_page_ingests_until_revoked(client, world, seeded):  # noqa: F811
     csrf = sign_in_as(client, world, "manager")
     project = world.ids["project"]
-    made = client.post(f"/project/{project}/admin/tokens",
-                       data={"name": "ci", "scopes": "ingest", "csrf": csrf})  # fmt: skip
+    made = client.post(
+        f"/project/{project}/admin/tokens", data={"name": "ci", "scopes": "ingest", "csrf": csrf}
+    )
     assert made.status_code == 201 and made.headers["cache-control"] == "no-store"
     import re
 
@@ -135,8 +143,11 @@ def test_a_token_made_on_the_page_ingests_until_revoked(client, world, seeded): 
     headers = {"Authorization": f"Bearer {token}"}
     sent = client.post("/api/v1/records", json=[envelope("r-ci", 0)], headers=headers)
     assert sent.status_code == 200
-    revoked = client.post(f"/project/{project}/admin/tokens/{row['id']}/revoke",
-                          data={"csrf": csrf}, follow_redirects=False)  # fmt: skip
+    revoked = client.post(
+        f"/project/{project}/admin/tokens/{row['id']}/revoke",
+        data={"csrf": csrf},
+        follow_redirects=False,
+    )
     assert revoked.status_code == 303
     refused = client.post("/api/v1/records", json=[envelope("r-ci", 1)], headers=headers)
     assert refused.status_code == 401
@@ -150,8 +161,11 @@ def test_page_data_equals_the_apis_summary(client, world, seeded):  # noqa: F811
     for key in ("runs", "energy_kwh", "emissions_kg", "emissions_low_kg", "emissions_high_kg"):
         assert page["totals"][key] == api[key], key
     scatter = next(c for c in page["charts"] if c["id"] == "chart-scatter")["traces"][0]
-    assert sorted(zip(scatter["x"], scatter["y"], strict=True)) == [(3.0, 0.002), (60.0, 0.01),
-                                                       (3600.0, 0.5)]  # fmt: skip
+    assert sorted(zip(scatter["x"], scatter["y"], strict=True)) == [
+        (3.0, 0.002),
+        (60.0, 0.01),
+        (3600.0, 0.5),
+    ]
     assert page["totals"]["equivalents"], "the report's equivalents, with their sources"
     assert all(e["source"] for e in page["totals"]["equivalents"])
     org = client.get(f"/org/{world.ids['org_a']}?format=json&period=month").json()
@@ -203,8 +217,7 @@ def test_the_live_stream_sends_new_intervals_then_ends(client, world, seeded):  
     sign_in_as(client, world, "viewer")
     run = seeded["r-live"]
     first = client.get(f"/run/{run}?format=json").json()["last_interval_id"]
-    world.send([interval("r-live", 4, cpu_power=42.0),
-                envelope("r-live", 1, status="completed")])  # fmt: skip
+    world.send([interval("r-live", 4, cpu_power=42.0), envelope("r-live", 1, status="completed")])
     with client.stream("GET", f"/run/{run}/events", params={"after": first}) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
         text = "".join(stream.iter_text())

@@ -19,8 +19,9 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
-    pytest.skip("no /usr/bin/chromium (apt-get install -y chromium; .ci/run does)",
-                allow_module_level=True)  # fmt: skip
+    pytest.skip(
+        "no /usr/bin/chromium (apt-get install -y chromium; .ci/run does)", allow_module_level=True
+    )
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 
@@ -31,14 +32,17 @@ from tests.fakes.serverproc import EMAIL, PASSWORD, ServerProcess  # noqa: E402
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard-live"
 MAX_WORK_S = 240  # the tracked command works until the test says stop (a file), or this
 INTERVAL_S = "0.05"  # the tracker's floor: many intervals, sent together every few seconds
-BUSY = ("import os, sys, time\nend = time.time() + float(sys.argv[2])\nx = 0\n"
-        "while time.time() < end and not os.path.exists(sys.argv[1]):\n    x += 1\n")  # fmt: skip
-LIVE_ROWS = ("Array.from(document.querySelectorAll('#live-runs tbody tr[data-run-id]'), "
-             "r => ({id: Number(r.dataset.runId), power: r.dataset.powerW, "
-             "cells: Array.from(r.cells, c => c.textContent.trim())}))")  # fmt: skip
+BUSY = (
+    "import os, sys, time\nend = time.time() + float(sys.argv[2])\nx = 0\n"
+    "while time.time() < end and not os.path.exists(sys.argv[1]):\n    x += 1\n"
+)
+LIVE_ROWS = (
+    "Array.from(document.querySelectorAll('#live-runs tbody tr[data-run-id]'), "
+    "r => ({id: Number(r.dataset.runId), power: r.dataset.powerW, "
+    "cells: Array.from(r.cells, c => c.textContent.trim())}))"
+)
 POWER_X = "Array.from(document.getElementById('chart-power').data[0].x || [])"
-POWER_Y = ("Array.from(document.getElementById('chart-power').data, "
-           "t => Array.from(t.y || []))")  # fmt: skip
+POWER_Y = "Array.from(document.getElementById('chart-power').data, t => Array.from(t.y || []))"
 
 
 def wait(condition: Any, timeout: float, what: str, page: Any = None) -> Any:
@@ -84,8 +88,9 @@ class Tab:
         self.hosts: set[str] = set()
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("request", lambda r: self.hosts.add(re.sub(r"^\w+://([^/:]+).*", r"\1",
-                                                                r.url)))  # fmt: skip
+        self.page.on(
+            "request", lambda r: self.hosts.add(re.sub(r"^\w+://([^/:]+).*", r"\1", r.url))
+        )
 
     def shot(self, name: str) -> None:
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -101,8 +106,14 @@ def _track(server: ServerProcess, folder: Path, stop: Path) -> subprocess.Popen[
                "--server-token", server.made["token"], "--interval", INTERVAL_S,
                "--country", "FRA", "--output-dir", str(folder), "--",
                sys.executable, "-c", BUSY, str(stop), str(MAX_WORK_S)]  # fmt: skip
-    return subprocess.Popen(command, env=server.env, cwd=folder, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    return subprocess.Popen(
+        command,
+        env=server.env,
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _stored_intervals(server: ServerProcess, run_id: int) -> list[dict[str, Any]]:
@@ -110,8 +121,11 @@ def _stored_intervals(server: ServerProcess, run_id: int) -> list[dict[str, Any]
 
 
 def _total(interval: dict[str, Any]) -> float | None:
-    known = [interval[c] for c in ("cpu_power", "gpu_power", "ram_power", "platform_power_w")
-             if interval[c] is not None]  # fmt: skip
+    known = [
+        interval[c]
+        for c in ("cpu_power", "gpu_power", "ram_power", "platform_power_w")
+        if interval[c] is not None
+    ]
     return sum(known) if known else None
 
 
@@ -136,15 +150,20 @@ def test_the_organization_home_and_run_page_follow_a_real_tracked_run(server, br
     tracked = _track(server, tmp_path / "run", stop)
     try:
         # The run appears on the home page (no reload) with its current power...
-        rows = wait(lambda: home.page.evaluate(LIVE_ROWS), 60, "the run on the home page",
-                    home.page)  # fmt: skip
+        rows = wait(
+            lambda: home.page.evaluate(LIVE_ROWS), 60, "the run on the home page", home.page
+        )
         (row,) = rows
         run_id = row["id"]
         updates = int(home.page.get_attribute("#live-runs", "data-updates"))
         home.shot("organization-live")
         # ... and it changes as the next intervals arrive.
-        wait(lambda: int(home.page.get_attribute("#live-runs", "data-updates")) > updates, 60,
-             "a second update of the home page", home.page)  # fmt: skip
+        wait(
+            lambda: int(home.page.get_attribute("#live-runs", "data-updates")) > updates,
+            60,
+            "a second update of the home page",
+            home.page,
+        )
         (later,) = home.page.evaluate(LIVE_ROWS)
         assert later["id"] == run_id and later["cells"][2:5] != row["cells"][2:5]  # newer figures
         assert later["cells"][1] == "last heard less than a minute ago"  # live, not stale
@@ -164,8 +183,12 @@ def test_the_organization_home_and_run_page_follow_a_real_tracked_run(server, br
         run.page.wait_for_selector("#chart-power .main-svg")
         assert run.page.locator("#live").inner_text() == "live"
         before = len(run.page.evaluate(POWER_X))
-        grown = wait(lambda: (n := len(run.page.evaluate(POWER_X))) > before and n, 60,
-                     "the run page's power chart to grow", run.page)  # fmt: skip
+        grown = wait(
+            lambda: (n := len(run.page.evaluate(POWER_X))) > before and n,
+            60,
+            "the run page's power chart to grow",
+            run.page,
+        )
         run.shot("run-live")
         drawn = run.page.evaluate(POWER_Y)[0]  # cpu
         stored = _stored_intervals(server, run_id)
@@ -174,11 +197,14 @@ def test_the_organization_home_and_run_page_follow_a_real_tracked_run(server, br
         stop.touch()  # the tracked command ends; wattprint sends the run's last row
         assert tracked.wait(timeout=120) == 0, tracked.stdout.read()
         # The end: the run page says so, the home page no longer lists it.
-        wait(lambda: run.page.locator("#run-status").inner_text() == "finished", 30,
-             "the run page to say finished", run.page)  # fmt: skip
+        wait(
+            lambda: run.page.locator("#run-status").inner_text() == "finished",
+            30,
+            "the run page to say finished",
+            run.page,
+        )
         run.shot("run-finished")
-        wait(lambda: home.page.evaluate(LIVE_ROWS) == [], 30, "the home page to empty",
-             home.page)  # fmt: skip
+        wait(lambda: home.page.evaluate(LIVE_ROWS) == [], 30, "the home page to empty", home.page)
         home.shot("organization-after-the-run")
         final = server.get(f"/api/v1/runs/{run_id}")
         assert final["status"] == "finished" and final["emissions_count"] >= 1
@@ -220,11 +246,20 @@ def test_a_personal_token_made_in_the_browser_works_until_revoked_there(server, 
 def test_teams_are_administered_in_the_browser(server, browser):
     """Create a team, add a member, move the project into it, then delete it (the name typed):
     the browser's forms, checked through the API."""
-    server.wattprint("server", "user", "add", "ada@example.org", "--password-stdin",
-                     stdin="another long password\n")  # fmt: skip
+    server.wattprint(
+        "server",
+        "user",
+        "add",
+        "ada@example.org",
+        "--password-stdin",
+        stdin="another long password\n",
+    )
     org = server.made["organization_id"]
-    added = httpx.post(f"{server.url}/api/v1/organizations/{org}/members", headers=server.headers,
-                       json={"email": "ada@example.org", "role": "viewer"})  # fmt: skip
+    added = httpx.post(
+        f"{server.url}/api/v1/organizations/{org}/members",
+        headers=server.headers,
+        json={"email": "ada@example.org", "role": "viewer"},
+    )
     assert added.status_code == 201, added.text
     tab = Tab(browser.new_context(), server.url)
     sign_in(tab)

@@ -30,13 +30,14 @@ def test_project_page_compares_its_experiments_with_bounds(client, world, ids): 
     rows = {e["label"]: e for e in page["experiments"]}
     assert sorted(rows) == ["baseline", "tuned"]  # "default" has no runs: not compared
     for name, run_ids in (("baseline", ["r-fr"]), ("tuned", ["r-aws", "r-gb"])):
-        api = client.get(f"/api/v1/experiments/{ids['exp:' + name]}/summary",
-                         headers=world.h("viewer")).json()  # fmt: skip
-        for key in ("runs", "energy_kwh", "emissions_kg", "emissions_low_kg",
-                    "emissions_high_kg"):  # fmt: skip
+        api = client.get(
+            f"/api/v1/experiments/{ids['exp:' + name]}/summary", headers=world.h("viewer")
+        ).json()
+        for key in ("runs", "energy_kwh", "emissions_kg", "emissions_low_kg", "emissions_high_kg"):
             assert rows[name][key] == api[key], (name, key)
-        assert rows[name]["emissions_kg"] == pytest.approx(sum(RUNS[r]["emissions"]
-                                                               for r in run_ids))  # fmt: skip
+        assert rows[name]["emissions_kg"] == pytest.approx(
+            sum(RUNS[r]["emissions"] for r in run_ids)
+        )
     bars = _chart(page, "chart-experiments")["traces"][0]
     assert bars["x"] == ["baseline", "tuned"]
     assert bars["y"] == pytest.approx([0.05, 0.9])
@@ -67,8 +68,9 @@ def test_breakdowns_by_location_intensity_and_component(client, world, ids):  # 
     sign_in_as(client, world, "viewer")
     project = world.ids["project"]
     page = client.get(f"/project/{project}?format=json").json()
-    api = client.get(f"/api/v1/projects/{project}/summary?by=location",
-                     headers=world.h("viewer")).json()  # fmt: skip
+    api = client.get(
+        f"/api/v1/projects/{project}/summary?by=location", headers=world.h("viewer")
+    ).json()
     where = _chart(page, "chart-locations")["traces"]
     assert where[0]["y"] == [g["group"] for g in api["groups"]]
     assert where[0]["x"] == [g["energy_kwh"] for g in api["groups"]]
@@ -261,8 +263,9 @@ def test_a_run_with_intervals_only_has_a_page_without_what_ifs(client, world, id
 
     assert world.send([interval("r-bare", 1), interval("r-bare", 2)]).status_code == 200
     sign_in_as(client, world, "viewer")
-    runs = client.get("/api/v1/runs", params={"project_id": world.ids["project"]},
-                      headers=world.h("viewer")).json()["items"]  # fmt: skip
+    runs = client.get(
+        "/api/v1/runs", params={"project_id": world.ids["project"]}, headers=world.h("viewer")
+    ).json()["items"]
     bare = next(r["id"] for r in runs if r["client_run_id"] == "r-bare")
     page = client.get(f"/run/{bare}?format=json").json()
     assert page["tasks"] == [] and page["elsewhere"] == [] and page["at_another_hour"] is None
@@ -307,7 +310,6 @@ def test_pages_add_up_water_from_the_summaries_not_from_a_listing_of_runs(  # no
     client, world, ids, monkeypatch
 ):
     from tests.fakes.serverkit import full_record
-
     from wattprint.server import dashboard
 
     sign_in_as(client, world, "viewer")
@@ -329,8 +331,9 @@ def test_pages_add_up_water_from_the_summaries_not_from_a_listing_of_runs(  # no
         summary = client.get(f"/api/v1/{api}/summary", headers=world.h("viewer")).json()
         assert water == summary["water"], page
         assert water["unknown_runs"] == 1, page  # r-dry: unknown, not zero
-    assert water["litres"] == pytest.approx(sum(full_record(r, 0)["water_consumed"]
-                                                for r in ("r-aws", "r-gb")))  # fmt: skip
+    assert water["litres"] == pytest.approx(
+        sum(full_record(r, 0)["water_consumed"] for r in ("r-aws", "r-gb"))
+    )
     org = client.get(f"/org/{world.ids['org_a']}?format=json").json()["water"]
     # Organization A: bert's three runs and gpt's (r-fr's record) beside r-dry.
     assert org["litres"] == pytest.approx(wet + full_record("r-fr", 0)["water_consumed"])

@@ -35,12 +35,36 @@ def test_migrate_then_already_at_head(url):
 
 def test_bootstrap_makes_what_does_not_exist_and_a_new_token_each_time(url, monkeypatch):
     monkeypatch.setenv("WATTPRINT_SERVER_DATABASE_URL", url)
-    first = json.loads(_ok("server", "bootstrap", "--org", "NLP lab", "--team", "core",
-                           "--project", "bert", "--json"))  # fmt: skip
+    first = json.loads(
+        _ok(
+            "server",
+            "bootstrap",
+            "--org",
+            "NLP lab",
+            "--team",
+            "core",
+            "--project",
+            "bert",
+            "--json",
+        )
+    )
     assert set(first) == {"organization_id", "team_id", "project_id", "experiment_id", "token"}
     assert first["token"].startswith("wpt_")
-    again = json.loads(_ok("server", "bootstrap", "--org", "NLP lab", "--team", "core",
-                           "--project", "bert", "--experiment", "sweep", "--json"))  # fmt: skip
+    again = json.loads(
+        _ok(
+            "server",
+            "bootstrap",
+            "--org",
+            "NLP lab",
+            "--team",
+            "core",
+            "--project",
+            "bert",
+            "--experiment",
+            "sweep",
+            "--json",
+        )
+    )
     assert again["project_id"] == first["project_id"] and again["team_id"] == first["team_id"]
     assert again["experiment_id"] != first["experiment_id"] and again["token"] != first["token"]
     from sqlalchemy import create_engine, text
@@ -56,19 +80,35 @@ def test_user_add_with_a_password_on_stdin_and_sign_in(url, monkeypatch):
     from wattprint.server.app import create_app
     from wattprint.server.settings import load_settings
 
-    out = _ok("server", "user", "add", "Ada@Example.org", "--admin", "--password-stdin",
-              "--database-url", url, stdin="long enough pw\n")  # fmt: skip
+    out = _ok(
+        "server",
+        "user",
+        "add",
+        "Ada@Example.org",
+        "--admin",
+        "--password-stdin",
+        "--database-url",
+        url,
+        stdin="long enough pw\n",
+    )
     assert "administrator" in out
-    bad = runner.invoke(cli, ["server", "user", "add", "bob@example.org", "--password-stdin",
-                              "--database-url", url], input="short\n")  # fmt: skip
+    bad = runner.invoke(
+        cli,
+        ["server", "user", "add", "bob@example.org", "--password-stdin", "--database-url", url],
+        input="short\n",
+    )
     assert bad.exit_code == 2 and "too short" in bad.output
-    twice = runner.invoke(cli, ["server", "user", "add", "ada@example.org", "--password-stdin",
-                                "--database-url", url], input="long enough pw\n")  # fmt: skip
+    twice = runner.invoke(
+        cli,
+        ["server", "user", "add", "ada@example.org", "--password-stdin", "--database-url", url],
+        input="long enough pw\n",
+    )
     assert twice.exit_code == 2 and "already exists" in twice.output
     app = create_app(load_settings({}, database_url=url, login_attempts=3))
     with TestClient(app) as c:
-        ok = c.post("/api/v1/auth/token", json={"email": "ada@example.org",
-                                                "password": "long enough pw"})  # fmt: skip
+        ok = c.post(
+            "/api/v1/auth/token", json={"email": "ada@example.org", "password": "long enough pw"}
+        )
         assert ok.status_code == 200 and ok.json()["token_type"] == "bearer"
         me = c.get(
             "/api/v1/users/me", headers={"Authorization": f"Bearer {ok.json()['access_token']}"}
@@ -77,8 +117,9 @@ def test_user_add_with_a_password_on_stdin_and_sign_in(url, monkeypatch):
         for _ in range(3):
             wrong = c.post("/api/v1/auth/token", json={"email": "ada@example.org", "password": "x"})
             assert wrong.status_code == 401
-        limited = c.post("/api/v1/auth/token", json={"email": "ada@example.org",
-                                                     "password": "long enough pw"})  # fmt: skip
+        limited = c.post(
+            "/api/v1/auth/token", json={"email": "ada@example.org", "password": "long enough pw"}
+        )
         assert limited.status_code == 429 and "Retry-After" in limited.headers
     app.state.engine.dispose()
 
@@ -116,8 +157,9 @@ def test_without_the_server_extra_it_says_what_to_install(monkeypatch):
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "alembic" else real(name, *a))  # fmt: skip
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "alembic" else real(name, *a)
+    )
     result = runner.invoke(cli, ["server", "migrate"])
     assert result.exit_code == 2
     assert "alembic missing" in result.output and "wattprint[server]" in result.output
@@ -128,13 +170,50 @@ def test_bootstrap_with_an_owner_makes_them_a_member_of_the_team(url, monkeypatc
 
     monkeypatch.setenv("WATTPRINT_SERVER_DATABASE_URL", url)
     _ok("server", "user", "add", "ada@example.org", "--password-stdin", stdin="long enough pw\n")
-    made = json.loads(_ok("server", "bootstrap", "--org", "NLP lab", "--team", "core",
-                          "--project", "bert", "--owner", "ada@example.org", "--json"))  # fmt: skip
+    made = json.loads(
+        _ok(
+            "server",
+            "bootstrap",
+            "--org",
+            "NLP lab",
+            "--team",
+            "core",
+            "--project",
+            "bert",
+            "--owner",
+            "ada@example.org",
+            "--json",
+        )
+    )
     # Again, into a new team of the same organization: a member of that one too, once each.
-    other = json.loads(_ok("server", "bootstrap", "--org", "NLP lab", "--team", "vision",
-                           "--project", "vit", "--owner", "ada@example.org", "--json"))  # fmt: skip
-    _ok("server", "bootstrap", "--org", "NLP lab", "--team", "core", "--project", "bert",
-        "--owner", "ada@example.org", "--json")  # fmt: skip
+    other = json.loads(
+        _ok(
+            "server",
+            "bootstrap",
+            "--org",
+            "NLP lab",
+            "--team",
+            "vision",
+            "--project",
+            "vit",
+            "--owner",
+            "ada@example.org",
+            "--json",
+        )
+    )
+    _ok(
+        "server",
+        "bootstrap",
+        "--org",
+        "NLP lab",
+        "--team",
+        "core",
+        "--project",
+        "bert",
+        "--owner",
+        "ada@example.org",
+        "--json",
+    )
     with create_engine(url).connect() as c:
         members = c.execute(
             text(
@@ -143,8 +222,10 @@ def test_bootstrap_with_an_owner_makes_them_a_member_of_the_team(url, monkeypatc
             )
         ).all()
         role = c.execute(text("SELECT role FROM memberships")).scalar_one()
-    assert [tuple(m) for m in members] == [(made["team_id"], "ada@example.org"),
-                                           (other["team_id"], "ada@example.org")]  # fmt: skip
+    assert [tuple(m) for m in members] == [
+        (made["team_id"], "ada@example.org"),
+        (other["team_id"], "ada@example.org"),
+    ]
     assert role == "owner"
 
 

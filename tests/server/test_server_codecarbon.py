@@ -35,16 +35,33 @@ print(t.stop())
 def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("cc-server")
     process = ServerProcess(home, experiment="cc")
-    yield {"url": process.url, "env": process.env, "made": process.made, "home": home,
-           "headers": process.headers}  # fmt: skip
+    yield {
+        "url": process.url,
+        "env": process.env,
+        "made": process.made,
+        "home": home,
+        "headers": process.headers,
+    }
     process.stop()
 
 
 def _track(server, endpoint):
     env = dict(server["env"])
-    done = subprocess.run([sys.executable, "-c", SCRIPT, endpoint, server["made"]["token"],
-                           str(server["made"]["experiment_id"])], env=env, capture_output=True,
-                          text=True, timeout=120, cwd=server["home"])  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SCRIPT,
+            endpoint,
+            server["made"]["token"],
+            str(server["made"]["experiment_id"]),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=server["home"],
+    )
     assert done.returncode == 0, done.stderr
     return float(done.stdout.strip().splitlines()[-1])
 
@@ -54,8 +71,13 @@ def test_codecarbons_client_lands_its_run_in_the_project(server, suffix):
     url, h, made = server["url"], server["headers"], server["made"]
     before = {r["id"] for r in httpx.get(f"{url}/api/v1/runs", headers=h).json()["items"]}
     total = _track(server, url + suffix)
-    runs = [r for r in httpx.get(f"{url}/api/v1/runs", params={"project_id": made["project_id"]},
-                                 headers=h).json()["items"] if r["id"] not in before]  # fmt: skip
+    runs = [
+        r
+        for r in httpx.get(
+            f"{url}/api/v1/runs", params={"project_id": made["project_id"]}, headers=h
+        ).json()["items"]
+        if r["id"] not in before
+    ]
     # CodeCarbon's client gives up on an answer after 2 s and creates its run again at its next
     # send: on a loaded machine the first one can land empty. Its emissions land in one run.
     runs = [r for r in runs if r["emissions_count"]]
@@ -82,12 +104,19 @@ def test_codecarbons_client_lands_its_run_in_the_project(server, suffix):
 
 def test_codecarbons_client_is_refused_another_projects_experiment(server):
     url, made = server["url"], server["made"]
-    other = httpx.post(f"{url}/api/v1/projects", headers=server["headers"], json={
-        "organization_id": made["organization_id"], "name": "other"}).json()  # fmt: skip
-    experiments = httpx.get(f"{url}/api/v1/experiments", params={"project_id": other["id"]},
-                            headers=server["headers"]).json()["items"]  # fmt: skip
-    got = httpx.post(f"{url}/runs", headers={"x-api-token": made["token"]},
-                     json={"experiment_id": str(experiments[0]["id"])})  # fmt: skip
+    other = httpx.post(
+        f"{url}/api/v1/projects",
+        headers=server["headers"],
+        json={"organization_id": made["organization_id"], "name": "other"},
+    ).json()
+    experiments = httpx.get(
+        f"{url}/api/v1/experiments", params={"project_id": other["id"]}, headers=server["headers"]
+    ).json()["items"]
+    got = httpx.post(
+        f"{url}/runs",
+        headers={"x-api-token": made["token"]},
+        json={"experiment_id": str(experiments[0]["id"])},
+    )
     assert got.status_code == 404
 
 
@@ -101,17 +130,31 @@ def test_codecarbon_monitor_lands_its_run_in_the_experiment(server, tmp_path):
     )
     before = {r["id"] for r in httpx.get(f"{url}/api/v1/runs", headers=h).json()["items"]}
     monitor = subprocess.Popen(
-        [sys.executable, "-m", "codecarbon.cli.main", "monitor", "--measure-power-secs", "1",
-         "--api-call-interval", "2"],
-        cwd=tmp_path, env=server["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "codecarbon.cli.main",
+            "monitor",
+            "--measure-power-secs",
+            "1",
+            "--api-call-interval",
+            "2",
+        ],
+        cwd=tmp_path,
+        env=server["env"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-    )  # fmt: skip
+    )
     try:
         deadline = time.time() + 90
         runs: list[dict] = []
         while time.time() < deadline and monitor.poll() is None:
-            runs = [r for r in httpx.get(f"{url}/api/v1/runs", headers=h).json()["items"]
-                    if r["id"] not in before]  # fmt: skip
+            runs = [
+                r
+                for r in httpx.get(f"{url}/api/v1/runs", headers=h).json()["items"]
+                if r["id"] not in before
+            ]
             if runs and runs[0]["emissions_count"] >= 2:
                 break
             time.sleep(0.5)
@@ -120,8 +163,11 @@ def test_codecarbon_monitor_lands_its_run_in_the_experiment(server, tmp_path):
         output, _ = monitor.communicate(timeout=60)
     assert monitor.returncode == 0, output
     assert "Saving emissions data" in output
-    runs = [r for r in httpx.get(f"{url}/api/v1/runs", headers=h).json()["items"]
-            if r["id"] not in before]  # fmt: skip
+    runs = [
+        r
+        for r in httpx.get(f"{url}/api/v1/runs", headers=h).json()["items"]
+        if r["id"] not in before
+    ]
     assert len(runs) == 1, output
     run = runs[0]
     assert run["source"] == "codecarbon" and run["experiment_id"] == made["experiment_id"]

@@ -26,8 +26,9 @@ def test_deleting_a_project_deletes_its_runs_rows_and_tokens_only(world, app):
 def test_removing_a_member_deletes_none_of_the_data(world, app):
     world.send([envelope("a", 1)])
     a, member = world.ids["org_a"], world.ids["user_member"]
-    got = world.client.delete(f"/api/v1/organizations/{a}/members/{member}",
-                              headers=world.h("owner"))  # fmt: skip
+    got = world.client.delete(
+        f"/api/v1/organizations/{a}/members/{member}", headers=world.h("owner")
+    )
     assert got.status_code == 204
     assert _count(app, "runs") == 1 and _count(app, "users") == 6
     assert (

@@ -64,8 +64,9 @@ def test_numbers_sent_as_csv_text_are_stored_as_numbers(world):
     sent = envelope("r5", 1, cpu_count="8", emissions="0.5", pue="", intensity_year="2024.0")
     assert world.send([sent]).json()["created"] == 1
     [run] = _runs(world, project_id=world.ids["project"])
-    row = world.client.get(f"/api/v1/runs/{run['id']}/emissions",
-                           headers=world.h("owner")).json()["items"][0]  # fmt: skip
+    row = world.client.get(f"/api/v1/runs/{run['id']}/emissions", headers=world.h("owner")).json()[
+        "items"
+    ][0]
     assert (row["cpu_count"], row["emissions"], row["pue"], row["intensity_year"]) == (
         8,
         0.5,
@@ -84,24 +85,35 @@ def test_run_totals_follow_the_newest_row_whatever_the_order(world):
 
 def test_the_experiment_is_found_by_id_then_name_else_the_default(world):
     c, h = world.client, world.h("owner")
-    made = c.post("/api/v1/experiments", json={"project_id": world.ids["project"], "name": "ft"},
-                  headers=h).json()  # fmt: skip
-    world.send([envelope("by-id", 1, experiment_id=str(made["id"]), experiment_name="ignored"),
-                envelope("by-name", 1, experiment_id="", experiment_name="sweep"),
-                envelope("none", 1, experiment_id="", experiment_name="")])  # fmt: skip
+    made = c.post(
+        "/api/v1/experiments", json={"project_id": world.ids["project"], "name": "ft"}, headers=h
+    ).json()
+    world.send(
+        [
+            envelope("by-id", 1, experiment_id=str(made["id"]), experiment_name="ignored"),
+            envelope("by-name", 1, experiment_id="", experiment_name="sweep"),
+            envelope("none", 1, experiment_id="", experiment_name=""),
+        ]
+    )
     runs = {r["client_run_id"]: r for r in _runs(world, project_id=world.ids["project"])}
     assert runs["by-id"]["experiment_id"] == made["id"]
-    experiments = {e["id"]: e["name"] for e in c.get(
-        "/api/v1/experiments", params={"project_id": world.ids["project"]}, headers=h
-    ).json()["items"]}  # fmt: skip
+    experiments = {
+        e["id"]: e["name"]
+        for e in c.get(
+            "/api/v1/experiments", params={"project_id": world.ids["project"]}, headers=h
+        ).json()["items"]
+    }
     assert experiments[runs["by-name"]["experiment_id"]] == "sweep"
     assert experiments[runs["none"]["experiment_id"]] == "default"
 
 
 def test_another_projects_experiment_id_is_not_used(world):
     c, h = world.client, world.h("owner")
-    other = c.post("/api/v1/experiments", json={"project_id": world.ids["project2"],
-                   "name": "theirs"}, headers=h).json()  # fmt: skip
+    other = c.post(
+        "/api/v1/experiments",
+        json={"project_id": world.ids["project2"], "name": "theirs"},
+        headers=h,
+    ).json()
     world.send([envelope("x", 1, experiment_id=str(other["id"]), experiment_name="")])
     [run] = _runs(world, project_id=world.ids["project"])
     assert run["experiment_id"] != other["id"]
@@ -125,8 +137,11 @@ def test_export_has_the_columns_of_emissions_csv(world):
     import io
 
     world.send([envelope("e1", 1), envelope("e1", 2), envelope("e2", 1)])
-    got = world.client.get(f"/api/v1/projects/{world.ids['project']}/export",
-                           params={"format": "csv"}, headers=world.h("viewer"))  # fmt: skip
+    got = world.client.get(
+        f"/api/v1/projects/{world.ids['project']}/export",
+        params={"format": "csv"},
+        headers=world.h("viewer"),
+    )
     assert got.status_code == 200
     rows = list(csv.DictReader(io.StringIO(got.text)))
     assert list(rows[0]) == list(records.COLUMNS)
@@ -162,11 +177,15 @@ def test_two_requests_with_the_same_keys_at_once_store_each_key_once(world):
         for first, second in zip(*statuses, strict=True):
             assert sorted((first, second)) == ["created", "duplicate"]
         assert sum(a.json()["created"] for a in answers) == size + 1
-        [run] = [x for x in _runs(world, project_id=world.ids["project"])
-                 if x["client_run_id"] == f"race{r}"]  # fmt: skip
+        [run] = [
+            x
+            for x in _runs(world, project_id=world.ids["project"])
+            if x["client_run_id"] == f"race{r}"
+        ]
         assert run["emissions_count"] == size
-        rows = world.client.get(f"/api/v1/runs/{run['id']}/emissions", params={"limit": 100},
-                                headers=world.h("owner")).json()["items"]  # fmt: skip
+        rows = world.client.get(
+            f"/api/v1/runs/{run['id']}/emissions", params={"limit": 100}, headers=world.h("owner")
+        ).json()["items"]
         assert sorted(row["key"] for row in rows) == sorted(f"race{r}:{i}" for i in range(size))
 
 

@@ -64,8 +64,12 @@ def test_every_write_endpoint_answers_bad_bodies_with_4xx(world, app):
         path = re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), template)
         for who in ("admin", "token_both"):
             for body in BAD_BODIES:
-                got = world.client.request(method, path, content=body, headers={
-                    **world.h(who), "Content-Type": "application/json"})  # fmt: skip
+                got = world.client.request(
+                    method,
+                    path,
+                    content=body,
+                    headers={**world.h(who), "Content-Type": "application/json"},
+                )
                 if got.status_code == 200 and template == "/api/v1/records":
                     # a batch is answered per item: every item of a bad batch is rejected
                     if got.json()["created"]:
@@ -78,14 +82,20 @@ def test_every_write_endpoint_answers_bad_bodies_with_4xx(world, app):
 
 def test_bad_query_parameters_are_4xx(world):
     c, h, p = world.client, world.h("admin"), world.ids["project"]
-    for url in (f"/api/v1/projects/{p}/summary?by=planet",
-                f"/api/v1/projects/{p}/export?format=xls",
-                "/api/v1/runs?cursor=%%%", "/api/v1/runs?since=tuesday", "/api/v1/runs?limit=0",
-                "/api/v1/runs/compare?ids=a,b", "/api/v1/projects/notanumber",
-                "/api/v1/projects/99999999999999999999",
-                "/api/v1/runs?project_id=99999999999999999999",
-                "/api/v1/runs/compare?ids=99999999999999999999", "/projects/99999999999999999999",
-                "/api/v1/runs?cursor=OTk5OTk5OTk5OTk5OTk5OTk5OTk5"):  # fmt: skip
+    for url in (
+        f"/api/v1/projects/{p}/summary?by=planet",
+        f"/api/v1/projects/{p}/export?format=xls",
+        "/api/v1/runs?cursor=%%%",
+        "/api/v1/runs?since=tuesday",
+        "/api/v1/runs?limit=0",
+        "/api/v1/runs/compare?ids=a,b",
+        "/api/v1/projects/notanumber",
+        "/api/v1/projects/99999999999999999999",
+        "/api/v1/runs?project_id=99999999999999999999",
+        "/api/v1/runs/compare?ids=99999999999999999999",
+        "/projects/99999999999999999999",
+        "/api/v1/runs?cursor=OTk5OTk5OTk5OTk5OTk5OTk5OTk5",
+    ):
         got = c.get(url, headers=h)
         assert 400 <= got.status_code < 500, (url, got.status_code)
         assert got.json()["detail"]

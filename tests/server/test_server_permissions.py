@@ -107,15 +107,17 @@ def _fill(value, world, who):
 
 def _call(world, who, method, path, body=None):
     headers = {} if who == "anonymous" else world.h(who)
-    return world.client.request(method, _fill(path, world, who), json=_fill(body, world, who),
-                                headers=headers)  # fmt: skip
+    return world.client.request(
+        method, _fill(path, world, who), json=_fill(body, world, who), headers=headers
+    )
 
 
 @pytest.fixture
 def populated(world):
     world.send([envelope("run-1", 1)], who="token_ingest")
-    got = world.client.get("/api/v1/runs", params={"project_id": world.ids["project"]},
-                           headers=world.h("owner")).json()["items"]  # fmt: skip
+    got = world.client.get(
+        "/api/v1/runs", params={"project_id": world.ids["project"]}, headers=world.h("owner")
+    ).json()["items"]
     world.ids["run"] = got[0]["id"]
     world.ids["experiment"] = got[0]["experiment_id"]
     return world
@@ -155,20 +157,27 @@ def test_destructive_endpoints_refuse_then_allow(populated, method, path, action
 
 
 def test_ingest_takes_a_project_token_with_the_ingest_scope(world):
-    for who, want in (("token_ingest", 200), ("token_both", 200), ("token_read", 403),
-                      ("owner", 403), ("admin", 403)):  # fmt: skip
+    for who, want in (
+        ("token_ingest", 200),
+        ("token_both", 200),
+        ("token_read", 403),
+        ("owner", 403),
+        ("admin", 403),
+    ):
         assert world.send([envelope(f"r-{who}", 1)], who=who).status_code == want, who
     assert world.client.post("/api/v1/records", json=[]).status_code == 401
 
 
 def test_a_revoked_token_is_refused(world):
     assert world.send([envelope("a", 1)]).status_code == 200
-    gone = world.client.delete(f"/api/v1/tokens/{world.ids['token_ingest']}",
-                               headers=world.h("owner"))  # fmt: skip
+    gone = world.client.delete(
+        f"/api/v1/tokens/{world.ids['token_ingest']}", headers=world.h("owner")
+    )
     assert gone.status_code == 204
     assert world.send([envelope("a", 2)]).status_code == 401
-    tokens = world.client.get(f"/api/v1/projects/{world.ids['project']}/tokens",
-                              headers=world.h("owner")).json()  # fmt: skip
+    tokens = world.client.get(
+        f"/api/v1/projects/{world.ids['project']}/tokens", headers=world.h("owner")
+    ).json()
     row = next(t for t in tokens if t["id"] == world.ids["token_ingest"])
     assert row["revoked_at"] is not None and row["last_used"] is not None
     assert all("hash" not in t and "token" not in t for t in tokens)
@@ -176,8 +185,11 @@ def test_a_revoked_token_is_refused(world):
 
 def test_lists_show_only_what_the_principal_may_read(populated):
     world = populated
-    names = lambda who: {o["name"] for o in world.client.get(  # noqa: E731
-        "/api/v1/organizations", headers=world.h(who)).json()["items"]}  # fmt: skip
+
+    def names(who):
+        found = world.client.get("/api/v1/organizations", headers=world.h(who)).json()
+        return {o["name"] for o in found["items"]}
+
     assert names("viewer") == {"A"} and names("outsider") == {"B"} and names("admin") == {"A", "B"}
     runs = lambda who: world.client.get("/api/v1/runs", headers=world.h(who)).json()["items"]  # noqa: E731
     assert len(runs("viewer")) == 1 and runs("outsider") == [] and runs("token_ingest") == []
@@ -188,25 +200,35 @@ def test_lists_show_only_what_the_principal_may_read(populated):
 
 def test_the_last_owner_cannot_be_removed(world):
     c, a = world.client, world.ids["org_a"]
-    got = c.delete(f"/api/v1/organizations/{a}/members/{world.ids['user_owner']}",
-                   headers=world.h("owner"))  # fmt: skip
+    got = c.delete(
+        f"/api/v1/organizations/{a}/members/{world.ids['user_owner']}", headers=world.h("owner")
+    )
     assert got.status_code == 409 and "owner" in got.json()["detail"]
-    demote = c.patch(f"/api/v1/organizations/{a}/members/{world.ids['user_owner']}",
-                     json={"role": "viewer"}, headers=world.h("owner"))  # fmt: skip
+    demote = c.patch(
+        f"/api/v1/organizations/{a}/members/{world.ids['user_owner']}",
+        json={"role": "viewer"},
+        headers=world.h("owner"),
+    )
     assert demote.status_code == 409
 
 
 def test_an_admin_cannot_make_an_owner(world):
     a = world.ids["org_a"]
-    got = world.client.patch(f"/api/v1/organizations/{a}/members/{world.ids['user_member']}",
-                             json={"role": "owner"}, headers=world.h("manager"))  # fmt: skip
+    got = world.client.patch(
+        f"/api/v1/organizations/{a}/members/{world.ids['user_member']}",
+        json={"role": "owner"},
+        headers=world.h("manager"),
+    )
     assert got.status_code == 403
 
 
 def test_personal_tokens_are_shown_once_listed_without_secret_and_revocable(world):
     c = world.client
-    made = c.post("/api/v1/users/me/tokens", json={"name": "ci", "expires_days": 30},
-                  headers=world.h("viewer"))  # fmt: skip
+    made = c.post(
+        "/api/v1/users/me/tokens",
+        json={"name": "ci", "expires_days": 30},
+        headers=world.h("viewer"),
+    )
     assert made.status_code == 201
     token, details = made.json()["token"], made.json()["details"]
     assert token.startswith("wpp_") and details["expires_at"]

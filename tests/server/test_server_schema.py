@@ -28,9 +28,11 @@ def _columns(engine, table):
 
 @pytest.mark.parametrize(
     "table, spec, own",
-    [("emissions", records.TASK_SPEC, EMISSION_BOOKKEEPING),
-     ("intervals", records.INTERVAL_SPEC, INTERVAL_BOOKKEEPING)],
-)  # fmt: skip
+    [
+        ("emissions", records.TASK_SPEC, EMISSION_BOOKKEEPING),
+        ("intervals", records.INTERVAL_SPEC, INTERVAL_BOOKKEEPING),
+    ],
+)
 def test_the_stored_columns_are_exactly_the_spec(engine, table, spec, own):
     migrate.upgrade(engine)
     stored = _columns(engine, table)
@@ -111,30 +113,47 @@ def test_0005_fills_each_runs_summary_columns_from_its_newest_row(engine):
                 " VALUES (1, 'o', '', '2026-03-01 00:00:00')"
             )
         )
-        c.execute(text("INSERT INTO projects (id, organization_id, name, description, created_at)"
-                       " VALUES (1, 1, 'p', '', '2026-03-01 00:00:00')"))  # fmt: skip
-        c.execute(text("INSERT INTO experiments (id, project_id, name, description, created_at)"
-                       " VALUES (1, 1, 'e', '', '2026-03-01 00:00:00')"))  # fmt: skip
+        c.execute(
+            text(
+                "INSERT INTO projects (id, organization_id, name, description, created_at)"
+                " VALUES (1, 1, 'p', '', '2026-03-01 00:00:00')"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO experiments (id, project_id, name, description, created_at)"
+                " VALUES (1, 1, 'e', '', '2026-03-01 00:00:00')"
+            )
+        )
         for run, newest in ((1, 12), (2, None)):
-            c.execute(text("INSERT INTO runs (id, project_id, experiment_id, client_run_id, name,"
-                           " source, status, last_seen, last_emission_id, emissions_count)"
-                           " VALUES (:id, 1, 1, :cid, '', 'wattprint', 'running',"
-                           " '2026-03-01 00:00:00', :newest, 2)"),
-                      {"id": run, "cid": f"r{run}", "newest": newest})  # fmt: skip
+            c.execute(
+                text(
+                    "INSERT INTO runs (id, project_id, experiment_id, client_run_id, name,"
+                    " source, status, last_seen, last_emission_id, emissions_count)"
+                    " VALUES (:id, 1, 1, :cid, '', 'wattprint', 'running',"
+                    " '2026-03-01 00:00:00', :newest, 2)"
+                ),
+                {"id": run, "cid": f"r{run}", "newest": newest},
+            )
         for row, (country, calls) in ((11, ("FRA", 1)), (12, ("DEU", 5))):
-            c.execute(text("INSERT INTO emissions (id, project_pk, run_pk, key, origin, run_id,"
-                           " country_iso_code, llm_calls, units, timestamp)"
-                           " VALUES (:id, 1, 1, :key, 'wattprint', 'r1', :country, :calls,"
-                           " 2.5, '2026-03-01T10:00:00+00:00')"),
-                      {"id": row, "key": f"k{row}", "country": country,
-                       "calls": calls})  # fmt: skip
+            c.execute(
+                text(
+                    "INSERT INTO emissions (id, project_pk, run_pk, key, origin, run_id,"
+                    " country_iso_code, llm_calls, units, timestamp)"
+                    " VALUES (:id, 1, 1, :key, 'wattprint', 'r1', :country, :calls,"
+                    " 2.5, '2026-03-01T10:00:00+00:00')"
+                ),
+                {"id": row, "key": f"k{row}", "country": country, "calls": calls},
+            )
     migrate.upgrade(engine)
     with engine.connect() as c:
         got = {r.id: r for r in c.execute(text("SELECT * FROM runs ORDER BY id"))}
     assert set(NEWEST) <= set(got[1]._mapping)
     assert (got[1].last_country_iso_code, got[1].last_llm_calls, got[1].last_units) == (
-        "DEU", 5, 2.5,
-    )  # fmt: skip
+        "DEU",
+        5,
+        2.5,
+    )
     assert got[1].last_timestamp == "2026-03-01T10:00:00+00:00"
     assert got[2].last_country_iso_code is None and got[2].last_units is None
 

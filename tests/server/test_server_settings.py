@@ -22,8 +22,7 @@ PASSWORD = "hunter2-secret"
 def files(tmp_path):
     """A user file and a project file, each setting some of the server's settings."""
     user = tmp_path / "user.ini"
-    user.write_text("[wattprint]\nserver_port = 9001\nserver_workers = 3\n"
-                    "server_host = 0.0.0.0\n")  # fmt: skip
+    user.write_text("[wattprint]\nserver_port = 9001\nserver_workers = 3\nserver_host = 0.0.0.0\n")
     work = tmp_path / "work"
     work.mkdir()
     (work / ".wattprint.ini").write_text(
@@ -94,8 +93,11 @@ def test_wattprint_config_shows_them_with_their_origin_and_no_password(files):
     done = subprocess.run(
         [sys.executable, "-m", "wattprint", "config", "--json"],
         env=dict(clean, WATTPRINT_SERVER_WORKERS="2"),
-        cwd=work, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert PASSWORD not in done.stdout
     shown = json.loads(done.stdout)["settings"]
@@ -105,8 +107,14 @@ def test_wattprint_config_shows_them_with_their_origin_and_no_password(files):
     assert shown["server_workers"]["origin"] == "environment WATTPRINT_SERVER_WORKERS"
     assert shown["server_database_url"]["value"] == "postgresql+psycopg://u:***@db/x"
     assert shown["server_host"]["value"] == "0.0.0.0"
-    table = subprocess.run([sys.executable, "-m", "wattprint", "config"], env=clean, cwd=work,
-                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    table = subprocess.run(
+        [sys.executable, "-m", "wattprint", "config"],
+        env=clean,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert PASSWORD not in table.stdout and "u:***@db/x" in table.stdout
 
 

@@ -35,21 +35,39 @@ def _rows():
     rows = []
     for n, (run, day) in enumerate((("a", 1), ("b", 1), ("c", 2))):
         for seq in (1, 2):
-            row = full_record(run, seq, timestamp=f"2026-03-0{day}T1{seq}:00:00+00:00",
-                              emissions=0.01 * (n + 1) * seq, energy_consumed=0.1 * seq,
-                              emissions_low_kg=0.005 * seq, emissions_high_kg=0.02 * seq,
-                              country_iso_code="FRA", status="finished" if seq == 2 else "running",
-                              cloud_provider="", on_cloud="N",
-                              intensity_source=f"src-{n}")  # fmt: skip
+            row = full_record(
+                run,
+                seq,
+                timestamp=f"2026-03-0{day}T1{seq}:00:00+00:00",
+                emissions=0.01 * (n + 1) * seq,
+                energy_consumed=0.1 * seq,
+                emissions_low_kg=0.005 * seq,
+                emissions_high_kg=0.02 * seq,
+                country_iso_code="FRA",
+                status="finished" if seq == 2 else "running",
+                cloud_provider="",
+                on_cloud="N",
+                intensity_source=f"src-{n}",
+            )
             if run == "b":
                 row.update(emissions_low_kg=None, energy_high_kwh=None, gpu_energy_low_kwh=None)
             if run == "c":
                 row.update(cloud_provider="gcp", cloud_region="europe-west1", on_cloud="Y")
             rows.append(row)
     cc = {c: None for c in records.CODECARBON_COLUMNS}
-    cc.update(timestamp="2026-03-02T09:00:00", run_id="cc-1", project_name="p", duration=60.0,
-              emissions=0.002, energy_consumed=0.01, cpu_energy=0.006, ram_energy=0.004,
-              country_iso_code="DEU", on_cloud="N", pue=1.0)  # fmt: skip
+    cc.update(
+        timestamp="2026-03-02T09:00:00",
+        run_id="cc-1",
+        project_name="p",
+        duration=60.0,
+        emissions=0.002,
+        energy_consumed=0.01,
+        cpu_energy=0.006,
+        ram_energy=0.004,
+        country_iso_code="DEU",
+        on_cloud="N",
+        pue=1.0,
+    )
     return rows, cc
 
 
@@ -66,8 +84,10 @@ def same_rows(world, tmp_path):
     rows, cc = _rows()
     _write(tmp_path / "emissions.csv", records.COLUMNS, rows)
     _write(tmp_path / "emissions_cc.csv", records.CODECARBON_COLUMNS, [cc])
-    envelopes = [{"type": "wattprint.record", "version": 1, "key": f"{r['run_id']}:{i}",
-                  "record": r} for i, r in enumerate(rows)]  # fmt: skip
+    envelopes = [
+        {"type": "wattprint.record", "version": 1, "key": f"{r['run_id']}:{i}", "record": r}
+        for i, r in enumerate(rows)
+    ]
     envelopes.append({"type": "wattprint.record", "version": 1, "key": "cc-1:0", "record": cc})
     assert world.send(envelopes).json()["created"] == len(envelopes)
     return [tmp_path / "emissions.csv", tmp_path / "emissions_cc.csv"]
@@ -75,8 +95,9 @@ def same_rows(world, tmp_path):
 
 def test_the_project_summary_is_the_reports(world, same_rows):
     report = summarise_group("total", read_runs(same_rows))
-    got = world.client.get(f"/api/v1/projects/{world.ids['project']}/summary",
-                           headers=world.h("viewer")).json()  # fmt: skip
+    got = world.client.get(
+        f"/api/v1/projects/{world.ids['project']}/summary", headers=world.h("viewer")
+    ).json()
     assert got["runs"] == report["runs"] == 4
     assert got["duration_s"] == pytest.approx(report["duration_s"])
     assert got["energy_kwh"] == pytest.approx(report["energy"]["total"]["kwh"])
@@ -88,8 +109,15 @@ def test_the_project_summary_is_the_reports(world, same_rows):
         assert got["by_component"][part]["kwh"] == pytest.approx(report["energy"][part]["kwh"])
         assert got["by_component"][part]["unknown_runs"] == report["energy"][part]["unknown_runs"]
     assert got["by_component"]["cpu"]["low_kwh"] is None  # the CodeCarbon run has none
-    for key in ("statuses", "sources", "intensity", "country", "equivalents", "elsewhere",
-                "footprint"):  # fmt: skip
+    for key in (
+        "statuses",
+        "sources",
+        "intensity",
+        "country",
+        "equivalents",
+        "elsewhere",
+        "footprint",
+    ):
         same(got[key], report[key], key)
     assert got["sources"] == {"codecarbon": 1, "wattprint": 3}
     assert got["elsewhere"] and got["elsewhere"][0]["provider"]
@@ -116,8 +144,11 @@ def test_bounds_are_given_when_every_run_has_them(world, same_rows):
 
 def test_groups_by_day_are_the_reports(world, same_rows):
     report = summarise(same_rows, by="day")
-    got = world.client.get(f"/api/v1/projects/{world.ids['project']}/summary",
-                           params={"by": "day"}, headers=world.h("viewer")).json()  # fmt: skip
+    got = world.client.get(
+        f"/api/v1/projects/{world.ids['project']}/summary",
+        params={"by": "day"},
+        headers=world.h("viewer"),
+    ).json()
     assert [g["group"] for g in got["groups"]] == [g["group"] for g in report["groups"]]
     for mine, theirs in zip(got["groups"], report["groups"], strict=True):
         assert mine["runs"] == theirs["runs"]
@@ -129,8 +160,7 @@ def test_other_groupings_and_filters(world, same_rows):
     c, h, p = world.client, world.h("viewer"), world.ids["project"]
     url = f"/api/v1/projects/{p}/summary"
     by_source = c.get(url, params={"by": "intensity_source"}, headers=h).json()["groups"]
-    assert [g["group"] for g in by_source] == ["codecarbon (not stated)", "src-0", "src-1",
-                                               "src-2"]  # fmt: skip
+    assert [g["group"] for g in by_source] == ["codecarbon (not stated)", "src-0", "src-1", "src-2"]
     by_week = c.get(url, params={"by": "week"}, headers=h).json()["groups"]
     # 2026-03-01 is a Sunday: its week began on Monday 23 February
     assert [(g["group"], g["runs"]) for g in by_week] == [("2026-02-23", 2), ("2026-03-02", 2)]

@@ -14,23 +14,47 @@ from wattprint import records
 from wattprint.server import db, summaries
 from wattprint.server.store import RunFilter
 
-DETAIL = json.dumps({"openai/gpt-4o-mini": {"calls": 2, "kwh": 0.001},
-                     "mistral/small": {"calls": 1}})  # fmt: skip
+DETAIL = json.dumps(
+    {"openai/gpt-4o-mini": {"calls": 2, "kwh": 0.001}, "mistral/small": {"calls": 1}}
+)
 
 
 def _record(run: str, day: int, **changes):
     """A finished run's one row, with a footprint; ``changes`` make it a tricky one."""
-    base = dict(timestamp=f"2026-03-0{day}T12:00:00+00:00", status="finished", emissions=0.02,
-                emissions_low_kg=0.01, emissions_high_kg=0.04, energy_consumed=0.1,
-                energy_low_kwh=0.08, energy_high_kwh=0.12, on_cloud="N", cloud_provider="",
-                country_iso_code="FRA", intensity_source="electricitymaps", pue=1.0,
-                embodied_kg=0.005, embodied_low_kg=0.003, embodied_high_kg=0.008,
-                embodied_method="boavizta", units=100.0, functional_unit="1000 inferences",
-                llm_calls=0, llm_emissions_kg=None, llm_emissions_low_kg=None,
-                llm_emissions_high_kg=None, llm_energy_kwh=None, llm_detail="")  # fmt: skip
+    base = dict(
+        timestamp=f"2026-03-0{day}T12:00:00+00:00",
+        status="finished",
+        emissions=0.02,
+        emissions_low_kg=0.01,
+        emissions_high_kg=0.04,
+        energy_consumed=0.1,
+        energy_low_kwh=0.08,
+        energy_high_kwh=0.12,
+        on_cloud="N",
+        cloud_provider="",
+        country_iso_code="FRA",
+        intensity_source="electricitymaps",
+        pue=1.0,
+        embodied_kg=0.005,
+        embodied_low_kg=0.003,
+        embodied_high_kg=0.008,
+        embodied_method="boavizta",
+        units=100.0,
+        functional_unit="1000 inferences",
+        llm_calls=0,
+        llm_emissions_kg=None,
+        llm_emissions_low_kg=None,
+        llm_emissions_high_kg=None,
+        llm_energy_kwh=None,
+        llm_detail="",
+    )
     base.update(changes)
-    return {"type": "wattprint.record", "version": 1, "key": f"{run}:1",
-            "record": full_record(run, 1, **base)}  # fmt: skip
+    return {
+        "type": "wattprint.record",
+        "version": 1,
+        "key": f"{run}:1",
+        "record": full_record(run, 1, **base),
+    }
 
 
 TRICKY = {
@@ -51,9 +75,19 @@ TRICKY = {
 
 def _codecarbon(run: str) -> dict:
     cc = {c: None for c in records.CODECARBON_COLUMNS}
-    cc.update(timestamp="2026-03-03T09:00:00", run_id=run, project_name="p", duration=60.0,
-              emissions=0.002, energy_consumed=0.01, cpu_energy=0.006, ram_energy=0.004,
-              country_iso_code="DEU", on_cloud="N", pue=1.0)  # fmt: skip
+    cc.update(
+        timestamp="2026-03-03T09:00:00",
+        run_id=run,
+        project_name="p",
+        duration=60.0,
+        emissions=0.002,
+        energy_consumed=0.01,
+        cpu_energy=0.006,
+        ram_energy=0.004,
+        country_iso_code="DEU",
+        on_cloud="N",
+        pue=1.0,
+    )
     return {"type": "wattprint.record", "version": 1, "key": f"{run}:0", "record": cc}
 
 
@@ -62,9 +96,18 @@ def tricky(world):
     sent = [_record(run, 1 + n % 4, **changes) for n, (run, changes) in enumerate(TRICKY.items())]
     sent.append(_codecarbon("cc"))
     # A run in progress that has sent only intervals: the newest (by time) is its total.
-    sent += [interval("live", seq, energy_consumed=0.01 * seq, emissions=0.002 * seq,
-                      emissions_low_kg=0.001 * seq, emissions_high_kg=0.004 * seq,
-                      duration=10.0 * seq) for seq in (1, 3, 2)]  # fmt: skip
+    sent += [
+        interval(
+            "live",
+            seq,
+            energy_consumed=0.01 * seq,
+            emissions=0.002 * seq,
+            emissions_low_kg=0.001 * seq,
+            emissions_high_kg=0.004 * seq,
+            duration=10.0 * seq,
+        )
+        for seq in (1, 3, 2)
+    ]
     assert world.send(sent).json()["rejected"] == 0
     # The other project (no team) of the organization, for the team/project groupings.
     other = [_record("gpt-run", 2, intensity_source="ember")]
@@ -154,16 +197,19 @@ def _ids(s, world, names):
 
     from wattprint.server.models import Run
 
-    query = select(Run.id).where(Run.project_id == world.ids["project"],
-                                 Run.client_run_id.in_(names))  # fmt: skip
+    query = select(Run.id).where(
+        Run.project_id == world.ids["project"], Run.client_run_id.in_(names)
+    )
     return list(s.scalars(query))
 
 
 def test_a_run_known_only_by_its_intervals_is_counted_in_progress(world):
     c, h, p = world.client, world.h("viewer"), world.ids["project"]
     url = f"/api/v1/projects/{p}/summary"
-    sent = [interval("live", seq, energy_consumed=0.01 * seq, emissions=0.002 * seq)
-            for seq in (1, 2, 3)]  # fmt: skip
+    sent = [
+        interval("live", seq, energy_consumed=0.01 * seq, emissions=0.002 * seq)
+        for seq in (1, 2, 3)
+    ]
     assert world.send(sent).json()["created"] == 3
     got = c.get(url, headers=h).json()
     assert (got["runs"], got["in_progress_runs"], got["statuses"]) == (1, 1, {"running": 1})
@@ -188,7 +234,10 @@ def test_a_timestamp_sql_cannot_read_a_day_from_is_grouped_as_the_report_does(ap
     """ISO 8601's basic form (no dashes): the report's summariser groups it by its date."""
     sent = [_record("basic", 1, timestamp="20260305T120000+00:00"), _record("plain", 2)]
     assert world.send(sent).json()["created"] == 2
-    got = world.client.get(f"/api/v1/projects/{world.ids['project']}/summary",
-                           params={"by": "day"}, headers=world.h("viewer")).json()  # fmt: skip
+    got = world.client.get(
+        f"/api/v1/projects/{world.ids['project']}/summary",
+        params={"by": "day"},
+        headers=world.h("viewer"),
+    ).json()
     assert [g["group"] for g in got["groups"]] == ["2026-03-02", "2026-03-05"]
     assert got["footprint"]["embodied"]["kg"] == pytest.approx(0.01)

@@ -38,8 +38,9 @@ class Calls:
         self.runs = {}
         for project, token in (("project", "token_ingest"), ("project2", "token_gpt")):
             assert world.send([envelope(f"run-{project}", 1)], who=token).status_code == 200
-            got = world.client.get("/api/v1/runs", params={"project_id": world.ids[project]},
-                                   headers=world.h("owner")).json()["items"]  # fmt: skip
+            got = world.client.get(
+                "/api/v1/runs", params={"project_id": world.ids[project]}, headers=world.h("owner")
+            ).json()["items"]
             self.runs[project] = got[0]
 
     def fill(self, value, project):
@@ -59,20 +60,26 @@ class Calls:
 
     def __call__(self, who, method, path, body=None, project="project") -> int:
         self.n += 1
-        return self.world.client.request(method, self.fill(path, project),
-                                         json=self.fill(body, project),
-                                         headers=self.world.h(who)).status_code  # fmt: skip
+        return self.world.client.request(
+            method,
+            self.fill(path, project),
+            json=self.fill(body, project),
+            headers=self.world.h(who),
+        ).status_code
 
     def join(self, who, team="team") -> None:
-        got = self.world.client.post(f"/api/v1/teams/{self.world.ids[team]}/members",
-                                     json={"user_id": self.world.ids[f"user_{who}"]},
-                                     headers=self.world.h("manager"))  # fmt: skip
+        got = self.world.client.post(
+            f"/api/v1/teams/{self.world.ids[team]}/members",
+            json={"user_id": self.world.ids[f"user_{who}"]},
+            headers=self.world.h("manager"),
+        )
         assert got.status_code == 201, got.text
 
     def leave(self, who) -> None:
         got = self.world.client.delete(
             f"/api/v1/teams/{self.world.ids['team']}/members/{self.world.ids[f'user_{who}']}",
-            headers=self.world.h("manager"))  # fmt: skip
+            headers=self.world.h("manager"),
+        )
         assert got.status_code == 204, got.text
 
 
@@ -116,8 +123,7 @@ def test_a_team_grants_no_management_to_its_members(calls):
 
 def test_moving_a_project_into_a_team_gives_the_team_its_writes(calls):
     calls.join("viewer")
-    assert calls("viewer", "PATCH", "/api/v1/projects/{p}", {"description": "x"},
-                 "project2") == 403  # fmt: skip
+    assert calls("viewer", "PATCH", "/api/v1/projects/{p}", {"description": "x"}, "project2") == 403
     # A member of the organization writes gpt, but may not move it into a team.
     assert calls("member", "PATCH", "/api/v1/projects/{p}", {"team_id": "{t}"}, "project2") == 403
     assert calls("manager", "PATCH", "/api/v1/projects/{p}", {"team_id": "{t}"}, "project2") == 200
@@ -132,8 +138,10 @@ def test_leaving_the_team_or_the_organization_takes_the_grant_away(calls):
     calls.leave("viewer")
     assert calls("viewer", "PATCH", "/api/v1/projects/{p}", {"description": "out"}) == 403
     calls.join("viewer")
-    gone = w.client.delete(f"/api/v1/organizations/{w.ids['org_a']}/members/"
-                           f"{w.ids['user_viewer']}", headers=w.h("manager"))  # fmt: skip
+    gone = w.client.delete(
+        f"/api/v1/organizations/{w.ids['org_a']}/members/{w.ids['user_viewer']}",
+        headers=w.h("manager"),
+    )
     assert gone.status_code == 204
     # No longer in the organization: its projects are not there for them, team or not.
     assert calls("viewer", "PATCH", "/api/v1/projects/{p}", {"description": "gone"}) == 404
@@ -143,9 +151,11 @@ def test_leaving_the_team_or_the_organization_takes_the_grant_away(calls):
 
 def test_only_the_organizations_members_join_its_teams(calls):
     w = calls.world
-    got = w.client.post(f"/api/v1/teams/{w.ids['team']}/members",
-                        json={"user_id": w.ids["user_outsider"]},
-                        headers=w.h("manager"))  # fmt: skip
+    got = w.client.post(
+        f"/api/v1/teams/{w.ids['team']}/members",
+        json={"user_id": w.ids["user_outsider"]},
+        headers=w.h("manager"),
+    )
     assert got.status_code == 409
     assert calls("outsider", "PATCH", "/api/v1/projects/{p}", {"description": "x"}) == 404
 

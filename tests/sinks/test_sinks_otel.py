@@ -73,8 +73,13 @@ def test_otlp_export_carries_the_runs_figures(machine, monkeypatch):
     monkeypatch.setenv("OTEL_METRIC_EXPORT_INTERVAL", "50")  # the OTel convention, in ms
     add_rapl(machine)
     with Receiver(respond=lambda r: (200, b"")) as collector:
-        tracker = Tracker(project_name="demo", experiment_name="exp", country="FRA",
-                          otel_endpoint=collector.url, interval_s=0.05).start()  # fmt: skip
+        tracker = Tracker(
+            project_name="demo",
+            experiment_name="exp",
+            country="FRA",
+            otel_endpoint=collector.url,
+            interval_s=0.05,
+        ).start()
         set_energy(machine, "intel-rapl:0", 1_000_000 + 36_000_000)
         assert wait_for(lambda: len(collector.received()) >= 2, 5)  # periodic exports
         with tracker.task("step"):

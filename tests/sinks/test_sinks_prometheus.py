@@ -61,14 +61,27 @@ def one(metrics: dict, name: str, **labels: str) -> float:
 def test_metrics_endpoint_shows_the_run_with_labels_and_honest_values(machine):
     add_rapl(machine)
     port = free_port()
-    tracker = Tracker(project_name="demo", experiment_name="exp", run_name="r1", country="FRA",
-                      prometheus_port=port, interval_s=0.05).start()  # fmt: skip
+    tracker = Tracker(
+        project_name="demo",
+        experiment_name="exp",
+        run_name="r1",
+        country="FRA",
+        prometheus_port=port,
+        interval_s=0.05,
+    ).start()
     run = tracker.run_id
     set_energy(machine, "intel-rapl:0", 1_000_000 + 36_000_000)  # +36 J
-    assert wait_for(lambda: find(scrape(port), "wattprint_energy_joules_total", run=run,
-                                 component="cpu") != [], 5)  # fmt: skip
-    assert wait_for(lambda: one(scrape(port), "wattprint_energy_joules_total", run=run,
-                                component="cpu") == pytest.approx(36.0), 5)  # fmt: skip
+    assert wait_for(
+        lambda: find(scrape(port), "wattprint_energy_joules_total", run=run, component="cpu") != [],
+        5,
+    )
+    assert wait_for(
+        lambda: (
+            one(scrape(port), "wattprint_energy_joules_total", run=run, component="cpu")
+            == pytest.approx(36.0)
+        ),
+        5,
+    )
     live = scrape(port)
     labels = dict(project="demo", experiment="exp", run=run, zone="FR")
     assert one(live, "wattprint_energy_joules_total", component="cpu", method="rapl", **labels)
@@ -162,8 +175,9 @@ def test_a_port_in_use_is_said_once_and_the_run_goes_on(machine, caplog):
 def test_pushgateway_gets_the_runs_final_metrics(machine):
     add_rapl(machine)
     with Receiver() as gateway:
-        tracker = Tracker(project_name="batch", country="FRA",
-                          prometheus_pushgateway=gateway.url).start()  # fmt: skip
+        tracker = Tracker(
+            project_name="batch", country="FRA", prometheus_pushgateway=gateway.url
+        ).start()
         set_energy(machine, "intel-rapl:0", 1_000_000 + 3_600_000)
         tracker.flush()
         set_energy(machine, "intel-rapl:0", 1_000_000 + 7_200_000)
@@ -224,6 +238,5 @@ def test_power_is_the_last_stretchs_energy_over_its_duration(machine):
     set_energy(machine, "intel-rapl:0", 1_000_000 + 36_000_000)  # +36 J
     time.sleep(0.1)
     r = tracker.stop()
-    power = one(scrape(port), "wattprint_power_watts", component="cpu", method="rapl",
-                run=r.run_id)  # fmt: skip
+    power = one(scrape(port), "wattprint_power_watts", component="cpu", method="rapl", run=r.run_id)
     assert power == pytest.approx(36.0 / (r.duration_s - first.duration_s), rel=1e-6)

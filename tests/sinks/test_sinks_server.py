@@ -52,8 +52,9 @@ def rejected() -> list[str]:
 
 def busy_run(machine, url, seconds=0.6, interval=0.05, token=TOKEN, **settings):
     """A run that samples every ``interval`` with the CPU busy, flushes twice and stops."""
-    tracker = Tracker(country="FRA", interval_s=interval, server_url=url, server_token=token,
-                      **settings).start()  # fmt: skip
+    tracker = Tracker(
+        country="FRA", interval_s=interval, server_url=url, server_token=token, **settings
+    ).start()
     busy = 1000
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -154,8 +155,11 @@ def test_a_bad_token_keeps_everything_and_says_so_once(machine, caplog):
 
 def test_an_envelope_the_server_rejects_is_set_aside_with_its_reason(machine, caplog):
     with caplog.at_level(logging.WARNING, logger="wattprint"), StandIn() as standin:
-        standin.refuse = lambda e: "no flushes here" if e["type"] == "wattprint.record" and \
-            e["record"]["status"] == "running" else None  # fmt: skip
+        standin.refuse = lambda e: (
+            "no flushes here"
+            if e["type"] == "wattprint.record" and e["record"]["status"] == "running"
+            else None
+        )
         final = busy_run(machine, standin.url, seconds=0.2).stop()
         assert wait_for(lambda: not spooled(), 10)
     assert standin.keys("record") == {f"{final.run_id}:3"}

@@ -107,10 +107,21 @@ def triple(text: str) -> tuple[float, float, float]:
     return (parts[0], parts[0], parts[0]) if len(parts) == 1 else (parts[0], parts[1], parts[2])
 
 
-def gpu_embodied(f: dict[str, float], die_mm2: float, pwb_cm2: float, vram_gb: float,
-                 casing_kg: float, heatsink_kg: float) -> float:  # fmt: skip
-    return (die_mm2 * f["gpu_die"] + pwb_cm2 * f["gpu_pwb"] + vram_gb * f["gpu_vram"]
-            + casing_kg * f["gpu_casing"] + heatsink_kg * f["gpu_heatsink"])  # fmt: skip
+def gpu_embodied(
+    f: dict[str, float],
+    die_mm2: float,
+    pwb_cm2: float,
+    vram_gb: float,
+    casing_kg: float,
+    heatsink_kg: float,
+) -> float:
+    return (
+        die_mm2 * f["gpu_die"]
+        + pwb_cm2 * f["gpu_pwb"]
+        + vram_gb * f["gpu_vram"]
+        + casing_kg * f["gpu_casing"]
+        + heatsink_kg * f["gpu_heatsink"]
+    )
 
 
 def gpu_rows(shared: Path, f: dict[str, float]) -> list[tuple]:
@@ -125,26 +136,52 @@ def gpu_rows(shared: Path, f: dict[str, float]) -> list[tuple]:
             f"die {r['die_surface']} mm2, board {trimmed(pwb)} cm2, {r['vram']} GB, "
             f"casing {trimmed(casing, 3)} kg, heatsink {trimmed(heatsink, 3)} kg"
         )
-        rows.append(("gpu", r["name"], kg, kg * GPU_BAND[0], kg * GPU_BAND[1], "kgCO2e/gpu",
-                     BOAVIZTA_SOURCE, BOAVIZTA_YEAR, BOAVIZTA_LICENSE, detail))  # fmt: skip
+        rows.append(
+            (
+                "gpu",
+                r["name"],
+                kg,
+                kg * GPU_BAND[0],
+                kg * GPU_BAND[1],
+                "kgCO2e/gpu",
+                BOAVIZTA_SOURCE,
+                BOAVIZTA_YEAR,
+                BOAVIZTA_LICENSE,
+                detail,
+            )
+        )
     kg = gpu_embodied(f, float(default["gpu_surface"]), float(default["pwb_surface"]),
                       float(default["vram"]), float(default["casing_weight"]),
                       float(default["heatsink_weight"]))  # fmt: skip
-    rows.append(("gpu", "DEFAULT", kg, kg * 0.5, kg * 2.0, "kgCO2e/gpu", BOAVIZTA_SOURCE,
-                 BOAVIZTA_YEAR, BOAVIZTA_LICENSE,
-                 f"Boavizta's default GPU ({default['name']}); bounds x0.5-x2 for a GPU "
-                 "not in the list"))  # fmt: skip
+    rows.append(
+        (
+            "gpu",
+            "DEFAULT",
+            kg,
+            kg * 0.5,
+            kg * 2.0,
+            "kgCO2e/gpu",
+            BOAVIZTA_SOURCE,
+            BOAVIZTA_YEAR,
+            BOAVIZTA_LICENSE,
+            f"Boavizta's default GPU ({default['name']}); bounds x0.5-x2 for a GPU not in the list",
+        )
+    )
     return rows
 
 
-def server_embodied(f: dict[str, float], k: dict[str, float], r: dict[str, str],
-                    pick: int) -> float:  # fmt: skip
+def server_embodied(
+    f: dict[str, float], k: dict[str, float], r: dict[str, str], pick: int
+) -> float:
     """One Boavizta server archetype with Boavizta's component model: ``pick`` 0/1/2 takes the
     default, low or high end of every "default;min;max" range (and of the density and die-area
     spreads), so that the bounds are the archetype's own."""
     cores = triple(r["CPU.core_units"])[pick]
-    die = float(r["CPU.die_size_per_core"]) if r["CPU.die_size_per_core"] else (
-        k["die_mid"], k["die_low"], k["die_high"])[pick]  # fmt: skip
+    die = (
+        float(r["CPU.die_size_per_core"])
+        if r["CPU.die_size_per_core"]
+        else (k["die_mid"], k["die_low"], k["die_high"])[pick]
+    )
     ram_density = (k["ram_mean"], k["ram_max"], k["ram_min"])[pick]  # denser: less die
     ssd_density = (k["ssd_mean"], k["ssd_max"], k["ssd_min"])[pick]
     cpus = triple(r["CPU.units"])[pick]
@@ -161,9 +198,11 @@ def server_embodied(f: dict[str, float], k: dict[str, float], r: dict[str, str],
         + ram_units * (ram_gb / ram_density * f["ram_die"] + f["ram_base"])
         + ssd_units * (ssd_gb / ssd_density * f["ssd_die"] + f["ssd_base"])
         + hdd_units * f["hdd"]
-        + f["motherboard"] + psu_units * psu_kg * f["power_supply"]
-        + f["case_rack"] + f["assembly"]
-    )  # fmt: skip
+        + f["motherboard"]
+        + psu_units * psu_kg * f["power_supply"]
+        + f["case_rack"]
+        + f["assembly"]
+    )
     if gpus:
         vram = triple(r["GPU.vram"])[pick]
         gpu = k["gpu_default"] + (vram - k["gpu_default_vram"]) * f["gpu_vram"]
@@ -175,17 +214,34 @@ def server_rows(shared: Path, f: dict[str, float], k: dict[str, float]) -> list[
     """Boavizta's generic platforms and the Dell R740 (the on-premises archetypes)."""
     rows = []
     for r in read_csv(require(shared, BOAVIZTA_SERVERS_FILE)):
-        if not (r["id"].startswith(("platform_", "platfom_")) and "_aws_" not in r["id"]
-                or r["id"] == "dellR740"):  # fmt: skip
+        if not (
+            r["id"].startswith(("platform_", "platfom_"))
+            and "_aws_" not in r["id"]
+            or r["id"] == "dellR740"
+        ):
             continue
         key = r["id"].replace("platfom_", "platform_")
         mid, low, high = (server_embodied(f, k, r, pick) for pick in (0, 1, 2))
-        detail = (f"{r['CPU.units']} CPU x {r['CPU.core_units']} cores, "
-                  f"{r['RAM.units']} x {r['RAM.capacity']} GB RAM, "
-                  f"{r['SSD.units']} x {r['SSD.capacity']} GB SSD, "
-                  f"{r['HDD.units'] or 0} HDD, {r['GPU.units'] or 0} GPU")  # fmt: skip
-        rows.append(("server", key, mid, min(low, mid), max(high, mid), "kgCO2e/server",
-                     BOAVIZTA_SOURCE, BOAVIZTA_YEAR, BOAVIZTA_LICENSE, detail))  # fmt: skip
+        detail = (
+            f"{r['CPU.units']} CPU x {r['CPU.core_units']} cores, "
+            f"{r['RAM.units']} x {r['RAM.capacity']} GB RAM, "
+            f"{r['SSD.units']} x {r['SSD.capacity']} GB SSD, "
+            f"{r['HDD.units'] or 0} HDD, {r['GPU.units'] or 0} GPU"
+        )
+        rows.append(
+            (
+                "server",
+                key,
+                mid,
+                min(low, mid),
+                max(high, mid),
+                "kgCO2e/server",
+                BOAVIZTA_SOURCE,
+                BOAVIZTA_YEAR,
+                BOAVIZTA_LICENSE,
+                detail,
+            )
+        )
     return rows
 
 
@@ -210,11 +266,23 @@ def ccf_instance_rows(shared: Path) -> tuple[list[tuple], list[str]]:
                 continue
             share = statistics.fmean(shares[name])
             values = [t * share for t in totals[name]]
-            detail = (f"host {trimmed(statistics.fmean(totals[name]))} kgCO2e x "
-                      f"{share:.6g} of its vCPUs")  # fmt: skip
-            rows.append(("cloud", f"{provider}:{name}", statistics.fmean(values),
-                         min(values) * CCF_BAND[0], max(values) * CCF_BAND[1],
-                         "kgCO2e/instance", CCF_SOURCE, CCF_YEAR, CCF_LICENSE, detail))  # fmt: skip
+            detail = (
+                f"host {trimmed(statistics.fmean(totals[name]))} kgCO2e x {share:.6g} of its vCPUs"
+            )
+            rows.append(
+                (
+                    "cloud",
+                    f"{provider}:{name}",
+                    statistics.fmean(values),
+                    min(values) * CCF_BAND[0],
+                    max(values) * CCF_BAND[1],
+                    "kgCO2e/instance",
+                    CCF_SOURCE,
+                    CCF_YEAR,
+                    CCF_LICENSE,
+                    detail,
+                )
+            )
         if missing:
             notes.append(f"{provider}: {missing} instance types without a vCPU share left out")
     return rows, notes
@@ -231,13 +299,37 @@ def build_embodied(shared: Path) -> Table:
         for key, path, unit in BOAVIZTA_FACTORS
     ]
     body += [
-        ("factor", "cpu_die_per_core", die_mid, die_low, die_high, "mm2/core", *factor[1:],
-         f"median (10th-90th percentile) of {die_n} Xeon/EPYC CPUs with 8+ cores"),
-        ("factor", "ram_density", ram[0], ram[1], ram[2], "GB/cm2", *factor[1:],
-         f"mean (min-max) of {ram[3]} DRAM processes"),
-        ("factor", "ssd_density", ssd[0], ssd[1], ssd[2], "GB/cm2", *factor[1:],
-         f"mean (min-max) of {ssd[3]} NAND processes"),
-    ]  # fmt: skip
+        (
+            "factor",
+            "cpu_die_per_core",
+            die_mid,
+            die_low,
+            die_high,
+            "mm2/core",
+            *factor[1:],
+            f"median (10th-90th percentile) of {die_n} Xeon/EPYC CPUs with 8+ cores",
+        ),
+        (
+            "factor",
+            "ram_density",
+            ram[0],
+            ram[1],
+            ram[2],
+            "GB/cm2",
+            *factor[1:],
+            f"mean (min-max) of {ram[3]} DRAM processes",
+        ),
+        (
+            "factor",
+            "ssd_density",
+            ssd[0],
+            ssd[1],
+            ssd[2],
+            "GB/cm2",
+            *factor[1:],
+            f"mean (min-max) of {ssd[3]} NAND processes",
+        ),
+    ]
     gpus = gpu_rows(shared, f)
     default_gpu = next(r for r in gpus if r[1] == "DEFAULT")
     default_vram = float(read_csv(require(shared, BOAVIZTA_GPU_DEFAULT_FILE))[0]["vram"])
@@ -264,5 +356,6 @@ def build_embodied(shared: Path) -> Table:
     ]
     counts = {kind: sum(1 for r in body if r[0] == kind) for kind in order}
     notes.insert(0, ", ".join(f"{n} {kind}" for kind, n in counts.items()))
-    return Table(f"{EMBODIED_DATA}/embodied.csv", csv_text(EMBODIED_COLUMNS, text_rows),
-                 len(body), notes)  # fmt: skip
+    return Table(
+        f"{EMBODIED_DATA}/embodied.csv", csv_text(EMBODIED_COLUMNS, text_rows), len(body), notes
+    )

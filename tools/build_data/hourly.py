@@ -80,8 +80,21 @@ def build_hourly_profiles(shared: Path) -> Table:
     hours = tuple(f"h{hour:02d}" for hour in range(24))
     p10 = tuple(f"p10_h{hour:02d}" for hour in range(24))
     p90 = tuple(f"p90_h{hour:02d}" for hour in range(24))
-    header = ("zone", "month", *hours, *p10, *p90, "unit", "samples", "estimated_pct", "years",
-              "tz", "basis", "source", "license")  # fmt: skip
+    header = (
+        "zone",
+        "month",
+        *hours,
+        *p10,
+        *p90,
+        "unit",
+        "samples",
+        "estimated_pct",
+        "years",
+        "tz",
+        "basis",
+        "source",
+        "license",
+    )
     body = []
     for zone in sorted(profiles):
         p = profiles[zone]
@@ -119,7 +132,7 @@ def build_hourly_profiles(shared: Path) -> Table:
                     "lifecycle",
                     HOURLY_SOURCE,
                     EM_LICENSE,
-                )  # fmt: skip
+                )
             )
         notes.append(
             f"{zone} ({p['tz']}, {years}): {total} samples, {100 * estimated_all / total:.0f}% "

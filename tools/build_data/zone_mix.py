@@ -7,8 +7,7 @@ from pathlib import Path
 from .common import CARBON_DATA, CO2JS_VERSION, Table, csv_text, trimmed
 from .zone_sources import EM_LICENSE, read_em_yearly
 
-ZONE_MIX_COLUMNS = ("zone", "renewable_pct", "carbon_free_pct", "unit", "year", "source",
-                    "license")  # fmt: skip
+ZONE_MIX_COLUMNS = ("zone", "renewable_pct", "carbon_free_pct", "unit", "year", "source", "license")
 
 
 def zone_mix_rows(shared: Path) -> tuple[list[tuple[str, ...]], list[str]]:
@@ -33,9 +32,17 @@ def zone_mix_rows(shared: Path) -> tuple[list[tuple[str, ...]], list[str]]:
             missing.append(key)
             continue
         year, (renewable, carbon_free) = found
-        body.append((key, trimmed(float(renewable), 1), trimmed(float(carbon_free), 1), "%",
-                     str(year), f"Electricity Maps yearly {year} via co2.js {CO2JS_VERSION}",
-                     EM_LICENSE))  # fmt: skip
+        body.append(
+            (
+                key,
+                trimmed(float(renewable), 1),
+                trimmed(float(carbon_free), 1),
+                "%",
+                str(year),
+                f"Electricity Maps yearly {year} via co2.js {CO2JS_VERSION}",
+                EM_LICENSE,
+            )
+        )
     notes = [f"{len(body)} zones with both shares; without: {', '.join(missing) or '-'}"]
     return body, notes
 

@@ -24,19 +24,27 @@ class ConsumerCollector:
             methods = dict(ledger.methods)
             processes, scan_s = self.agent.processes, self.agent.scan_s
         consumers = CounterMetricFamily(
-            CONSUMER, "energy charged to a consumer of the node (process, cgroup, container, "
+            CONSUMER,
+            "energy charged to a consumer of the node (process, cgroup, container, "
             "pod), to idle or to unattributed; they add up to the node's",
-            labels=[*LABELS, "component", "method"])  # fmt: skip
+            labels=[*LABELS, "component", "method"],
+        )
         for (key, component), joules in sorted(energy.items()):
             consumers.add_metric([*key, component, methods.get(component, "")], joules)
         yield consumers
-        nodes = CounterMetricFamily(NODE, "the node's measured energy since the agent started",
-                                    labels=["component", "method"])  # fmt: skip
+        nodes = CounterMetricFamily(
+            NODE,
+            "the node's measured energy since the agent started",
+            labels=["component", "method"],
+        )
         for component, joules in sorted(node.items()):
             nodes.add_metric([component, methods.get(component, "")], joules)
         yield nodes
-        yield GaugeMetricFamily("wattprint_agent_processes", "processes seen in the last pass",
-                                value=processes)  # fmt: skip
-        yield GaugeMetricFamily("wattprint_agent_pass_seconds",
-                                "CPU time the agent's last pass over /proc took",
-                                value=scan_s)  # fmt: skip
+        yield GaugeMetricFamily(
+            "wattprint_agent_processes", "processes seen in the last pass", value=processes
+        )
+        yield GaugeMetricFamily(
+            "wattprint_agent_pass_seconds",
+            "CPU time the agent's last pass over /proc took",
+            value=scan_s,
+        )

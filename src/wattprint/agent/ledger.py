@@ -37,8 +37,15 @@ class Ledger:
         if joules > 0:
             self.energy[(key, component)] = self.energy.get((key, component), 0.0) + joules
 
-    def split(self, component: str, method: str, energy_j: float, weights: Mapping[Key, float],
-              capacity: float, idle_j: float = 0.0) -> None:  # fmt: skip
+    def split(
+        self,
+        component: str,
+        method: str,
+        energy_j: float,
+        weights: Mapping[Key, float],
+        capacity: float,
+        idle_j: float = 0.0,
+    ) -> None:
         """Charge ``energy_j``: ``idle_j`` to idle, the rest by ``weights`` over
         ``max(capacity, sum)``; what the weights leave goes to ``rest`` (idle for memory,
         unattributed for time)."""

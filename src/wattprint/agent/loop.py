@@ -18,8 +18,9 @@ from .scan import RETAIN_PASSES, Scanner
 class Agent:
     """``step()`` once per interval (``run()`` does it until stopped)."""
 
-    def __init__(self, per: str, options: dict[str, Any], port: int,
-                 root: Path | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, per: str, options: dict[str, Any], port: int, root: Path | None = None
+    ) -> None:
         from ..tracker import Tracker
 
         self.root = root or Path(os.environ.get("WATTPRINT_ROOT", "/"))
@@ -96,8 +97,14 @@ class Agent:
             for component, d_e in deltas.items():
                 method = ledger.methods.get(component, "")
                 if component in ("cpu", "platform"):
-                    ledger.split(component, method, d_e, found.ticks, busy_ticks,
-                                 self._idle_w.get(component, 0.0) * dt)  # fmt: skip
+                    ledger.split(
+                        component,
+                        method,
+                        d_e,
+                        found.ticks,
+                        busy_ticks,
+                        self._idle_w.get(component, 0.0) * dt,
+                    )
                 elif component == "ram":
                     ledger.split(component, method, d_e, found.rss, float(mem_total))
                 elif component == "gpu":
@@ -132,8 +139,9 @@ class Agent:
                 out.append((d_e, self._gpu_split(procs, samples)))
         return out
 
-    def _gpu_split(self, procs: list[tuple[int, int | None]],
-                   samples: list[tuple[int, float, int]]) -> dict[Key, float] | None:  # fmt: skip
+    def _gpu_split(
+        self, procs: list[tuple[int, int | None]], samples: list[tuple[int, float, int]]
+    ) -> dict[Key, float] | None:
         if not procs:
             return None
         by_pid: dict[int, float] = {}

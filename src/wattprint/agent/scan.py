@@ -103,13 +103,15 @@ class Scanner:
             own, cut = st.cpu_ticks - st.child_ticks, st.child_ticks
             before = self.procs.get(pid)
             if before is not None and before.start == st.start_ticks:
-                proc = _Proc(st.start_ticks, st.ppid, st.comm, own, cut, before.key,
-                             before.passes + 1)  # fmt: skip
+                proc = _Proc(
+                    st.start_ticks, st.ppid, st.comm, own, cut, before.key, before.passes + 1
+                )
                 own_ticks[pid] = max(0.0, proc.own - before.own)
                 cut_ticks[pid] = max(0.0, proc.cut - before.cut)
             else:
-                proc = _Proc(st.start_ticks, st.ppid, st.comm, own, cut,
-                             self._key(pid, st.ppid, st.comm))  # fmt: skip
+                proc = _Proc(
+                    st.start_ticks, st.ppid, st.comm, own, cut, self._key(pid, st.ppid, st.comm)
+                )
                 if not self.first:  # before the first pass, a process's time is not ours
                     own_ticks[pid], cut_ticks[pid] = proc.own, proc.cut
             current[pid] = proc

@@ -85,11 +85,13 @@ def placement(env: Mapping[str, str], hostname: str | None = None) -> Placement:
     torch = "LOCAL_RANK" in env and "WORLD_SIZE" in env
     mpi = "OMPI_COMM_WORLD_RANK" in env or "PMI_RANK" in env
     rank = _int(env, "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID")
-    local_rank = _int(env, "LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID",
-                      "SLURM_LOCALID")  # fmt: skip
+    local_rank = _int(
+        env, "LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"
+    )
     world = _int(env, "WORLD_SIZE", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS")
-    local_world = _int(env, "LOCAL_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_SIZE",
-                       "SLURM_NTASKS_PER_NODE")  # fmt: skip
+    local_world = _int(
+        env, "LOCAL_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE"
+    )
     node_rank = _int(env, "GROUP_RANK", "NODE_RANK", "SLURM_NODEID")
     launcher = "torchrun" if torch else "mpi" if mpi else "srun" if env.get("SLURM_STEP_ID") else ""
     job_id = env.get("WATTPRINT_JOB_ID") or env.get("SLURM_JOB_ID", "")

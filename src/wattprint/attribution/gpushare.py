@@ -57,8 +57,9 @@ class GpuShareMeter:
         if samples:
             self._seen_us[uuid] = max(ts for _, _, ts in samples)
         total_util = sum(u for _, u, _ in samples)
-        util_share = (sum(u for p, u, _ in samples if p in mine) / total_util
-                      if total_util > 0 else None)  # fmt: skip
+        util_share = (
+            sum(u for p, u, _ in samples if p in mine) / total_util if total_util > 0 else None
+        )
         known = [s for s in (util_share, mem_share) if s is not None]
         if not known:  # neither figure: anything from nothing to all of it
             return 0.0, len(mine) / len(procs), 1.0

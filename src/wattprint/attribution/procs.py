@@ -59,8 +59,9 @@ def parse_stat(raw: bytes) -> ProcStat | None:
         own = int(rest[11]) + int(rest[12])
         children = float(int(rest[13]) + int(rest[14]))
         comm = raw[open_at + 1 : close_at].decode(errors="replace")
-        return ProcStat(comm, int(rest[1]), own + children, int(rest[19]),
-                        int(rest[21]) * PAGE_SIZE, children)  # fmt: skip
+        return ProcStat(
+            comm, int(rest[1]), own + children, int(rest[19]), int(rest[21]) * PAGE_SIZE, children
+        )
     except ValueError:
         return None
 

@@ -104,9 +104,18 @@ def _usage_of(att: Attribution, root: Path, pid: int, scope: str, warn: Any) -> 
     return tree_usage
 
 
-def attribute(att: Attribution, scope: str, policy: str | None, components: dict[str, Any],
-              root: Path, pid: int, machine_cpus: int, idle_w: dict[str, float],
-              shared: dict[str, Any] | None, warn: Any) -> bool:  # fmt: skip
+def attribute(
+    att: Attribution,
+    scope: str,
+    policy: str | None,
+    components: dict[str, Any],
+    root: Path,
+    pid: int,
+    machine_cpus: int,
+    idle_w: dict[str, float],
+    shared: dict[str, Any] | None,
+    warn: Any,
+) -> bool:
     """Wrap the CPU, RAM and platform meters of ``components`` so that they charge the job.
     False (said once) where /proc cannot tell a process's share: the machine is measured."""
     from ..meters.procfs import cpu_busy_total
@@ -129,8 +138,15 @@ def attribute(att: Attribution, scope: str, policy: str | None, components: dict
             held = len(os.sched_getaffinity(pid)) if str(root) == "/" else machine_cpus
         except (AttributeError, OSError):
             held = machine_cpus
-    att.shares = Shares(root, usage, att.idle_policy, float(held), machine_cpus,
-                        att.placement.memory_allocated_bytes, shared)  # fmt: skip
+    att.shares = Shares(
+        root,
+        usage,
+        att.idle_policy,
+        float(held),
+        machine_cpus,
+        att.placement.memory_allocated_bytes,
+        shared,
+    )
     for name in SHARED_COMPONENTS:
         comp = components.get(name)
         if comp is None or not comp.meters:

@@ -53,9 +53,17 @@ class Shares:
     first wrapped meter read in an update computes the interval, the others find it there.
     """
 
-    def __init__(self, root: Path, usage: Usage, policy: str, cpus_held: float,
-                 machine_cpus: int, memory_held: int | None, shared: dict[str, Any] | None,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        root: Path,
+        usage: Usage,
+        policy: str,
+        cpus_held: float,
+        machine_cpus: int,
+        memory_held: int | None,
+        shared: dict[str, Any] | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.root, self.usage_fn, self.policy = root, usage, policy
         self.cpu_held = max(0.0, min(1.0, cpus_held / max(1, machine_cpus)))
         self.memory_held = memory_held
@@ -140,8 +148,11 @@ class ShareMeter:
     def read(self) -> Reading:
         r = self.inner.read()
         iv = self.shares.current()
-        d_e, d_low, d_high = (r.energy_j - self._last[0], r.low_j - self._last[1],
-                              r.high_j - self._last[2])  # fmt: skip
+        d_e, d_low, d_high = (
+            r.energy_j - self._last[0],
+            r.low_j - self._last[1],
+            r.high_j - self._last[2],
+        )
         self._last = (r.energy_j, r.low_j, r.high_j)
         if d_e > 0:
             use, held = self._shares_of(iv)

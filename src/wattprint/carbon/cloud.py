@@ -183,8 +183,9 @@ def _azure(env: Mapping[str, str]) -> CloudHint | None:
     return _hint(AZURE, region, service, marker, where, "env")
 
 
-def _hint(provider: str, region: str | None, service: str, marker: str, where: str | None,
-          via: str) -> CloudHint:  # fmt: skip
+def _hint(
+    provider: str, region: str | None, service: str, marker: str, where: str | None, via: str
+) -> CloudHint:
     detail = f"{service} ({marker})"
     detail += f", region {region} from {where}" if region else ", region unknown"
     return CloudHint(provider, region, detail, via)
@@ -240,8 +241,11 @@ def _aws_metadata(base: str, deadline: float) -> str | None:
 
 
 def _gcp_metadata(base: str, deadline: float) -> str | None:
-    text, headers = _fetch(f"{base.rstrip('/')}/computeMetadata/v1/instance/zone",
-                           {"Metadata-Flavor": "Google"}, deadline - time.monotonic())  # fmt: skip
+    text, headers = _fetch(
+        f"{base.rstrip('/')}/computeMetadata/v1/instance/zone",
+        {"Metadata-Flavor": "Google"},
+        deadline - time.monotonic(),
+    )
     flavour = {k.lower(): v for k, v in headers.items()}.get("metadata-flavor", "")
     if flavour.strip().lower() != "google":  # something else answered on that address
         return None
@@ -269,8 +273,9 @@ _WHERE = {
 }
 
 
-def from_metadata(endpoints: Mapping[str, str] | None = None,
-                  budget_s: float = METADATA_BUDGET_S) -> CloudHint | None:  # fmt: skip
+def from_metadata(
+    endpoints: Mapping[str, str] | None = None, budget_s: float = METADATA_BUDGET_S
+) -> CloudHint | None:
     """Ask the providers' instance metadata services, concurrently, for at most ``budget_s``.
 
     ``endpoints`` maps ``aws``/``gcp``/``azure`` to a base URL (default: all three at

@@ -242,8 +242,10 @@ def _merge(
         return replace(offline, notes=(*offline.notes, f"{note}; the typical day is used"))
     notes = [f"{name} publishes no uncertainty: its periods' bounds are the value itself"]
     if covered_until < end and marginal:
-        notes.append(f"no marginal forecast after {covered_until.isoformat()} (the provider's "
-                     "horizon): later windows are not considered")  # fmt: skip
+        notes.append(
+            f"no marginal forecast after {covered_until.isoformat()} (the provider's "
+            "horizon): later windows are not considered"
+        )
     elif covered_until < end:
         out += _slice(offline, covered_until, end)
         notes.append(f"after {covered_until.isoformat()} (the provider's horizon) the typical day")

@@ -60,8 +60,14 @@ def parse(data: Any, url: str = DEFAULT_URL) -> GeoIP:
         reason = data.get("reason") or data.get("message") or "error"
         raise GeoIPError(f"the service answered with an error ({reason})")
     code = None
-    for key in ("country_code3", "country_code_iso3", "country_code", "country_iso",
-                "countryCode", "country"):  # fmt: skip
+    for key in (
+        "country_code3",
+        "country_code_iso3",
+        "country_code",
+        "country_iso",
+        "countryCode",
+        "country",
+    ):
         value = data.get(key)
         if isinstance(value, str) and value.strip():
             code = value.strip()

@@ -120,8 +120,9 @@ def _annual(
     others: list[float],
 ) -> Intensity:
     low, high = _annual_bounds(value, key, others)
-    return Intensity(value, min(low, value), max(high, value), kind, zone, year, source, basis,
-                     license)  # fmt: skip
+    return Intensity(
+        value, min(low, value), max(high, value), kind, zone, year, source, basis, license
+    )
 
 
 def _exact(
@@ -187,8 +188,17 @@ def annual(location: Location) -> Intensity:
         )
     if location.country:
         row = countries.lookup(location.country)
-        return _annual(row.intensity_g_per_kwh, COUNTRY, row.iso3, row.year, row.source,
-                       row.basis, row.license, key=None, others=[])  # fmt: skip
+        return _annual(
+            row.intensity_g_per_kwh,
+            COUNTRY,
+            row.iso3,
+            row.year,
+            row.source,
+            row.basis,
+            row.license,
+            key=None,
+            others=[],
+        )
     return _world()
 
 

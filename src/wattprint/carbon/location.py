@@ -112,8 +112,9 @@ def _provider(name: str) -> str:
     found = tables.normalise_provider(name.strip())
     if found is None:
         known = sorted({r.provider for r in tables.cloud_regions()})
-        raise ValueError(f"cloud_provider {name!r} is not one wattprint knows (allowed: "
-                         f"{', '.join(known)})")  # fmt: skip
+        raise ValueError(
+            f"cloud_provider {name!r} is not one wattprint knows (allowed: {', '.join(known)})"
+        )
     return found
 
 
@@ -133,19 +134,25 @@ def resolve_cloud(provider: str | None, region: str) -> CloudRegion:
         shown = ", ".join(regions[:6]) + (
             f", ... ({len(regions)} in all)" if len(regions) > 6 else ""
         )
-        raise ValueError(f"cloud_region {region!r} is not a {canonical} region wattprint knows; "
-                         f"{hint}valid {canonical} regions: {shown}")  # fmt: skip
+        raise ValueError(
+            f"cloud_region {region!r} is not a {canonical} region wattprint knows; "
+            f"{hint}valid {canonical} regions: {shown}"
+        )
     rows = [r for r in tables.cloud_regions() if r.region.lower() == text.lower()]
     if len(rows) == 1:
         return rows[0]
     if len(rows) > 1:
         providers = ", ".join(sorted(r.provider for r in rows))
-        raise ValueError(f"cloud_region {region!r} exists at several providers ({providers}): "
-                         "set cloud_provider too")  # fmt: skip
+        raise ValueError(
+            f"cloud_region {region!r} exists at several providers ({providers}): "
+            "set cloud_provider too"
+        )
     close = close_matches(text.lower(), sorted({r.region for r in tables.cloud_regions()}))
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise ValueError(f"cloud_region {region!r} is not a region wattprint knows; set "
-                     f"cloud_provider (aws, gcp, azure, ...) and cloud_region{hint}")  # fmt: skip
+    raise ValueError(
+        f"cloud_region {region!r} is not a region wattprint knows; set "
+        f"cloud_provider (aws, gcp, azure, ...) and cloud_region{hint}"
+    )
 
 
 def _country_of(code: str | None) -> str | None:
@@ -207,9 +214,15 @@ def _coordinates(latitude: Any, longitude: Any, what: str = "") -> tuple[float, 
 # -- step 1: explicit settings -------------------------------------------------------------------
 
 
-def _explicit(country: str | None, region: str | None, zone: str | None,
-              cloud_provider: str | None, cloud_region: str | None, latitude: Any,
-              longitude: Any) -> Location | None:  # fmt: skip
+def _explicit(
+    country: str | None,
+    region: str | None,
+    zone: str | None,
+    cloud_provider: str | None,
+    cloud_region: str | None,
+    latitude: Any,
+    longitude: Any,
+) -> Location | None:
     iso3 = None
     if country is not None and str(country).strip():
         try:
@@ -241,8 +254,10 @@ def _explicit(country: str | None, region: str | None, zone: str | None,
         claims.append((f"region {region!r} ({by_region.key})", by_region.country))
     if len({c for _, c in claims}) > 1:
         said = [what if what == f"country {c}" else f"{what} is in {c}" for what, c in claims]
-        raise ValueError(f"the location settings contradict each other: {', but '.join(said)}; "
-                         "set only one of them, or ones that agree")  # fmt: skip
+        raise ValueError(
+            f"the location settings contradict each other: {', but '.join(said)}; "
+            "set only one of them, or ones that agree"
+        )
     if not claims and coords is None:
         return None
 
@@ -266,8 +281,10 @@ def _explicit(country: str | None, region: str | None, zone: str | None,
                 chosen = near
                 country_iso3 = country_iso3 or near.country
                 within = f" in {country_iso3}" if claims else ""
-                parts.append(f"{lat:g}, {lon:g} -> nearest zone{within} {near.key} "
-                             "(approximate: by zone centre)")  # fmt: skip
+                parts.append(
+                    f"{lat:g}, {lon:g} -> nearest zone{within} {near.key} "
+                    "(approximate: by zone centre)"
+                )
             else:
                 parts.append(f"{lat:g}, {lon:g}: no zone near")
     elif cloud is not None:
@@ -350,8 +367,10 @@ def locate(
         if answer is not None:
             hint = answer
         else:
-            notes.append(f"no instance metadata service answered within "
-                         f"{cloud.METADATA_BUDGET_S * 1000:.0f} ms")  # fmt: skip
+            notes.append(
+                f"no instance metadata service answered within "
+                f"{cloud.METADATA_BUDGET_S * 1000:.0f} ms"
+            )
     carried: dict[str, Any] = {"cloud_provider": provider}
     if hint is not None:
         row = tables.cloud_region(hint.provider, hint.region) if hint.region else None
@@ -383,16 +402,28 @@ def locate(
             iso3 = where.country or (near.country if near is not None else None)
         else:
             iso3 = where.country
-        return Location(country=iso3, region=where.region, zone=key, latitude=where.latitude,
-                        longitude=where.longitude, source=SITE, detail=_join(where.label, note),
-                        **carried)  # fmt: skip
+        return Location(
+            country=iso3,
+            region=where.region,
+            zone=key,
+            latitude=where.latitude,
+            longitude=where.longitude,
+            source=SITE,
+            detail=_join(where.label, note),
+            **carried,
+        )
 
     # 4. the machine's timezone.
     tz = machine_timezone(root, env)
     iso3 = country_of_timezone(tz) if tz else None
     if iso3:
-        return Location(country=iso3, zone=zone_of_timezone(tz or "", iso3), source=TIMEZONE,
-                        detail=_join(tz, note), **carried)  # fmt: skip
+        return Location(
+            country=iso3,
+            zone=zone_of_timezone(tz or "", iso3),
+            source=TIMEZONE,
+            detail=_join(tz, note),
+            **carried,
+        )
 
     # 5. IP geolocation (opt-in).
     if ip_geolocation:
@@ -411,10 +442,15 @@ def locate(
                     if near is not None and near.key.upper() != iso2_of(got.country)
                     else None
                 )
-            return Location(country=got.country, zone=key, latitude=got.latitude,
-                            longitude=got.longitude, source=IP,
-                            detail=_join(f"IP geolocation via {got.url}", tz, note),
-                            **carried)  # fmt: skip
+            return Location(
+                country=got.country,
+                zone=key,
+                latitude=got.latitude,
+                longitude=got.longitude,
+                source=IP,
+                detail=_join(f"IP geolocation via {got.url}", tz, note),
+                **carried,
+            )
 
     # 6. nowhere: the world average.
     return Location(source=WORLD, detail=_join(tz, note), **carried)
@@ -427,21 +463,24 @@ def describe_assumption(location: Location) -> str | None:
         return None
     code = location.country or "FRA"
     key = location.zone or "US-CAL-CISO"
-    fix = (f'set country="{code}" (or WATTPRINT_COUNTRY={code}; ISO-3, ISO-2 or name), or a '
-           f'grid zone with zone="{key}" (WATTPRINT_ZONE={key})')  # fmt: skip
+    fix = (
+        f'set country="{code}" (or WATTPRINT_COUNTRY={code}; ISO-3, ISO-2 or name), or a '
+        f'grid zone with zone="{key}" (WATTPRINT_ZONE={key})'
+    )
     where = f"{location.country_name or location.country} ({location.country})"
     if location.zone:
         where += f", grid zone {location.zone}"
     detail = f" ({location.detail})" if location.detail else ""
     if location.source == SITE:
-        return (f"Location from the site file{detail}: {where}. If this run is elsewhere, "
-                f"{fix}.")  # fmt: skip
+        return f"Location from the site file{detail}: {where}. If this run is elsewhere, {fix}."
     if location.source == TIMEZONE:
         how = f"from the machine's timezone{detail}"
     elif location.source == IP:
         how = f"from the public IP address{detail}, which shows the network exit, not the machine"
     else:
         why = f" ({location.detail})" if location.detail else ""
-        return (f"No location set and none found{why}: using the world average, the widest "
-                f"uncertainty there is. To use the right grid, {fix}.")  # fmt: skip
+        return (
+            f"No location set and none found{why}: using the world average, the widest "
+            f"uncertainty there is. To use the right grid, {fix}."
+        )
     return f"No location set: assumed {where} {how}. If the code runs elsewhere, {fix}."

@@ -162,8 +162,9 @@ def resolve_region(region: str, country: str | None = None) -> Zone:
     if len(matches) == 1:
         return resolve_zone(next(iter(matches)))
     if len(matches) > 1:
-        options = "; ".join(f"{label} ({key}, country={iso3!r})" for key, label, iso3 in
-                            sorted(matches.values()))  # fmt: skip
+        options = "; ".join(
+            f"{label} ({key}, country={iso3!r})" for key, label, iso3 in sorted(matches.values())
+        )
         raise ValueError(f"region {region!r} is ambiguous: {options}. Set country, or use zone=")
     every = {_fold(label): label for names in index.values() for _, label in names.values()}
     close = [every[c] for c in close_matches(folded, sorted(every))]

@@ -61,8 +61,11 @@ class Site:
         return f"{self.path} ({self.name})" if self.name else str(self.path)
 
 
-def path_for(site_file: str | os.PathLike[str] | None = None, root: Path | None = None,
-             env: Mapping[str, str] | None = None) -> tuple[Path, bool]:  # fmt: skip
+def path_for(
+    site_file: str | os.PathLike[str] | None = None,
+    root: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[Path, bool]:
     """The site file to read and whether it was named (True) or is the default location."""
     env = os.environ if env is None else env
     if site_file:
@@ -74,8 +77,12 @@ def path_for(site_file: str | os.PathLike[str] | None = None, root: Path | None 
     return root / DEFAULT_PATH, False
 
 
-def find(site_file: str | os.PathLike[str] | None = None, *, root: Path | None = None,
-         env: Mapping[str, str] | None = None) -> Site | None:  # fmt: skip
+def find(
+    site_file: str | os.PathLike[str] | None = None,
+    *,
+    root: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Site | None:
     """The site file in effect, checked; None when none is named and the default is absent."""
     path, named = path_for(site_file, root, env)
     if not named and not path.is_file():
@@ -133,8 +140,12 @@ def read(path: str | os.PathLike[str]) -> Site:
     if "zone" in raw:
         found = tables.zone(raw["zone"])
         if found is None:
-            raise _bad(path, "zone", f"{raw['zone']!r} is not a grid zone wattprint knows "
-                       "(e.g. FR, DE, US-CAL-CISO, CA-ON, AU-NSW)")  # fmt: skip
+            raise _bad(
+                path,
+                "zone",
+                f"{raw['zone']!r} is not a grid zone wattprint knows "
+                "(e.g. FR, DE, US-CAL-CISO, CA-ON, AU-NSW)",
+            )
         zone = found
     if "region" in raw:
         try:
@@ -144,8 +155,12 @@ def read(path: str | os.PathLike[str]) -> Site:
         if zone is None:
             zone = resolved
         elif zone.country != resolved.country:
-            raise _bad(path, "region", f"{raw['region']!r} is in {resolved.country}, but zone "
-                       f"{zone.key} is in {zone.country}")  # fmt: skip
+            raise _bad(
+                path,
+                "region",
+                f"{raw['region']!r} is in {resolved.country}, but zone "
+                f"{zone.key} is in {zone.country}",
+            )
     if zone is not None:
         if country is not None and zone.country != country:
             raise _bad(path, "zone", f"{zone.key} is in {zone.country}, not in country {country}")

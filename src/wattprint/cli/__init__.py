@@ -28,18 +28,30 @@ class _OneLineErrors(TyperGroup):
     an unexpected error is one line and exit 1 rather than a traceback (set
     WATTPRINT_TRACEBACK=1 to see it). ``--help`` and ``--version`` print as usual."""
 
-    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:  # fmt: skip
+    def main(
+        self,
+        args: Any = None,
+        prog_name: Any = None,
+        complete_var: Any = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         try:
-            code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
-                                standalone_mode=False, **extra)  # fmt: skip
+            code = super().main(
+                args=args,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
         except errors.NoArgsIsHelpError as exc:  # bare `wattprint`: the help
             exc.show()
             code = exc.exit_code
         except errors.UsageError as exc:
             path = exc.ctx.command_path if exc.ctx is not None else "wattprint"
-            typer.echo(f"wattprint: {one_line(exc.format_message())} "
-                       f"(see '{path} --help')", err=True)  # fmt: skip
+            typer.echo(
+                f"wattprint: {one_line(exc.format_message())} (see '{path} --help')", err=True
+            )
             code = 2
         except errors.ClickException as exc:
             typer.echo(f"wattprint: {one_line(exc.format_message())}", err=True)
@@ -51,8 +63,11 @@ class _OneLineErrors(TyperGroup):
             if os.environ.get("WATTPRINT_TRACEBACK"):
                 raise
             what = f"{type(exc).__name__}: {one_line(str(exc))}"
-            typer.echo(f"wattprint: internal error, {what} (please report it; "
-                       "WATTPRINT_TRACEBACK=1 shows where)", err=True)  # fmt: skip
+            typer.echo(
+                f"wattprint: internal error, {what} (please report it; "
+                "WATTPRINT_TRACEBACK=1 shows where)",
+                err=True,
+            )
             code = 1
         if not standalone_mode:
             return code
@@ -136,9 +151,12 @@ LogRecords = Annotated[bool | None, typer.Option("--log-records", help="one log 
 CommandArgs = Annotated[list[str] | None, typer.Argument(help="the command and its arguments")]
 JsonFile = Annotated[
     Path | None,
-    typer.Option("--json", metavar="FILE",
-                 help="also write the summary as JSON to FILE (e.g. /dev/fd/3 for a descriptor)"),
-]  # fmt: skip
+    typer.Option(
+        "--json",
+        metavar="FILE",
+        help="also write the summary as JSON to FILE (e.g. /dev/fd/3 for a descriptor)",
+    ),
+]
 #: `run` and `wait`: options before the command (or `--`) are wattprint's, and a mistyped one
 #: is an error; everything from the command's name on is the command's, its --help included.
 COMMAND_SETTINGS = {"allow_interspersed_args": False}
@@ -236,7 +254,7 @@ def monitor(
             help="host agent: split the node's energy per process, cgroup, container "
             "or pod on /metrics (needs --prometheus-port)"
         ),
-    ] = None,  # fmt: skip
+    ] = None,
 ) -> None:
     """Monitor the whole machine until Ctrl-C (or --duration), with the same live view."""
     from .run import monitor as run_monitor
@@ -465,8 +483,9 @@ def plan(
     """When (and where) a job emits least: the best start, the same job now, the saving."""
     from .plan import PlanOptions, plan_command
 
-    options = PlanOptions(duration, within, deadline, zone, country, cloud, regions, energy_kwh,
-                          power_w, provider)  # fmt: skip
+    options = PlanOptions(
+        duration, within, deadline, zone, country, cloud, regions, energy_kwh, power_w, provider
+    )
     _friendly_errors(plan_command, options, as_json)
 
 
@@ -499,12 +518,16 @@ def wait(
     """
     from .plan import PlanOptions, wait_command
 
-    options = PlanOptions(duration, within, deadline, zone, country, None, None, energy_kwh,
-                          power_w, provider)  # fmt: skip
+    options = PlanOptions(
+        duration, within, deadline, zone, country, None, None, energy_kwh, power_w, provider
+    )
     tracker_options = _tracker_options(
-        project_name=project_name, experiment_name=experiment_name, output_dir=output_dir,
-        country=country, zone=zone,
-    )  # fmt: skip
+        project_name=project_name,
+        experiment_name=experiment_name,
+        output_dir=output_dir,
+        country=country,
+        zone=zone,
+    )
     _friendly_errors(wait_command, options, list(command or []), tracker_options, below, json_file)
 
 

@@ -30,8 +30,11 @@ def agent_monitor(per: str, duration_s: float | None, options: dict[str, Any]) -
     try:
         agent.start()
         every = agent.tracker.settings.interval_s
-        print(f"wattprint agent: energy per {per} on http://0.0.0.0:{port}/metrics every "
-              f"{every:g} s; Ctrl-C stops", file=sys.stderr)  # fmt: skip
+        print(
+            f"wattprint agent: energy per {per} on http://0.0.0.0:{port}/metrics every "
+            f"{every:g} s; Ctrl-C stops",
+            file=sys.stderr,
+        )
         agent.run(every, stop, duration_s)
     finally:
         for sig, handler in previous.items():

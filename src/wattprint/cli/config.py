@@ -193,8 +193,11 @@ def edit(text: str, changes: Mapping[str, str | None], path: Path) -> str:
             if kind == "option" and option is not None:
                 spans[option] = i
     out: list[str] = []
-    added = [f"{name} = {value}".rstrip() + newline for name, value in changes.items()
-             if value is not None and name not in spans]  # fmt: skip
+    added = [
+        f"{name} = {value}".rstrip() + newline
+        for name, value in changes.items()
+        if value is not None and name not in spans
+    ]
     for i, line in enumerate(lines):
         section, option, kind = scan[i]
         if section == SECTION and option in changes and kind in ("option", "cont"):
@@ -378,8 +381,9 @@ def _show(console: Any, target: _Target, found: Explanation) -> None:
     console.print(f"Edits go to [bold]{escape(str(target.path))}[/]{state} ({other}).")
 
 
-def _notes(target: _Target, changes: Mapping[str, str | None], env: Mapping[str, str],
-           cwd: Path) -> None:  # fmt: skip
+def _notes(
+    target: _Target, changes: Mapping[str, str | None], env: Mapping[str, str], cwd: Path
+) -> None:
     """After a write: what overrides what was just set, what an unset falls back to."""
     found = explain(env=env, cwd=cwd)
     err = sys.stderr
@@ -391,14 +395,20 @@ def _notes(target: _Target, changes: Mapping[str, str | None], env: Mapping[str,
             where = s.origin
             if _layer(s.origin) == "environment":
                 where = f"WATTPRINT_{name.upper()} in the environment"
-            print(f"note: {where} overrides the value you just set; in effect: "
-                  f"{name} = {_source_text(s)}", file=err)  # fmt: skip
+            print(
+                f"note: {where} overrides the value you just set; in effect: "
+                f"{name} = {_source_text(s)}",
+                file=err,
+            )
         elif value is None and s.origin != "default":
             print(f"note: {name} still comes from {s.origin}: {_source_text(s)}", file=err)
         if value and name in SECRETS and target.scope == "project":
             hint = f"consider --global or WATTPRINT_{name.upper()}"
-            print(f"note: {name} is a secret and {target.path} is a project file, often "
-                  f"committed; {hint}", file=err)  # fmt: skip
+            print(
+                f"note: {name} is a secret and {target.path} is a project file, often "
+                f"committed; {hint}",
+                file=err,
+            )
     for problem in found.problems:
         print(f"warning: {problem}", file=err)
 
@@ -413,8 +423,7 @@ def _apply(target: _Target, changes: Mapping[str, str | None]) -> list[str]:
     return changed
 
 
-def config(sets: list[str], unsets: list[str], global_: bool, as_json: bool,
-           no_input: bool) -> int:  # fmt: skip
+def config(sets: list[str], unsets: list[str], global_: bool, as_json: bool, no_input: bool) -> int:
     env, cwd = os.environ, Path.cwd()
     target = _Target(global_, env, cwd)
     if sets or unsets:
@@ -427,8 +436,10 @@ def config(sets: list[str], unsets: list[str], global_: bool, as_json: bool,
             elif value is None:
                 print(f"{target.path}: removed {name}", file=sys.stderr if as_json else sys.stdout)
             else:
-                print(f"{target.path}: {name} = {_shown(name, value)}",
-                      file=sys.stderr if as_json else sys.stdout)  # fmt: skip
+                print(
+                    f"{target.path}: {name} = {_shown(name, value)}",
+                    file=sys.stderr if as_json else sys.stdout,
+                )
         _notes(target, {n: changes[n] for n in changed}, env, cwd)
         if as_json:
             data = _data(target, explain(env=env, cwd=cwd))
@@ -519,8 +530,7 @@ def _interactive(target: _Target, found: Explanation, env: Mapping[str, str], cw
 _KEEP: Any = object()
 
 
-def _ask(console: Any, name: str, target: _Target, source: Source,
-         env: Mapping[str, str]) -> Any:  # fmt: skip
+def _ask(console: Any, name: str, target: _Target, source: Source, env: Mapping[str, str]) -> Any:
     """One setting's answer: the text to write, None to remove it from the file, or _KEEP."""
     from rich.markup import escape
 

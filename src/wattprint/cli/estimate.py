@@ -68,14 +68,20 @@ def _render(data: dict[str, Any]) -> None:
             f"({t['saving_pct']:.0f} %); `wattprint plan` for details"
         )
     if data["elsewhere"]:
-        table = Table(title="The same job in the provider's lowest-carbon regions",
-                      title_justify="left")  # fmt: skip
+        table = Table(
+            title="The same job in the provider's lowest-carbon regions", title_justify="left"
+        )
         for column in ("region", "PUE", "g/kWh", "CO2eq", "vs here"):
             table.add_column(column, justify="left" if column == "region" else "right")
         for o in data["elsewhere"]:
             ratio = o["kg"] / c["kg"] if c["kg"] else 0
-            table.add_row(o["label"], f"{o['pue']:g}", units.number(o["intensity_g_per_kwh"]),
-                          units.mass(o["kg"]), f"{ratio:.0%}")  # fmt: skip
+            table.add_row(
+                o["label"],
+                f"{o['pue']:g}",
+                units.number(o["intensity_g_per_kwh"]),
+                units.mass(o["kg"]),
+                f"{ratio:.0%}",
+            )
         console.print(table)
 
 

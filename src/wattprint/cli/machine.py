@@ -69,8 +69,9 @@ def detect(as_json: bool) -> int:
     table = Table(title="Meters", title_justify="left")
     for column in ("component", "source", "", "why"):
         table.add_column(column)
-    nothing = [{"name": "-", "chosen": False, "usable": False, "reason": "nothing to try",
-                "fix": None}]  # fmt: skip
+    nothing = [
+        {"name": "-", "chosen": False, "usable": False, "reason": "nothing to try", "fix": None}
+    ]
     for name, c in data["components"].items():
         for i, p in enumerate(c["tried"] or nothing):
             if p["chosen"]:
@@ -97,8 +98,14 @@ def detect(as_json: bool) -> int:
     return 0
 
 
-def intensity(country: str | None, zone: str | None, cloud: str | None, region: str | None,
-              at: str | None, as_json: bool) -> int:  # fmt: skip
+def intensity(
+    country: str | None,
+    zone: str | None,
+    cloud: str | None,
+    region: str | None,
+    at: str | None,
+    as_json: bool,
+) -> int:
     from ..carbon.context import setup
     from ..config import load_settings_with
 
@@ -114,8 +121,9 @@ def intensity(country: str | None, zone: str | None, cloud: str | None, region: 
             ) from None
         if when.tzinfo is None:
             raise ValueError(f"--at {at!r} needs a UTC offset, e.g. 2026-01-15T18:00+00:00")
-    settings = load_settings_with({"country": country, "zone": zone, "cloud_provider": cloud,
-                              "cloud_region": region})  # fmt: skip
+    settings = load_settings_with(
+        {"country": country, "zone": zone, "cloud_provider": cloud, "cloud_region": region}
+    )
     carbon = setup(settings)  # the tracker's own path: files, WATTPRINT_*, site file, providers
     try:
         location = carbon.location
@@ -130,9 +138,11 @@ def intensity(country: str | None, zone: str | None, cloud: str | None, region: 
         print(json.dumps(data, indent=2))
         return 0
     where = location.zone or location.country or "world"
-    print(f"{units.intensity(it.value)} [{units.number(it.low)} - {units.intensity(it.high)}] "
-          f"for {where} at "
-          f"{when.isoformat(timespec='minutes')}")  # fmt: skip
+    print(
+        f"{units.intensity(it.value)} [{units.number(it.low)} - {units.intensity(it.high)}] "
+        f"for {where} at "
+        f"{when.isoformat(timespec='minutes')}"
+    )
     print(f"  kind: {it.kind}; zone: {it.zone}; year: {it.year or '-'}; basis: {it.basis or '-'}")
     print(f"  source: {it.source}")
     print(f"  location: {location.source}" + (f" ({location.detail})" if location.detail else ""))
@@ -157,9 +167,20 @@ def recover(folder: Path, as_json: bool) -> int:
 
         pass_on_recovered(settings, results, _log.warn_once)
     if as_json:
-        print(json.dumps([{"run_id": r.run_id, "project_name": r.project_name,
-                           "duration_s": r.duration_s, "status": r.status} for r in results],
-                         indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                [
+                    {
+                        "run_id": r.run_id,
+                        "project_name": r.project_name,
+                        "duration_s": r.duration_s,
+                        "status": r.status,
+                    }
+                    for r in results
+                ],
+                indent=2,
+            )
+        )
     elif results:
         for r in results:
             print(f"recovered {r.run_id} ({r.project_name}): {r.duration_s:.1f} s, interrupted")

@@ -128,8 +128,9 @@ def _live(options: PlanOptions, below: float | None) -> Callable[[datetime], flo
     where = locate(zone=options.zone, country=options.country)
 
     def current(moment: datetime) -> float | None:
-        point = forecast(where, moment, moment + timedelta(hours=1), provider=options.provider,
-                         client=client).at(moment)  # fmt: skip
+        point = forecast(
+            where, moment, moment + timedelta(hours=1), provider=options.provider, client=client
+        ).at(moment)
         return None if point is None else point.value
 
     return current
@@ -145,8 +146,9 @@ def _counting_down(
 
     def sleep_and_say(seconds: float) -> None:
         left = max(0, round((until.timestamp() - clock()) / 60))
-        err.write(f"\r  {left // 60} h {left % 60:02d} min left until "
-                  f"{until.strftime('%H:%M')} UTC ")  # fmt: skip
+        err.write(
+            f"\r  {left // 60} h {left % 60:02d} min left until {until.strftime('%H:%M')} UTC "
+        )
         err.flush()
         sleep(seconds)
 
@@ -174,8 +176,10 @@ def wait_command(
 
     err = err or sys.stderr
     if not command:
-        raise ValueError("nothing to run: give the command after --, e.g. wattprint wait "
-                         "--duration 3h -- python train.py")  # fmt: skip
+        raise ValueError(
+            "nothing to run: give the command after --, e.g. wattprint wait "
+            "--duration 3h -- python train.py"
+        )
     from .run import check_json_file
 
     check_json_file(json_file)  # like bad settings: said now, not after hours of waiting
@@ -190,8 +194,13 @@ def wait_command(
         flush=True,
     )
     try:
-        outcome = wait_for(chosen, below=below, current=_live(options, below), clock=clock,
-                           sleep=_counting_down(sleep, clock, chosen.best.start, err))  # fmt: skip
+        outcome = wait_for(
+            chosen,
+            below=below,
+            current=_live(options, below),
+            clock=clock,
+            sleep=_counting_down(sleep, clock, chosen.best.start, err),
+        )
     except KeyboardInterrupt:
         print("wattprint: cancelled while waiting; nothing was run", file=err, flush=True)
         return 130
@@ -199,8 +208,11 @@ def wait_command(
         print(file=err)  # end the countdown line
     tracker.shift = shift_info(chosen, outcome)
     why = "the planned window" if outcome.reason == "window" else f"below {below:g} g/kWh"
-    print(f"wattprint: starting at {outcome.started_at.isoformat(timespec='minutes')} "
-          f"({why})", file=err, flush=True)  # fmt: skip
+    print(
+        f"wattprint: starting at {outcome.started_at.isoformat(timespec='minutes')} ({why})",
+        file=err,
+        flush=True,
+    )
     if run is None:
         from .run import run
     return run(command, tracker_options, json_file, tracker=tracker)

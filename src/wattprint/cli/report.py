@@ -32,12 +32,23 @@ def _table(title: str, columns: tuple[str, ...], numbers: tuple[str, ...]) -> An
     from rich import box
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
-                  padding=0, pad_edge=False)  # fmt: skip
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=0,
+        pad_edge=False,
+    )
     for c in columns:
         figure = c in numbers
-        table.add_column(c, justify="right" if figure else "left", no_wrap=figure,
-                         overflow="ellipsis" if figure else "fold", min_width=len(c))  # fmt: skip
+        table.add_column(
+            c,
+            justify="right" if figure else "left",
+            no_wrap=figure,
+            overflow="ellipsis" if figure else "fold",
+            min_width=len(c),
+        )
     return table
 
 
@@ -60,11 +71,15 @@ def _render(data: dict[str, Any]) -> None:
         rows.append(data["total"])
     for g in rows:
         e, m = g["energy"], g["emissions"]
-        bounds = (f"{_kg(m['low_kg'])} - {_kg(m['high_kg'])}" if m["low_kg"] is not None
-                  else m["bounds"])  # fmt: skip
+        bounds = (
+            f"{_kg(m['low_kg'])} - {_kg(m['high_kg'])}" if m["low_kg"] is not None else m["bounds"]
+        )
         machine = g["machine"]
-        machine_text = (f"{_kwh(machine['energy_kwh'])}, {_kg(machine['emissions_kg'])}"
-                        if machine["energy_kwh"] is not None else "-")  # fmt: skip
+        machine_text = (
+            f"{_kwh(machine['energy_kwh'])}, {_kg(machine['emissions_kg'])}"
+            if machine["energy_kwh"] is not None
+            else "-"
+        )
         it = g["intensity"]
         g_kwh = _g_per_kwh(it["g_per_kwh"])
         methods = "; ".join(f"{c}: {', '.join(v)}" for c, v in g["methods"].items())
@@ -74,9 +89,14 @@ def _render(data: dict[str, Any]) -> None:
             _kwh(e["cpu"]["kwh"]), _kwh(e["gpu"]["kwh"]), _kwh(e["ram"]["kwh"]),
             _kwh(e["total"]["kwh"]), _kg(m["kg"]), g_kwh, style=style,
         )  # fmt: skip
-        how.append(f"  [bold]{escape(g['group'])}[/]: CO2eq bounds {bounds}; whole machine "
-                   f"{machine_text}; intensity " + "; ".join(it["sources"])
-                   + " (" + ", ".join(it["kinds"]) + f"); methods {methods}")  # fmt: skip
+        how.append(
+            f"  [bold]{escape(g['group'])}[/]: CO2eq bounds {bounds}; whole machine "
+            f"{machine_text}; intensity "
+            + "; ".join(it["sources"])
+            + " ("
+            + ", ".join(it["kinds"])
+            + f"); methods {methods}"
+        )
     console.print(table)
     console.print("How it was obtained:")
     for line in how:
@@ -84,8 +104,10 @@ def _render(data: dict[str, Any]) -> None:
     _render_footprint(console, rows, data["total"])
     total = data["total"]
     if total:
-        parts = ["{1}: {0}".format(*units.equivalent(q["amount"], q["unit"], q["label"]))
-                 for q in total["equivalents"]]  # fmt: skip
+        parts = [
+            "{1}: {0}".format(*units.equivalent(q["amount"], q["unit"], q["label"]))
+            for q in total["equivalents"]
+        ]
         console.print("[bold]That is about[/]: " + "; ".join(parts))
         for q in total["equivalents"]:
             note = f" ({q['note']})" if q["note"] else ""
@@ -121,8 +143,13 @@ def _runs_table(groups: list[dict[str, Any]]) -> Any:
     for c in ("run", "project", "experiment", "started (UTC)", "location"):
         table.add_column(c, overflow="fold")
     for g in groups:
-        table.add_row(g["group"], g["project"] or "-", g["experiment"] or "-",
-                      g["start"] or "-", ", ".join(g["locations"]))  # fmt: skip
+        table.add_row(
+            g["group"],
+            g["project"] or "-",
+            g["experiment"] or "-",
+            g["start"] or "-",
+            ", ".join(g["locations"]),
+        )
     return table
 
 
@@ -136,23 +163,32 @@ def _render_footprint(console: Any, groups: list[dict[str, Any]], total: Any) ->
         if e["kg"] is None and not llm["calls"]:
             continue
         m = g["emissions"]
-        local = (f"local: {_kwh(g['energy']['total']['kwh'])}, operational {_kg(m['kg'])}"
-                 f"{_span(m['low_kg'], m['high_kg'])}")  # fmt: skip
+        local = (
+            f"local: {_kwh(g['energy']['total']['kwh'])}, operational {_kg(m['kg'])}"
+            f"{_span(m['low_kg'], m['high_kg'])}"
+        )
         if e["kg"] is not None:
-            local += (f"; embodied {_kg(e['kg'])}{_span(e['low_kg'], e['high_kg'])} "
-                      f"({', '.join(e['methods'])})")  # fmt: skip
+            local += (
+                f"; embodied {_kg(e['kg'])}{_span(e['low_kg'], e['high_kg'])} "
+                f"({', '.join(e['methods'])})"
+            )
         elif e["unknown_runs"]:
             local += "; embodied unknown"
         style = "bold" if g is total else ""
         name = f"[{style}]{g['group']}[/]" if style else g["group"]
         console.print(f"{name}: {local}")
         if llm["calls"]:
-            console.print(f"  remote (LLM calls, EcoLogits): {llm['calls']} call(s), "
-                          f"{_kwh(llm['energy_kwh'])}"
-                          f"{_span(llm['energy_low_kwh'], llm['energy_high_kwh'], _kwh)}, "
-                          f"{_kg(llm['kg'])}{_span(llm['low_kg'], llm['high_kg'])}"
-                          + (f"; {llm['unknown_runs']} run(s) with calls not estimated"
-                             if llm["unknown_runs"] else ""))  # fmt: skip
+            console.print(
+                f"  remote (LLM calls, EcoLogits): {llm['calls']} call(s), "
+                f"{_kwh(llm['energy_kwh'])}"
+                f"{_span(llm['energy_low_kwh'], llm['energy_high_kwh'], _kwh)}, "
+                f"{_kg(llm['kg'])}{_span(llm['low_kg'], llm['high_kg'])}"
+                + (
+                    f"; {llm['unknown_runs']} run(s) with calls not estimated"
+                    if llm["unknown_runs"]
+                    else ""
+                )
+            )
     models = (total or (groups[0] if groups else {})).get("footprint", {}).get("llm", {})
     if models.get("per_model"):
         console.print(_models_table(models["per_model"]))
@@ -173,16 +209,28 @@ def _models_table(per_model: dict[str, dict[str, Any]]) -> Any:
 
     table = Table(title="LLM calls by model (remote, EcoLogits)", title_justify="left")
     for c in ("model", "calls", "unestimated", "tokens in/out", "energy", "CO2e", "note"):
-        table.add_column(c, justify="left" if c in ("model", "note") else "right",
-                         overflow="fold")  # fmt: skip
+        table.add_column(c, justify="left" if c in ("model", "note") else "right", overflow="fold")
     for key, m in per_model.items():
-        energy = (f"{_kwh(m['energy_kwh'])}{_span(m['energy_low_kwh'], m['energy_high_kwh'], _kwh)}"
-                  if m["energy_kwh"] is not None else "unknown")  # fmt: skip
-        co2 = (f"{_kg(m['emissions_kg'])}{_span(m['emissions_low_kg'], m['emissions_high_kg'])}"
-               if m["emissions_kg"] is not None else "unknown")  # fmt: skip
+        energy = (
+            f"{_kwh(m['energy_kwh'])}{_span(m['energy_low_kwh'], m['energy_high_kwh'], _kwh)}"
+            if m["energy_kwh"] is not None
+            else "unknown"
+        )
+        co2 = (
+            f"{_kg(m['emissions_kg'])}{_span(m['emissions_low_kg'], m['emissions_high_kg'])}"
+            if m["emissions_kg"] is not None
+            else "unknown"
+        )
         tokens = f"{tokens_text(m['input_tokens'])}/{tokens_text(m['output_tokens'])}"
-        table.add_row(key, str(m["calls"]), str(m["unknown_calls"]), tokens, energy, co2,
-                      "; ".join(m["notes"]))  # fmt: skip
+        table.add_row(
+            key,
+            str(m["calls"]),
+            str(m["unknown_calls"]),
+            tokens,
+            energy,
+            co2,
+            "; ".join(m["notes"]),
+        )
     return table
 
 
@@ -191,21 +239,25 @@ def render_sci(data: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"SCI by {data['by']} (GSF SCI 1.1: (E x I + M) per R)",
-                  title_justify="left")  # fmt: skip
+    table = Table(
+        title=f"SCI by {data['by']} (GSF SCI 1.1: (E x I + M) per R)", title_justify="left"
+    )
     for c in ("group", "E x I", "M (embodied)", "LLM (remote)", "R", "SCI", "bounds"):
         table.add_column(c, justify="left" if c in ("group", "R") else "right", overflow="fold")
     for g in data["groups"]:
         s = g["footprint"]["sci"]
-        score = (f"{s['g_per_unit']:.4g} g/{s['functional_unit']}"
-                 if s["g_per_unit"] is not None else "?")  # fmt: skip
+        score = (
+            f"{s['g_per_unit']:.4g} g/{s['functional_unit']}"
+            if s["g_per_unit"] is not None
+            else "?"
+        )
         low, high = s["low_g_per_unit"], s["high_g_per_unit"]
-        bounds = (f"{_g(low)} - {_g(high)}" if s["g_per_unit"] is not None
-                  else s["note"] or "-")  # fmt: skip
+        bounds = f"{_g(low)} - {_g(high)}" if s["g_per_unit"] is not None else s["note"] or "-"
         units = f"{s['units']:g} x {s['functional_unit']}" if s["units"] else s["note"]
         llm = _kg(s["llm_kg"]) if s["llm_kg"] is not None else "-"
-        table.add_row(g["group"], _kg(s["operational_kg"]), _kg(s["embodied_kg"]), llm, units,
-                      score, bounds)  # fmt: skip
+        table.add_row(
+            g["group"], _kg(s["operational_kg"]), _kg(s["embodied_kg"]), llm, units, score, bounds
+        )
     Console().print(table)
 
 

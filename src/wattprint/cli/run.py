@@ -48,8 +48,10 @@ def _status_line(result: RunResult, previous: RunResult | None) -> str:
 def _summary(result: RunResult) -> Any:
     from rich.table import Table
 
-    table = Table(title=f"wattprint: {result.status} after {units.duration(result.duration_s)}",
-                  title_justify="left")  # fmt: skip
+    table = Table(
+        title=f"wattprint: {result.status} after {units.duration(result.duration_s)}",
+        title_justify="left",
+    )
     for column in ("", "energy", "low", "high", "avg power", "method"):
         table.add_column(column, justify="left" if column in ("", "method") else "right")
 
@@ -62,11 +64,24 @@ def _summary(result: RunResult) -> Any:
     for name, c in rows:
         power = "-" if c.power_w is None else units.power(c.power_w)
         table.add_row(name, wh(c.energy_kwh), wh(c.low_kwh), wh(c.high_kwh), power, c.method)
-    table.add_row("total", wh(result.energy_kwh), wh(result.energy_low_kwh),
-                  wh(result.energy_high_kwh), "", "cpu + gpu + ram", style="bold")  # fmt: skip
+    table.add_row(
+        "total",
+        wh(result.energy_kwh),
+        wh(result.energy_low_kwh),
+        wh(result.energy_high_kwh),
+        "",
+        "cpu + gpu + ram",
+        style="bold",
+    )
     if result.machine_energy_kwh is not None:
-        table.add_row("machine", wh(result.machine_energy_kwh), wh(result.machine_energy_low_kwh),
-                      wh(result.machine_energy_high_kwh), "", "+ platform")  # fmt: skip
+        table.add_row(
+            "machine",
+            wh(result.machine_energy_kwh),
+            wh(result.machine_energy_low_kwh),
+            wh(result.machine_energy_high_kwh),
+            "",
+            "+ platform",
+        )
     return table
 
 
@@ -79,9 +94,11 @@ def print_summary(console: Any, result: RunResult, csv_path: Path | None) -> Non
         return
     it = result.intensity
     where = f"rows in {_shown_path(csv_path)}" if csv_path else "no rows saved"
-    console.print(f"CO2eq {mass_text(result.emissions_kg)} [{mass_text(result.emissions_low_kg)}"
-                  f" - {mass_text(result.emissions_high_kg)}] at {units.intensity(it.value)} "
-                  f"({it.zone}, {it.kind}); {where}")  # fmt: skip
+    console.print(
+        f"CO2eq {mass_text(result.emissions_kg)} [{mass_text(result.emissions_low_kg)}"
+        f" - {mass_text(result.emissions_high_kg)}] at {units.intensity(it.value)} "
+        f"({it.zone}, {it.kind}); {where}"
+    )
 
 
 def check_json_file(path: Path | None) -> None:
@@ -89,8 +106,10 @@ def check_json_file(path: Path | None) -> None:
     if path is None:
         return
     if str(path).startswith("-"):  # `--json -- cmd`: the option took the next word as its file
-        raise ValueError(f"--json needs the file to write the summary to, e.g. --json "
-                         f"summary.json (got {str(path)!r})")  # fmt: skip
+        raise ValueError(
+            f"--json needs the file to write the summary to, e.g. --json "
+            f"summary.json (got {str(path)!r})"
+        )
     if path.is_dir():
         raise ValueError(f"--json {path}: is a folder; name the file to write the summary to")
     if not path.absolute().parent.is_dir():
@@ -108,9 +127,11 @@ def write_json(result: RunResult, path: Path) -> None:
 
 
 def run(
-    command: list[str], options: dict[str, Any], json_file: Path | None = None,
+    command: list[str],
+    options: dict[str, Any],
+    json_file: Path | None = None,
     tracker: Any = None,
-) -> int:  # fmt: skip
+) -> int:
     """Run ``command`` under a tracker (``tracker``, or one built from ``options``); return the
     child's exit code. ``json_file``: where the summary goes as JSON as well."""
     from rich.console import Console
@@ -177,8 +198,9 @@ def _live_line(with_relay: bool) -> tuple[live.LiveLine | None, live.Relay | Non
         return None, None
 
 
-def _supervise(child: subprocess.Popen, tracker: Any, line: live.LiveLine | None,
-               relay: live.Relay | None) -> tuple[int, list[int]]:  # fmt: skip
+def _supervise(
+    child: subprocess.Popen, tracker: Any, line: live.LiveLine | None, relay: live.Relay | None
+) -> tuple[int, list[int]]:
     """Wait for the child, forwarding Ctrl-C and SIGTERM to it and copying its output."""
     received: list[int] = []
 

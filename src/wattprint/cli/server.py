@@ -24,9 +24,11 @@ app.add_typer(users)
 
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option(help="sqlite:///PATH or postgresql+psycopg://USER:PASS@HOST/DB "
-                      "(default: server_database_url, else SQLite in your data folder)"),
-]  # fmt: skip
+    typer.Option(
+        help="sqlite:///PATH or postgresql+psycopg://USER:PASS@HOST/DB "
+        "(default: server_database_url, else SQLite in your data folder)"
+    ),
+]
 
 
 def _group_url(ctx: typer.Context, given: str | None) -> str | None:
@@ -36,11 +38,17 @@ def _group_url(ctx: typer.Context, given: str | None) -> str | None:
 def _settings(**given: Any) -> Any:
     from importlib.util import find_spec
 
-    missing = [m for m in ("fastapi", "sqlalchemy", "alembic", "uvicorn", "argon2", "platformdirs")
-               if find_spec(m) is None]  # fmt: skip
+    missing = [
+        m
+        for m in ("fastapi", "sqlalchemy", "alembic", "uvicorn", "argon2", "platformdirs")
+        if find_spec(m) is None
+    ]
     if missing:
-        typer.echo(f"wattprint: the server needs its extra ({', '.join(missing)} missing): "
-                   "pip install 'wattprint[server]'", err=True)  # fmt: skip
+        typer.echo(
+            f"wattprint: the server needs its extra ({', '.join(missing)} missing): "
+            "pip install 'wattprint[server]'",
+            err=True,
+        )
         raise typer.Exit(2)
     from ..server.settings import load_settings
 
@@ -98,20 +106,33 @@ def _serve(settings: Any) -> None:
 
     engine = admin.migrated_engine(settings)
     engine.dispose()
-    typer.echo(f"wattprint server: database {admin.shown_url(settings.url)} "
-               f"(schema {migrate.head()})", err=True)  # fmt: skip
+    typer.echo(
+        f"wattprint server: database {admin.shown_url(settings.url)} (schema {migrate.head()})",
+        err=True,
+    )
     if admin.user_count(settings) == 0:
-        typer.echo("wattprint server: no user yet; create the first one with\n"
-                   "    wattprint server user add you@example.org --admin", err=True)  # fmt: skip
-    typer.echo(f"wattprint server: http://{settings.host}:{settings.port} "
-               f"(API docs at /api/docs)", err=True)  # fmt: skip
+        typer.echo(
+            "wattprint server: no user yet; create the first one with\n"
+            "    wattprint server user add you@example.org --admin",
+            err=True,
+        )
+    typer.echo(
+        f"wattprint server: http://{settings.host}:{settings.port} (API docs at /api/docs)",
+        err=True,
+    )
     # Each worker builds its app from the environment: hand the resolved settings down.
     from ..server.settings import as_environment
 
     os.environ.update(as_environment(settings))
-    uvicorn.run("wattprint.server.app:app_from_env", factory=True, host=settings.host,
-                port=settings.port, workers=settings.workers, log_level="info",
-                server_header=False)  # fmt: skip
+    uvicorn.run(
+        "wattprint.server.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level="info",
+        server_header=False,
+    )
 
 
 @app.command()

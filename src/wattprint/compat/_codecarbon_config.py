@@ -24,14 +24,29 @@ SECTION = "codecarbon"
 ENV_PREFIX = "codecarbon_"
 
 #: Parameters CodeCarbon converts when they come from its configuration (``return_type``).
-BOOLEANS = frozenset({
-    "save_to_file", "save_to_api", "save_to_logger", "save_to_prometheus", "save_to_logfire",
-    "allow_multiple_runs", "force_mode_cpu_load", "rapl_include_dram", "rapl_prefer_psys",
-})  # fmt: skip
-FLOATS = frozenset({
-    "measure_power_secs", "pue", "wue", "force_cpu_power", "force_ram_power",
-    "force_carbon_intensity_g_co2e_kwh",
-})  # fmt: skip
+BOOLEANS = frozenset(
+    {
+        "save_to_file",
+        "save_to_api",
+        "save_to_logger",
+        "save_to_prometheus",
+        "save_to_logfire",
+        "allow_multiple_runs",
+        "force_mode_cpu_load",
+        "rapl_include_dram",
+        "rapl_prefer_psys",
+    }
+)
+FLOATS = frozenset(
+    {
+        "measure_power_secs",
+        "pue",
+        "wue",
+        "force_cpu_power",
+        "force_ram_power",
+        "force_carbon_intensity_g_co2e_kwh",
+    }
+)
 INTEGERS = frozenset({"api_call_interval"})
 
 

@@ -142,8 +142,7 @@ class EmissionsData:
         delta_duration = self.duration - previous_emission.duration
         self.duration = delta_duration
         self.emissions = _minus(self.emissions, previous_emission.emissions)
-        for name in ("cpu_energy", "gpu_energy", "ram_energy", "energy_consumed",
-                     "water_consumed"):  # fmt: skip
+        for name in ("cpu_energy", "gpu_energy", "ram_energy", "energy_consumed", "water_consumed"):
             setattr(self, name, _minus(getattr(self, name), getattr(previous_emission, name)))
         if delta_duration > 0 and self.emissions is not None:
             self.emissions_rate = self.emissions / delta_duration

@@ -18,8 +18,9 @@ from typing import Any
 HOURS_PER_YEAR = 8760.0
 
 
-def charge(rate: dict[str, Any] | None, duration_s: float, share: float | None
-           ) -> tuple[float | None, float | None, float | None]:  # fmt: skip
+def charge(
+    rate: dict[str, Any] | None, duration_s: float, share: float | None
+) -> tuple[float | None, float | None, float | None]:
     """(kg, low, high) for ``duration_s`` of a run using ``share`` of a machine whose embodied
     emissions are ``rate`` (``kg_per_h``, ``low_kg_per_h``, ``high_kg_per_h``). None: unknown."""
     if not rate or share is None or rate.get("kg_per_h") is None:

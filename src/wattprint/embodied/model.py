@@ -91,8 +91,22 @@ def _machine_kg(cpus: int, cores: int, ram_gb: float) -> tuple[float, float, flo
     out = []
     for die_mm2, ram_density, ssd_density, i in picks:
         modules = max(1, math.ceil(ram_gb / MODULE_GB[i]))
-        out.append(server_kg(cpus, cores, die_mm2, ram_gb, modules, ram_density, 1, SSD_GB[i],
-                             ssd_density, 0, PSU_UNITS, PSU_KG[i]))  # fmt: skip
+        out.append(
+            server_kg(
+                cpus,
+                cores,
+                die_mm2,
+                ram_gb,
+                modules,
+                ram_density,
+                1,
+                SSD_GB[i],
+                ssd_density,
+                0,
+                PSU_UNITS,
+                PSU_KG[i],
+            )
+        )
     return out[0], out[1], out[2]
 
 
@@ -146,8 +160,14 @@ def cloud_instance(provider: str, instance_type: str) -> Estimate | None:
     row = table.get("cloud", f"{provider.lower()}:{instance_type}")
     if row is None:
         return None
-    return Estimate(row.value, row.low, row.high, "ccf-instance", row.source,
-                    f"{provider.lower()} {instance_type}: {row.detail}")  # fmt: skip
+    return Estimate(
+        row.value,
+        row.low,
+        row.high,
+        "ccf-instance",
+        row.source,
+        f"{provider.lower()} {instance_type}: {row.detail}",
+    )
 
 
 def archetype(vm_threads: int | None = None, why: str = "") -> Estimate:
@@ -163,8 +183,15 @@ def archetype(vm_threads: int | None = None, why: str = "") -> Estimate:
         + (f" times this VM's {vm_threads} of {ARCHETYPE_THREADS} threads" if share < 1 else "")
         + ". Set cloud_instance_type on a cloud VM for Cloud Carbon Footprint's figure."
     )
-    return Estimate(mid.value * share, low.low * share, high.high * share,
-                    "boavizta-archetype", mid.source, detail, (warning,))  # fmt: skip
+    return Estimate(
+        mid.value * share,
+        low.low * share,
+        high.high * share,
+        "boavizta-archetype",
+        mid.source,
+        detail,
+        (warning,),
+    )
 
 
 def estimate(
@@ -190,8 +217,9 @@ def estimate(
             why = f"cloud_instance_type {instance_type} needs cloud_provider (aws, azure, gcp)"
         return _with_gpus(archetype(threads, why), gpu_models)
     if virtual:
-        return _with_gpus(archetype(threads, "this is a virtual machine and its host is unknown"),
-                          gpu_models)  # fmt: skip
+        return _with_gpus(
+            archetype(threads, "this is a virtual machine and its host is unknown"), gpu_models
+        )
     from ..hardware import find_cpu
 
     spec = find_cpu(cpu_model) if cpu_model else None
@@ -203,14 +231,21 @@ def estimate(
     source = table.get("factor", "cpu_die")
     assert source is not None
     detail = f"{max(1, sockets)} x {spec.model} ({spec.cores} cores), {ram_gb:.0f} GB RAM"
-    return _with_gpus(Estimate(mid, low, high, "boavizta-components", source.source, detail),
-                      gpu_models)  # fmt: skip
+    return _with_gpus(
+        Estimate(mid, low, high, "boavizta-components", source.source, detail), gpu_models
+    )
 
 
 def _with_gpus(base: Estimate, gpu_models: list[str] | dict[str, int]) -> Estimate:
     kg, low, high, named, warnings = _gpus(gpu_models)
     if not named:
         return base
-    return Estimate(base.kg + kg, base.low_kg + low, base.high_kg + high, base.method,
-                    base.source, f"{base.detail}, GPUs: {', '.join(named)}",
-                    base.warnings + tuple(warnings))  # fmt: skip
+    return Estimate(
+        base.kg + kg,
+        base.low_kg + low,
+        base.high_kg + high,
+        base.method,
+        base.source,
+        f"{base.detail}, GPUs: {', '.join(named)}",
+        base.warnings + tuple(warnings),
+    )

@@ -198,7 +198,7 @@ def compute(job: Job) -> dict[str, Any]:
         "power_w": {
             p.name: {"value": p.watts, "low": p.low_w, "high": p.high_w, "how": p.how}
             for p in [*parts[:3], *_summed_gpus(gpu), machine]
-        },  # fmt: skip
+        },
         "hours": job.hours,
         "energy": energy,
         "emissions": emissions,
@@ -207,14 +207,29 @@ def compute(job: Job) -> dict[str, Any]:
     }
 
 
-def _embodied(job: Job, brand: str, sockets: int, threads: int, memory_gb: float,
-              gpus: list[Part], virtual: bool) -> dict[str, Any]:  # fmt: skip
+def _embodied(
+    job: Job,
+    brand: str,
+    sockets: int,
+    threads: int,
+    memory_gb: float,
+    gpus: list[Part],
+    virtual: bool,
+) -> dict[str, Any]:
     """The job's share of the hardware's embodied emissions: the whole machine for its hours."""
     from ..embodied.model import estimate
 
     names = {p.how.split(":")[0]: p.count for p in gpus}  # a model's count, not a list of them
-    found = estimate(brand, sockets, threads, memory_gb, names, virtual=virtual,
-                     cloud_provider=job.cloud, instance_type=job.instance)  # fmt: skip
+    found = estimate(
+        brand,
+        sockets,
+        threads,
+        memory_gb,
+        names,
+        virtual=virtual,
+        cloud_provider=job.cloud,
+        instance_type=job.instance,
+    )
     rate = found.per_hour(job.lifetime_years)
     return {
         "kg": rate["kg_per_h"] * job.hours,
@@ -236,8 +251,9 @@ def _where(job: Job) -> tuple[Any, Any, float, str]:
     from ..carbon.context import setup
     from ..config import load_settings_with
 
-    settings = load_settings_with({"country": job.country, "cloud_provider": job.cloud,
-                              "cloud_region": job.region})  # fmt: skip
+    settings = load_settings_with(
+        {"country": job.country, "cloud_provider": job.cloud, "cloud_region": job.region}
+    )
     carbon = setup(settings)
     try:
         # The PUE's origin in short ("aws us-east-1", "setting pue"); `detect` gives the source.

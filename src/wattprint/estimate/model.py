@@ -213,8 +213,19 @@ def _interp(xs: list[float], ys: list[float], x: float) -> float:
 class MachineCurve:
     """The estimate for one machine at any utilization (build once, evaluate per interval)."""
 
-    __slots__ = ("idle", "full", "model", "cpu_row", "bases", "notes", "_loads", "_below", "_above",
-                 "_memo", "platform_estimated")  # fmt: skip
+    __slots__ = (
+        "idle",
+        "full",
+        "model",
+        "cpu_row",
+        "bases",
+        "notes",
+        "_loads",
+        "_below",
+        "_above",
+        "_memo",
+        "platform_estimated",
+    )
 
     def __init__(
         self,

@@ -117,9 +117,15 @@ class VmCurve:
             machine_w=cpu[0] + ram[0] + rest[0],
             machine_low_w=cpu[1] + ram[1] + rest[1],
             machine_high_w=cpu[2] + ram[2] + rest[2],
-            cpu_w=cpu[0], cpu_low_w=cpu[1], cpu_high_w=cpu[2],
-            ram_w=ram[0], ram_low_w=ram[1], ram_high_w=ram[2],
-            platform_w=p[0], platform_low_w=p[1], platform_high_w=p[2],
+            cpu_w=cpu[0],
+            cpu_low_w=cpu[1],
+            cpu_high_w=cpu[2],
+            ram_w=ram[0],
+            ram_low_w=ram[1],
+            ram_high_w=ram[2],
+            platform_w=p[0],
+            platform_low_w=p[1],
+            platform_high_w=p[2],
             load=u,
             method=METHOD,
             model=self.model,
@@ -128,7 +134,7 @@ class VmCurve:
             ram_basis=self.bases["ram"],
             platform_basis=self.bases["platform"],
             notes=self.notes if platform else (*self.notes, NOT_ESTIMATED),
-        )  # fmt: skip
+        )
 
 
 def guest_curve(cpu_model: str, threads: int, memory_gb: float, virtual: bool) -> Any:

@@ -84,9 +84,13 @@ class WattprintCallback(SessionProperties, Callback):
         self._session.begin()
 
     def on_train_batch_end(
-        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: Any,
+        batch: Any,
         batch_idx: int,
-    ) -> None:  # fmt: skip
+    ) -> None:
         step = trainer.global_step
         every = self.log_every_n_steps or max(1, trainer.log_every_n_steps)
         if step != self._logged_step and step % every == 0:

@@ -36,6 +36,9 @@ def start_collecting(warn: Callable[[str, str], None]) -> Collector | None:
         return None
     if not providers:
         names = ", ".join(package for package, _ in CLIENTS.values())
-        warn("llm:no-client", "track_llm_calls: none of the LLM clients wattprint reads "
-                              f"({names}) is installed, so no call is counted.")  # fmt: skip
+        warn(
+            "llm:no-client",
+            "track_llm_calls: none of the LLM clients wattprint reads "
+            f"({names}) is installed, so no call is counted.",
+        )
     return open_collector()

@@ -39,7 +39,7 @@ def host_of(instance: Any, kwargs: dict[str, Any]) -> str:
         getattr(getattr(instance, "sdk_configuration", None), "server_url", None),  # mistralai
         getattr(
             getattr(getattr(instance, "_api_client", None), "_http_options", None), "base_url", None
-        ),  # google-genai  # fmt: skip
+        ),  # google-genai
         kwargs.get("api_base") or kwargs.get("base_url"),  # litellm
     )
     for url in candidates:
@@ -54,8 +54,9 @@ def host_of(instance: Any, kwargs: dict[str, Any]) -> str:
 class Call:
     """What one call's answer said, read as it passes; recorded once by ``finish``."""
 
-    def __init__(self, provider: str, estimator: str | None, host: str,
-                 kwargs: dict[str, Any]) -> None:  # fmt: skip
+    def __init__(
+        self, provider: str, estimator: str | None, host: str, kwargs: dict[str, Any]
+    ) -> None:
         self.provider = provider  # the client's name in the record
         self.estimator = estimator  # EcoLogits' provider name, for a stream it did not estimate
         self.host = host
@@ -98,8 +99,15 @@ class Call:
             impacts = self.impacts
             if impacts is None:
                 impacts = self._estimate()
-            record(self.provider, self.model or "?", self.host, self.tokens_in, self.tokens_out,
-                   impacts, note)  # fmt: skip
+            record(
+                self.provider,
+                self.model or "?",
+                self.host,
+                self.tokens_in,
+                self.tokens_out,
+                impacts,
+                note,
+            )
         except Exception:  # noqa: S110 - an estimate must never break the call it describes
             pass
 
@@ -110,10 +118,13 @@ class Call:
         from ecologits._ecologits import EcoLogits
         from ecologits.tracers.utils import llm_impacts
 
-        return llm_impacts(provider=self.estimator, model_name=self.model,
-                           output_token_count=self.tokens_out,
-                           request_latency=time.perf_counter() - self.started,
-                           electricity_mix_zone=EcoLogits.config.electricity_mix_zone)  # fmt: skip
+        return llm_impacts(
+            provider=self.estimator,
+            model_name=self.model,
+            output_token_count=self.tokens_out,
+            request_latency=time.perf_counter() - self.started,
+            electricity_mix_zone=EcoLogits.config.electricity_mix_zone,
+        )
 
 
 class Stream:

@@ -10,8 +10,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-TOTALS = ("energy_kwh", "energy_low_kwh", "energy_high_kwh", "emissions_kg", "emissions_low_kg",
-          "emissions_high_kg")  # fmt: skip
+TOTALS = (
+    "energy_kwh",
+    "energy_low_kwh",
+    "energy_high_kwh",
+    "emissions_kg",
+    "emissions_low_kg",
+    "emissions_high_kg",
+)
 COUNTS = ("calls", "unknown_calls", "input_tokens", "output_tokens")
 
 _lock = threading.Lock()
@@ -36,8 +42,16 @@ class Collector:
         self._lock = threading.Lock()
         self._models: dict[str, dict[str, Any]] = {}
 
-    def add(self, provider: str, model: str, host: str, tokens_in: int | None,
-            tokens_out: int | None, impacts: Any, note: str = "") -> None:  # fmt: skip
+    def add(
+        self,
+        provider: str,
+        model: str,
+        host: str,
+        tokens_in: int | None,
+        tokens_out: int | None,
+        impacts: Any,
+        note: str = "",
+    ) -> None:
         energy = _range(getattr(impacts, "energy", None)) if impacts is not None else None
         gwp = _range(getattr(impacts, "gwp", None)) if impacts is not None else None
         if energy is None or gwp is None:
@@ -80,8 +94,14 @@ def _minus(end: Any, start: Any) -> Any:
 
 
 def _empty(provider: str, model: str, host: str) -> dict[str, Any]:
-    return {"provider": provider, "model": model, "host": host, "note": "",
-            **dict.fromkeys(COUNTS, 0), **dict.fromkeys(TOTALS, 0.0)}  # fmt: skip
+    return {
+        "provider": provider,
+        "model": model,
+        "host": host,
+        "note": "",
+        **dict.fromkeys(COUNTS, 0),
+        **dict.fromkeys(TOTALS, 0.0),
+    }
 
 
 def collecting() -> bool:
@@ -96,8 +116,15 @@ def open_collector() -> Collector:
     return collector
 
 
-def record(provider: str, model: str, host: str, tokens_in: int | None, tokens_out: int | None,
-           impacts: Any, note: str = "") -> None:  # fmt: skip
+def record(
+    provider: str,
+    model: str,
+    host: str,
+    tokens_in: int | None,
+    tokens_out: int | None,
+    impacts: Any,
+    note: str = "",
+) -> None:
     """One answered call, into every collecting run."""
     with _lock:
         collectors = list(_collectors)
@@ -105,8 +132,9 @@ def record(provider: str, model: str, host: str, tokens_in: int | None, tokens_o
         collector.add(provider, model, host, tokens_in, tokens_out, impacts, note)
 
 
-def subtract(end: dict[str, dict[str, Any]], start: dict[str, dict[str, Any]]
-             ) -> dict[str, dict[str, Any]]:  # fmt: skip
+def subtract(
+    end: dict[str, dict[str, Any]], start: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
     """The calls made between two snapshots (a task's own calls)."""
     out = {}
     for key, entry in end.items():

@@ -388,5 +388,6 @@ def _probe_open(
     reason = f"{meter.gpu_count} AMD GPU(s) via amdsmi ({meter.method}): " + "; ".join(
         meter.devices
     )
-    return [Probe(name=NAME, component=COMPONENT, usable=True, reason=reason, meter=meter,
-                  notes=notes)]  # fmt: skip
+    return [
+        Probe(name=NAME, component=COMPONENT, usable=True, reason=reason, meter=meter, notes=notes)
+    ]

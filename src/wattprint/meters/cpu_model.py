@@ -64,12 +64,23 @@ def probe(ctx: ProbeContext) -> list[Probe]:
             "set cpu_model, e.g. WATTPRINT_CPU_MODEL='Intel Xeon Platinum 8375C' or "
             "cpu_model = ... in .wattprint.ini; if you know its power, set cpu_power_w.",
         )
-        notes = (f"CPU {info.model!r} {what}: estimated from {info.threads} threads with wider "
-                 "bounds; set cpu_model (or cpu_power_w) to name it",)  # fmt: skip
+        notes = (
+            f"CPU {info.model!r} {what}: estimated from {info.threads} threads with wider "
+            "bounds; set cpu_model (or cpu_power_w) to name it",
+        )
     devices = (f"{row.model} x {info.sockets}" if row else f"unknown CPU, {info.threads} threads",)
     if ctx.cpu_model:
         devices = (f"{devices[0]} (cpu_model set by the user)",)
     meter = LoadMeter(ctx, "cpu", "cpu-model", lambda u: curve.component("cpu", u), devices)
     basis = curve.at(1.0).cpu_basis
-    return [Probe("cpu-model", "cpu", True, f"estimate from utilization: {basis}", None, meter,
-                  notes=notes)]  # fmt: skip
+    return [
+        Probe(
+            "cpu-model",
+            "cpu",
+            True,
+            f"estimate from utilization: {basis}",
+            None,
+            meter,
+            notes=notes,
+        )
+    ]

@@ -17,7 +17,8 @@ def probe(ctx: ProbeContext) -> list[Probe]:
 
     _, curve = machine_model(ctx)
     gb = total_memory_gb(ctx.root)
-    meter = LoadMeter(ctx, "ram", "ram-model", lambda u: curve.component("ram", u),
-                      (f"{gb:.1f} GB installed",))  # fmt: skip
+    meter = LoadMeter(
+        ctx, "ram", "ram-model", lambda u: curve.component("ram", u), (f"{gb:.1f} GB installed",)
+    )
     reason = f"estimate: {curve.at(1.0).ram_basis}"
     return [Probe("ram-model", "ram", True, reason, None, meter)]

@@ -471,5 +471,6 @@ def _probe_open(adapter: NvmlAdapter, ctx: ProbeContext, clock: Callable[[], flo
         METHOD_POWER: "power sampled every second",
     }.get(meter.method, "energy counter where available, power sampling elsewhere")
     reason = f"{meter.gpu_count} NVIDIA GPU(s) via NVML ({how}): " + "; ".join(meter.devices)
-    return [Probe(name=NAME, component=COMPONENT, usable=True, reason=reason, meter=meter,
-                  notes=notes)]  # fmt: skip
+    return [
+        Probe(name=NAME, component=COMPONENT, usable=True, reason=reason, meter=meter, notes=notes)
+    ]

@@ -18,9 +18,13 @@ def probe(ctx: ProbeContext) -> list[Probe]:
     if not curve.platform_estimated:  # a figure not known is not 0 W: the record says None
         reason = curve.at(1.0).platform_basis  # "not estimated: ..."
         return [Probe("platform-model", "platform", False, reason, present=True)]
-    meter = LoadMeter(ctx, "platform", "platform-model",
-                      lambda u: curve.component("platform", u),
-                      ("board, fans, storage, power supply",))  # fmt: skip
+    meter = LoadMeter(
+        ctx,
+        "platform",
+        "platform-model",
+        lambda u: curve.component("platform", u),
+        ("board, fans, storage, power supply",),
+    )
     idle, full = curve.component("platform", 0.0)[0], curve.component("platform", 1.0)[0]
     reason = (
         f"estimate: {idle:.0f} W idle to {full:.0f} W at full load ({curve.at(1.0).platform_basis})"

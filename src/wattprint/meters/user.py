@@ -57,8 +57,13 @@ class UserGpuMeter:
     component = "gpu"
     method = METHOD
 
-    def __init__(self, override: Any, inner: list[Meter], devices: tuple[str, ...],
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        override: Any,
+        inner: list[Meter],
+        devices: tuple[str, ...],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._override = override
         self._inner = inner
         self.devices = devices

@@ -70,8 +70,9 @@ def emissions_over_time(data: dict[str, Any]) -> dict[str, Any] | None:
         rows = [r for r in rows if r["emissions_kg"] is not None]
         if not rows:
             continue
-        bounded = all(r["emissions_low_kg"] is not None and r["emissions_high_kg"] is not None
-                      for r in rows)  # fmt: skip
+        bounded = all(
+            r["emissions_low_kg"] is not None and r["emissions_high_kg"] is not None for r in rows
+        )
         kg = list(accumulate(r["emissions_kg"] for r in rows))
         low = list(accumulate(r["emissions_low_kg"] for r in rows)) if bounded else None
         high = list(accumulate(r["emissions_high_kg"] for r in rows)) if bounded else None
@@ -84,28 +85,55 @@ def emissions_over_time(data: dict[str, Any]) -> dict[str, Any] | None:
         colour = PALETTE[i % len(PALETTE)]
         name = label(group)
         if low is not None and high is not None:
-            band = {"type": "scatter", "x": x, "mode": "lines", "line": {"width": 0},
-                    "legendgroup": name, "showlegend": False, "hoverinfo": "skip"}  # fmt: skip
+            band = {
+                "type": "scatter",
+                "x": x,
+                "mode": "lines",
+                "line": {"width": 0},
+                "legendgroup": name,
+                "showlegend": False,
+                "hoverinfo": "skip",
+            }
             traces.append({**band, "y": [v / factor for v in low], "meta": "low"})
-            traces.append({**band, "y": [v / factor for v in high], "meta": "high",
-                           "fill": "tonexty", "fillcolor": _rgba(colour, 0.18)})  # fmt: skip
-            hover = [f"range {lo / factor:.3g} to {hi / factor:.3g} {unit}"
-                     for lo, hi in zip(low, high, strict=True)]  # fmt: skip
+            traces.append(
+                {
+                    **band,
+                    "y": [v / factor for v in high],
+                    "meta": "high",
+                    "fill": "tonexty",
+                    "fillcolor": _rgba(colour, 0.18),
+                }
+            )
+            hover = [
+                f"range {lo / factor:.3g} to {hi / factor:.3g} {unit}"
+                for lo, hi in zip(low, high, strict=True)
+            ]
         else:
             hover = ["no range: the file has no bounds"] * len(x)
-        traces.append({
-            "type": "scatter", "mode": "lines+markers", "name": name, "legendgroup": name,
-            "x": x, "y": [v / factor for v in kg], "meta": "kg", "line": {"color": colour},
-            "hovertext": hover,
-            "hovertemplate": f"<b>%{{fullData.name}}</b><br>%{{x}} UTC<br>%{{y:.3g}} {unit} "
-                             "so far<br>%{hovertext}<extra></extra>",
-        })  # fmt: skip
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": name,
+                "legendgroup": name,
+                "x": x,
+                "y": [v / factor for v in kg],
+                "meta": "kg",
+                "line": {"color": colour},
+                "hovertext": hover,
+                "hovertemplate": f"<b>%{{fullData.name}}</b><br>%{{x}} UTC<br>%{{y:.3g}} {unit} "
+                "so far<br>%{hovertext}<extra></extra>",
+            }
+        )
     return {
         "units": {"y": [factor, unit]},
         "data": traces,
-        "layout": _layout(420, xaxis=_axis("end of run (UTC)", type="date"),
-                          yaxis=_axis(f"CO2e, cumulative ({unit})", rangemode="tozero")),
-    }  # fmt: skip
+        "layout": _layout(
+            420,
+            xaxis=_axis("end of run (UTC)", type="date"),
+            yaxis=_axis(f"CO2e, cumulative ({unit})", rangemode="tozero"),
+        ),
+    }
 
 
 def energy_by_component(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -124,19 +152,29 @@ def energy_by_component(data: dict[str, Any]) -> dict[str, Any] | None:
         for g in groups:
             unknown = g["energy"][part]["unknown_runs"]
             hover.append(f"unknown in {unknown} of {g['runs']} run(s)" if unknown else "")
-        traces.append({
-            "type": "bar", "name": part, "meta": part, "x": x,
-            "y": [_scaled(v, factor) for v in values], "hovertext": hover,
-            "marker": {"color": PART_COLOURS[part]},
-            "hovertemplate": f"%{{x}}<br>{part}: %{{y:.3g}} {unit}<br>%{{hovertext}}"
-                             "<extra></extra>",
-        })  # fmt: skip
+        traces.append(
+            {
+                "type": "bar",
+                "name": part,
+                "meta": part,
+                "x": x,
+                "y": [_scaled(v, factor) for v in values],
+                "hovertext": hover,
+                "marker": {"color": PART_COLOURS[part]},
+                "hovertemplate": f"%{{x}}<br>{part}: %{{y:.3g}} {unit}<br>%{{hovertext}}"
+                "<extra></extra>",
+            }
+        )
     return {
         "units": {"y": [factor, unit]},
         "data": traces,
-        "layout": _layout(420, barmode="stack", xaxis=_axis(data["by"], type="category"),
-                          yaxis=_axis(f"energy ({unit})")),
-    }  # fmt: skip
+        "layout": _layout(
+            420,
+            barmode="stack",
+            xaxis=_axis(data["by"], type="category"),
+            yaxis=_axis(f"energy ({unit})"),
+        ),
+    }
 
 
 def run_labels(runs: list[dict[str, Any]]) -> list[str]:
@@ -158,13 +196,15 @@ def runs_compared(data: dict[str, Any]) -> dict[str, Any] | None:
         ("y", "energy", "energy_kwh", "energy_low_kwh", "energy_high_kwh", ENERGY, 0),
         ("y2", "CO2e", "emissions_kg", "emissions_low_kg", "emissions_high_kg", MASS, 3),
     )
-    for axis, what, key, lo, hi, scales, colour in rows:  # fmt: skip
+    for axis, what, key, lo, hi, scales, colour in rows:
         factor, unit = _unit([r[hi] if r[hi] is not None else r[key] for r in runs], scales)
         units[axis] = [factor, unit]
         with_range = [i for i, r in enumerate(runs) if None not in (r[key], r[lo], r[hi])]
         without = [i for i, r in enumerate(runs) if r[key] is not None and i not in with_range]
-        for picked, name in ((with_range, f"{what} (bar: low to high)"),
-                             (without, f"{what} (no bounds in the file)")):  # fmt: skip
+        for picked, name in (
+            (with_range, f"{what} (bar: low to high)"),
+            (without, f"{what} (no bounds in the file)"),
+        ):
             if not picked:
                 continue
             trace = {
@@ -192,11 +232,15 @@ def runs_compared(data: dict[str, Any]) -> dict[str, Any] | None:
     return {
         "units": units,
         "data": traces,
-        "layout": _layout(560, barmode="overlay", xaxis=x_axis,
-                          grid={"rows": 2, "columns": 1, "pattern": "coupled"},
-                          yaxis=_axis(f"energy ({units['y'][1]})", rangemode="tozero"),
-                          yaxis2=_axis(f"CO2e ({units['y2'][1]})", rangemode="tozero")),
-    }  # fmt: skip
+        "layout": _layout(
+            560,
+            barmode="overlay",
+            xaxis=x_axis,
+            grid={"rows": 2, "columns": 1, "pattern": "coupled"},
+            yaxis=_axis(f"energy ({units['y'][1]})", rangemode="tozero"),
+            yaxis2=_axis(f"CO2e ({units['y2'][1]})", rangemode="tozero"),
+        ),
+    }
 
 
 def regions(block: dict[str, Any]) -> dict[str, Any] | None:
@@ -215,8 +259,9 @@ def regions(block: dict[str, Any]) -> dict[str, Any] | None:
             bars.append((o["label"] + where, o["kg"], colour, how))
         else:
             how = f"{o['intensity_g_per_kwh']:.4g} g/kWh ({o['year']}); {o['source']}"
-            bars.append((o["label"], o["kg"], "#999999" if o["zone"] == "WORLD" else PALETTE[5],
-                         how))  # fmt: skip
+            bars.append(
+                (o["label"], o["kg"], "#999999" if o["zone"] == "WORLD" else PALETTE[5], how)
+            )
     factor, unit = _unit([b[1] for b in bars], MASS)
     trace = {
         "type": "bar", "orientation": "h", "name": "CO2e", "meta": "kg",
@@ -227,12 +272,14 @@ def regions(block: dict[str, Any]) -> dict[str, Any] | None:
     return {
         "units": {"x": [factor, unit]},
         "data": [trace],
-        "layout": _layout(90 + 28 * len(bars), showlegend=False,
-                          margin={"l": 20, "r": 20, "t": 20, "b": 50},
-                          xaxis=_axis(f"CO2e ({unit})", rangemode="tozero"),
-                          yaxis=_axis("", type="category", autorange="reversed",
-                                      automargin=True)),  # room for the longest label
-    }  # fmt: skip
+        "layout": _layout(
+            90 + 28 * len(bars),
+            showlegend=False,
+            margin={"l": 20, "r": 20, "t": 20, "b": 50},
+            xaxis=_axis(f"CO2e ({unit})", rangemode="tozero"),
+            yaxis=_axis("", type="category", autorange="reversed", automargin=True),
+        ),  # room for the longest label
+    }
 
 
 POWER = ((1e6, "MW"), (1e3, "kW"), (1.0, "W"), (1e-3, "mW"))
@@ -252,28 +299,54 @@ def power_over_time(data: dict[str, Any]) -> dict[str, Any] | None:
     for i, run in enumerate(runs):
         for part, watts in run["watts"].items():
             method = run["methods"].get(part, "")
-            traces.append({
-                "type": "scatter", "mode": "lines", "name": label(f"{part} ({method})"
-                                                                  if method else part),
-                "meta": f"{run['run_id']}:{part}", "x": run["t"],
-                "y": [_scaled(w, factor) for w in watts], "visible": i == shown,
-                "connectgaps": False, "line": {"color": PART_COLOURS.get(part, "#555555")},
-                "hovertemplate": f"%{{x}} UTC<br>{label(part)}: %{{y:.3g}} {unit}<extra></extra>",
-            })  # fmt: skip
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": label(f"{part} ({method})" if method else part),
+                    "meta": f"{run['run_id']}:{part}",
+                    "x": run["t"],
+                    "y": [_scaled(w, factor) for w in watts],
+                    "visible": i == shown,
+                    "connectgaps": False,
+                    "line": {"color": PART_COLOURS.get(part, "#555555")},
+                    "hovertemplate": (
+                        f"%{{x}} UTC<br>{label(part)}: %{{y:.3g}} {unit}<extra></extra>"
+                    ),
+                }
+            )
             owner.append(i)
-    titles = [label(f"{r['project']} / {r['experiment']} · {r['run_id'][:8]} · {r['start']} UTC")
-              for r in runs]  # fmt: skip
-    buttons = [{"label": titles[i], "method": "update",
-                "args": [{"visible": [o == i for o in owner]}]}
-               for i in reversed(range(len(runs)))]  # fmt: skip
-    layout = _layout(420, xaxis=_axis("time (UTC)", type="date"),
-                     yaxis=_axis(f"power ({unit})", rangemode="tozero"))  # fmt: skip
+    titles = [
+        label(f"{r['project']} / {r['experiment']} · {r['run_id'][:8]} · {r['start']} UTC")
+        for r in runs
+    ]
+    buttons = [
+        {"label": titles[i], "method": "update", "args": [{"visible": [o == i for o in owner]}]}
+        for i in reversed(range(len(runs)))
+    ]
+    layout = _layout(
+        420,
+        xaxis=_axis("time (UTC)", type="date"),
+        yaxis=_axis(f"power ({unit})", rangemode="tozero"),
+    )
     if len(runs) > 1:
-        layout["updatemenus"] = [{"buttons": buttons, "direction": "down", "x": 0, "y": 1.25,
-                                  "xanchor": "left", "showactive": True}]  # fmt: skip
+        layout["updatemenus"] = [
+            {
+                "buttons": buttons,
+                "direction": "down",
+                "x": 0,
+                "y": 1.25,
+                "xanchor": "left",
+                "showactive": True,
+            }
+        ]
         layout["margin"] = {**layout["margin"], "t": 80}
-    return {"units": {"y": [factor, unit]}, "runs": [r["run_id"] for r in runs],
-            "data": traces, "layout": layout}  # fmt: skip
+    return {
+        "units": {"y": [factor, unit]},
+        "runs": [r["run_id"] for r in runs],
+        "data": traces,
+        "layout": layout,
+    }
 
 
 MIX_BARS = (
@@ -288,21 +361,33 @@ def energy_mix(data: dict[str, Any]) -> dict[str, Any] | None:
     zones = [z for z in mix.get("zones", []) if z["renewable_pct"] is not None]
     if not zones:
         return None
-    names = [label(f"{z['name']} ({z['zone']})" if z["name"] != z["zone"] else z["zone"])
-             for z in zones]  # fmt: skip
+    names = [
+        label(f"{z['name']} ({z['zone']})" if z["name"] != z["zone"] else z["zone"]) for z in zones
+    ]
     hover = [label(f"{z['runs']} run(s); {z['year']}; {z['source']}") for z in zones]
-    traces = [{
-        "type": "bar", "orientation": "h", "name": name, "meta": key, "y": names,
-        "x": [z[key] for z in zones], "marker": {"color": colour}, "hovertext": hover,
-        "hovertemplate": f"%{{y}}<br>{name}: %{{x:.0f}} %<br>%{{hovertext}}<extra></extra>",
-    } for key, name, colour in MIX_BARS]  # fmt: skip
+    traces = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": name,
+            "meta": key,
+            "y": names,
+            "x": [z[key] for z in zones],
+            "marker": {"color": colour},
+            "hovertext": hover,
+            "hovertemplate": f"%{{y}}<br>{name}: %{{x:.0f}} %<br>%{{hovertext}}<extra></extra>",
+        }
+        for key, name, colour in MIX_BARS
+    ]
     return {
         "data": traces,
-        "layout": _layout(110 + 46 * len(zones), barmode="group",
-                          xaxis=_axis("share of the electricity consumed (%)", range=[0, 100]),
-                          yaxis=_axis("", type="category", autorange="reversed",
-                                      automargin=True)),
-    }  # fmt: skip
+        "layout": _layout(
+            110 + 46 * len(zones),
+            barmode="group",
+            xaxis=_axis("share of the electricity consumed (%)", range=[0, 100]),
+            yaxis=_axis("", type="category", autorange="reversed", automargin=True),
+        ),
+    }
 
 
 def world_map(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -328,17 +413,33 @@ def world_map(data: dict[str, Any]) -> dict[str, Any] | None:
         "colorbar": {"title": {"text": "g CO2e/kWh"}, "thickness": 12},
     }]  # fmt: skip
     if places:
-        traces.append({
-            "type": "scattergeo", "mode": "markers", "meta": "runs", "name": "runs",
-            "lat": [p["latitude"] for p in places], "lon": [p["longitude"] for p in places],
-            "text": [label(f"{'; '.join(p['locations'])} ({p['what']}): {p['runs']} run(s), "
-                           f"{p['emissions_kg'] / factor:.3g} {unit} CO2e") for p in places],
-            "hoverinfo": "text",
-            "marker": {"size": [8 + 22 * (p["emissions_kg"] / biggest) ** 0.5 if biggest else 10
-                                for p in places],
-                       "color": "#0072B2", "opacity": 0.85,
-                       "line": {"color": "#ffffff", "width": 1}},
-        })  # fmt: skip
+        traces.append(
+            {
+                "type": "scattergeo",
+                "mode": "markers",
+                "meta": "runs",
+                "name": "runs",
+                "lat": [p["latitude"] for p in places],
+                "lon": [p["longitude"] for p in places],
+                "text": [
+                    label(
+                        f"{'; '.join(p['locations'])} ({p['what']}): {p['runs']} run(s), "
+                        f"{p['emissions_kg'] / factor:.3g} {unit} CO2e"
+                    )
+                    for p in places
+                ],
+                "hoverinfo": "text",
+                "marker": {
+                    "size": [
+                        8 + 22 * (p["emissions_kg"] / biggest) ** 0.5 if biggest else 10
+                        for p in places
+                    ],
+                    "color": "#0072B2",
+                    "opacity": 0.85,
+                    "line": {"color": "#ffffff", "width": 1},
+                },
+            }
+        )
     # The rotation said: plotly.js 4 leaves it unset for a world map, drawn off-centre then.
     geo = {"scope": "world", "resolution": 110,
            "projection": {"type": "natural earth", "rotation": {"lon": 0}},
@@ -346,6 +447,11 @@ def world_map(data: dict[str, Any]) -> dict[str, Any] | None:
            "countrycolor": "#ffffff", "showcoastlines": False, "showocean": False,
            "showlakes": False, "showrivers": False, "showframe": False,
            "bgcolor": "#ffffff"}  # fmt: skip
-    return {"units": {"marker": [factor, unit]}, "topojson": TOPOJSON_NAME, "data": traces,
-            "layout": _layout(460, geo=geo, showlegend=False,
-                              margin={"l": 0, "r": 0, "t": 10, "b": 10})}  # fmt: skip
+    return {
+        "units": {"marker": [factor, unit]},
+        "topojson": TOPOJSON_NAME,
+        "data": traces,
+        "layout": _layout(
+            460, geo=geo, showlegend=False, margin={"l": 0, "r": 0, "t": 10, "b": 10}
+        ),
+    }

@@ -51,9 +51,16 @@ def factors() -> dict[str, Factor]:
     out = {}
     for row in csv.DictReader(text.splitlines()):
         out[row["id"]] = Factor(
-            row["id"], row["label"], float(row["grams_co2e"]), row["per"], row["region"],
-            row["year"], row["source"], row["license"], row["note"],
-        )  # fmt: skip
+            row["id"],
+            row["label"],
+            float(row["grams_co2e"]),
+            row["per"],
+            row["region"],
+            row["year"],
+            row["source"],
+            row["license"],
+            row["note"],
+        )
     return out
 
 
@@ -92,6 +99,6 @@ def equivalents(kg: float, country_iso3: str | None) -> list[Equivalent]:
                 f.year,
                 f.license,
                 note,
-            )  # fmt: skip
+            )
         )
     return out

@@ -35,8 +35,9 @@ def _bounded(runs: list[Run], value: str, low: str, high: str) -> dict[str, Any]
 
 def embodied(runs: list[Run]) -> dict[str, Any]:
     out = _bounded(runs, "embodied_kg", "embodied_low_kg", "embodied_high_kg")
-    out["methods"] = sorted({r.text("embodied_method") for r in runs if r.num("embodied_kg")
-                             is not None})  # fmt: skip
+    out["methods"] = sorted(
+        {r.text("embodied_method") for r in runs if r.num("embodied_kg") is not None}
+    )
     return out
 
 
@@ -58,8 +59,14 @@ def llm(runs: list[Run]) -> dict[str, Any]:
 
 
 #: A model's totals over the runs' llm_detail (the record's per-model JSON).
-MODEL_TOTALS = ("energy_kwh", "energy_low_kwh", "energy_high_kwh", "emissions_kg",
-                "emissions_low_kg", "emissions_high_kg")  # fmt: skip
+MODEL_TOTALS = (
+    "energy_kwh",
+    "energy_low_kwh",
+    "energy_high_kwh",
+    "emissions_kg",
+    "emissions_low_kg",
+    "emissions_high_kg",
+)
 MODEL_COUNTS = ("calls", "unknown_calls", "input_tokens", "output_tokens")
 TOKENS = ("input_tokens", "output_tokens")
 
@@ -84,10 +91,16 @@ def model_totals(
     models: dict[str, dict[str, Any]] = {}
     for detail, times in details:
         for key, entry in detail.items():
-            total = models.setdefault(key, {"provider": entry.get("provider", ""),
-                                            "model": entry.get("model", key), "notes": [],
-                                            **dict.fromkeys(MODEL_COUNTS, 0),
-                                            **dict.fromkeys(MODEL_TOTALS, 0.0)})  # fmt: skip
+            total = models.setdefault(
+                key,
+                {
+                    "provider": entry.get("provider", ""),
+                    "model": entry.get("model", key),
+                    "notes": [],
+                    **dict.fromkeys(MODEL_COUNTS, 0),
+                    **dict.fromkeys(MODEL_TOTALS, 0.0),
+                },
+            )
             for name in (*MODEL_COUNTS, *MODEL_TOTALS):
                 value = entry.get(name)
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -115,8 +128,11 @@ def detail_of(text: str) -> dict[str, dict[str, Any]]:
         return {}
     if not isinstance(detail, dict):
         return {}
-    return {key: entry for key, entry in detail.items()
-            if isinstance(entry, dict) and isinstance(entry.get("calls"), int)}  # fmt: skip
+    return {
+        key: entry
+        for key, entry in detail.items()
+        if isinstance(entry, dict) and isinstance(entry.get("calls"), int)
+    }
 
 
 def sci(runs: list[Run]) -> dict[str, Any]:
@@ -138,18 +154,29 @@ def sci(runs: list[Run]) -> dict[str, Any]:
     m = _bounded(counted, "embodied_kg", "embodied_low_kg", "embodied_high_kg")
     # The LLM term, over the runs that made calls: EcoLogits' estimate, or unknown (never 0).
     callers = [r for r in counted if r.num("llm_calls")]
-    remote = (_bounded(callers, "llm_emissions_kg", "llm_emissions_low_kg",
-                       "llm_emissions_high_kg") if callers else NO_CALLS)  # fmt: skip
-    out.update(functional_unit=units.pop(), units=r_units, operational_kg=o["kg"],
-               embodied_kg=m["kg"], llm_kg=remote["kg"] if callers else None)  # fmt: skip
+    remote = (
+        _bounded(callers, "llm_emissions_kg", "llm_emissions_low_kg", "llm_emissions_high_kg")
+        if callers
+        else NO_CALLS
+    )
+    out.update(
+        functional_unit=units.pop(),
+        units=r_units,
+        operational_kg=o["kg"],
+        embodied_kg=m["kg"],
+        llm_kg=remote["kg"] if callers else None,
+    )
     if o["unknown_runs"] or m["unknown_runs"] or not r_units:
         out["note"] = "a run's operational or embodied emissions are unknown"
         return out
     if remote["unknown_runs"]:
         out["note"] = f"the LLM calls of {remote['unknown_runs']} run(s) were not estimated"
         return out
-    for key, suffix in (("g_per_unit", "kg"), ("low_g_per_unit", "low_kg"),
-                        ("high_g_per_unit", "high_kg")):  # fmt: skip
+    for key, suffix in (
+        ("g_per_unit", "kg"),
+        ("low_g_per_unit", "low_kg"),
+        ("high_g_per_unit", "high_kg"),
+    ):
         if o[suffix] is None or m[suffix] is None or remote[suffix] is None:
             continue
         out[key] = (o[suffix] + m[suffix] + remote[suffix]) * 1000.0 / r_units

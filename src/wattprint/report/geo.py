@@ -40,12 +40,26 @@ def country_intensities() -> list[dict[str, Any]]:
     for iso3 in sorted(mapped_countries()):
         zone = tables.zone_for_country(iso3)
         if zone is not None:
-            out.append({"iso3": iso3, "name": zone.name, "g_per_kwh": zone.intensity_g_per_kwh,
-                        "year": zone.year, "source": zone.source.split(";")[0]})  # fmt: skip
+            out.append(
+                {
+                    "iso3": iso3,
+                    "name": zone.name,
+                    "g_per_kwh": zone.intensity_g_per_kwh,
+                    "year": zone.year,
+                    "source": zone.source.split(";")[0],
+                }
+            )
         elif iso3 in ember:
             c = ember[iso3]
-            out.append({"iso3": iso3, "name": c.name, "g_per_kwh": c.intensity_g_per_kwh,
-                        "year": c.year, "source": c.source})  # fmt: skip
+            out.append(
+                {
+                    "iso3": iso3,
+                    "name": c.name,
+                    "g_per_kwh": c.intensity_g_per_kwh,
+                    "year": c.year,
+                    "source": c.source,
+                }
+            )
     return out
 
 
@@ -80,9 +94,19 @@ def run_places(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
             unplaced += 1
             continue
         lat, lon, what = place
-        point = points.setdefault((round(lat, 3), round(lon, 3)), {
-            "latitude": lat, "longitude": lon, "what": what, "locations": set(), "runs": 0,
-            "energy_kwh": 0.0, "emissions_kg": 0.0, "emissions_unknown_runs": 0})  # fmt: skip
+        point = points.setdefault(
+            (round(lat, 3), round(lon, 3)),
+            {
+                "latitude": lat,
+                "longitude": lon,
+                "what": what,
+                "locations": set(),
+                "runs": 0,
+                "energy_kwh": 0.0,
+                "emissions_kg": 0.0,
+                "emissions_unknown_runs": 0,
+            },
+        )
         point["runs"] += 1
         point["locations"].add(row.get("location") or "")
         point["energy_kwh"] += row.get("energy_kwh") or 0.0

@@ -23,8 +23,10 @@ from .summary import PARTS
 
 INSTALL = "pip install 'wattprint[html]'"
 #: Scripts and styles only from this page itself; images only as data (plotly's PNG/SVG export).
-CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-       "img-src data: blob:; base-uri 'none'; form-action 'none'")  # fmt: skip
+CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "img-src data: blob:; base-uri 'none'; form-action 'none'"
+)
 #: plotly.js options: no link, button or logo that leads to plotly's servers.
 CONFIG = {
     "displaylogo": False,  # the logo links to plotly.com
@@ -149,13 +151,14 @@ def _duration(seconds: float) -> str:
 
 def _table(head: list[str], rows: list[tuple[list[str], str]], text_cols: int = 1) -> str:
     """Cells are already escaped; ``text_cols`` leftmost columns are left-aligned text."""
-    th = "".join(f'<th{" class=text" if i < text_cols else ""}>{h}</th>'
-                 for i, h in enumerate(head))  # fmt: skip
+    th = "".join(
+        f"<th{' class=text' if i < text_cols else ''}>{h}</th>" for i, h in enumerate(head)
+    )
     body = "".join(
         f"<tr{f' class={cls}' if cls else ''}>"
         + "".join(
             f"<td{' class=text' if i < text_cols else ''}>{c}</td>" for i, c in enumerate(cells)
-        )  # fmt: skip
+        )
         + "</tr>"
         for cells, cls in rows
     )
@@ -176,8 +179,11 @@ def _totals(data: dict[str, Any]) -> str:
     rows = []
     for g in _rows(data):
         m, it = g["emissions"], g["intensity"]
-        span = (f"{_kg(m['low_kg'])} to {_kg(m['high_kg'])}" if m["low_kg"] is not None
-                else "none in the files")  # fmt: skip
+        span = (
+            f"{_kg(m['low_kg'])} to {_kg(m['high_kg'])}"
+            if m["low_kg"] is not None
+            else "none in the files"
+        )
         cells = [e(g["group"]), str(g["runs"]), _duration(g["duration_s"])]
         cells += [_kwh(g["energy"][p]["kwh"]) for p in PARTS]
         g_kwh = units.number(it["g_per_kwh"]) if it["g_per_kwh"] is not None else "?"
@@ -191,9 +197,12 @@ def _totals(data: dict[str, Any]) -> str:
             if n:
                 what = "energy_consumed" if p == "total" else f"{p} energy"
                 notes.append(f"{e(g['group'])}: {what} unknown in {n} of {g['runs']} run(s)")
-    note = ("<p class=note>Unknown values (a column or value the file lacks) are left out of "
-            "the sums and the charts, never counted as zero: " + "; ".join(notes) + ".</p>"
-            if notes else "")  # fmt: skip
+    note = (
+        "<p class=note>Unknown values (a column or value the file lacks) are left out of "
+        "the sums and the charts, never counted as zero: " + "; ".join(notes) + ".</p>"
+        if notes
+        else ""
+    )
     return _table(head, rows) + note
 
 
@@ -202,8 +211,11 @@ def _how(data: dict[str, Any]) -> str:
     rows = []
     for g in _rows(data):
         mach = g["machine"]
-        machine = (f"{_kwh(mach['energy_kwh'])}, {_kg(mach['emissions_kg'])}"
-                   if mach["energy_kwh"] is not None else "not estimated")  # fmt: skip
+        machine = (
+            f"{_kwh(mach['energy_kwh'])}, {_kg(mach['emissions_kg'])}"
+            if mach["energy_kwh"] is not None
+            else "not estimated"
+        )
         it = g["intensity"]
         cells = [e(g["group"]), e(g["emissions"]["bounds"]), machine,
                  e("; ".join(it["sources"])), e(", ".join(it["kinds"])),
@@ -218,14 +230,25 @@ def _equivalents(total: dict[str, Any]) -> str:
     from .. import units
 
     scaled = [units.equivalent(q["amount"], q["unit"], q["label"]) for q in total["equivalents"]]
-    rows = [([e(amount), e(label),
-              f"{units.mass(q['factor_g'] / 1000)} CO2e per {e(q['unit'])}", e(str(q["year"])),
-              e(q["source"]) + (f" <span class=note>({e(q['note'])})</span>" if q["note"] else ""),
-              e(q["license"])], "")
-            for q, (amount, label) in zip(total["equivalents"], scaled, strict=True)]  # fmt: skip
+    rows = [
+        (
+            [
+                e(amount),
+                e(label),
+                f"{units.mass(q['factor_g'] / 1000)} CO2e per {e(q['unit'])}",
+                e(str(q["year"])),
+                e(q["source"])
+                + (f" <span class=note>({e(q['note'])})</span>" if q["note"] else ""),
+                e(q["license"]),
+            ],
+            "",
+        )
+        for q, (amount, label) in zip(total["equivalents"], scaled, strict=True)
+    ]
     head = ["amount", "of", "factor", "year", "source", "license"]
-    return (f"<p>The {_kg(total['emissions']['kg'])} CO2e of these runs is about:</p>"
-            + _table(head, rows, text_cols=6))  # fmt: skip
+    return f"<p>The {_kg(total['emissions']['kg'])} CO2e of these runs is about:</p>" + _table(
+        head, rows, text_cols=6
+    )
 
 
 def _region_caption(block: dict[str, Any]) -> str:
@@ -240,11 +263,13 @@ def _region_caption(block: dict[str, Any]) -> str:
             f"grid intensity; the runs ran in {e(', '.join(block['own_regions']))}. Shown: "
             "the lowest-carbon regions, the runs' own and the highest-carbon ones.</p>"
         )
-    return ("<h3>The other runs' energy on other grids</h3><p class=caption>The same energy "
-            f"({_kwh(block['energy_kwh'])} as the files record it, PUE included) of "
-            f"{block['runs']} non-cloud run(s) at the annual average intensity of reference "
-            "grids, low- to high-carbon, and the world average. 'as run' is what the files "
-            "report, at the intensity the runs used.</p>")  # fmt: skip
+    return (
+        "<h3>The other runs' energy on other grids</h3><p class=caption>The same energy "
+        f"({_kwh(block['energy_kwh'])} as the files record it, PUE included) of "
+        f"{block['runs']} non-cloud run(s) at the annual average intensity of reference "
+        "grids, low- to high-carbon, and the world average. 'as run' is what the files "
+        "report, at the intensity the runs used.</p>"
+    )
 
 
 CAPTIONS = {
@@ -273,8 +298,11 @@ def _sections(data: dict[str, Any], chart: Any) -> list[str]:
     if footprint:
         sections.append(footprint)
     for name, (title, caption) in CAPTIONS.items():
-        body = chart(name, getattr(charts, name)(data),
-                     f"<p class=caption>{caption.format(by=e(data['by']))}</p>")  # fmt: skip
+        body = chart(
+            name,
+            getattr(charts, name)(data),
+            f"<p class=caption>{caption.format(by=e(data['by']))}</p>",
+        )
         if body:
             sections.append(f"<section><h2>{title}</h2>{body}</section>")
     power = chart("power_over_time", charts.power_over_time(data), _power_caption(data))
@@ -286,20 +314,29 @@ def _sections(data: dict[str, Any], chart: Any) -> list[str]:
         sections.append(f"<section><h2>Where the runs ran</h2>{where}</section>")
     parts = [_region(b, chart) for b in data["regions"]]
     if any(parts):
-        sections.append("<section><h2>Had it run elsewhere</h2>" + "".join(parts)
-                        + "</section>")  # fmt: skip
+        sections.append("<section><h2>Had it run elsewhere</h2>" + "".join(parts) + "</section>")
     sections.append(f"<section><h2>How the numbers were obtained</h2>{_how(data)}</section>")
-    sections.append(f"<section><h2>In everyday terms</h2>{_equivalents(data['total'])}"
-                    "</section>")  # fmt: skip
+    sections.append(f"<section><h2>In everyday terms</h2>{_equivalents(data['total'])}</section>")
     return sections
 
 
 def _runs(data: dict[str, Any]) -> str:
     """``--by run``: which run each id is."""
     e = html.escape
-    rows = [([e(g["group"]), e(g["project"] or "-"), e(g["experiment"] or "-"),
-              e(g["start"] or "unknown"), e(", ".join(g["locations"])),
-              e(", ".join(g["statuses"]))], "") for g in data["groups"]]  # fmt: skip
+    rows = [
+        (
+            [
+                e(g["group"]),
+                e(g["project"] or "-"),
+                e(g["experiment"] or "-"),
+                e(g["start"] or "unknown"),
+                e(", ".join(g["locations"])),
+                e(", ".join(g["statuses"])),
+            ],
+            "",
+        )
+        for g in data["groups"]
+    ]
     head = ["run", "project", "experiment", "started (UTC)", "location", "status"]
     return _table(head, rows, text_cols=6)
 
@@ -307,8 +344,11 @@ def _runs(data: dict[str, Any]) -> str:
 def _power_caption(data: dict[str, Any]) -> str:
     runs = data.get("power") or []
     damaged = sum(r["damaged"] for r in runs)
-    more = (f" The {len(runs)} latest runs that have a journal are in the menu."
-            if len(runs) > 1 else "")  # fmt: skip
+    more = (
+        f" The {len(runs)} latest runs that have a journal are in the menu."
+        if len(runs) > 1
+        else ""
+    )
     skipped = f" {damaged} damaged journal line(s) were skipped." if damaged else ""
     return (
         "<p class=caption>Average power of each component between two intervals of the run's "
@@ -323,16 +363,21 @@ def _mix(data: dict[str, Any], chart: Any) -> str:
     body = chart("energy_mix", charts.energy_mix(data))
     lines = []
     if mix["renewable_pct"] is not None:
-        lines.append(f"Weighted by the runs' energy, {mix['renewable_pct']:.0f} % of it came from "
-                     f"renewable sources and {mix['carbon_free_pct']:.0f} % was carbon-free "
-                     "(renewables and nuclear), going by the zones' yearly averages.")  # fmt: skip
+        lines.append(
+            f"Weighted by the runs' energy, {mix['renewable_pct']:.0f} % of it came from "
+            f"renewable sources and {mix['carbon_free_pct']:.0f} % was carbon-free "
+            "(renewables and nuclear), going by the zones' yearly averages."
+        )
     for z in mix["zones"]:
         if z["renewable_pct"] is None:
             lines.append(f"{e(z['name'])}: {z['runs']} run(s), {e(z['note'])}.")
     sources = sorted({(z["source"], z["license"]) for z in mix["zones"] if z["source"]})
     if sources:
-        lines.append("Source: " + "; ".join(f"{e(s)} ({e(lic)})" for s, lic in sources)
-                     + ". Contains Electricity Maps data.")  # fmt: skip
+        lines.append(
+            "Source: "
+            + "; ".join(f"{e(s)} ({e(lic)})" for s, lic in sources)
+            + ". Contains Electricity Maps data."
+        )
     return body + "".join(f"<p class=caption>{line}</p>" for line in lines)
 
 
@@ -369,12 +414,14 @@ def render(data: dict[str, Any], js: str, now: datetime | None = None) -> str:
     footprints: dict[str, Any] = {}  # per view, per group: what the footprint tables show
     for view_id, _, view in views:
 
-        def chart(name: str, figure: dict[str, Any] | None, caption: str = "",
-                  view_id: str = view_id) -> str:  # fmt: skip
+        def chart(
+            name: str, figure: dict[str, Any] | None, caption: str = "", view_id: str = view_id
+        ) -> str:
             if figure is None:
                 return ""
-            figures.append({"id": f"chart-{len(figures)}", "chart": name, "view": view_id,
-                            **figure})  # fmt: skip
+            figures.append(
+                {"id": f"chart-{len(figures)}", "chart": name, "view": view_id, **figure}
+            )
             return (
                 f'<div id="chart-{len(figures) - 1}" class=chart></div>'
                 f"<noscript><p class=note>The chart needs JavaScript.</p></noscript>{caption}"
@@ -390,12 +437,16 @@ def render(data: dict[str, Any], js: str, now: datetime | None = None) -> str:
     selector = ""
     if len(views) > 1:
         options = "".join(f'<option value="{v}">{e(name)}</option>' for v, name, _ in views)
-        selector = (f'<p class=views><label for="wattprint-view">Show: </label>'
-                    f'<select id="wattprint-view">{options}</select></p>')  # fmt: skip
+        selector = (
+            f'<p class=views><label for="wattprint-view">Show: </label>'
+            f'<select id="wattprint-view">{options}</select></p>'
+        )
     runs = data["runs"]
     span = f"; runs from {runs[0]['end']} to {runs[-1]['end']} UTC" if runs else ""
-    meta = (f"{e(', '.join(files))}, by {e(data['by'])}{since}{span}. Generated "
-            f"{now.strftime('%Y-%m-%d %H:%M')} UTC by wattprint {e(__version__)}.")  # fmt: skip
+    meta = (
+        f"{e(', '.join(files))}, by {e(data['by'])}{since}{span}. Generated "
+        f"{now.strftime('%Y-%m-%d %H:%M')} UTC by wattprint {e(__version__)}."
+    )
     # "footprint": per view, per group, the figures the footprint tables show (none are charts).
     content: dict[str, Any] = {"config": CONFIG, "figures": figures, "footprint": footprints}
     if any(f.get("topojson") for f in figures):

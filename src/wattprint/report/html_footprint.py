@@ -14,8 +14,12 @@ from .footprint import tokens_text
 
 
 def has_footprint(groups: list[dict[str, Any]]) -> bool:
-    return any(g["footprint"]["embodied"]["kg"] is not None or g["footprint"]["llm"]["calls"]
-               or g["footprint"]["sci"]["runs"] for g in groups)  # fmt: skip
+    return any(
+        g["footprint"]["embodied"]["kg"] is not None
+        or g["footprint"]["llm"]["calls"]
+        or g["footprint"]["sci"]["runs"]
+        for g in groups
+    )
 
 
 def _value(value: float | None, text: Callable[[float], str]) -> str:
@@ -59,8 +63,19 @@ def local_and_remote(groups: list[dict[str, Any]], by: str, total: Any) -> str:
                  _kg(llm["kg"]) if calls else "-",
                  _range(llm["low_kg"], llm["high_kg"], mass_text) if calls else "-"]  # fmt: skip
         rows.append((cells, "total" if g is total else ""))
-    head = [e(by), "local energy", "operational CO2e", "range", "embodied CO2e", "range",
-            "LLM calls", "remote energy", "range", "remote CO2e", "range"]  # fmt: skip
+    head = [
+        e(by),
+        "local energy",
+        "operational CO2e",
+        "range",
+        "embodied CO2e",
+        "range",
+        "LLM calls",
+        "remote energy",
+        "range",
+        "remote CO2e",
+        "range",
+    ]
     return _table(head, rows)
 
 
@@ -75,8 +90,17 @@ def per_model(models: dict[str, dict[str, Any]]) -> str:
                  _range(m["emissions_low_kg"], m["emissions_high_kg"], mass_text),
                  e("; ".join(m["notes"]))]  # fmt: skip
         rows.append((cells, ""))
-    head = ["provider/model", "calls", "not estimated", "tokens in / out", "energy", "range",
-            "CO2e", "range", "note"]  # fmt: skip
+    head = [
+        "provider/model",
+        "calls",
+        "not estimated",
+        "tokens in / out",
+        "energy",
+        "range",
+        "CO2e",
+        "range",
+        "note",
+    ]
     return _table(head, rows)
 
 
@@ -86,13 +110,22 @@ def sci_table(groups: list[dict[str, Any]], by: str, total: Any) -> str:
     for g in groups:
         s = g["footprint"]["sci"]
         unit = s["functional_unit"] or "unit"
-        score = (f"{s['g_per_unit']:.4g} g per {e(unit)}" if s["g_per_unit"] is not None
-                 else "unknown")  # fmt: skip
+        score = (
+            f"{s['g_per_unit']:.4g} g per {e(unit)}" if s["g_per_unit"] is not None else "unknown"
+        )
         bounds = _range(s["low_g_per_unit"], s["high_g_per_unit"], lambda v: f"{v:.4g}")
         units = f"{s['units']:g} x {e(unit)}" if s["units"] else "-"
         llm = _kg(s["llm_kg"]) if s["llm_kg"] is not None else "-"
-        cells = [e(g["group"]), _kg(s["operational_kg"]), _kg(s["embodied_kg"]), llm, units,
-                 score, bounds, e(s["note"])]  # fmt: skip
+        cells = [
+            e(g["group"]),
+            _kg(s["operational_kg"]),
+            _kg(s["embodied_kg"]),
+            llm,
+            units,
+            score,
+            bounds,
+            e(s["note"]),
+        ]
         rows.append((cells, "total" if g is total else ""))
     head = [e(by), "E x I (local)", "M (embodied)", "LLM (remote)", "R", "SCI", "range", "note"]
     return _table(head, rows)
@@ -119,8 +152,11 @@ def section(data: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     if not has_footprint(rows):
         return ""
     total = data["total"]
-    parts = ["<section><h2>Local and remote footprint</h2>", CAPTION,
-             local_and_remote(rows, data["by"], total)]  # fmt: skip
+    parts = [
+        "<section><h2>Local and remote footprint</h2>",
+        CAPTION,
+        local_and_remote(rows, data["by"], total),
+    ]
     models = total["footprint"]["llm"]["per_model"] if total else {}
     if models:
         parts += ["<h3>LLM calls by model</h3>", per_model(models)]

@@ -30,10 +30,16 @@ class ZoneMix(NamedTuple):
 def _table() -> dict[str, ZoneMix]:
     rows = csv.DictReader((DATA / "zone_mix.csv").read_text("utf-8").splitlines())
     return {
-        r["zone"]: ZoneMix(r["zone"], float(r["renewable_pct"]), float(r["carbon_free_pct"]),
-                           int(r["year"]), r["source"], r["license"])
+        r["zone"]: ZoneMix(
+            r["zone"],
+            float(r["renewable_pct"]),
+            float(r["carbon_free_pct"]),
+            int(r["year"]),
+            r["source"],
+            r["license"],
+        )
         for r in rows
-    }  # fmt: skip
+    }
 
 
 def zone_mix(zone: str) -> ZoneMix | None:
@@ -60,8 +66,9 @@ def runs_mix(runs: Iterable[tuple[str, float | None]]) -> dict[str, Any]:
 
     per: dict[str, dict[str, Any]] = {}
     for key, kwh in runs:
-        entry = per.setdefault(key or "", {"zone": key or "", "runs": 0, "energy_kwh": 0.0,
-                                           "energy_unknown_runs": 0})  # fmt: skip
+        entry = per.setdefault(
+            key or "", {"zone": key or "", "runs": 0, "energy_kwh": 0.0, "energy_unknown_runs": 0}
+        )
         entry["runs"] += 1
         if kwh is None:
             entry["energy_unknown_runs"] += 1
@@ -75,13 +82,25 @@ def runs_mix(runs: Iterable[tuple[str, float | None]]) -> dict[str, Any]:
         found = zone_row(key) if key else None
         entry["name"] = found.name if found else (key or "unknown place")
         if mix is None:
-            entry.update(renewable_pct=None, carbon_free_pct=None, year=None, source="",
-                         license="", note="no mix for this zone in the tables" if key
-                         else "the runs do not say where they ran")  # fmt: skip
+            entry.update(
+                renewable_pct=None,
+                carbon_free_pct=None,
+                year=None,
+                source="",
+                license="",
+                note="no mix for this zone in the tables"
+                if key
+                else "the runs do not say where they ran",
+            )
         else:
-            entry.update(renewable_pct=mix.renewable_pct, carbon_free_pct=mix.carbon_free_pct,
-                         year=mix.year, source=mix.source, license=mix.license,
-                         note="")  # fmt: skip
+            entry.update(
+                renewable_pct=mix.renewable_pct,
+                carbon_free_pct=mix.carbon_free_pct,
+                year=mix.year,
+                source=mix.source,
+                license=mix.license,
+                note="",
+            )
             weighted["renewable"] += mix.renewable_pct * entry["energy_kwh"]
             weighted["carbon_free"] += mix.carbon_free_pct * entry["energy_kwh"]
             weighted["kwh"] += entry["energy_kwh"]

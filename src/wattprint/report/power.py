@@ -100,8 +100,13 @@ def series(states: list[dict[str, Any]], limit: int = MAX_POINTS) -> dict[str, A
         return None
     names = [c for c in ORDER if any(c in s["components"] for s in states)]
     names += sorted({c for s in states for c in s["components"]} - set(names))
-    out: dict[str, Any] = {"t": [], "elapsed_s": [], "watts": {c: [] for c in names},
-                           "methods": {}, "damaged": 0}  # fmt: skip
+    out: dict[str, Any] = {
+        "t": [],
+        "elapsed_s": [],
+        "watts": {c: [] for c in names},
+        "methods": {},
+        "damaged": 0,
+    }
     for before, after in zip(states, states[1:], strict=False):
         span = float(after["duration_s"]) - float(before["duration_s"])
         if span <= 0:

@@ -158,8 +158,9 @@ def _rows(path: Path, header: list[str], damaged: Damage) -> Iterator[tuple[int,
                     continue
                 # A row cut short (a full disk) or run into the rows appended after it; cut
                 # inside a quoted field, it swallows the lines after it: read those one by one.
-                damaged.append((line, why or f"{len(fields or [])} fields, the header has "
-                                             f"{len(header)}"))  # fmt: skip
+                damaged.append(
+                    (line, why or f"{len(fields or [])} fields, the header has {len(header)}")
+                )
                 yield from _salvage(lines.taken[1:], line + 1, header, damaged)
     except UnicodeDecodeError as exc:
         raise ReadError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
@@ -204,8 +205,7 @@ def iter_runs(path: Path, order: int = 0) -> Iterator[Run]:
     for line, row in rows:
         order += 1
         try:
-            run = Run(row, file=str(path), kind=kind, order=order,
-                      default_id=f"{path}:{line}")  # fmt: skip
+            run = Run(row, file=str(path), kind=kind, order=order, default_id=f"{path}:{line}")
         except ValueError as exc:  # a timestamp that is no date, or out of range
             damaged.append((line, str(exc)))
             continue
@@ -226,15 +226,23 @@ def _say(path: Path, intact: int, damaged: Damage, flagged: Damage) -> None:
             raise ReadError(f"{path}: no row can be read (line {line}: {why[:200]}{more})")
         _log.warning(
             "%s: skipped %d damaged line(s) (line %d: %s%s); the other rows are read",
-            path, len(damaged), line, why[:200], more,
-        )  # fmt: skip
+            path,
+            len(damaged),
+            line,
+            why[:200],
+            more,
+        )
     if flagged:
         line, what = flagged[0]
         more = f" and {len(flagged) - 1} more row(s)" if len(flagged) > 1 else ""
         _log.warning(
             "%s: values that cannot be (not finite, negative or not a number) are counted as "
-            "unknown, never summed: line %d: %s%s", path, line, what, more,
-        )  # fmt: skip
+            "unknown, never summed: line %d: %s%s",
+            path,
+            line,
+            what,
+            more,
+        )
 
 
 def runs_from(rows: list[dict[str, Any]]) -> list[Run]:

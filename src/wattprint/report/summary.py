@@ -31,8 +31,12 @@ GROUPINGS = ("project", "experiment", "run", "day", "job")
 COMPONENTS = ("cpu", "gpu", "ram")
 #: The parts of a machine's energy, each with its column. The platform (board, fans, storage, PSU
 #: losses) is estimated by wattprint's power model; it is not part of ``energy_consumed``.
-PARTS = {"cpu": "cpu_energy", "gpu": "gpu_energy", "ram": "ram_energy",
-         "platform": "platform_energy_kwh"}  # fmt: skip
+PARTS = {
+    "cpu": "cpu_energy",
+    "gpu": "gpu_energy",
+    "ram": "ram_energy",
+    "platform": "platform_energy_kwh",
+}
 #: What ``summarise(details=True)`` adds for the HTML page; ``--json`` leaves them out.
 DETAIL_KEYS = ("runs", "regions", "power", "mix", "places", "projects")
 #: Runs whose power over time the page draws at most (the latest ones that have a journal).
@@ -52,8 +56,15 @@ class Run:
     ValueError when the row has no run id (and no ``default_id``) or no valid timestamp.
     """
 
-    def __init__(self, row: Mapping[str, Any], *, file: str = "", kind: str | None = None,
-                 order: int = 0, default_id: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        row: Mapping[str, Any],
+        *,
+        file: str = "",
+        kind: str | None = None,
+        order: int = 0,
+        default_id: str | None = None,
+    ) -> None:
         self.row = dict(row)
         self.file = file
         self.order = order
@@ -89,10 +100,14 @@ class Run:
     def invalid(self) -> list[str]:
         """The numeric columns that have a value which is not a valid one (counted unknown)."""
         return [
-            name for name, value in self.row.items()
-            if name in BY_NAME and BY_NAME[name].kind in ("float", "int")
-            and value is not None and str(value).strip() != "" and self.num(name) is None
-        ]  # fmt: skip
+            name
+            for name, value in self.row.items()
+            if name in BY_NAME
+            and BY_NAME[name].kind in ("float", "int")
+            and value is not None
+            and str(value).strip() != ""
+            and self.num(name) is None
+        ]
 
     def text(self, column: str) -> str:
         BY_NAME[column]  # noqa: B018 - a name outside the spec is a bug here, not an empty cell
@@ -136,8 +151,7 @@ class Run:
         country = self.text("country_name") or self.text("country_iso_code")
         region = self.text("region")
         place = ", ".join(x for x in (country, region) if x)
-        parts = [cloud if on_cloud and cloud else "", zone if zone and zone != place else "",
-                 place]  # fmt: skip
+        parts = [cloud if on_cloud and cloud else "", zone if zone and zone != place else "", place]
         text = " · ".join(p for p in parts if p)
         return text or "unknown"
 
@@ -229,10 +243,18 @@ def equivalents_of(kg: float | None, country: str | None) -> list[dict[str, Any]
     from .equivalents import equivalents
 
     return [
-        {"label": e.label, "amount": e.amount, "unit": e.unit, "factor_g": e.factor_g,
-         "year": e.year, "source": e.source, "license": e.license, "note": e.note}
+        {
+            "label": e.label,
+            "amount": e.amount,
+            "unit": e.unit,
+            "factor_g": e.factor_g,
+            "year": e.year,
+            "source": e.source,
+            "license": e.license,
+            "note": e.note,
+        }
         for e in equivalents(kg or 0.0, country)
-    ]  # fmt: skip
+    ]
 
 
 def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
@@ -251,8 +273,13 @@ def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
     out["energy"] = energy
 
     kg, unknown = _sum_known([r.num("emissions") for r in runs])
-    emissions: dict[str, Any] = {"kg": kg, "unknown_runs": unknown, "low_kg": None,
-                                 "high_kg": None, "bounds": ""}  # fmt: skip
+    emissions: dict[str, Any] = {
+        "kg": kg,
+        "unknown_runs": unknown,
+        "low_kg": None,
+        "high_kg": None,
+        "bounds": "",
+    }
     lows = [r.num("emissions_low_kg") for r in runs]
     highs = [r.num("emissions_high_kg") for r in runs]
     unbounded = sum(1 for lo, hi in zip(lows, highs, strict=True) if lo is None or hi is None)
@@ -268,8 +295,10 @@ def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
     out["emissions"] = emissions
 
     machine: dict[str, Any] = {}
-    for column, name in (("machine_energy_kwh", "energy_kwh"),
-                         ("machine_emissions_kg", "emissions_kg")):  # fmt: skip
+    for column, name in (
+        ("machine_energy_kwh", "energy_kwh"),
+        ("machine_emissions_kg", "emissions_kg"),
+    ):
         values = [r.num(column) for r in runs]
         total, unknown = _sum_known(values)
         machine[name] = total
@@ -283,8 +312,13 @@ def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
         if e is not None and m is not None and e > 0:
             grams += m * 1000.0
             kwh += e
-    sources = sorted({r.text("intensity_source") or ("codecarbon (not stated)"
-                      if r.kind == "codecarbon" else "unknown") for r in runs})  # fmt: skip
+    sources = sorted(
+        {
+            r.text("intensity_source")
+            or ("codecarbon (not stated)" if r.kind == "codecarbon" else "unknown")
+            for r in runs
+        }
+    )
     kinds = sorted({r.text("intensity_kind") or "unknown" for r in runs})
     out["intensity"] = {
         "g_per_kwh": grams / kwh if kwh > 0 and math.isfinite(grams / kwh) else None,
@@ -293,9 +327,13 @@ def summarise_group(key: str, runs: list[Run]) -> dict[str, Any]:
     }
     methods: dict[str, list[str]] = {}
     for c in COMPONENTS:
-        methods[c] = sorted({r.text(f"{c}_method") or
-                             ("codecarbon (not stated)" if r.kind == "codecarbon" else "unknown")
-                             for r in runs})  # fmt: skip
+        methods[c] = sorted(
+            {
+                r.text(f"{c}_method")
+                or ("codecarbon (not stated)" if r.kind == "codecarbon" else "unknown")
+                for r in runs
+            }
+        )
     out["methods"] = methods
 
     # Equivalents, with the car figure of the country that emitted the most.
@@ -345,11 +383,18 @@ def _at_another_time(runs: list[Run]) -> dict[str, Any] | None:
     """What starting each run at its zone's cleanest typical-day time would have saved."""
     from .whatif import runs_at_another_time
 
-    return runs_at_another_time([
-        (r.text("intensity_zone"), r.timestamp - timedelta(seconds=r.num("duration") or 0.0),
-         r.num("duration") or 0.0, r.num("energy_consumed") or 0.0)
-        for r in runs if r.timestamp.tzinfo is not None
-    ])  # fmt: skip
+    return runs_at_another_time(
+        [
+            (
+                r.text("intensity_zone"),
+                r.timestamp - timedelta(seconds=r.num("duration") or 0.0),
+                r.num("duration") or 0.0,
+                r.num("energy_consumed") or 0.0,
+            )
+            for r in runs
+            if r.timestamp.tzinfo is not None
+        ]
+    )
 
 
 def _elsewhere(runs: list[Run]) -> list[dict[str, Any]]:
@@ -364,8 +409,9 @@ def _elsewhere(runs: list[Run]) -> list[dict[str, Any]]:
     return out
 
 
-def cheapest_region(provider: str, runs: int, regions: set[str], it_kwh: float,
-                    actual: float) -> dict[str, Any] | None:  # fmt: skip
+def cheapest_region(
+    provider: str, runs: int, regions: set[str], it_kwh: float, actual: float
+) -> dict[str, Any] | None:
     """One provider's runs (their regions, IT energy in kWh and emissions in kg) set against
     the provider's lowest-carbon region; None when no region of it has a known intensity."""
     from .whatif import region_options
@@ -425,10 +471,14 @@ def run_row(run: Run, group: str) -> dict[str, Any]:
         "end": run.instant.isoformat(sep=" ", timespec="seconds"),  # UTC
         "duration_s": run.num("duration"),
     }  # fmt: skip
-    for key, column in (("energy_kwh", "energy_consumed"), ("energy_low_kwh", "energy_low_kwh"),
-                        ("energy_high_kwh", "energy_high_kwh"), ("emissions_kg", "emissions"),
-                        ("emissions_low_kg", "emissions_low_kg"),
-                        ("emissions_high_kg", "emissions_high_kg")):  # fmt: skip
+    for key, column in (
+        ("energy_kwh", "energy_consumed"),
+        ("energy_low_kwh", "energy_low_kwh"),
+        ("energy_high_kwh", "energy_high_kwh"),
+        ("emissions_kg", "emissions"),
+        ("emissions_low_kg", "emissions_low_kg"),
+        ("emissions_high_kg", "emissions_high_kg"),
+    ):
         row[key] = run.num(column)
     row["parts_kwh"] = {c: run.num(column) for c, column in PARTS.items()}
     return row
@@ -457,22 +507,42 @@ def compare_regions(runs: list[Run]) -> list[dict[str, Any]]:
         try:
             options = region_options(provider, it_kwh)
         except ValueError as exc:
-            out.append({"kind": "cloud", "provider": provider, "runs": len(group),
-                        "note": str(exc), "options": []})  # fmt: skip
+            out.append(
+                {
+                    "kind": "cloud",
+                    "provider": provider,
+                    "runs": len(group),
+                    "note": str(exc),
+                    "options": [],
+                }
+            )
             continue
         own = set()
         for r in group:
             found = tables.cloud_region(provider, r.text("cloud_region"))
             own.add(found.region if found else r.text("cloud_region"))
-        out.append({
-            "kind": "cloud", "provider": tables.normalise_provider(provider) or provider,
-            "runs": len(group), "own_regions": sorted(own), "it_energy_kwh": it_kwh,
-            "actual_kg": actual,
-            "options": [{"label": o.label, "region": o.region, "own": o.region in own,
-                         "pue": o.pue, "intensity_g_per_kwh": o.intensity.value,
-                         "source": o.intensity.source, "kg": o.emissions_kg}
-                        for o in _pick(options, own)],
-        })  # fmt: skip
+        out.append(
+            {
+                "kind": "cloud",
+                "provider": tables.normalise_provider(provider) or provider,
+                "runs": len(group),
+                "own_regions": sorted(own),
+                "it_energy_kwh": it_kwh,
+                "actual_kg": actual,
+                "options": [
+                    {
+                        "label": o.label,
+                        "region": o.region,
+                        "own": o.region in own,
+                        "pue": o.pue,
+                        "intensity_g_per_kwh": o.intensity.value,
+                        "source": o.intensity.source,
+                        "kg": o.emissions_kg,
+                    }
+                    for o in _pick(options, own)
+                ],
+            }
+        )
     in_cloud = {id(r) for group in cloud.values() for r in group}
     rest = [r for r in runs if id(r) not in in_cloud and r.num("energy_consumed") is not None]
     if rest:
@@ -481,15 +551,27 @@ def compare_regions(runs: list[Run]) -> list[dict[str, Any]]:
         # A Location with no place at all gets the world average.
         grids = [annual(Location())] + [annual(Location(zone=z)) for z in REFERENCE_ZONES]
         names = {"WORLD": "world average"}
-        out.append({
-            # "as run" only where every run says its emissions: else it would not compare
-            "kind": "grid", "runs": len(rest), "energy_kwh": kwh,
-            "actual_kg": actual if not unknown else None, "actual_unknown_runs": unknown,
-            "options": [{"label": names.get(it.zone) or _zone_name(it.zone), "zone": it.zone,
-                         "intensity_g_per_kwh": it.value, "year": it.year,
-                         "source": it.source, "kg": kwh * it.value / 1000.0}
-                        for it in grids],
-        })  # fmt: skip
+        out.append(
+            {
+                # "as run" only where every run says its emissions: else it would not compare
+                "kind": "grid",
+                "runs": len(rest),
+                "energy_kwh": kwh,
+                "actual_kg": actual if not unknown else None,
+                "actual_unknown_runs": unknown,
+                "options": [
+                    {
+                        "label": names.get(it.zone) or _zone_name(it.zone),
+                        "zone": it.zone,
+                        "intensity_g_per_kwh": it.value,
+                        "year": it.year,
+                        "source": it.source,
+                        "kg": kwh * it.value / 1000.0,
+                    }
+                    for it in grids
+                ],
+            }
+        )
     return out
 
 
@@ -555,8 +637,9 @@ def summarise_runs(
         if per_project and len(projects) > 1:
             out["projects"] = {}
             for p in projects:
-                view = summarise_runs([r for r in timeline if r.project == p], by,
-                                      per_project=False)  # fmt: skip
+                view = summarise_runs(
+                    [r for r in timeline if r.project == p], by, per_project=False
+                )
                 view.update(_details([r for r in timeline if r.project == p], by, journals))
                 out["projects"][p] = _finite(view)
     return _finite(out)
@@ -580,11 +663,24 @@ def _details(timeline: list[Run], by: str, journals: dict[str, Any]) -> dict[str
             journals[str(path)] = power_series(path)
         series = journals[str(path)] if path is not None else None
         if series is not None:
-            power.append({"run_id": r.run_id, "project": r.project, "experiment": r.experiment,
-                          "start": row["start"], "journal": str(path), **series})  # fmt: skip
+            power.append(
+                {
+                    "run_id": r.run_id,
+                    "project": r.project,
+                    "experiment": r.experiment,
+                    "start": row["start"],
+                    "journal": str(path),
+                    **series,
+                }
+            )
     mix = runs_mix((zone_of(row["zone"], row["country"]), row["energy_kwh"]) for row in rows)
-    return {"runs": rows, "regions": compare_regions(timeline), "power": power[::-1],
-            "mix": mix, "places": run_places(rows)}  # fmt: skip
+    return {
+        "runs": rows,
+        "regions": compare_regions(timeline),
+        "power": power[::-1],
+        "mix": mix,
+        "places": run_places(rows),
+    }
 
 
 def _finite(data: Any) -> Any:

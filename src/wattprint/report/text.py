@@ -29,8 +29,11 @@ def render_text(r: RunResult) -> str:
             lines.append(f"        note: {c.note}")
     if r.platform is not None:
         c = r.platform
-        bounds = (f"[{energy_text(c.low_kwh)} - {energy_text(c.high_kwh)}]"
-                  if c.low_kwh is not None and c.high_kwh is not None else "")  # fmt: skip
+        bounds = (
+            f"[{energy_text(c.low_kwh)} - {energy_text(c.high_kwh)}]"
+            if c.low_kwh is not None and c.high_kwh is not None
+            else ""
+        )
         power = f"{units.power(c.power_w)} avg" if c.power_w is not None else ""
         lines.append(
             f"  {'platf.':<6}{energy_text(c.energy_kwh):>12}  {bounds:<30} {power:>12}  {c.method}"

@@ -57,7 +57,7 @@ def region_options(provider: str, it_energy_kwh: float) -> list[RegionOption]:
         options.append(
             RegionOption(
                 canonical, region.region, region.city, region.country, pue, it, grams / 1000.0
-            )  # fmt: skip
+            )
         )
     options.sort(key=lambda o: (o.emissions_kg, o.region))
     return options
@@ -95,15 +95,21 @@ def time_option(
 
     if not duration_h > 0:
         return None
-    chosen = plan(duration_h * 3600.0, within="24h", places=[location], now=asked,
-                  energy_kwh=energy_kwh if energy_kwh > 0 else None)  # fmt: skip
+    chosen = plan(
+        duration_h * 3600.0,
+        within="24h",
+        places=[location],
+        now=asked,
+        energy_kwh=energy_kwh if energy_kwh > 0 else None,
+    )
     forecast = next(iter(chosen.forecasts.values()))
     if forecast.kind != TYPICAL_DAY:
         return None
     best, now = chosen.best, chosen.now
     saving = energy_kwh * (now.intensity - best.intensity) / 1000.0
-    return TimeOption(forecast.zone, asked, best.start, now.intensity, best.intensity, best.low,
-                      best.high, saving)  # fmt: skip
+    return TimeOption(
+        forecast.zone, asked, best.start, now.intensity, best.intensity, best.low, best.high, saving
+    )
 
 
 def start_hours(
@@ -119,8 +125,9 @@ def start_hours(
 
     if not duration_h > 0 or not energy_kwh > 0:
         return None
-    chosen = plan(duration_h * 3600.0, within="24h", places=[location], now=asked,
-                  energy_kwh=energy_kwh)  # fmt: skip
+    chosen = plan(
+        duration_h * 3600.0, within="24h", places=[location], now=asked, energy_kwh=energy_kwh
+    )
     if next(iter(chosen.forecasts.values())).kind != TYPICAL_DAY:
         return None
     out = []
@@ -130,11 +137,17 @@ def start_hours(
         if mean is None:
             continue
         value, low, high = mean
-        out.append({"start": start, "intensity_g_per_kwh": value,
-                    "intensity_low_g_per_kwh": low, "intensity_high_g_per_kwh": high,
-                    "emissions_kg": energy_kwh * value / 1000.0,
-                    "emissions_low_kg": energy_kwh * low / 1000.0,
-                    "emissions_high_kg": energy_kwh * high / 1000.0})  # fmt: skip
+        out.append(
+            {
+                "start": start,
+                "intensity_g_per_kwh": value,
+                "intensity_low_g_per_kwh": low,
+                "intensity_high_g_per_kwh": high,
+                "emissions_kg": energy_kwh * value / 1000.0,
+                "emissions_low_kg": energy_kwh * low / 1000.0,
+                "emissions_high_kg": energy_kwh * high / 1000.0,
+            }
+        )
     return out
 
 

@@ -50,11 +50,21 @@ def user_count(settings: ServerSettings) -> int:
         engine.dispose()
 
 
-def bootstrap(settings: ServerSettings, org: str, team: str | None, project: str,
-              experiment: str | None, owner: str | None) -> dict[str, Any]:  # fmt: skip
+def bootstrap(
+    settings: ServerSettings,
+    org: str,
+    team: str | None,
+    project: str,
+    experiment: str | None,
+    owner: str | None,
+) -> dict[str, Any]:
     """Make what is named and does not exist yet, and an ingest token for the project."""
-    for what, value in (("--org", org), ("--project", project), ("--team", team),
-                        ("--experiment", experiment)):  # fmt: skip
+    for what, value in (
+        ("--org", org),
+        ("--project", project),
+        ("--team", team),
+        ("--experiment", experiment),
+    ):
         if value is not None and not value.strip():
             raise ValueError(f"{what} must not be empty")
     engine = migrated_engine(settings)
@@ -73,20 +83,27 @@ def bootstrap(settings: ServerSettings, org: str, team: str | None, project: str
                 store.set_membership(session, o.id, owner_id, "owner")
             t = None
             if team is not None:
-                t = session.scalar(select(Team).where(Team.organization_id == o.id,
-                                                      Team.name == team))  # fmt: skip
+                t = session.scalar(
+                    select(Team).where(Team.organization_id == o.id, Team.name == team)
+                )
                 t = t or store.create_team(session, o.id, team, "")
                 if owner_id is not None:  # the owner sees the team's projects as a member does
                     store.add_team_member(session, t, owner_id)
-            p = session.scalar(select(Project).where(Project.organization_id == o.id,
-                                                     Project.name == project))  # fmt: skip
+            p = session.scalar(
+                select(Project).where(Project.organization_id == o.id, Project.name == project)
+            )
             if p is None:
                 p = store.create_project(session, o.id, project, "", t.id if t else None)
             elif t is not None and p.team_id != t.id:
                 raise ValueError(f"project {project!r} exists in another team than {team!r}")
             e = ensure_experiment(session, p.id, experiment or DEFAULT_EXPERIMENT)
             _, token = store.create_project_token(session, p.id, "bootstrap", ["ingest"])
-            return {"organization_id": o.id, "team_id": t.id if t else None,
-                    "project_id": p.id, "experiment_id": e, "token": token}  # fmt: skip
+            return {
+                "organization_id": o.id,
+                "team_id": t.id if t else None,
+                "project_id": p.id,
+                "experiment_id": e,
+                "token": token,
+            }
     finally:
         engine.dispose()

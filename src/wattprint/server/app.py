@@ -48,9 +48,11 @@ def create_app(settings: ServerSettings, *, migrate_schema: bool = False) -> Fas
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(
-            CORSMiddleware, allow_origins=list(settings.cors_origins),
-            allow_methods=["*"], allow_headers=["*"],
-        )  # fmt: skip
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
     _errors(app)
     pages.mount(app)  # after _errors: its error pages wrap the API's answers
     return app
@@ -79,12 +81,18 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     def integrity(_r: Request, e: IntegrityError) -> JSONResponse:
         log.info("refused a write that breaks a constraint: %s", e.orig)
-        return answer(409, "that conflicts with what is stored (a name taken, or a reference "
-                           "to something that does not exist)")  # fmt: skip
+        return answer(
+            409,
+            "that conflicts with what is stored (a name taken, or a reference "
+            "to something that does not exist)",
+        )
 
     def out_of_range(_r: Request, _e: Exception) -> JSONResponse:
-        return answer(400, "a value the database cannot store: a number out of range (ids are "
-                           "64-bit integers) or text with a NUL character")  # fmt: skip
+        return answer(
+            400,
+            "a value the database cannot store: a number out of range (ids are "
+            "64-bit integers) or text with a NUL character",
+        )
 
     app.add_exception_handler(OverflowError, out_of_range)
     app.add_exception_handler(DataError, out_of_range)  # PostgreSQL: numeric value out of range
@@ -101,8 +109,10 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def invalid(_r: Request, e: RequestValidationError) -> JSONResponse:
-        errors = [{"where": ".".join(str(p) for p in err.get("loc", ())), "problem": err["msg"]}
-                  for err in e.errors()]  # fmt: skip
+        errors = [
+            {"where": ".".join(str(p) for p in err.get("loc", ())), "problem": err["msg"]}
+            for err in e.errors()
+        ]
         return answer(422, errors)
 
 

@@ -56,14 +56,18 @@ def latest_intervals(session: Session, run_ids: Sequence[int]) -> dict[int, Inte
 
     if not run_ids:
         return {}
-    newest = (select(func.max(Interval.id)).where(Interval.run_pk.in_(list(run_ids)))
-              .group_by(Interval.run_pk))  # fmt: skip
+    newest = (
+        select(func.max(Interval.id))
+        .where(Interval.run_pk.in_(list(run_ids)))
+        .group_by(Interval.run_pk)
+    )
     rows = session.scalars(select(Interval).where(Interval.id.in_(newest)))
     return {row.run_pk: row for row in rows}
 
 
-def intervals_after(session: Session, run_id: int, after_id: int = 0,
-                    limit: int = MAX_POINTS) -> list[Interval]:  # fmt: skip
+def intervals_after(
+    session: Session, run_id: int, after_id: int = 0, limit: int = MAX_POINTS
+) -> list[Interval]:
     """A run's intervals with an id above ``after_id``, oldest first (the newest ``limit``)."""
     query = select(Interval).where(Interval.run_pk == run_id, Interval.id > after_id)
     newest = list(session.scalars(query.order_by(Interval.id.desc()).limit(limit)))
@@ -100,8 +104,12 @@ MAX_TASK_ROWS = 1000  # a run page lists at most this many task rows (the oldest
 
 def task_rows(session: Session, run_id: int, limit: int = MAX_TASK_ROWS) -> list[dict[str, Any]]:
     """The run's task rows (``task_name`` set), oldest first, column -> value."""
-    query = (select(Emission).where(Emission.run_pk == run_id, Emission.task_name.is_not(None))
-             .order_by(Emission.id).limit(limit))  # fmt: skip
+    query = (
+        select(Emission)
+        .where(Emission.run_pk == run_id, Emission.task_name.is_not(None))
+        .order_by(Emission.id)
+        .limit(limit)
+    )
     columns = [c.name for c in Emission.__table__.columns]
     return [{c: getattr(row, c) for c in columns} for row in session.scalars(query)]
 

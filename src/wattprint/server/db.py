@@ -107,11 +107,13 @@ def insert_new(
 def _row_values(dialect: Any, columns: list[Any], rows: Sequence[dict[str, Any]]) -> list[Any]:
     """Each row's values in the order of ``columns``, as the driver takes them."""
     names = [c.name for c in columns]
-    defaults = {c.name: c.default.arg for c in columns
-                if c.default is not None and c.default.is_scalar}  # fmt: skip
+    defaults = {
+        c.name: c.default.arg for c in columns if c.default is not None and c.default.is_scalar
+    }
     if defaults:
-        rows = [row if all(name in row for name in defaults) else {**defaults, **row}
-                for row in rows]  # fmt: skip
+        rows = [
+            row if all(name in row for name in defaults) else {**defaults, **row} for row in rows
+        ]
     postgres = dialect.name == "postgresql"
     convert = []  # (index, function) for the columns whose values the driver cannot take as is
     for index, column in enumerate(columns):

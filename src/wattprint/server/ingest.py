@@ -48,10 +48,16 @@ class Outcome:
         self.results.append({"key": key, "status": status, "error": error})
 
     def as_dict(self) -> dict[str, Any]:
-        count = {s: sum(1 for r in self.results if r["status"] == s)
-                 for s in ("created", "duplicate", "rejected")}  # fmt: skip
-        return {"results": self.results, "created": count["created"],
-                "duplicates": count["duplicate"], "rejected": count["rejected"]}  # fmt: skip
+        count = {
+            s: sum(1 for r in self.results if r["status"] == s)
+            for s in ("created", "duplicate", "rejected")
+        }
+        return {
+            "results": self.results,
+            "created": count["created"],
+            "duplicates": count["duplicate"],
+            "rejected": count["rejected"],
+        }
 
 
 def _seq(key: str) -> int | None:
@@ -68,8 +74,13 @@ def parse(envelope: Any) -> Item:
         raise BadValueError(f"type {kind!r}: use {RECORD!r} or {INTERVAL!r}")
     if envelope.get("version") != 1:
         raise BadValueError(f"version {envelope.get('version')!r}: this server reads version 1")
-    if (not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY or "\x00" in key
-            or not is_utf8(key)):  # fmt: skip
+    if (
+        not isinstance(key, str)
+        or not key.strip()
+        or len(key) > MAX_KEY
+        or "\x00" in key
+        or not is_utf8(key)
+    ):
         raise BadValueError(f"key must be a non-empty string of at most {MAX_KEY} characters")
     if kind == RECORD:
         values = convert_all(_RECORD_SPEC, envelope.get("record"), "record")
@@ -120,15 +131,21 @@ def _runs_for(session: Session, project_id: int, items: list[Item]) -> dict[str,
         rows = []
         for item in missing:
             v = item.values
-            rows.append({
-                "project_id": project_id,
-                "experiment_id": experiment_for(session, project_id, v.get("experiment_id"),
-                                                v.get("experiment_name")),
-                "client_run_id": v["run_id"], "name": v.get("run_name") or "",
-                "source": "wattprint", "status": v.get("status") or "running",
-                "started_at": _time_or_none(v.get("started_at")),
-                "last_seen": utcnow(), "emissions_count": 0,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "project_id": project_id,
+                    "experiment_id": experiment_for(
+                        session, project_id, v.get("experiment_id"), v.get("experiment_name")
+                    ),
+                    "client_run_id": v["run_id"],
+                    "name": v.get("run_name") or "",
+                    "source": "wattprint",
+                    "status": v.get("status") or "running",
+                    "started_at": _time_or_none(v.get("started_at")),
+                    "last_seen": utcnow(),
+                    "emissions_count": 0,
+                }
+            )
         insert_new(session, Run.__table__, rows, ("project_id", "client_run_id"))
         made = [i.values["run_id"] for i in missing]
         found.update(session.execute(_runs_select(), {"project": project_id, "ids": made}).all())
@@ -189,13 +206,20 @@ def _store(session: Session, project_id: int, runs: dict[str, int], items: list[
             if item.kind != kind:
                 continue
             row = dict(item.values)
-            row.update(project_pk=project_id, run_pk=runs[item.values["run_id"]],
-                       key=item.key, at=item.at)  # fmt: skip
+            row.update(
+                project_pk=project_id, run_pk=runs[item.values["run_id"]], key=item.key, at=item.at
+            )
             if kind == RECORD:
                 row.update(seq=item.seq, origin="wattprint")
             rows.append(row)
-        inserted = insert_new(session, table, rows, ("project_pk", "key"), returning=("key", "id"),
-                              columns=[c.name for c in table.c if c.name != "id"])  # fmt: skip
+        inserted = insert_new(
+            session,
+            table,
+            rows,
+            ("project_pk", "key"),
+            returning=("key", "id"),
+            columns=[c.name for c in table.c if c.name != "id"],
+        )
         created.update(inserted)
         if kind == RECORD:
             rows_created = [i for i in items if i.kind == RECORD and i.key in inserted]
@@ -223,19 +247,24 @@ def _update_totals(
         if old is None or (item.at, item.seq or 0) >= (old.at, old.seq or 0):
             newest[run] = item
     if newest:  # runs in id order: two batches touching the same runs lock them alike
-        session.execute(_totals_update(), [
-            _totals_params(run, newest[run].values, newest[run].at, newest[run].seq,
-                           ids[newest[run].key])
-            for run in sorted(newest)
-        ])  # fmt: skip
+        session.execute(
+            _totals_update(),
+            [
+                _totals_params(
+                    run, newest[run].values, newest[run].at, newest[run].seq, ids[newest[run].key]
+                )
+                for run in sorted(newest)
+            ],
+        )
 
 
 def _count_and_touch(session: Session, counts: dict[int, int]) -> None:
     """The runs that got something are seen now; their rows counted (one statement)."""
     if counts:
         now = utcnow()
-        session.execute(_count_update(), [{"run": run, "n": counts[run], "now": now}
-                                          for run in sorted(counts)])  # fmt: skip
+        session.execute(
+            _count_update(), [{"run": run, "n": counts[run], "now": now} for run in sorted(counts)]
+        )
 
 
 def apply_totals(
@@ -249,12 +278,18 @@ def apply_totals(
 def _totals_params(
     run: int, values: dict[str, Any], at: Any, seq: int | None, row_id: int
 ) -> dict[str, Any]:
-    params = {f"v_{name}": values.get(column) for name, column in (*TOTALS.items(),
-                                                                   *NEWEST.items())}  # fmt: skip
-    params.update(run=run, at=at, seq=seq or 0, row_id=row_id,
-                  v_status=values.get("status") or "unknown",
-                  v_name=values.get("run_name") or None,
-                  v_started=_time_or_none(values.get("started_at")))  # fmt: skip
+    params = {
+        f"v_{name}": values.get(column) for name, column in (*TOTALS.items(), *NEWEST.items())
+    }
+    params.update(
+        run=run,
+        at=at,
+        seq=seq or 0,
+        row_id=row_id,
+        v_status=values.get("status") or "unknown",
+        v_name=values.get("run_name") or None,
+        v_started=_time_or_none(values.get("started_at")),
+    )
     return params
 
 

@@ -144,15 +144,40 @@ TOTALS: dict[str, str] = {
 NEWEST: dict[str, str] = {
     f"last_{column}": column
     for column in (
-        "timestamp", "status", "wattprint_version", "experiment_id", "experiment_name",
-        "country_iso_code", "region", "on_cloud", "cloud_provider", "cloud_region", "pue",
-        "intensity_source", "intensity_kind", "cpu_method", "gpu_method", "ram_method",
-        "machine_energy_kwh", "machine_emissions_kg", "embodied_kg", "embodied_low_kg",
-        "embodied_high_kg", "embodied_method", "units", "functional_unit", "llm_calls",
-        "llm_energy_kwh", "llm_energy_low_kwh", "llm_energy_high_kwh", "llm_emissions_kg",
-        "llm_emissions_low_kg", "llm_emissions_high_kg", "llm_detail",
+        "timestamp",
+        "status",
+        "wattprint_version",
+        "experiment_id",
+        "experiment_name",
+        "country_iso_code",
+        "region",
+        "on_cloud",
+        "cloud_provider",
+        "cloud_region",
+        "pue",
+        "intensity_source",
+        "intensity_kind",
+        "cpu_method",
+        "gpu_method",
+        "ram_method",
+        "machine_energy_kwh",
+        "machine_emissions_kg",
+        "embodied_kg",
+        "embodied_low_kg",
+        "embodied_high_kg",
+        "embodied_method",
+        "units",
+        "functional_unit",
+        "llm_calls",
+        "llm_energy_kwh",
+        "llm_energy_low_kwh",
+        "llm_energy_high_kwh",
+        "llm_emissions_kg",
+        "llm_emissions_low_kg",
+        "llm_emissions_high_kg",
+        "llm_detail",
     )
-}  # fmt: skip
+}
 #: Every record column a run keeps from its newest row: record column -> name on the run.
 ON_RUN: dict[str, str] = {column: name for name, column in {**TOTALS, **NEWEST}.items()}
 

@@ -59,8 +59,12 @@ TRIPLES = {
 }
 #: The parts counted over the runs that made LLM calls only (report/footprint.py's llm).
 OF_CALLERS = ("llm", "llm_energy")
-PARTS = {"cpu": "cpu_energy", "gpu": "gpu_energy", "ram": "ram_energy",
-         "platform": "platform_energy_kwh"}  # fmt: skip
+PARTS = {
+    "cpu": "cpu_energy",
+    "gpu": "gpu_energy",
+    "ram": "ram_energy",
+    "platform": "platform_energy_kwh",
+}
 #: What a summary tells runs apart by (text columns, grouped on as stored).
 FACETS = ("status", "wattprint_version", "intensity_source", "intensity_kind", "cpu_method",
           "gpu_method", "ram_method", "country_iso_code", "on_cloud", "cloud_provider",
@@ -69,9 +73,20 @@ FACETS = ("status", "wattprint_version", "intensity_source", "intensity_kind", "
 GROUP_KEYS = {"day": ("day",), "week": ("day",), "month": ("day",), "location": ("region",),
               "intensity_source": (), "status": (), "experiment": ("experiment_name",
               "experiment_id"), "project": ("project_id",), "team": ("project_id",)}  # fmt: skip
-COLUMNS = sorted({*VALUES, *(c for pair in PAIRS.values() for c in pair),
-                  *(c for t in TRIPLES.values() for c in t), *FACETS, "timestamp", "pue",
-                  "region", "experiment_name", "experiment_id", "llm_detail"})  # fmt: skip
+COLUMNS = sorted(
+    {
+        *VALUES,
+        *(c for pair in PAIRS.values() for c in pair),
+        *(c for t in TRIPLES.values() for c in t),
+        *FACETS,
+        "timestamp",
+        "pue",
+        "region",
+        "experiment_name",
+        "experiment_id",
+        "llm_detail",
+    }
+)
 _CLOUD = ("Y", "YES", "TRUE", "1")
 
 
@@ -90,23 +105,29 @@ def _measures(rows: Any) -> list[ColumnElement[Any]]:
         func.min(c.run_pk).label("first"),
     ]
     for name in VALUES:
-        out += [func.sum(_valid(c[name])).label(f"v_{name}"),
-                func.count(_valid(c[name])).label(f"k_{name}")]  # fmt: skip
+        out += [
+            func.sum(_valid(c[name])).label(f"v_{name}"),
+            func.count(_valid(c[name])).label(f"k_{name}"),
+        ]
     for name, (low, high) in PAIRS.items():
         both = (c[low] >= 0) & (c[high] >= 0)
-        out += [func.count(case((both, 1))).label(f"b_{name}"),
-                func.sum(_valid(c[low])).label(f"lo_{name}"),
-                func.sum(_valid(c[high])).label(f"hi_{name}")]  # fmt: skip
+        out += [
+            func.count(case((both, 1))).label(f"b_{name}"),
+            func.sum(_valid(c[low])).label(f"lo_{name}"),
+            func.sum(_valid(c[high])).label(f"hi_{name}"),
+        ]
     callers = c.llm_calls > 0
     for name, (value, low, high) in TRIPLES.items():
         known = (c[value] >= 0) & callers if name in OF_CALLERS else c[value] >= 0
         has_low, has_high = known & (c[low] >= 0), known & (c[high] >= 0)
-        out += [func.count(case((known, 1))).label(f"ck_{name}"),
-                func.sum(case((known, c[value]))).label(f"cv_{name}"),
-                func.count(case((has_low, 1))).label(f"cl_{name}"),
-                func.count(case((has_high, 1))).label(f"ch_{name}"),
-                func.sum(case((has_low, c[low]))).label(f"clo_{name}"),
-                func.sum(case((has_high, c[high]))).label(f"chi_{name}")]  # fmt: skip
+        out += [
+            func.count(case((known, 1))).label(f"ck_{name}"),
+            func.sum(case((known, c[value]))).label(f"cv_{name}"),
+            func.count(case((has_low, 1))).label(f"cl_{name}"),
+            func.count(case((has_high, 1))).label(f"ch_{name}"),
+            func.sum(case((has_low, c[low]))).label(f"clo_{name}"),
+            func.sum(case((has_high, c[high]))).label(f"chi_{name}"),
+        ]
     out.append(func.count(case((callers, 1))).label("callers"))
     energy, emissions = c.energy_consumed, c.emissions
     weighted = (energy > 0) & (emissions >= 0)
@@ -127,11 +148,20 @@ def _day(rows: Any) -> ColumnElement[Any]:
 
 #: The measures the cube of every facet needs: the runs, their emissions by country and cloud,
 #: who knows embodied emissions, and the SCI's parts (over the runs that counted units).
-FACET_MEASURES = frozenset({
-    "n", "first", "it_kwh", "details", "k_embodied_kg", "v_units", "v_llm_calls", "callers",
-    *(f"{x}_{v}" for v in ("emissions", "embodied_kg", "llm_emissions_kg") for x in ("v", "k")),
-    *(f"{x}_{t}" for t in TRIPLES for x in ("ck", "cv", "cl", "ch", "clo", "chi")),
-})  # fmt: skip
+FACET_MEASURES = frozenset(
+    {
+        "n",
+        "first",
+        "it_kwh",
+        "details",
+        "k_embodied_kg",
+        "v_units",
+        "v_llm_calls",
+        "callers",
+        *(f"{x}_{v}" for v in ("emissions", "embodied_kg", "llm_emissions_kg") for x in ("v", "k")),
+        *(f"{x}_{t}" for t in TRIPLES for x in ("ck", "cv", "cl", "ch", "clo", "chi")),
+    }
+)
 #: The columns each grouping's label is made of (the sums' query groups on these alone).
 LABEL_KEYS = {"day": ("day",), "week": ("day",), "month": ("day",),
               "location": ("country_iso_code", "region", "cloud_provider", "cloud_region"),
@@ -146,8 +176,10 @@ def _keys(rows: Any, by: str | None, facets: bool = True) -> list[ColumnElement[
     columns ``by``'s labels are made of (one row per group, or one for all when no ``by``)."""
     c = rows.c
     if not facets:
-        return [_day(rows).label("day") if name == "day" else c[name]
-                for name in (LABEL_KEYS[by] if by else ())]  # fmt: skip
+        return [
+            _day(rows).label("day") if name == "day" else c[name]
+            for name in (LABEL_KEYS[by] if by else ())
+        ]
     keys = [
         c.source,
         c.from_interval,
@@ -198,8 +230,11 @@ def _cube_statement(shape: RunFilter, by: str | None, lateral: bool, facets: boo
 def _models_statement(shape: RunFilter, by: str | None, lateral: bool) -> Any:
     rows = run_rows(shape, COLUMNS, lateral=lateral, bound=True)
     keys = [*_keys(rows, by), rows.c.llm_detail]
-    return (select(*keys, func.count().label("n"), func.min(rows.c.run_pk).label("first"))
-            .where(func.coalesce(rows.c.llm_detail, "") != "").group_by(*keys))  # fmt: skip
+    return (
+        select(*keys, func.count().label("n"), func.min(rows.c.run_pk).label("first"))
+        .where(func.coalesce(rows.c.llm_detail, "") != "")
+        .group_by(*keys)
+    )
 
 
 @lru_cache(maxsize=1)
@@ -269,10 +304,12 @@ class Measures:
         runs = self.count("callers") if name in OF_CALLERS else self.runs
         low = known > 0 and self.count(f"cl_{name}") == known
         high = known > 0 and self.count(f"ch_{name}") == known
-        return {"kg": self.total(f"cv_{name}"),
-                "low_kg": self.total(f"clo_{name}") if low else None,
-                "high_kg": self.total(f"chi_{name}") if high else None,
-                "unknown_runs": runs - known}  # fmt: skip
+        return {
+            "kg": self.total(f"cv_{name}"),
+            "low_kg": self.total(f"clo_{name}") if low else None,
+            "high_kg": self.total(f"chi_{name}") if high else None,
+            "unknown_runs": runs - known,
+        }
 
 
 def labels(row: tuple[Any, ...], index: dict[str, int]) -> dict[str, Any]:
@@ -286,18 +323,21 @@ def labels(row: tuple[Any, ...], index: dict[str, int]) -> dict[str, Any]:
     provider = _text(get("cloud_provider"))
     on_cloud = _text(get("on_cloud")).upper() in _CLOUD and provider
     return {
-        "n": get("n"), "kind": kind, "in_progress": bool(get("from_interval")),
+        "n": get("n"),
+        "kind": kind,
+        "in_progress": bool(get("from_interval")),
         "status": _text(get("status")) or "unknown",
         "intensity_source": _text(get("intensity_source")) or stated,
         "intensity_kind": _text(get("intensity_kind")) or "unknown",
         "methods": {c: _text(get(f"{c}_method")) or stated for c in COMPONENTS},
-        "country": _text(get("country_iso_code")).upper(), "emissions": get("v_emissions"),
-        "cloud": provider.lower() if on_cloud else None, "it_kwh": get("it_kwh"),
+        "country": _text(get("country_iso_code")).upper(),
+        "emissions": get("v_emissions"),
+        "cloud": provider.lower() if on_cloud else None,
+        "it_kwh": get("it_kwh"),
         "cloud_region": _text(get("cloud_region")),
         "embodied_method": _text(get("embodied_method")) if get("k_embodied_kg") else None,
-        "functional_unit": (_text(get("functional_unit")) or "unit") if get("has_units")
-        else None,
-    }  # fmt: skip
+        "functional_unit": (_text(get("functional_unit")) or "unit") if get("has_units") else None,
+    }
 
 
 class Tally:
@@ -328,8 +368,9 @@ class Tally:
             self.methods[c].add(method)
         self.countries.setdefault(named["country"], []).append(named["emissions"])
         if named["cloud"] is not None:
-            cloud = self.clouds.setdefault(named["cloud"], {"runs": 0, "regions": set(),
-                                                            "it": [], "kg": []})  # fmt: skip
+            cloud = self.clouds.setdefault(
+                named["cloud"], {"runs": 0, "regions": set(), "it": [], "kg": []}
+            )
             cloud["runs"] += n
             cloud["regions"].add(named["cloud_region"])
             cloud["it"].append(named["it_kwh"])
@@ -363,14 +404,20 @@ def figures(key: str, t: Tally, models: list[tuple[Any, int]], compact: bool) ->
         cc = t.sources["codecarbon"]
         unbounded = m.runs - m.count("b_emissions")
         emissions_low = emissions_high = None
-        bounds = "no bounds: " + (f"{cc} CodeCarbon run(s) have none" if cc
-                                  else f"{unbounded} run(s) have none")  # fmt: skip
+        bounds = "no bounds: " + (
+            f"{cc} CodeCarbon run(s) have none" if cc else f"{unbounded} run(s) have none"
+        )
     components = {}
     for part, column in PARTS.items():
         low, high = m.pair(part)
         methods = sorted(t.methods[part]) if part in t.methods else None  # none for platform
-        components[part] = {"kwh": m.total(f"v_{column}"), "low_kwh": low, "high_kwh": high,
-                            "unknown_runs": m.unknown(column), "methods": methods}  # fmt: skip
+        components[part] = {
+            "kwh": m.total(f"v_{column}"),
+            "low_kwh": low,
+            "high_kwh": high,
+            "unknown_runs": m.unknown(column),
+            "methods": methods,
+        }
     grams, kwh = m.total("grams_kg"), m.total("grams_kwh")
     ratio = grams * 1000.0 / kwh if grams is not None and kwh else None
     out: dict[str, Any] = {
@@ -394,11 +441,11 @@ def figures(key: str, t: Tally, models: list[tuple[Any, int]], compact: bool) ->
             "g_per_kwh": ratio if ratio is not None and math.isfinite(ratio) else None,
             "sources": sorted(t.intensity_sources),
             "kinds": sorted(t.intensity_kinds),
-        },  # fmt: skip
+        },
         "water": {
             "litres": m.total("v_water_consumed"),
             "unknown_runs": m.unknown("water_consumed"),
-        },  # fmt: skip
+        },
         "footprint": footprint(t, models),
     }
     # The country that emitted the most (its car figure for the equivalents).
@@ -415,10 +462,18 @@ def figures(key: str, t: Tally, models: list[tuple[Any, int]], compact: bool) ->
     }
     out["equivalents"] = equivalents_of(out["emissions_kg"], country or None)
     out["elsewhere"] = [
-        entry for provider, cloud in sorted(t.clouds.items())
-        if (entry := cheapest_region(provider, cloud["runs"], cloud["regions"],
-                                     _sum(cloud["it"]) or 0.0, _sum(cloud["kg"]) or 0.0))
-    ]  # fmt: skip
+        entry
+        for provider, cloud in sorted(t.clouds.items())
+        if (
+            entry := cheapest_region(
+                provider,
+                cloud["runs"],
+                cloud["regions"],
+                _sum(cloud["it"]) or 0.0,
+                _sum(cloud["kg"]) or 0.0,
+            )
+        )
+    ]
     return out
 
 
@@ -431,11 +486,15 @@ def footprint(t: Tally, details: list[tuple[Any, int]]) -> dict[str, Any]:
     llm = m.bounded("llm")
     energy = m.bounded("llm_energy")
     per_model = model_totals(details)
-    llm.update(calls=int(m.total("v_llm_calls") or 0), energy_kwh=energy["kg"],
-               energy_low_kwh=energy["low_kg"], energy_high_kwh=energy["high_kg"],
-               local_energy_kwh=m.total("v_energy_consumed"),
-               models={key: entry["calls"] for key, entry in per_model.items()},
-               per_model=per_model)  # fmt: skip
+    llm.update(
+        calls=int(m.total("v_llm_calls") or 0),
+        energy_kwh=energy["kg"],
+        energy_low_kwh=energy["low_kg"],
+        energy_high_kwh=energy["high_kg"],
+        local_energy_kwh=m.total("v_energy_consumed"),
+        models={key: entry["calls"] for key, entry in per_model.items()},
+        per_model=per_model,
+    )
     return {"embodied": embodied, "llm": llm, "sci": sci(t)}
 
 
@@ -458,17 +517,24 @@ def sci(t: Tally) -> dict[str, Any]:
     # The LLM term, over the runs that made calls: EcoLogits' estimate, or unknown (never 0).
     has_remote = c.count("callers") > 0
     remote = c.bounded("llm") if has_remote else NO_CALLS
-    out.update(functional_unit=next(iter(t.functional_units)), units=units,
-               operational_kg=o["kg"], embodied_kg=e["kg"],
-               llm_kg=remote["kg"] if has_remote else None)  # fmt: skip
+    out.update(
+        functional_unit=next(iter(t.functional_units)),
+        units=units,
+        operational_kg=o["kg"],
+        embodied_kg=e["kg"],
+        llm_kg=remote["kg"] if has_remote else None,
+    )
     if o["unknown_runs"] or e["unknown_runs"] or not units:
         out["note"] = "a run's operational or embodied emissions are unknown"
         return out
     if remote["unknown_runs"]:
         out["note"] = f"the LLM calls of {remote['unknown_runs']} run(s) were not estimated"
         return out
-    for key, part in (("g_per_unit", "kg"), ("low_g_per_unit", "low_kg"),
-                      ("high_g_per_unit", "high_kg")):  # fmt: skip
+    for key, part in (
+        ("g_per_unit", "kg"),
+        ("low_g_per_unit", "low_kg"),
+        ("high_g_per_unit", "high_kg"),
+    ):
         if o[part] is None or e[part] is None or remote[part] is None:
             continue
         out[key] = (o[part] + e[part] + remote[part]) * 1000.0 / units
@@ -513,17 +579,23 @@ def labeller(session: Session, by: str, index: dict[str, int], rows: list[Any]):
             " / ".join(p for p in (_text(get(row, x)) for x in parts) if p) or ("unknown")
         )
     if by == "intensity_source":
-        return lambda row: _text(get(row, "intensity_source")) or (
-            "codecarbon (not stated)"
-            if kind_of(get(row, "from_interval"), get(row, "source"),
-                       get(row, "wattprint_version")) == "codecarbon"
-            else "unknown"
-        )  # fmt: skip
+        return lambda row: (
+            _text(get(row, "intensity_source"))
+            or (
+                "codecarbon (not stated)"
+                if kind_of(
+                    get(row, "from_interval"), get(row, "source"), get(row, "wattprint_version")
+                )
+                == "codecarbon"
+                else "unknown"
+            )
+        )
     if by == "status":
         return lambda row: _text(get(row, "status")) or "unknown"
     if by == "experiment":
-        return lambda row: (_text(get(row, "experiment_name")) or
-                            _text(get(row, "experiment_id")) or "(none)")  # fmt: skip
+        return lambda row: (
+            _text(get(row, "experiment_name")) or _text(get(row, "experiment_id")) or "(none)"
+        )
     names = _names(session, by, {get(row, "project_id") for row in rows})
     return lambda row: names.get(get(row, "project_id"), "(none)")
 
@@ -572,8 +644,9 @@ def summarise(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, A
         if out is None:
             out = figures("total", total, models.get("", []), compact=False)
         if by:
-            groupings[by] = [figures(k, v, models.get(k, []), compact=True)
-                             for k, v in sorted(groups.items())]  # fmt: skip
+            groupings[by] = [
+                figures(k, v, models.get(k, []), compact=True) for k, v in sorted(groups.items())
+            ]
     assert out is not None
     out["groupings"] = groupings
     return out
@@ -599,8 +672,7 @@ def _fold(session: Session, f: RunFilter, by: str | None) -> tuple[Tally, dict[s
             groups[key].add(row, named)
     if by is None:
         for row in rows:
-            total.all.add(tuple(row[index[name]] if name in index else None
-                                for name in sums_index))  # fmt: skip
+            total.all.add(tuple(row[index[name]] if name in index else None for name in sums_index))
     label = labeller(session, by, sums_index, sums) if by else None
     for row in sums:
         total.all.add(row)

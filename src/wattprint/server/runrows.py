@@ -40,11 +40,16 @@ def run_rows(
     ``bound``: the filter's values are bind parameters (``store.runs_query``)."""
     runs = runs_query(f, bound=bound).subquery("selected_runs")
     rows: Select[object] = (
-        select(runs.c.id.label("run_pk"), runs.c.source, runs.c.project_id,
-               false().label("from_interval"), *_newest_row(runs, columns))
+        select(
+            runs.c.id.label("run_pk"),
+            runs.c.source,
+            runs.c.project_id,
+            false().label("from_interval"),
+            *_newest_row(runs, columns),
+        )
         .select_from(runs)
         .where(runs.c.last_emission_id.is_not(None))
-    )  # fmt: skip
+    )
     if any(name not in ON_RUN for name in columns):
         rows = rows.join(Emission, Emission.id == runs.c.last_emission_id)
     newest, on = _newest_interval(runs, lateral)
@@ -57,12 +62,17 @@ def run_rows(
         else:
             from_interval.append(_typed_null(name))
     intervals: Select[object] = (
-        select(runs.c.id.label("run_pk"), runs.c.source, runs.c.project_id,
-               true().label("from_interval"), *from_interval)
+        select(
+            runs.c.id.label("run_pk"),
+            runs.c.source,
+            runs.c.project_id,
+            true().label("from_interval"),
+            *from_interval,
+        )
         .select_from(runs)
         .join(newest, on)
         .where(runs.c.last_emission_id.is_(None))
-    )  # fmt: skip
+    )
     return rows.union_all(intervals).subquery("run_rows")
 
 
@@ -70,8 +80,9 @@ def _newest_row(runs: Subquery, columns: Sequence[str]) -> list[ColumnElement[ob
     """``columns`` of each run's newest row: from the run where it keeps them
     (``models.ON_RUN``), else from the row itself (``last_emission_id``)."""
     table = Emission.__table__
-    return [(runs.c[ON_RUN[name]] if name in ON_RUN else table.c[name]).label(name)
-            for name in columns]  # fmt: skip
+    return [
+        (runs.c[ON_RUN[name]] if name in ON_RUN else table.c[name]).label(name) for name in columns
+    ]
 
 
 def _newest_interval(runs: Subquery, lateral: bool) -> tuple[Any, ColumnElement[bool]]:

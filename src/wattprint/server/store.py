@@ -86,8 +86,14 @@ class Page:
     next_cursor: str | None
 
 
-def page(session: Session, query: Select[Any], id_column: Any, cursor: str | None,
-         limit: int, newest_first: bool = False) -> Page:  # fmt: skip
+def page(
+    session: Session,
+    query: Select[Any],
+    id_column: Any,
+    cursor: str | None,
+    limit: int,
+    newest_first: bool = False,
+) -> Page:
     after = decode_cursor(cursor)
     if after is not None:
         query = query.where(id_column < after if newest_first else id_column > after)
@@ -168,9 +174,13 @@ def filter_shape(f: RunFilter) -> RunFilter:
     with ``runs_query(..., bound=True)``."""
     from dataclasses import fields
 
-    return RunFilter(**{field.name: (() if isinstance(getattr(f, field.name), list | tuple)
-                                     else 0)
-                        for field in fields(f) if getattr(f, field.name) is not None})  # fmt: skip
+    return RunFilter(
+        **{
+            field.name: (() if isinstance(getattr(f, field.name), list | tuple) else 0)
+            for field in fields(f)
+            if getattr(f, field.name) is not None
+        }
+    )
 
 
 # -- organizations, teams, projects, experiments -------------------------------------------------
@@ -182,8 +192,11 @@ def _unique(session: Session, query: Select[Any], what: str) -> None:
 
 
 def create_organization(session: Session, name: str, description: str, owner: int | None):
-    _unique(session, select(Organization.id).where(Organization.name == name),
-            f"an organization named {name!r}")  # fmt: skip
+    _unique(
+        session,
+        select(Organization.id).where(Organization.name == name),
+        f"an organization named {name!r}",
+    )
     org = Organization(name=name, description=description)
     session.add(org)
     session.flush()
@@ -201,8 +214,11 @@ def organizations(session: Session, visible: set[int] | None, cursor: str | None
 
 
 def create_team(session: Session, organization_id: int, name: str, description: str) -> Team:
-    _unique(session, select(Team.id).where(Team.organization_id == organization_id,
-            Team.name == name), f"a team named {name!r}")  # fmt: skip
+    _unique(
+        session,
+        select(Team.id).where(Team.organization_id == organization_id, Team.name == name),
+        f"a team named {name!r}",
+    )
     team = Team(organization_id=organization_id, name=name, description=description)
     session.add(team)
     session.flush()
@@ -214,24 +230,35 @@ def teams(session: Session, organization_id: int, cursor: str | None, limit: int
     return page(session, query, Team.id, cursor, limit)
 
 
-def create_project(session: Session, organization_id: int, name: str, description: str,
-                   team_id: int | None) -> Project:  # fmt: skip
+def create_project(
+    session: Session, organization_id: int, name: str, description: str, team_id: int | None
+) -> Project:
     if team_id is not None:
         team = session.get(Team, team_id)
         if team is None or team.organization_id != organization_id:
             raise ConflictError(f"team {team_id} is not one of this organization's")
-    _unique(session, select(Project.id).where(Project.organization_id == organization_id,
-            Project.name == name), f"a project named {name!r}")  # fmt: skip
-    project = Project(organization_id=organization_id, name=name, description=description,
-                      team_id=team_id)  # fmt: skip
+    _unique(
+        session,
+        select(Project.id).where(Project.organization_id == organization_id, Project.name == name),
+        f"a project named {name!r}",
+    )
+    project = Project(
+        organization_id=organization_id, name=name, description=description, team_id=team_id
+    )
     session.add(project)
     session.flush()
     ensure_experiment(session, project.id, DEFAULT_EXPERIMENT)
     return project
 
 
-def projects(session: Session, visible: set[int] | None, organization_id: int | None,
-             team_id: int | None, cursor: str | None, limit: int) -> Page:  # fmt: skip
+def projects(
+    session: Session,
+    visible: set[int] | None,
+    organization_id: int | None,
+    team_id: int | None,
+    cursor: str | None,
+    limit: int,
+) -> Page:
     query = select(Project)
     if visible is not None:
         query = query.where(Project.organization_id.in_(visible))
@@ -242,12 +269,21 @@ def projects(session: Session, visible: set[int] | None, organization_id: int | 
     return page(session, query, Project.id, cursor, limit)
 
 
-def create_experiment(session: Session, project_id: int, name: str, description: str,
-                      extra: dict[str, Any] | None = None) -> Experiment:  # fmt: skip
-    _unique(session, select(Experiment.id).where(Experiment.project_id == project_id,
-            Experiment.name == name), f"an experiment named {name!r}")  # fmt: skip
-    experiment = Experiment(project_id=project_id, name=name, description=description,
-                            codecarbon=extra)  # fmt: skip
+def create_experiment(
+    session: Session,
+    project_id: int,
+    name: str,
+    description: str,
+    extra: dict[str, Any] | None = None,
+) -> Experiment:
+    _unique(
+        session,
+        select(Experiment.id).where(Experiment.project_id == project_id, Experiment.name == name),
+        f"an experiment named {name!r}",
+    )
+    experiment = Experiment(
+        project_id=project_id, name=name, description=description, codecarbon=extra
+    )
     session.add(experiment)
     session.flush()
     return experiment
@@ -274,14 +310,17 @@ def check_rename(session: Session, obj: Base, name: str | None) -> None:
     if isinstance(obj, Organization):
         query = select(Organization.id).where(Organization.name == name)
     elif isinstance(obj, Team):
-        query = select(Team.id).where(Team.organization_id == obj.organization_id,
-                                      Team.name == name)  # fmt: skip
+        query = select(Team.id).where(
+            Team.organization_id == obj.organization_id, Team.name == name
+        )
     elif isinstance(obj, Project):
-        query = select(Project.id).where(Project.organization_id == obj.organization_id,
-                                         Project.name == name)  # fmt: skip
+        query = select(Project.id).where(
+            Project.organization_id == obj.organization_id, Project.name == name
+        )
     else:
-        query = select(Experiment.id).where(Experiment.project_id == obj.project_id,
-                                            Experiment.name == name)  # fmt: skip
+        query = select(Experiment.id).where(
+            Experiment.project_id == obj.project_id, Experiment.name == name
+        )
     _unique(session, query, f"one named {name!r}")
 
 
@@ -346,8 +385,11 @@ def memberships(session: Session, organization_id: int) -> list[tuple[Membership
 
 
 def set_membership(session: Session, organization_id: int, user_id: int, role: str) -> Membership:
-    found = session.scalar(select(Membership).where(
-        Membership.organization_id == organization_id, Membership.user_id == user_id))  # fmt: skip
+    found = session.scalar(
+        select(Membership).where(
+            Membership.organization_id == organization_id, Membership.user_id == user_id
+        )
+    )
     if found is None:
         found = Membership(organization_id=organization_id, user_id=user_id, role=role)
         session.add(found)
@@ -360,8 +402,11 @@ def set_membership(session: Session, organization_id: int, user_id: int, role: s
 
 
 def remove_membership(session: Session, organization_id: int, user_id: int) -> None:
-    found = session.scalar(select(Membership).where(
-        Membership.organization_id == organization_id, Membership.user_id == user_id))  # fmt: skip
+    found = session.scalar(
+        select(Membership).where(
+            Membership.organization_id == organization_id, Membership.user_id == user_id
+        )
+    )
     if found is None:
         raise NotFoundError()
     if found.role == "owner":
@@ -369,13 +414,17 @@ def remove_membership(session: Session, organization_id: int, user_id: int) -> N
     session.delete(found)
     # Their team memberships in this organization go with them: they are part of it.
     team_ids = select(Team.id).where(Team.organization_id == organization_id)
-    session.execute(delete(TeamMember).where(TeamMember.user_id == user_id,
-                                             TeamMember.team_id.in_(team_ids)))  # fmt: skip
+    session.execute(
+        delete(TeamMember).where(TeamMember.user_id == user_id, TeamMember.team_id.in_(team_ids))
+    )
 
 
 def _keep_an_owner(session: Session, organization_id: int) -> None:
-    owners = session.scalar(select(func.count(Membership.id)).where(
-        Membership.organization_id == organization_id, Membership.role == "owner"))  # fmt: skip
+    owners = session.scalar(
+        select(func.count(Membership.id)).where(
+            Membership.organization_id == organization_id, Membership.role == "owner"
+        )
+    )
     if (owners or 0) <= 1:
         raise ConflictError("an organization keeps at least one owner")
 
@@ -388,8 +437,9 @@ def add_team_member(session: Session, team: Team, user_id: int) -> TeamMember:
     )
     if member is None:
         raise ConflictError(f"user {user_id} is not a member of the team's organization")
-    found = session.scalar(select(TeamMember).where(TeamMember.team_id == team.id,
-                                                    TeamMember.user_id == user_id))  # fmt: skip
+    found = session.scalar(
+        select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user_id)
+    )
     if found is None:
         found = TeamMember(team_id=team.id, user_id=user_id)
         session.add(found)
@@ -398,14 +448,19 @@ def add_team_member(session: Session, team: Team, user_id: int) -> TeamMember:
 
 
 def team_members(session: Session, team_id: int) -> list[User]:
-    query = select(User).join(TeamMember, TeamMember.user_id == User.id).where(
-        TeamMember.team_id == team_id).order_by(User.id)  # fmt: skip
+    query = (
+        select(User)
+        .join(TeamMember, TeamMember.user_id == User.id)
+        .where(TeamMember.team_id == team_id)
+        .order_by(User.id)
+    )
     return list(session.scalars(query))
 
 
 def remove_team_member(session: Session, team_id: int, user_id: int) -> None:
-    result = session.execute(delete(TeamMember).where(TeamMember.team_id == team_id,
-                                                      TeamMember.user_id == user_id))  # fmt: skip
+    result = session.execute(
+        delete(TeamMember).where(TeamMember.team_id == team_id, TeamMember.user_id == user_id)
+    )
     if not result.rowcount:
         raise NotFoundError()
 
@@ -413,14 +468,20 @@ def remove_team_member(session: Session, team_id: int, user_id: int) -> None:
 # -- tokens --------------------------------------------------------------------------------------
 
 
-def create_project_token(session: Session, project_id: int, name: str,
-                         scopes: Sequence[str]) -> tuple[ProjectToken, str]:  # fmt: skip
+def create_project_token(
+    session: Session, project_id: int, name: str, scopes: Sequence[str]
+) -> tuple[ProjectToken, str]:
     bad = sorted(set(scopes) - set(SCOPES))
     if bad or not scopes:
         raise ValueError(f"scopes {bad or 'none'}: use one or more of {', '.join(SCOPES)}")
     made = security.new_token(security.PROJECT_TOKEN)
-    row = ProjectToken(project_id=project_id, name=name, prefix=made.prefix, hash=made.hash,
-                       scopes=" ".join(s for s in SCOPES if s in scopes))  # fmt: skip
+    row = ProjectToken(
+        project_id=project_id,
+        name=name,
+        prefix=made.prefix,
+        hash=made.hash,
+        scopes=" ".join(s for s in SCOPES if s in scopes),
+    )
     session.add(row)
     session.flush()
     return row, made.token
@@ -431,20 +492,23 @@ def project_tokens(session: Session, project_id: int) -> list[ProjectToken]:
     return list(session.scalars(query.order_by(ProjectToken.id)))
 
 
-def create_personal_token(session: Session, user_id: int, name: str,
-                          lifetime: timedelta | None) -> tuple[PersonalToken, str]:  # fmt: skip
+def create_personal_token(
+    session: Session, user_id: int, name: str, lifetime: timedelta | None
+) -> tuple[PersonalToken, str]:
     made = security.new_token(security.PERSONAL_TOKEN)
     expires = utcnow() + lifetime if lifetime is not None else None
-    row = PersonalToken(user_id=user_id, name=name, prefix=made.prefix, hash=made.hash,
-                        expires_at=expires)  # fmt: skip
+    row = PersonalToken(
+        user_id=user_id, name=name, prefix=made.prefix, hash=made.hash, expires_at=expires
+    )
     session.add(row)
     session.flush()
     return row, made.token
 
 
 def personal_tokens(session: Session, user_id: int) -> list[PersonalToken]:
-    query = select(PersonalToken).where(PersonalToken.user_id == user_id,
-                                        PersonalToken.name != "sign-in")  # fmt: skip
+    query = select(PersonalToken).where(
+        PersonalToken.user_id == user_id, PersonalToken.name != "sign-in"
+    )
     return list(session.scalars(query.order_by(PersonalToken.id)))
 
 
@@ -474,19 +538,28 @@ def principal_for(session: Session, token: str) -> Principal | None:
             session.execute(update(model).where(model.id == row.id).values(last_used=now))
         if isinstance(row, ProjectToken):
             project = get(session, Project, row.project_id)
-            return Principal(token_id=row.id, token_project_id=project.id,
-                             token_organization_id=project.organization_id,
-                             scopes=frozenset(row.scopes.split()))  # fmt: skip
+            return Principal(
+                token_id=row.id,
+                token_project_id=project.id,
+                token_organization_id=project.organization_id,
+                scopes=frozenset(row.scopes.split()),
+            )
         return principal_of_user(session, get(session, User, row.user_id))
     return None
 
 
 def principal_of_user(session: Session, user: User) -> Principal:
-    roles = dict(session.execute(select(Membership.organization_id, Membership.role).where(
-        Membership.user_id == user.id)).all())  # fmt: skip
+    roles = dict(
+        session.execute(
+            select(Membership.organization_id, Membership.role).where(Membership.user_id == user.id)
+        ).all()
+    )
     # The projects of the user's teams: what permissions.TEAM_GRANTS applies to.
     team_projects = session.scalars(
-        select(Project.id).join(TeamMember, TeamMember.team_id == Project.team_id)
-        .where(TeamMember.user_id == user.id))  # fmt: skip
-    return Principal(user_id=user.id, is_admin=user.is_admin, roles=roles,
-                     team_projects=frozenset(team_projects))  # fmt: skip
+        select(Project.id)
+        .join(TeamMember, TeamMember.team_id == Project.team_id)
+        .where(TeamMember.user_id == user.id)
+    )
+    return Principal(
+        user_id=user.id, is_admin=user.is_admin, roles=roles, team_projects=frozenset(team_projects)
+    )

@@ -29,9 +29,15 @@ from .values import parse_time
 PERIODS = ("day", "week", "month")
 GROUPINGS = PERIODS + ("location", "intensity_source", "experiment", "project", "team", "status")
 #: Each part's bound columns (low, high).
-_PART_BOUNDS = {part: (f"{prefix}_low_kwh", f"{prefix}_high_kwh") for part, prefix in
-                (("cpu", "cpu_energy"), ("gpu", "gpu_energy"), ("ram", "ram_energy"),
-                 ("platform", "platform_energy"))}  # fmt: skip
+_PART_BOUNDS = {
+    part: (f"{prefix}_low_kwh", f"{prefix}_high_kwh")
+    for part, prefix in (
+        ("cpu", "cpu_energy"),
+        ("gpu", "gpu_energy"),
+        ("ram", "ram_energy"),
+        ("platform", "platform_energy"),
+    )
+}
 
 
 def _text(value: Any) -> str:
@@ -72,8 +78,11 @@ def stored_runs(session: Session, f: RunFilter) -> list[tuple[dict[str, Any], An
     for order, found in enumerate(session.execute(query)):
         values = found._mapping
         in_progress = bool(values["from_interval"])
-        kind = "wattprint" if in_progress else (
-            "codecarbon" if values["source"] == "codecarbon" else None)  # fmt: skip
+        kind = (
+            "wattprint"
+            if in_progress
+            else ("codecarbon" if values["source"] == "codecarbon" else None)
+        )
         row = {name: values[name] for name in records.COLUMNS}
         info = {"id": values["run_pk"], "in_progress": in_progress}
         out.append((info, report_run(row, order, kind)))
@@ -172,8 +181,11 @@ def _project_names(session: Session, run_ids: list[int], by: str) -> dict[int, s
     if by == "project":
         query = select(Run.id, Project.name).join(Project, Project.id == Run.project_id)
     else:
-        query = (select(Run.id, Team.name).join(Project, Project.id == Run.project_id)
-                 .join(Team, Team.id == Project.team_id))  # fmt: skip
+        query = (
+            select(Run.id, Team.name)
+            .join(Project, Project.id == Run.project_id)
+            .join(Team, Team.id == Project.team_id)
+        )
     return dict(session.execute(query.where(Run.id.in_(run_ids))).all())
 
 

@@ -93,8 +93,16 @@ QUANTITIES: dict[str, Quantity] = {
 RUN_LABELS = ("project", "experiment", "run", "zone")
 COMPONENT_LABELS = ("component", "method")
 INTENSITY_LABELS = ("kind", "source")
-INFO_LABELS = ("run_name", "status", "location_source", "cpu_method", "gpu_method",
-               "ram_method", "platform_method", "version")  # fmt: skip
+INFO_LABELS = (
+    "run_name",
+    "status",
+    "location_source",
+    "cpu_method",
+    "gpu_method",
+    "ram_method",
+    "platform_method",
+    "version",
+)
 TASK_LABELS = ("task",)
 
 #: The labels each quantity has, beyond RUN_LABELS.

@@ -289,8 +289,11 @@ def _beside(path: Path, result: RunResult) -> Path:
     from ..records import COLUMNS, TASK_COLUMNS
 
     beside, _ = choose_path(path, COLUMNS if result.task_name is None else TASK_COLUMNS)
-    _warn(f"csv-moved:{path}", f"{path} is no longer wattprint's file; it is left "
-                               f"untouched and rows go to {beside.name} instead.")  # fmt: skip
+    _warn(
+        f"csv-moved:{path}",
+        f"{path} is no longer wattprint's file; it is left "
+        f"untouched and rows go to {beside.name} instead.",
+    )
     return beside
 
 

@@ -128,9 +128,11 @@ class ServerSender(spool.Sender):
         if any(status not in (*DELIVERED, "rejected") for status, _ in answers):
             self.error = "the server did not answer for every record"
             return False
-        refused = [(key, error or "no reason given")
-                   for (key, _), (status, error) in zip(envelopes, answers, strict=True)
-                   if status == "rejected"]  # fmt: skip
+        refused = [
+            (key, error or "no reason given")
+            for (key, _), (status, error) in zip(envelopes, answers, strict=True)
+            if status == "rejected"
+        ]
         if not refused:
             path.unlink(missing_ok=True)
         elif len(envelopes) == 1:

@@ -114,8 +114,11 @@ def post(
     from .._version import __version__
 
     opener = opener or urllib.request.build_opener(_no_redirect())
-    headers = {"Content-Type": "application/json", "User-Agent": f"wattprint/{__version__}",
-               **(headers or {})}  # fmt: skip
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": f"wattprint/{__version__}",
+        **(headers or {}),
+    }
     if token:
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, data=data, headers=headers, method="POST")

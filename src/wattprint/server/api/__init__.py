@@ -10,7 +10,16 @@ def router() -> APIRouter:
 
     api = APIRouter(prefix="/api/v1")
     # records first: routes are matched in order, and ingest is the request that comes most.
-    for module in (records, health, auth, organizations, teams, projects, experiments, runs,
-                   tokens):  # fmt: skip
+    for module in (
+        records,
+        health,
+        auth,
+        organizations,
+        teams,
+        projects,
+        experiments,
+        runs,
+        tokens,
+    ):
         api.include_router(module.router)
     return api

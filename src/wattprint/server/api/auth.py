@@ -24,11 +24,17 @@ def sign_in(body: schemas.Login, request: Request, db: DB) -> schemas.AccessToke
     )
     wait = limiter.retry_after(*keys)
     if wait > 0:
-        raise HTTPException(429, f"too many failed sign-ins: try again in {wait:.0f} s",
-                            headers={"Retry-After": str(int(wait) + 1)})  # fmt: skip
+        raise HTTPException(
+            429,
+            f"too many failed sign-ins: try again in {wait:.0f} s",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
     user = store.user_by_email(db, body.email)
-    ok = (security.verify_password(user.password_hash, body.password) if user
-          else security.verify_unknown_user(body.password))  # fmt: skip
+    ok = (
+        security.verify_password(user.password_hash, body.password)
+        if user
+        else security.verify_unknown_user(body.password)
+    )
     if not ok or user is None:
         limiter.failed(*keys)
         raise HTTPException(401, "wrong e-mail or password")

@@ -13,8 +13,7 @@ router = APIRouter(prefix="/experiments", tags=["experiments"])
 
 
 @router.get("", response_model=schemas.Page)
-def list_experiments(project_id: int, db: DB, who: Who, cursor: Cursor = None,
-                     limit: Limit = 100):  # fmt: skip
+def list_experiments(project_id: int, db: DB, who: Who, cursor: Cursor = None, limit: Limit = 100):
     common.allowed(db, who, "read", store.get(db, Project, project_id))
     found = store.experiments(db, project_id, cursor, limit)
     items = [schemas.ExperimentOut.model_validate(e) for e in found.items]
@@ -52,9 +51,15 @@ def delete_experiment(experiment_id: int, db: DB, who: Who) -> None:
 
 
 @router.get("/{experiment_id}/summary")
-def experiment_summary(experiment_id: int, db: DB, who: Who, by: str | None = None,
-                       status: str | None = None, since: Since = None,
-                       until: Until = None) -> dict[str, Any]:  # fmt: skip
+def experiment_summary(
+    experiment_id: int,
+    db: DB,
+    who: Who,
+    by: str | None = None,
+    status: str | None = None,
+    since: Since = None,
+    until: Until = None,
+) -> dict[str, Any]:
     experiment = store.get(db, Experiment, experiment_id)
     common.allowed(db, who, "read", experiment)
     f = common.filtered(store.RunFilter(experiment_id=experiment.id), status, since, until)
@@ -62,9 +67,16 @@ def experiment_summary(experiment_id: int, db: DB, who: Who, by: str | None = No
 
 
 @router.get("/{experiment_id}/export")
-def experiment_export(experiment_id: int, request: Request, db: DB, who: Who,
-                      format: str = "csv", status: str | None = None, since: Since = None,
-                      until: Until = None):  # fmt: skip
+def experiment_export(
+    experiment_id: int,
+    request: Request,
+    db: DB,
+    who: Who,
+    format: str = "csv",
+    status: str | None = None,
+    since: Since = None,
+    until: Until = None,
+):
     experiment = store.get(db, Experiment, experiment_id)
     common.allowed(db, who, "read", experiment)
     f = common.filtered(store.RunFilter(experiment_id=experiment.id), status, since, until)

@@ -19,8 +19,9 @@ def health(db: DB) -> JSONResponse:
         db.execute(text("SELECT 1"))
         schema = migrate.current(db.get_bind())
     except SQLAlchemyError as exc:
-        return JSONResponse({"status": "database unavailable", "error": type(exc).__name__},
-                            status_code=503)  # fmt: skip
+        return JSONResponse(
+            {"status": "database unavailable", "error": type(exc).__name__}, status_code=503
+        )
     ready = schema == migrate.head()
     return JSONResponse(
         {"status": "ok" if ready else "migrating", "version": __version__, "schema": schema},

@@ -51,18 +51,31 @@ def delete_organization(organization_id: int, db: DB, who: Who) -> None:
 
 
 @router.get("/{organization_id}/summary")
-def organization_summary(organization_id: int, db: DB, who: Who, by: str | None = None,
-                         status: str | None = None, since: Since = None,
-                         until: Until = None) -> dict[str, Any]:  # fmt: skip
+def organization_summary(
+    organization_id: int,
+    db: DB,
+    who: Who,
+    by: str | None = None,
+    status: str | None = None,
+    since: Since = None,
+    until: Until = None,
+) -> dict[str, Any]:
     check(who, "read", store.get(db, Organization, organization_id).id)
     f = common.filtered(store.RunFilter(organization_id=organization_id), status, since, until)
     return common.summary(db, f, by)
 
 
 @router.get("/{organization_id}/export")
-def organization_export(organization_id: int, request: Request, db: DB, who: Who,
-                        format: str = "csv", status: str | None = None, since: Since = None,
-                        until: Until = None):  # fmt: skip
+def organization_export(
+    organization_id: int,
+    request: Request,
+    db: DB,
+    who: Who,
+    format: str = "csv",
+    status: str | None = None,
+    since: Since = None,
+    until: Until = None,
+):
     check(who, "read", store.get(db, Organization, organization_id).id)
     f = common.filtered(store.RunFilter(organization_id=organization_id), status, since, until)
     return common.export(request, f, format, f"organization-{organization_id}")
@@ -71,15 +84,20 @@ def organization_export(organization_id: int, request: Request, db: DB, who: Who
 @router.get("/{organization_id}/members", response_model=list[schemas.MemberOut])
 def list_members(organization_id: int, db: DB, who: Who):
     check(who, "read", store.get(db, Organization, organization_id).id)
-    return [schemas.MemberOut(user_id=u.id, email=u.email, role=m.role)
-            for m, u in store.memberships(db, organization_id)]  # fmt: skip
+    return [
+        schemas.MemberOut(user_id=u.id, email=u.email, role=m.role)
+        for m, u in store.memberships(db, organization_id)
+    ]
 
 
 @router.post("/{organization_id}/members", response_model=schemas.MemberOut, status_code=201)
 def add_member(organization_id: int, body: schemas.MemberIn, db: DB, who: Who):
     """Add a user (who must exist: ``wattprint server user add``) with a role, or change it."""
-    check(who, "own" if body.role == "owner" else "manage",
-          store.get(db, Organization, organization_id).id)  # fmt: skip
+    check(
+        who,
+        "own" if body.role == "owner" else "manage",
+        store.get(db, Organization, organization_id).id,
+    )
     user = store.user_by_email(db, body.email)
     if user is None:
         raise store.ConflictError(

@@ -14,13 +14,21 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 
 
 @router.get("", response_model=schemas.Page)
-def list_projects(db: DB, who: Who, organization_id: int | None = None,
-                  team_id: int | None = None, cursor: Cursor = None,
-                  limit: Limit = 100):  # fmt: skip
+def list_projects(
+    db: DB,
+    who: Who,
+    organization_id: int | None = None,
+    team_id: int | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+):
     visible = who.visible_organizations()
     found = store.projects(db, visible, organization_id, team_id, cursor, limit)
-    items = [schemas.ProjectOut.model_validate(p) for p in found.items
-             if not who.is_token or p.id == who.token_project_id]  # fmt: skip
+    items = [
+        schemas.ProjectOut.model_validate(p)
+        for p in found.items
+        if not who.is_token or p.id == who.token_project_id
+    ]
     return schemas.Page(items=items, next_cursor=found.next_cursor)
 
 
@@ -28,8 +36,7 @@ def list_projects(db: DB, who: Who, organization_id: int | None = None,
 def create_project(body: schemas.ProjectIn, db: DB, who: Who):
     """A new project, with an experiment named "default" for runs that name none."""
     check(who, "write", store.get(db, Organization, body.organization_id).id)
-    return store.create_project(db, body.organization_id, body.name, body.description,
-                                body.team_id)  # fmt: skip
+    return store.create_project(db, body.organization_id, body.name, body.description, body.team_id)
 
 
 @router.get("/{project_id}", response_model=schemas.ProjectOut)
@@ -64,9 +71,15 @@ def delete_project(project_id: int, db: DB, who: Who) -> None:
 
 
 @router.get("/{project_id}/summary")
-def project_summary(project_id: int, db: DB, who: Who, by: str | None = None,
-                    status: str | None = None, since: Since = None,
-                    until: Until = None) -> dict[str, Any]:  # fmt: skip
+def project_summary(
+    project_id: int,
+    db: DB,
+    who: Who,
+    by: str | None = None,
+    status: str | None = None,
+    since: Since = None,
+    until: Until = None,
+) -> dict[str, Any]:
     """Totals with bounds (null where any run lacks them), by component; with ``by``, groups."""
     project = store.get(db, Project, project_id)
     common.allowed(db, who, "read", project)
@@ -75,9 +88,16 @@ def project_summary(project_id: int, db: DB, who: Who, by: str | None = None,
 
 
 @router.get("/{project_id}/export")
-def project_export(project_id: int, request: Request, db: DB, who: Who, format: str = "csv",
-                   status: str | None = None, since: Since = None,
-                   until: Until = None):  # fmt: skip
+def project_export(
+    project_id: int,
+    request: Request,
+    db: DB,
+    who: Who,
+    format: str = "csv",
+    status: str | None = None,
+    since: Since = None,
+    until: Until = None,
+):
     """The project's rows with the columns of emissions.csv (``format=csv`` or ``json``)."""
     project = store.get(db, Project, project_id)
     common.allowed(db, who, "read", project)

@@ -13,12 +13,22 @@ from .deps import DB, Cursor, Limit, Since, Until, Who
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 
-def _scope(db: Any, who: Any, organization_id: int | None, team_id: int | None,
-           project_id: int | None, experiment_id: int | None) -> store.RunFilter:  # fmt: skip
+def _scope(
+    db: Any,
+    who: Any,
+    organization_id: int | None,
+    team_id: int | None,
+    project_id: int | None,
+    experiment_id: int | None,
+) -> store.RunFilter:
     """The filter of a list: whatever is named is checked; nothing named means every run the
     principal may read."""
-    for model, id_ in ((Organization, organization_id), (Team, team_id), (Project, project_id),
-                       (Experiment, experiment_id)):  # fmt: skip
+    for model, id_ in (
+        (Organization, organization_id),
+        (Team, team_id),
+        (Project, project_id),
+        (Experiment, experiment_id),
+    ):
         if id_ is not None:
             common.allowed(db, who, "read", store.get(db, model, id_))
     visible = who.visible_organizations()
@@ -26,16 +36,27 @@ def _scope(db: Any, who: Any, organization_id: int | None, team_id: int | None,
         project_id = who.token_project_id if "read" in who.scopes else -1
     return store.RunFilter(
         organization_ids=None if visible is None else sorted(visible),
-        organization_id=organization_id, team_id=team_id, project_id=project_id,
+        organization_id=organization_id,
+        team_id=team_id,
+        project_id=project_id,
         experiment_id=experiment_id,
-    )  # fmt: skip
+    )
 
 
 @router.get("", response_model=schemas.Page)
-def list_runs(db: DB, who: Who, organization_id: int | None = None, team_id: int | None = None,
-              project_id: int | None = None, experiment_id: int | None = None,
-              status: str | None = None, since: Since = None, until: Until = None,
-              cursor: Cursor = None, limit: Limit = 100):  # fmt: skip
+def list_runs(
+    db: DB,
+    who: Who,
+    organization_id: int | None = None,
+    team_id: int | None = None,
+    project_id: int | None = None,
+    experiment_id: int | None = None,
+    status: str | None = None,
+    since: Since = None,
+    until: Until = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+):
     """Runs, newest first, filtered by place in the hierarchy, status and date range."""
     f = _scope(db, who, organization_id, team_id, project_id, experiment_id)
     found = store.runs(db, common.filtered(f, status, since, until), cursor, limit)
@@ -90,8 +111,10 @@ def run_emissions(run_id: int, db: DB, who: Who, cursor: Cursor = None, limit: L
     run = store.get(db, Run, run_id)
     common.allowed(db, who, "read", run)
     found = store.emissions(db, run.id, cursor, limit)
-    items = [dict({c: getattr(e, c) for c in records.TASK_COLUMNS}, key=e.key, origin=e.origin)
-             for e in found.items]  # fmt: skip
+    items = [
+        dict({c: getattr(e, c) for c in records.TASK_COLUMNS}, key=e.key, origin=e.origin)
+        for e in found.items
+    ]
     return schemas.Page(items=items, next_cursor=found.next_cursor)
 
 
@@ -101,8 +124,9 @@ def run_intervals(run_id: int, db: DB, who: Who, cursor: Cursor = None, limit: L
     run = store.get(db, Run, run_id)
     common.allowed(db, who, "read", run)
     found = store.intervals(db, run.id, cursor, limit)
-    items = [dict({c: getattr(i, c) for c in records.INTERVAL_COLUMNS}, key=i.key)
-             for i in found.items]  # fmt: skip
+    items = [
+        dict({c: getattr(i, c) for c in records.INTERVAL_COLUMNS}, key=i.key) for i in found.items
+    ]
     return schemas.Page(items=items, next_cursor=found.next_cursor)
 
 

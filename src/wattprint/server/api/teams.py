@@ -14,8 +14,7 @@ router = APIRouter(prefix="/teams", tags=["teams"])
 
 
 @router.get("", response_model=schemas.Page)
-def list_teams(organization_id: int, db: DB, who: Who, cursor: Cursor = None,
-               limit: Limit = 100):  # fmt: skip
+def list_teams(organization_id: int, db: DB, who: Who, cursor: Cursor = None, limit: Limit = 100):
     check(who, "read", store.get(db, Organization, organization_id).id)
     found = store.teams(db, organization_id, cursor, limit)
     items = [schemas.TeamOut.model_validate(t) for t in found.items]
@@ -75,8 +74,15 @@ def remove_team_member(team_id: int, user_id: int, db: DB, who: Who) -> None:
 
 
 @router.get("/{team_id}/summary")
-def team_summary(team_id: int, db: DB, who: Who, by: str | None = None, status: str | None = None,
-                 since: Since = None, until: Until = None) -> dict[str, Any]:  # fmt: skip
+def team_summary(
+    team_id: int,
+    db: DB,
+    who: Who,
+    by: str | None = None,
+    status: str | None = None,
+    since: Since = None,
+    until: Until = None,
+) -> dict[str, Any]:
     team = store.get(db, Team, team_id)
     common.allowed(db, who, "read", team)
     f = common.filtered(store.RunFilter(team_id=team.id), status, since, until)
@@ -84,8 +90,16 @@ def team_summary(team_id: int, db: DB, who: Who, by: str | None = None, status: 
 
 
 @router.get("/{team_id}/export")
-def team_export(team_id: int, request: Request, db: DB, who: Who, format: str = "csv",
-                status: str | None = None, since: Since = None, until: Until = None):  # fmt: skip
+def team_export(
+    team_id: int,
+    request: Request,
+    db: DB,
+    who: Who,
+    format: str = "csv",
+    status: str | None = None,
+    since: Since = None,
+    until: Until = None,
+):
     team = store.get(db, Team, team_id)
     common.allowed(db, who, "read", team)
     f = common.filtered(store.RunFilter(team_id=team.id), status, since, until)

@@ -88,17 +88,34 @@ def _organization(o: Organization) -> dict[str, Any]:
 
 
 def _project(p: Project) -> dict[str, Any]:
-    return {"id": str(p.id), "name": p.name, "description": p.description,
-            "organization_id": str(p.organization_id)}  # fmt: skip
+    return {
+        "id": str(p.id),
+        "name": p.name,
+        "description": p.description,
+        "organization_id": str(p.organization_id),
+    }
 
 
 def _experiment(e: Experiment) -> dict[str, Any]:
     extra = e.codecarbon or {}
-    return {"id": str(e.id), "name": e.name, "description": e.description,
-            "project_id": str(e.project_id), "timestamp": e.created_at.isoformat(),
-            "on_cloud": bool(extra.get("on_cloud")),
-            **{k: extra.get(k) for k in ("country_name", "country_iso_code", "region",
-                                         "cloud_provider", "cloud_region")}}  # fmt: skip
+    return {
+        "id": str(e.id),
+        "name": e.name,
+        "description": e.description,
+        "project_id": str(e.project_id),
+        "timestamp": e.created_at.isoformat(),
+        "on_cloud": bool(extra.get("on_cloud")),
+        **{
+            k: extra.get(k)
+            for k in (
+                "country_name",
+                "country_iso_code",
+                "region",
+                "cloud_provider",
+                "cloud_region",
+            )
+        },
+    }
 
 
 @router.get("/auth/check")

@@ -10,9 +10,11 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 
 #: Nothing from outside the server; plotly.js sets inline styles on its charts, so styles alone
 #: may be inline. No inline script runs (the page data block is JSON, not executed).
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
-       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")  # fmt: skip
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 YEAR = "public, max-age=31536000, immutable"
 
@@ -68,8 +70,9 @@ def _static(app: FastAPI) -> None:
         if name == "plotly.min.js":
             path = plotly_js()
         elif name == WORLD_JS:
-            return Response(world_js(), media_type="text/javascript",
-                            headers={"Cache-Control": YEAR})  # fmt: skip
+            return Response(
+                world_js(), media_type="text/javascript", headers={"Cache-Control": YEAR}
+            )
         else:
             path = STATIC / name if name in {p.name for p in STATIC.iterdir()} else None
         if path is None:
@@ -116,9 +119,13 @@ def _errors(app: FastAPI) -> None:
             if not is_page(request):
                 return api(request, e)
             text = str(e) if kind is not NotFoundError and str(e) else message
-            return render(request, "error.html", Visitor(None, ""),
-                          {"page": "error", "status": status, "message": text},
-                          status_code=status)  # fmt: skip
+            return render(
+                request,
+                "error.html",
+                Visitor(None, ""),
+                {"page": "error", "status": status, "message": text},
+                status_code=status,
+            )
 
         app.add_exception_handler(kind, handle)
 

@@ -31,12 +31,20 @@ def _when(value: Any) -> str | None:
 def tokens_data(db: Session, user_id: int) -> dict[str, Any]:
     return {
         "page": "personal-tokens",
-        "tokens": [{"id": t.id, "name": t.name, "prefix": t.prefix,
-                    "created_at": _when(t.created_at), "last_used": _when(t.last_used),
-                    "expires_at": _when(t.expires_at), "revoked": t.revoked_at is not None}
-                   for t in store.personal_tokens(db, user_id)],
+        "tokens": [
+            {
+                "id": t.id,
+                "name": t.name,
+                "prefix": t.prefix,
+                "created_at": _when(t.created_at),
+                "last_used": _when(t.last_used),
+                "expires_at": _when(t.expires_at),
+                "revoked": t.revoked_at is not None,
+            }
+            for t in store.personal_tokens(db, user_id)
+        ],
         "new_token": None,
-    }  # fmt: skip
+    }
 
 
 @router.get("/account/tokens")
@@ -48,16 +56,22 @@ def tokens(request: Request, db: DB, who: SignedIn, format: str | None = None) -
 
 
 @router.post("/account/tokens")
-def create_token(request: Request, db: DB, who: SignedIn, name: Annotated[str, Form()] = "",
-                 expires_days: Annotated[str, Form()] = "",
-                 csrf: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+def create_token(
+    request: Request,
+    db: DB,
+    who: SignedIn,
+    name: Annotated[str, Form()] = "",
+    expires_days: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
     """The token is in this answer only (stored as a hash), and the answer is not cached."""
     session.check_csrf(who, csrf)
     user_id = require_user(who.principal)  # type: ignore[arg-type]
     body = valid(schemas.PersonalTokenIn, name=name, expires_days=expires_days.strip() or None)
     if not body.name or body.name == session.SESSION_TOKEN_NAME:
-        raise ValueError(f"name {body.name!r}: give the token a name of its own, to know it "
-                         "again in this list")  # fmt: skip
+        raise ValueError(
+            f"name {body.name!r}: give the token a name of its own, to know it again in this list"
+        )
     lifetime = timedelta(days=body.expires_days) if body.expires_days else None
     _row, token = store.create_personal_token(db, user_id, body.name, lifetime)
     values = tokens_data(db, user_id)
@@ -68,8 +82,9 @@ def create_token(request: Request, db: DB, who: SignedIn, name: Annotated[str, F
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def revoke_token(token_id: int, db: DB, who: SignedIn,
-                 csrf: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+def revoke_token(
+    token_id: int, db: DB, who: SignedIn, csrf: Annotated[str, Form()] = ""
+) -> Response:
     session.check_csrf(who, csrf)
     row = store.get(db, PersonalToken, token_id)
     if row.user_id != require_user(who.principal):  # type: ignore[arg-type]

@@ -28,9 +28,11 @@ def members_data(db: Session, who: Principal, organization_id: int) -> dict[str,
         "page": "organization-admin",
         "organization": {"id": org.id, "name": org.name},
         "roles": list(ROLES),
-        "members": [{"user_id": u.id, "email": u.email, "role": m.role}
-                    for m, u in store.memberships(db, org.id)],
-    }  # fmt: skip
+        "members": [
+            {"user_id": u.id, "email": u.email, "role": m.role}
+            for m, u in store.memberships(db, org.id)
+        ],
+    }
 
 
 def tokens_data(db: Session, who: Principal, project_id: int) -> dict[str, Any]:
@@ -38,30 +40,49 @@ def tokens_data(db: Session, who: Principal, project_id: int) -> dict[str, Any]:
     check(who, "manage", proj.organization_id, proj.id)
     return {
         "page": "project-admin",
-        "project": {"id": proj.id, "name": proj.name, "public": proj.public,
-                    "organization_id": proj.organization_id},
-        "tokens": [{"id": t.id, "name": t.name, "scopes": t.scopes, "prefix": t.prefix,
-                    "created_at": t.created_at.isoformat(timespec="seconds"),
-                    "last_used": t.last_used.isoformat(timespec="seconds") if t.last_used
-                    else None, "revoked": t.revoked_at is not None}
-                   for t in store.project_tokens(db, proj.id)],
+        "project": {
+            "id": proj.id,
+            "name": proj.name,
+            "public": proj.public,
+            "organization_id": proj.organization_id,
+        },
+        "tokens": [
+            {
+                "id": t.id,
+                "name": t.name,
+                "scopes": t.scopes,
+                "prefix": t.prefix,
+                "created_at": t.created_at.isoformat(timespec="seconds"),
+                "last_used": t.last_used.isoformat(timespec="seconds") if t.last_used else None,
+                "revoked": t.revoked_at is not None,
+            }
+            for t in store.project_tokens(db, proj.id)
+        ],
         "new_token": None,
-    }  # fmt: skip
+    }
 
 
 @router.get("/org/{organization_id}/admin")
-def members(request: Request, organization_id: int, db: DB, who: SignedIn,
-            format: str | None = None) -> Response:  # fmt: skip
+def members(
+    request: Request, organization_id: int, db: DB, who: SignedIn, format: str | None = None
+) -> Response:
     from .routes import page
 
-    return page(request, who, "org_admin.html", members_data(db, who.principal, organization_id),
-                format)  # fmt: skip
+    return page(
+        request, who, "org_admin.html", members_data(db, who.principal, organization_id), format
+    )
 
 
 @router.post("/org/{organization_id}/admin/members")
-def set_member(organization_id: int, db: DB, who: SignedIn, email: Annotated[str, Form()],
-               role: Annotated[str, Form()], csrf: Annotated[str, Form()] = "",
-               remove: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+def set_member(
+    organization_id: int,
+    db: DB,
+    who: SignedIn,
+    email: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+    remove: Annotated[str, Form()] = "",
+) -> Response:
     session.check_csrf(who, csrf)
     org = store.get(db, Organization, organization_id)
     check(who.principal, "manage", org.id)
@@ -81,19 +102,26 @@ def set_member(organization_id: int, db: DB, who: SignedIn, email: Annotated[str
 
 
 @router.get("/project/{project_id}/admin")
-def tokens(request: Request, project_id: int, db: DB, who: SignedIn,
-           format: str | None = None) -> Response:  # fmt: skip
+def tokens(
+    request: Request, project_id: int, db: DB, who: SignedIn, format: str | None = None
+) -> Response:
     from .routes import page
 
-    return page(request, who, "project_admin.html", tokens_data(db, who.principal, project_id),
-                format)  # fmt: skip
+    return page(
+        request, who, "project_admin.html", tokens_data(db, who.principal, project_id), format
+    )
 
 
 @router.post("/project/{project_id}/admin/tokens")
-def create_token(request: Request, project_id: int, db: DB, who: SignedIn,
-                 name: Annotated[str, Form()] = "",
-                 scopes: Annotated[list[str] | None, Form()] = None,
-                 csrf: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+def create_token(
+    request: Request,
+    project_id: int,
+    db: DB,
+    who: SignedIn,
+    name: Annotated[str, Form()] = "",
+    scopes: Annotated[list[str] | None, Form()] = None,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
     """The token is shown on this answer only (never stored in clear)."""
     session.check_csrf(who, csrf)
     tokens_data(db, who.principal, project_id)  # the permission check
@@ -106,8 +134,9 @@ def create_token(request: Request, project_id: int, db: DB, who: SignedIn,
 
 
 @router.post("/project/{project_id}/admin/tokens/{token_id}/revoke")
-def revoke_token(project_id: int, token_id: int, db: DB, who: SignedIn,
-                 csrf: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+def revoke_token(
+    project_id: int, token_id: int, db: DB, who: SignedIn, csrf: Annotated[str, Form()] = ""
+) -> Response:
     session.check_csrf(who, csrf)
     tokens_data(db, who.principal, project_id)  # the permission check
     row = store.get(db, ProjectToken, token_id)
@@ -118,8 +147,13 @@ def revoke_token(project_id: int, token_id: int, db: DB, who: SignedIn,
 
 
 @router.post("/project/{project_id}/admin/public")
-def set_public(project_id: int, db: DB, who: SignedIn, public: Annotated[str, Form()] = "",
-               csrf: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+def set_public(
+    project_id: int,
+    db: DB,
+    who: SignedIn,
+    public: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
     session.check_csrf(who, csrf)
     proj = store.get(db, Project, project_id)
     check(who.principal, "manage", proj.organization_id, proj.id)

@@ -50,8 +50,13 @@ def experiments_compared(
         if project_names is not None:
             label = f"{project_names.get(experiment.project_id, '?')} / {experiment.name}"
         row = {k: total.get(k) for k in ROW_KEYS}
-        row.update(id=experiment.id, name=experiment.name, label=label,
-                   project_id=experiment.project_id, footprint=footprint_of(total))  # fmt: skip
+        row.update(
+            id=experiment.id,
+            name=experiment.name,
+            label=label,
+            project_id=experiment.project_id,
+            footprint=footprint_of(total),
+        )
         out.append(row)
     out.sort(key=lambda r: r["label"])
     return out
@@ -69,13 +74,17 @@ def where_and_mix(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def map_chart(rows: list[dict[str, Any]], places: dict[str, Any]) -> dict[str, Any] | None:
     figure = report_charts.world_map({"runs": rows, "places": places})
-    return figures.wrapped("chart-map", "Grid intensity by country, and where the runs ran",
-                           figure, wide=True)  # fmt: skip
+    return figures.wrapped(
+        "chart-map", "Grid intensity by country, and where the runs ran", figure, wide=True
+    )
 
 
 def mix_chart(mix: dict[str, Any]) -> dict[str, Any] | None:
-    return figures.wrapped("chart-mix", "Renewable and carbon-free shares of the runs' grids (%)",
-                           report_charts.energy_mix({"mix": mix}))  # fmt: skip
+    return figures.wrapped(
+        "chart-mix",
+        "Renewable and carbon-free shares of the runs' grids (%)",
+        report_charts.energy_mix({"mix": mix}),
+    )
 
 
 def exports(base: str, since: datetime | None, until: datetime | None) -> dict[str, str]:
@@ -85,8 +94,14 @@ def exports(base: str, since: datetime | None, until: datetime | None) -> dict[s
     return {fmt: f"{base}/export.{fmt}{tail}" for fmt in ("csv", "json")}
 
 
-def runs_page(db: Session, f: RunFilter, period: str, experiments: list[Any], newest: list[int],
-              project_names: dict[int, str] | None = None) -> dict[str, Any]:  # fmt: skip
+def runs_page(
+    db: Session,
+    f: RunFilter,
+    period: str,
+    experiments: list[Any],
+    newest: list[int],
+    project_names: dict[int, str] | None = None,
+) -> dict[str, Any]:
     """What a team, project or experiment page shows of its runs: totals, the experiments
     compared, and the charts (over time, scatter, components, locations, intensity, map, mix).
     The totals and groupings are of every run; the scatter, map and mix draw the runs compared:
@@ -129,7 +144,7 @@ def runs_page(db: Session, f: RunFilter, period: str, experiments: list[Any], ne
                 )
             }
             for g in groups["location"]
-        ],  # fmt: skip
+        ],
         "places": seen["places"],
         "mix": seen["mix"],
         "charts": [c for c in charts if c is not None],

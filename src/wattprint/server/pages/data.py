@@ -27,14 +27,20 @@ def _when(value: datetime | None) -> str | None:
 
 def _run_brief(run: Run) -> dict[str, Any]:
     return {
-        "id": run.id, "run_id": run.client_run_id, "name": run.name, "status": run.status,
-        "source": run.source, "started_at": _when(run.started_at), "last_at": _when(run.last_at),
-        "duration_s": run.duration_s, "energy_kwh": run.energy_kwh,  # type: ignore[attr-defined]
+        "id": run.id,
+        "run_id": run.client_run_id,
+        "name": run.name,
+        "status": run.status,
+        "source": run.source,
+        "started_at": _when(run.started_at),
+        "last_at": _when(run.last_at),
+        "duration_s": run.duration_s,
+        "energy_kwh": run.energy_kwh,  # type: ignore[attr-defined]
         "emissions_kg": run.emissions_kg,  # type: ignore[attr-defined]
         "emissions_low_kg": run.emissions_low_kg,  # type: ignore[attr-defined]
         "emissions_high_kg": run.emissions_high_kg,  # type: ignore[attr-defined]
         "project_id": run.project_id,
-    }  # fmt: skip
+    }
 
 
 def _water(totals: dict[str, Any]) -> dict[str, Any]:
@@ -48,11 +54,17 @@ def _over_time(grouped: dict[str, Any], period: str) -> dict[str, Any]:
     return {
         "id": "chart-over-time",
         "title": f"Emissions by {period} (kg CO2eq)",
-        "traces": [{"type": "bar", "name": "emissions (kg)",
-                    "x": [g["group"] for g in groups], "y": [g["emissions_kg"] for g in groups],
-                    "error_y": _error_bars(groups)}],
+        "traces": [
+            {
+                "type": "bar",
+                "name": "emissions (kg)",
+                "x": [g["group"] for g in groups],
+                "y": [g["emissions_kg"] for g in groups],
+                "error_y": _error_bars(groups),
+            }
+        ],
         "layout": {"xaxis": {"title": {"text": period}}, "yaxis": {"title": {"text": "kg"}}},
-    }  # fmt: skip
+    }
 
 
 def _error_bars(groups: list[dict[str, Any]]) -> dict[str, Any]:
@@ -60,40 +72,65 @@ def _error_bars(groups: list[dict[str, Any]]) -> dict[str, Any]:
     if not groups or any(g["emissions_low_kg"] is None for g in groups):
         return {"visible": False}
     return {
-        "type": "data", "symmetric": False, "visible": True,
+        "type": "data",
+        "symmetric": False,
+        "visible": True,
         "array": [g["emissions_high_kg"] - g["emissions_kg"] for g in groups],
         "arrayminus": [g["emissions_kg"] - g["emissions_low_kg"] for g in groups],
-    }  # fmt: skip
+    }
 
 
 def _breakdown(chart_id: str, title: str, grouped: dict[str, Any]) -> dict[str, Any]:
     groups = grouped.get("groups", [])
     return {
-        "id": chart_id, "title": title,
-        "traces": [{"type": "bar", "orientation": "h", "name": "emissions (kg)",
-                    "y": [g["group"] for g in groups], "x": [g["emissions_kg"] for g in groups]}],
+        "id": chart_id,
+        "title": title,
+        "traces": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": "emissions (kg)",
+                "y": [g["group"] for g in groups],
+                "x": [g["emissions_kg"] for g in groups],
+            }
+        ],
         "layout": {"xaxis": {"title": {"text": "kg CO2eq"}}},
-    }  # fmt: skip
+    }
 
 
 def _energy_by(chart_id: str, title: str, grouped: dict[str, Any]) -> dict[str, Any]:
     groups = grouped.get("groups", [])
     return {
-        "id": chart_id, "title": title,
-        "traces": [{"type": "bar", "orientation": "h", "name": "energy (kWh)",
-                    "y": [g["group"] for g in groups], "x": [g["energy_kwh"] for g in groups]}],
+        "id": chart_id,
+        "title": title,
+        "traces": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": "energy (kWh)",
+                "y": [g["group"] for g in groups],
+                "x": [g["energy_kwh"] for g in groups],
+            }
+        ],
         "layout": {"xaxis": {"title": {"text": "kWh"}}},
-    }  # fmt: skip
+    }
 
 
 def _components(total: dict[str, Any]) -> dict[str, Any]:
     parts = total["by_component"]
     return {
-        "id": "chart-components", "title": "Energy by component (kWh)",
-        "traces": [{"type": "bar", "name": "energy (kWh)", "x": list(PARTS),
-                    "y": [parts[p]["kwh"] for p in PARTS]}],
+        "id": "chart-components",
+        "title": "Energy by component (kWh)",
+        "traces": [
+            {
+                "type": "bar",
+                "name": "energy (kWh)",
+                "x": list(PARTS),
+                "y": [parts[p]["kwh"] for p in PARTS],
+            }
+        ],
         "layout": {"yaxis": {"title": {"text": "kWh"}}},
-    }  # fmt: skip
+    }
 
 
 def _period(period: str | None) -> str:
@@ -109,13 +146,17 @@ def _period(period: str | None) -> str:
 
 def organizations(db: Session, who: Principal) -> dict[str, Any]:
     found = dashboard.organizations(db, who.visible_organizations())
-    return {"page": "organizations",
-            "organizations": [{"id": o.id, "name": o.name} for o in found]}  # fmt: skip
+    return {"page": "organizations", "organizations": [{"id": o.id, "name": o.name} for o in found]}
 
 
-def organization(db: Session, who: Principal, organization_id: int, period: str | None = None,
-                 since: datetime | None = None,
-                 until: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+def organization(
+    db: Session,
+    who: Principal,
+    organization_id: int,
+    period: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, Any]:
     org = store.get(db, Organization, organization_id)
     check(who, "read", org.id)
     period = _period(period)
@@ -132,23 +173,31 @@ def organization(db: Session, who: Principal, organization_id: int, period: str 
         "range": {"since": _when(since), "until": _when(until)},
         "totals": total,
         "water": _water(total),
-        "projects": [{"id": p.id, "name": p.name, "team_id": p.team_id}
-                     for p in dashboard.projects_of(db, org.id)],
+        "projects": [
+            {"id": p.id, "name": p.name, "team_id": p.team_id}
+            for p in dashboard.projects_of(db, org.id)
+        ],
         "teams": [{"id": t.id, "name": t.name} for t in dashboard.teams_of(db, org.id)],
         "in_progress": live.in_progress(db, org.id),  # the live stream sends it again
         "biggest_runs": [_run_brief(r) for r in dashboard.biggest_runs(db, f)],
         "may_manage": may(who, "manage", org.id),
-        "charts": [_over_time(over_time, period),
-                   _breakdown("chart-teams", "Emissions by team (kg CO2eq)", by_team),
-                   _breakdown("chart-projects", "Emissions by project (kg CO2eq)", by_project),
-                   _energy_by("chart-locations", "Where the energy was used (kWh)",
-                              by_location)],
-    }  # fmt: skip
+        "charts": [
+            _over_time(over_time, period),
+            _breakdown("chart-teams", "Emissions by team (kg CO2eq)", by_team),
+            _breakdown("chart-projects", "Emissions by project (kg CO2eq)", by_project),
+            _energy_by("chart-locations", "Where the energy was used (kWh)", by_location),
+        ],
+    }
 
 
-def project(db: Session, who: Principal | None, project_id: int, period: str | None = None,
-            since: datetime | None = None,
-            until: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+def project(
+    db: Session,
+    who: Principal | None,
+    project_id: int,
+    period: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, Any]:
     """A project's page; ``who`` None: an anonymous visitor, who sees only public projects."""
     proj = store.get(db, Project, project_id)
     if who is None:
@@ -162,24 +211,30 @@ def project(db: Session, who: Principal | None, project_id: int, period: str | N
     experiments = dashboard.experiment_names(db, proj.id)
     from . import collection
 
-    values = collection.runs_page(db, f, period, collection.experiments_for(db, [proj.id]),
-                                  [r.id for r in runs])  # fmt: skip
+    values = collection.runs_page(
+        db, f, period, collection.experiments_for(db, [proj.id]), [r.id for r in runs]
+    )
     return {
         "page": "project",
-        "project": {"id": proj.id, "name": proj.name, "organization_id": proj.organization_id,
-                    "public": proj.public, "description": proj.description,
-                    "team_id": proj.team_id},
+        "project": {
+            "id": proj.id,
+            "name": proj.name,
+            "organization_id": proj.organization_id,
+            "public": proj.public,
+            "description": proj.description,
+            "team_id": proj.team_id,
+        },
         "period": period,
         "range": {"since": _when(since), "until": _when(until)},
         "water": _water(values["totals"]),
-        "runs": [dict(_run_brief(r), experiment=experiments.get(r.experiment_id, ""))
-                 for r in runs],
+        "runs": [
+            dict(_run_brief(r), experiment=experiments.get(r.experiment_id, "")) for r in runs
+        ],
         "may_manage": who is not None and may(who, "manage", proj.organization_id, proj.id),
         # Exports need a session: a public page's visitors see the page only.
-        "exports": None if who is None else collection.exports(f"/project/{proj.id}", since,
-                                                               until),
+        "exports": None if who is None else collection.exports(f"/project/{proj.id}", since, until),
         **values,
-    }  # fmt: skip
+    }
 
 
 # The provenance a run page shows for each figure: label -> record column.
@@ -219,14 +274,17 @@ def run(db: Session, who: Principal | None, run_id: int, after: int = 0) -> dict
         "experiment": _experiment(db, the_run.experiment_id),
         "live": the_run.status == "running",
         "totals": total,
-        "provenance": [{"label": label, "column": column, "value": row.get(column)}
-                       for label, column in PROVENANCE],
+        "provenance": [
+            {"label": label, "column": column, "value": row.get(column)}
+            for label, column in PROVENANCE
+        ],
         "last_interval_id": points[-1].id if points else after,
-        "exports": None if who is None else {f: f"/run/{the_run.id}/export.{f}"
-                                             for f in ("csv", "json")},
+        "exports": None
+        if who is None
+        else {f: f"/run/{the_run.id}/export.{f}" for f in ("csv", "json")},
         **{k: v for k, v in more.items() if k != "charts"},
         "charts": [power_chart(points), _components(total), *more["charts"]],
-    }  # fmt: skip
+    }
 
 
 def _experiment(db: Session, experiment_id: int) -> dict[str, Any]:
@@ -248,8 +306,17 @@ def power_series(points: list[Any]) -> dict[str, Any]:
 def power_chart(points: list[Any]) -> dict[str, Any]:
     series = power_series(points)
     return {
-        "id": "chart-power", "title": "Power per component (W)",
-        "traces": [{"type": "scatter", "mode": "lines", "name": part, "x": series["x"],
-                    "y": series["y"][part]} for part in dashboard.POWER_COLUMNS],
+        "id": "chart-power",
+        "title": "Power per component (W)",
+        "traces": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": part,
+                "x": series["x"],
+                "y": series["y"][part],
+            }
+            for part in dashboard.POWER_COLUMNS
+        ],
         "layout": {"yaxis": {"title": {"text": "W"}}},
-    }  # fmt: skip
+    }

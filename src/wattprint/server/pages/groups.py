@@ -16,9 +16,14 @@ from . import collection
 from .data import _period, _run_brief, _water, _when
 
 
-def team(db: Session, who: Principal, team_id: int, period: str | None = None,
-         since: datetime | None = None,
-         until: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+def team(
+    db: Session,
+    who: Principal,
+    team_id: int,
+    period: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, Any]:
     found = store.get(db, Team, team_id)
     check(who, "read", found.organization_id)
     period = _period(period)
@@ -30,8 +35,12 @@ def team(db: Session, who: Principal, team_id: int, period: str | None = None,
     values = collection.runs_page(db, f, period, experiments, [r.id for r in runs], names)
     return {
         "page": "team",
-        "team": {"id": found.id, "name": found.name, "description": found.description,
-                 "organization_id": found.organization_id},
+        "team": {
+            "id": found.id,
+            "name": found.name,
+            "description": found.description,
+            "organization_id": found.organization_id,
+        },
         "projects": [{"id": p.id, "name": p.name} for p in projects],
         "period": period,
         "range": {"since": _when(since), "until": _when(until)},
@@ -39,12 +48,17 @@ def team(db: Session, who: Principal, team_id: int, period: str | None = None,
         "runs": [dict(_run_brief(r), project=names.get(r.project_id, "")) for r in runs],
         "exports": collection.exports(f"/team/{found.id}", since, until),
         **values,
-    }  # fmt: skip
+    }
 
 
-def experiment(db: Session, who: Principal | None, experiment_id: int, period: str | None = None,
-               since: datetime | None = None,
-               until: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+def experiment(
+    db: Session,
+    who: Principal | None,
+    experiment_id: int,
+    period: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, Any]:
     """An experiment's page; ``who`` None: an anonymous visitor (public projects only)."""
     found = store.get(db, Experiment, experiment_id)
     proj = store.get(db, Project, found.project_id)
@@ -66,10 +80,11 @@ def experiment(db: Session, who: Principal | None, experiment_id: int, period: s
         "water": _water(values["totals"]),
         "runs": [_run_brief(r) for r in runs],
         # Exports need a session: a public page's visitors see the page only.
-        "exports": None if who is None else collection.exports(f"/experiment/{found.id}", since,
-                                                               until),  # fmt: skip
+        "exports": None
+        if who is None
+        else collection.exports(f"/experiment/{found.id}", since, until),
         **values,
-    }  # fmt: skip
+    }
 
 
 def organization_map(db: Session, who: Principal, organization_id: int) -> dict[str, Any]:

@@ -43,18 +43,21 @@ def _when(value: Any) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
 
 
-def in_progress(db: Session, organization_id: int,
-                now: datetime | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def in_progress(
+    db: Session, organization_id: int, now: datetime | None = None
+) -> list[dict[str, Any]]:
     """The organization's runs in progress, newest first, with their current power (W per
     component and in all; None where unknown, never zero) and when they were last heard from
     (``now``: naive UTC, by default the clock's)."""
-    running = dashboard.runs_list(db, RunFilter(organization_id=organization_id,
-                                                status="running"), MAX_RUNS)  # fmt: skip
+    running = dashboard.runs_list(
+        db, RunFilter(organization_id=organization_id, status="running"), MAX_RUNS
+    )
     latest = dashboard.latest_intervals(db, [r.id for r in running])
     now = now or utcnow()
-    return [{**_live_run(run, latest.get(run.id)), **heard(run.last_seen, now,
-                                                           latest.get(run.id))}
-            for run in running]  # fmt: skip
+    return [
+        {**_live_run(run, latest.get(run.id)), **heard(run.last_seen, now, latest.get(run.id))}
+        for run in running
+    ]
 
 
 def heard(last_seen: datetime | None, now: datetime, interval: Any = None) -> dict[str, Any]:
@@ -101,19 +104,26 @@ def _live_run(run: Run, interval: Any) -> dict[str, Any]:
     if interval is not None:
         power = {part: getattr(interval, c) for part, c in dashboard.POWER_COLUMNS.items()}
     if fresher:
-        newer = {"duration_s": interval.duration, "energy_kwh": interval.energy_consumed,
-                 "emissions_kg": interval.emissions}  # fmt: skip
+        newer = {
+            "duration_s": interval.duration,
+            "energy_kwh": interval.energy_consumed,
+            "emissions_kg": interval.emissions,
+        }
         figures.update({k: v for k, v in newer.items() if v is not None})
     known = [w for w in (power or {}).values() if w is not None]
     return {
-        "id": run.id, "run_id": run.client_run_id, "name": run.name, "status": run.status,
-        "project_id": run.project_id, "started_at": _when(run.started_at),
+        "id": run.id,
+        "run_id": run.client_run_id,
+        "name": run.name,
+        "status": run.status,
+        "project_id": run.project_id,
+        "started_at": _when(run.started_at),
         **figures,
         "power_w": power,
         "power_total_w": sum(known) if known else None,
         "power_at": _when(interval.at) if interval is not None else None,
         "last_seen": _when(run.last_seen),
-    }  # fmt: skip
+    }
 
 
 def _readable(db: Session, who: session.Visitor, organization_id: int) -> int:
@@ -123,8 +133,7 @@ def _readable(db: Session, who: session.Visitor, organization_id: int) -> int:
 
 
 @router.get("/org/{organization_id}/events")
-async def organization_events(request: Request, organization_id: int,
-                              who: SignedIn) -> Response:  # fmt: skip
+async def organization_events(request: Request, organization_id: int, who: SignedIn) -> Response:
     """Server-sent events: ``runs`` (the runs in progress, as the page lists them) at once and
     whenever they change."""
     factory = request.app.state.sessions
@@ -149,5 +158,6 @@ async def organization_events(request: Request, organization_id: int,
             await asyncio.sleep(POLL_S)
             waited += POLL_S
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store"})  # fmt: skip
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )

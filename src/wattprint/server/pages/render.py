@@ -19,8 +19,7 @@ def environment() -> Any:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     folder = resources.files("wattprint.server").joinpath("templates")
-    env = Environment(loader=FileSystemLoader(str(folder)),
-                      autoescape=select_autoescape(["html"]))  # fmt: skip
+    env = Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(["html"]))
     env.filters["kg"] = _kg
     env.filters["num"] = _num
     return env
@@ -42,8 +41,14 @@ def _kg(value: Any) -> str:
     return f"{value * 1000:.3g} g"
 
 
-def render(request: Request, template: str, who: session.Visitor, values: dict[str, Any],
-           status_code: int = 200, csrf: str | None = None) -> HTMLResponse:  # fmt: skip
+def render(
+    request: Request,
+    template: str,
+    who: session.Visitor,
+    values: dict[str, Any],
+    status_code: int = 200,
+    csrf: str | None = None,
+) -> HTMLResponse:
     html = (
         environment()
         .get_template(template)

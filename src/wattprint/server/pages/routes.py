@@ -31,8 +31,9 @@ Seen = Annotated[session.Visitor, Depends(session.visitor)]
 SignedIn = Annotated[session.Visitor, Depends(session.signed_in)]
 
 
-def page(request: Request, who: session.Visitor, template: str, values: dict[str, Any],
-         fmt: str | None) -> Response:  # fmt: skip
+def page(
+    request: Request, who: session.Visitor, template: str, values: dict[str, Any], fmt: str | None
+) -> Response:
     if fmt == "json":
         return JSONResponse(values)
     if fmt not in (None, "html"):
@@ -73,24 +74,29 @@ def signin_form(request: Request, db: DB, who: Seen) -> Response:
 
 
 @router.post("/signin")
-def signin(request: Request, db: DB, who: Seen, email: Annotated[str, Form()] = "",
-           password: Annotated[str, Form()] = "",
-           csrf: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+def signin(
+    request: Request,
+    db: DB,
+    who: Seen,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
     session.check_csrf(who, csrf)
     try:
         token = session.sign_in(request, db, email, password)
     except ValueError as exc:
         status = 429 if "too many" in str(exc) else 401
-        return render(request, "signin.html", who, {"page": "signin", "error": str(exc)},
-                      status_code=status)  # fmt: skip
+        return render(
+            request, "signin.html", who, {"page": "signin", "error": str(exc)}, status_code=status
+        )
     response = RedirectResponse("/", status_code=303)
     session.start(response, token, request)
     return response
 
 
 @router.post("/signout")
-def signout(request: Request, db: DB, who: SignedIn,
-            csrf: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+def signout(request: Request, db: DB, who: SignedIn, csrf: Annotated[str, Form()] = "") -> Response:
     session.check_csrf(who, csrf)
     response = RedirectResponse("/signin", status_code=303)
     session.end(request, response, db)
@@ -98,39 +104,62 @@ def signout(request: Request, db: DB, who: SignedIn,
 
 
 @router.get("/org/{organization_id}")
-def organization(request: Request, organization_id: int, db: DB, who: SignedIn,
-                 period: str | None = None, since: str = "", until: str = "",
-                 format: str | None = None) -> Response:  # fmt: skip
-    values = data.organization(db, who.principal, organization_id, period, _day(since, "since"),
-                               _day(until, "until"))  # fmt: skip
+def organization(
+    request: Request,
+    organization_id: int,
+    db: DB,
+    who: SignedIn,
+    period: str | None = None,
+    since: str = "",
+    until: str = "",
+    format: str | None = None,
+) -> Response:
+    values = data.organization(
+        db, who.principal, organization_id, period, _day(since, "since"), _day(until, "until")
+    )
     return page(request, who, "organization.html", values, format)
 
 
 @router.get("/project/{project_id}")
-def project(request: Request, project_id: int, db: DB, who: Seen, period: str | None = None,
-            since: str = "", until: str = "",
-            format: str | None = None) -> Response:  # fmt: skip
-    values = data.project(db, who.principal, project_id, period, _day(since, "since"),
-                          _day(until, "until"))  # fmt: skip
+def project(
+    request: Request,
+    project_id: int,
+    db: DB,
+    who: Seen,
+    period: str | None = None,
+    since: str = "",
+    until: str = "",
+    format: str | None = None,
+) -> Response:
+    values = data.project(
+        db, who.principal, project_id, period, _day(since, "since"), _day(until, "until")
+    )
     return page(request, who, "project.html", values, format)
 
 
 @router.get("/run/{run_id}")
-def run(request: Request, run_id: int, db: DB, who: Seen,
-        format: str | None = None) -> Response:  # fmt: skip
+def run(request: Request, run_id: int, db: DB, who: Seen, format: str | None = None) -> Response:
     values = data.run(db, who.principal, run_id)
     return page(request, who, "run.html", values, format)
 
 
 @router.get("/project/{project_id}/export.{fmt}")
-def export(project_id: int, fmt: str, request: Request, db: DB, who: SignedIn,
-           since: str = "", until: str = "") -> Response:  # fmt: skip
+def export(
+    project_id: int,
+    fmt: str,
+    request: Request,
+    db: DB,
+    who: SignedIn,
+    since: str = "",
+    until: str = "",
+) -> Response:
     """The API's export of the project's rows (in the page's date range, where it has one),
     for the signed-in user's session."""
     proj = store.get(db, Project, project_id)
     common.allowed(db, who.principal, "read", proj)
-    f = common.filtered(store.RunFilter(project_id=proj.id), None, _day(since, "since"),
-                        _day(until, "until"))  # fmt: skip
+    f = common.filtered(
+        store.RunFilter(project_id=proj.id), None, _day(since, "since"), _day(until, "until")
+    )
     return common.export(request, f, fmt, f"project-{proj.id}")
 
 
@@ -172,8 +201,9 @@ async def run_events(request: Request, run_id: int, who: Seen, after: int = 0) -
             await asyncio.sleep(POLL_S)
             waited += POLL_S
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store"})  # fmt: skip
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
 
 
 # -- the badge -----------------------------------------------------------------------------------
@@ -190,5 +220,8 @@ def badge(project_id: int, db: DB, who: Seen) -> Response:
             raise NotFoundError()
         check(who.principal, "read", proj.organization_id, proj.id)
     values = data.project(db, who.principal if not proj.public else None, project_id)
-    return Response(svg(values["totals"]["emissions_kg"]), media_type="image/svg+xml",
-                    headers={"Cache-Control": "max-age=300"})  # fmt: skip
+    return Response(
+        svg(values["totals"]["emissions_kg"]),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "max-age=300"},
+    )

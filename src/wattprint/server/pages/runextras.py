@@ -33,8 +33,11 @@ def tasks(db: Session, run_id: int, source: str) -> list[dict[str, Any]]:
     out = []
     for row in dashboard.task_rows(db, run_id):
         task = report_row(dict(row, run_id=row.get("run_id") or "task"), source)
-        item = {"name": row["task_name"], "status": task.text("status") or "unknown",
-                "timestamp": task.text("timestamp")}  # fmt: skip
+        item = {
+            "name": row["task_name"],
+            "status": task.text("status") or "unknown",
+            "timestamp": task.text("timestamp"),
+        }
         item.update({key: task.num(column) for key, column in TASK_FIGURES})
         out.append(item)
     return out
@@ -88,8 +91,8 @@ def at_another_hour(run: Any) -> dict[str, Any] | None:
         "saving_kg": best.saving_kg,
         "saving_pct": best.saving_pct,
         "how": "the run's energy over its duration, started at each hour on its zone's typical "
-               "day (hourly profile); the typical day, not the day it ran",
-    }  # fmt: skip
+        "day (hourly profile); the typical day, not the day it ran",
+    }
 
 
 def elsewhere(run: Any) -> list[dict[str, Any]]:
@@ -104,8 +107,9 @@ def elsewhere(run: Any) -> list[dict[str, Any]]:
             title = f"Had it run in another {block['provider']} region (kg CO2eq)"
         else:
             title = "The same energy on other grids (kg CO2eq)"
-        chart = figures.wrapped(f"chart-elsewhere-{i}", title, report_charts.regions(block),
-                                wide=True)  # fmt: skip
+        chart = figures.wrapped(
+            f"chart-elsewhere-{i}", title, report_charts.regions(block), wide=True
+        )
         out.append({"block": block, "chart": chart})
     return out
 
@@ -123,8 +127,14 @@ def extras(db: Session, run_id: int, source: str, row: dict[str, Any]) -> dict[s
 
     found = tasks(db, run_id, source)
     if not row:
-        return {"tasks": found, "footprint": None, "mix": None, "elsewhere": [],
-                "at_another_hour": None, "charts": []}  # fmt: skip
+        return {
+            "tasks": found,
+            "footprint": None,
+            "mix": None,
+            "elsewhere": [],
+            "at_another_hour": None,
+            "charts": [],
+        }
     run = report_row(row, source)
     regions = elsewhere(run)
     hours = at_another_hour(run)

@@ -70,8 +70,10 @@ def signed_in(request: Request) -> Visitor:
 def check_csrf(who: Visitor, sent: str | None) -> None:
     """Refuse a form whose token is missing or not this session's (403, never a change)."""
     if not who.csrf or not sent or not hmac.compare_digest(who.csrf, sent):
-        raise HTTPException(403, "the form's security token is missing or out of date: reload "
-                                 "the page and try again")  # fmt: skip
+        raise HTTPException(
+            403,
+            "the form's security token is missing or out of date: reload the page and try again",
+        )
 
 
 def new_pre_value() -> tuple[str, str]:
@@ -85,8 +87,9 @@ def set_pre(response: Response, value: str, secure: bool) -> None:
 
 
 def _set(response: Response, name: str, value: str, secure: bool, max_age: int) -> None:
-    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="strict",
-                        secure=secure, path="/")  # fmt: skip
+    response.set_cookie(
+        name, value, max_age=max_age, httponly=True, samesite="strict", secure=secure, path="/"
+    )
 
 
 def limiter_keys(request: Request, email: str) -> tuple[str, str]:
@@ -102,15 +105,19 @@ def sign_in(request: Request, db: Session, email: str, password: str) -> str:
     if wait > 0:
         raise ValueError(f"too many failed sign-ins: try again in {wait:.0f} s")
     user = store.user_by_email(db, email)
-    ok = (security.verify_password(user.password_hash, password) if user
-          else security.verify_unknown_user(password))  # fmt: skip
+    ok = (
+        security.verify_password(user.password_hash, password)
+        if user
+        else security.verify_unknown_user(password)
+    )
     if not ok or user is None:
         limiter.failed(*keys)
         raise ValueError("wrong e-mail or password")
     limiter.succeeded(*keys)
     hours = request.app.state.settings.session_hours
-    _row, token = store.create_personal_token(db, user.id, SESSION_TOKEN_NAME,
-                                              timedelta(hours=hours))  # fmt: skip
+    _row, token = store.create_personal_token(
+        db, user.id, SESSION_TOKEN_NAME, timedelta(hours=hours)
+    )
     return token
 
 

@@ -53,16 +53,24 @@ def teams_data(db: Session, who: Principal, organization_id: int) -> dict[str, A
     return {
         "page": "teams-admin",
         "organization": {"id": org.id, "name": org.name},
-        "teams": [{"id": t.id, "name": t.name, "description": t.description,
-                   "members": [{"user_id": u.id, "email": u.email}
-                               for u in store.team_members(db, t.id)],
-                   "projects": [{"id": p.id, "name": p.name} for p in projects
-                                if p.team_id == t.id]}
-                  for t in dashboard.teams_of(db, org.id)],
-        "members": [{"user_id": u.id, "email": u.email, "role": m.role}
-                    for m, u in store.memberships(db, org.id)],
+        "teams": [
+            {
+                "id": t.id,
+                "name": t.name,
+                "description": t.description,
+                "members": [
+                    {"user_id": u.id, "email": u.email} for u in store.team_members(db, t.id)
+                ],
+                "projects": [{"id": p.id, "name": p.name} for p in projects if p.team_id == t.id],
+            }
+            for t in dashboard.teams_of(db, org.id)
+        ],
+        "members": [
+            {"user_id": u.id, "email": u.email, "role": m.role}
+            for m, u in store.memberships(db, org.id)
+        ],
         "projects": [{"id": p.id, "name": p.name, "team_id": p.team_id} for p in projects],
-    }  # fmt: skip
+    }
 
 
 def _back(org: Organization) -> RedirectResponse:
@@ -70,17 +78,25 @@ def _back(org: Organization) -> RedirectResponse:
 
 
 @router.get("/org/{organization_id}/admin/teams")
-def teams(request: Request, organization_id: int, db: DB, who: SignedIn,
-          format: str | None = None) -> Response:  # fmt: skip
+def teams(
+    request: Request, organization_id: int, db: DB, who: SignedIn, format: str | None = None
+) -> Response:
     from .routes import page
 
-    return page(request, who, "teams_admin.html", teams_data(db, who.principal, organization_id),
-                format)  # fmt: skip
+    return page(
+        request, who, "teams_admin.html", teams_data(db, who.principal, organization_id), format
+    )
 
 
 @router.post("/org/{organization_id}/admin/teams")
-def create_team(organization_id: int, db: DB, who: SignedIn, name: Annotated[str, Form()] = "",
-                description: Annotated[str, Form()] = "", csrf: Csrf = "") -> Response:  # fmt: skip
+def create_team(
+    organization_id: int,
+    db: DB,
+    who: SignedIn,
+    name: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
+    csrf: Csrf = "",
+) -> Response:
     session.check_csrf(who, csrf)
     org = managed(db, who.principal, organization_id)
     body = valid(schemas.TeamIn, organization_id=org.id, name=name, description=description)
@@ -89,8 +105,14 @@ def create_team(organization_id: int, db: DB, who: SignedIn, name: Annotated[str
 
 
 @router.post("/org/{organization_id}/admin/teams/{team_id}/rename")
-def rename_team(organization_id: int, team_id: int, db: DB, who: SignedIn,
-                name: Annotated[str, Form()] = "", csrf: Csrf = "") -> Response:  # fmt: skip
+def rename_team(
+    organization_id: int,
+    team_id: int,
+    db: DB,
+    who: SignedIn,
+    name: Annotated[str, Form()] = "",
+    csrf: Csrf = "",
+) -> Response:
     session.check_csrf(who, csrf)
     org = managed(db, who.principal, organization_id)
     team = team_of(db, org, team_id)
@@ -101,8 +123,14 @@ def rename_team(organization_id: int, team_id: int, db: DB, who: SignedIn,
 
 
 @router.post("/org/{organization_id}/admin/teams/{team_id}/delete")
-def delete_team(organization_id: int, team_id: int, db: DB, who: SignedIn,
-                confirm: Annotated[str, Form()] = "", csrf: Csrf = "") -> Response:  # fmt: skip
+def delete_team(
+    organization_id: int,
+    team_id: int,
+    db: DB,
+    who: SignedIn,
+    confirm: Annotated[str, Form()] = "",
+    csrf: Csrf = "",
+) -> Response:
     """Deletes the team with its projects (and their runs): only once its name is typed."""
     session.check_csrf(who, csrf)
     org = managed(db, who.principal, organization_id)
@@ -117,8 +145,14 @@ def delete_team(organization_id: int, team_id: int, db: DB, who: SignedIn,
 
 
 @router.post("/org/{organization_id}/admin/teams/{team_id}/members")
-def add_member(organization_id: int, team_id: int, db: DB, who: SignedIn,
-               user_id: Annotated[int, Form()], csrf: Csrf = "") -> Response:  # fmt: skip
+def add_member(
+    organization_id: int,
+    team_id: int,
+    db: DB,
+    who: SignedIn,
+    user_id: Annotated[int, Form()],
+    csrf: Csrf = "",
+) -> Response:
     """Add one of the organization's members (store refuses anyone else)."""
     session.check_csrf(who, csrf)
     org = managed(db, who.principal, organization_id)
@@ -127,8 +161,9 @@ def add_member(organization_id: int, team_id: int, db: DB, who: SignedIn,
 
 
 @router.post("/org/{organization_id}/admin/teams/{team_id}/members/{user_id}/remove")
-def remove_member(organization_id: int, team_id: int, user_id: int, db: DB, who: SignedIn,
-                  csrf: Csrf = "") -> Response:  # fmt: skip
+def remove_member(
+    organization_id: int, team_id: int, user_id: int, db: DB, who: SignedIn, csrf: Csrf = ""
+) -> Response:
     session.check_csrf(who, csrf)
     org = managed(db, who.principal, organization_id)
     store.get(db, User, user_id)
@@ -137,8 +172,14 @@ def remove_member(organization_id: int, team_id: int, user_id: int, db: DB, who:
 
 
 @router.post("/org/{organization_id}/admin/projects/{project_id}/team")
-def move_project(organization_id: int, project_id: int, db: DB, who: SignedIn,
-                 team_id: Annotated[str, Form()] = "", csrf: Csrf = "") -> Response:  # fmt: skip
+def move_project(
+    organization_id: int,
+    project_id: int,
+    db: DB,
+    who: SignedIn,
+    team_id: Annotated[str, Form()] = "",
+    csrf: Csrf = "",
+) -> Response:
     """Put a project in a team (``team_id``), or in none (empty)."""
     session.check_csrf(who, csrf)
     org = managed(db, who.principal, organization_id)
