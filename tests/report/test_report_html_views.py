@@ -181,8 +181,15 @@ def test_energy_mix_is_the_zone_tables_shares(folder, tmp_path):
 def test_world_map_colours_countries_and_marks_the_runs(folder, tmp_path):
     text, data = page_data(tmp_path, folder)
     world = figure(data, "world_map")
-    (choropleth,) = [t for t in world["data"] if t["type"] == "choropleth"]
+    choropleth, states = [t for t in world["data"] if t["type"] == "choropleth"]
     z = dict(zip(choropleth["locations"], choropleth["z"], strict=True))
+    by_state = dict(zip(states["locations"], states["z"], strict=True))
+    assert by_state["US-STATE-TX"] == tables.zone("US-STATE-TX").intensity_g_per_kwh
+    assert len(by_state) == 51 and states["geojson"] == data["geojsonName"]
+    assert states["zmin"] == choropleth["zmin"] and states["zmax"] == choropleth["zmax"]
+    assert states["colorscale"] == choropleth["colorscale"]  # one scale for both levels
+    assert data["geojson"] == geo.subnational_geojson()  # inlined: plotly.js fetches nothing
+    assert "Drawn below country level: US states" in text
     assert z["FRA"] == tables.zone_for_country("FRA").intensity_g_per_kwh
     assert z["DEU"] == tables.zone_for_country("DEU").intensity_g_per_kwh
     assert set(z) <= geo.mapped_countries() and len(z) > 150

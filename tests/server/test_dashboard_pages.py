@@ -210,7 +210,8 @@ def test_map_marks_the_organizations_energy_by_place(client, world, ids):  # noq
     sign_in_as(client, world, "viewer")
     page = client.get(f"/org/{world.ids['org_a']}/map?format=json").json()
     assert page["map"] is True and page["runs"] == 4  # bert's three and gpt's one
-    choropleth, marks = _chart(page, "chart-map")["traces"]
+    choropleth, states, marks = _chart(page, "chart-map")["traces"]
+    assert states["meta"] == "subnational" and "US-STATE-CA" in states["locations"]
     countries = country_intensities()
     assert choropleth["locations"] == [c["iso3"] for c in countries]
     assert choropleth["z"] == [c["g_per_kwh"] for c in countries]
@@ -223,6 +224,11 @@ def test_map_marks_the_organizations_energy_by_place(client, world, ids):  # noq
     js = client.get("/static/world_110m.js")
     assert js.status_code == 200 and "max-age=31536000" in js.headers["cache-control"]
     assert js.text.startswith("window.PlotlyGeoAssets") and '"world_110m"' in js.text
+    assert '<script src="/static/subnational.js"></script>' in html
+    shapes = client.get("/static/subnational.js")
+    assert shapes.status_code == 200 and "max-age=31536000" in shapes.headers["cache-control"]
+    assert f'window.WattprintGeo["{states["geojson"]}"]=' in shapes.text
+    assert '"id":"US-STATE-TX"' in shapes.text
 
 
 def test_project_page_shows_footprint_totals_where_the_summary_has_them(client, world, ids):  # noqa: F811

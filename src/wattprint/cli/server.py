@@ -154,6 +154,56 @@ def migrate(ctx: typer.Context, database_url: DatabaseUrl = None) -> None:
     _guard(run)
 
 
+def _duration_s(text: str) -> float:
+    """``90s``, ``30m``, ``1h``, ``2d`` (a bare number: seconds) in seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    value = text.strip().lower()
+    factor = units.get(value[-1:], None)
+    number = value[:-1] if factor else value
+    try:
+        seconds = float(number) * (factor or 1)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: give a duration such as 90m, 1h or 2d") from None
+    if seconds <= 0:
+        raise typer.BadParameter(f"{text!r}: give a duration above zero")
+    return seconds
+
+
+@app.command("close-stale")
+def close_stale(
+    ctx: typer.Context,
+    older_than: Annotated[
+        str, typer.Option("--older-than", help="silent for at least this long: 90m, 1h, 2d")
+    ] = "1h",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="list them, close nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Close runs left "running" by a process that died: every run still running that has sent
+    nothing for --older-than becomes "interrupted", with a note saying the server closed it and
+    when it was last heard from. A run that sends again takes its status from its newest row."""
+    seconds = _duration_s(older_than)
+    settings = _settings(database_url=_group_url(ctx, database_url))
+    from ..server import admin
+
+    found = _guard(admin.close_stale, settings, seconds, dry_run)
+    if as_json:
+        typer.echo(json.dumps({"dry_run": dry_run, "runs": found}))
+        return
+    for run in found:
+        what = "would close" if dry_run else ("closed" if run["closed"] else "left")
+        why = f" ({run['why']})" if run.get("why") else ""
+        typer.echo(
+            f"{what} run {run['id']} ({run['run_id']}, project {run['project_id']}): "
+            f"last heard from {run['last_seen'] or 'never'} UTC{why}"
+        )
+    closed = sum(1 for r in found if r["closed"])
+    typer.echo(
+        f"{len(found)} run(s) silent for {older_than} or more"
+        + ("" if dry_run else f"; {closed} closed as interrupted")
+    )
+
+
 @users.command("add")
 def user_add(
     ctx: typer.Context,

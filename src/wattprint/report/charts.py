@@ -390,27 +390,42 @@ def energy_mix(data: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+#: Grid intensity, 0 to 800 g/kWh: green to red (the map's countries and sub-national zones).
+INTENSITY_SCALE = [[0, "#1a9850"], [0.25, "#a6d96a"], [0.5, "#fee08b"], [0.75, "#f46d43"],
+                   [1, "#a50026"]]  # fmt: skip
+
+
 def world_map(data: dict[str, Any]) -> dict[str, Any] | None:
-    """Countries coloured by their annual grid intensity, and the runs marked where they ran
+    """Countries coloured by their annual grid intensity, the sub-national zones the package
+    has shapes for (US states) over them on the same scale, and the runs marked where they ran
     (marker area by emissions). The geometry is the package's own (see ``geo``)."""
-    from .geo import TOPOJSON_NAME, country_intensities
+    from .geo import GEOJSON_NAME, TOPOJSON_NAME, country_intensities, subnational_intensities
 
     places = (data.get("places") or {}).get("points", [])
     if not data.get("runs"):
         return None
     countries = country_intensities()
+    zones = subnational_intensities()
     biggest = max((p["emissions_kg"] for p in places), default=0.0)
     factor, unit = _unit([p["emissions_kg"] for p in places], MASS)
+    scale = {"zmin": 0, "zmax": 800, "colorscale": INTENSITY_SCALE}
     traces: list[dict[str, Any]] = [{
         "type": "choropleth", "locationmode": "ISO-3", "meta": "intensity",
         "locations": [c["iso3"] for c in countries], "z": [c["g_per_kwh"] for c in countries],
         "text": [label(f"{c['name']}: {c['g_per_kwh']:.0f} g/kWh ({c['year']}, {c['source']})")
                  for c in countries],
-        "hoverinfo": "text", "zmin": 0, "zmax": 800,
-        "colorscale": [[0, "#1a9850"], [0.25, "#a6d96a"], [0.5, "#fee08b"], [0.75, "#f46d43"],
-                       [1, "#a50026"]],
+        "hoverinfo": "text", **scale,
         "marker": {"line": {"color": "#ffffff", "width": 0.5}},
         "colorbar": {"title": {"text": "g CO2e/kWh"}, "thickness": 12},
+    }, {
+        # The page puts the shapes in place of their name (geo.GEOJSON_NAME) before drawing.
+        "type": "choropleth", "geojson": GEOJSON_NAME, "featureidkey": "id",
+        "meta": "subnational", "locations": [z["zone"] for z in zones],
+        "z": [z["g_per_kwh"] for z in zones],
+        "text": [label(f"{z['name']} ({z['zone']}): {z['g_per_kwh']:.0f} g/kWh, {z['basis']} "
+                       f"({z['year']}, {z['source']})") for z in zones],
+        "hoverinfo": "text", **scale, "showscale": False,
+        "marker": {"line": {"color": "#ffffff", "width": 0.3}},
     }]  # fmt: skip
     if places:
         traces.append(
@@ -450,6 +465,7 @@ def world_map(data: dict[str, Any]) -> dict[str, Any] | None:
     return {
         "units": {"marker": [factor, unit]},
         "topojson": TOPOJSON_NAME,
+        "geojson": GEOJSON_NAME,
         "data": traces,
         "layout": _layout(
             460, geo=geo, showlegend=False, margin={"l": 0, "r": 0, "t": 10, "b": 10}

@@ -69,6 +69,9 @@ BOOT = """(function () {
       if (f.view !== view) return;
       if (drawn[f.id]) { Plotly.Plots.resize(f.id); return; }
       drawn[f.id] = true;
+      f.data.forEach(function (t) {  // sub-national shapes, named in the trace: put in place
+        if (page.geojson && t.geojson === page.geojsonName) t.geojson = page.geojson;
+      });
       Plotly.newPlot(f.id, f.data, f.layout, page.config);
     });
   }
@@ -382,14 +385,15 @@ def _mix(data: dict[str, Any], chart: Any) -> str:
 
 
 def _map_caption(data: dict[str, Any]) -> str:
+    from .geo import MAP_NOTE
+
     unplaced = data["places"]["unplaced_runs"]
     missing = f" {unplaced} run(s) say nowhere and are not marked." if unplaced else ""
     return (
         "<p class=caption>Countries by the annual grid intensity wattprint uses for them "
         "(Electricity Maps' country zone, else Ember's country figure); a marker for each place "
         "the runs ran (its area grows with their emissions): the run's coordinates, else its "
-        f"cloud region, else the centre of its grid zone.{missing} Map: Natural Earth (public "
-        "domain) via world-atlas (ISC license), shipped with wattprint.</p>"
+        f"cloud region, else the centre of its grid zone.{missing} {html.escape(MAP_NOTE)}</p>"
     )
 
 
@@ -398,7 +402,7 @@ def render(data: dict[str, Any], js: str, now: datetime | None = None) -> str:
     with several projects a selector that shows one at a time (each view is the summary of
     that project's runs alone, ``data["projects"]``)."""
     from .._version import __version__
-    from .geo import TOPOJSON_NAME, world_topology
+    from .geo import GEOJSON_NAME, TOPOJSON_NAME, subnational_geojson, world_topology
 
     e = html.escape
     now = now or datetime.now(timezone.utc)
@@ -451,6 +455,8 @@ def render(data: dict[str, Any], js: str, now: datetime | None = None) -> str:
     content: dict[str, Any] = {"config": CONFIG, "figures": figures, "footprint": footprints}
     if any(f.get("topojson") for f in figures):
         content.update(topojsonName=TOPOJSON_NAME, topojson=world_topology())
+    if any(f.get("geojson") for f in figures):
+        content.update(geojsonName=GEOJSON_NAME, geojson=subnational_geojson())
     payload = _script_json(content)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

@@ -41,6 +41,26 @@ def add_user(settings: ServerSettings, email: str, password: str, is_admin: bool
         engine.dispose()
 
 
+def close_stale(
+    settings: ServerSettings, older_than_s: float, dry_run: bool
+) -> list[dict[str, Any]]:
+    """``wattprint server close-stale``: the runs silent for ``older_than_s`` closed as
+    interrupted (``closing``); with ``dry_run``, only listed."""
+    from . import closing
+
+    if older_than_s < closing.STALE_AFTER_S:
+        raise ValueError(
+            f"--older-than {older_than_s:.0f} s is shorter than the {closing.STALE_AFTER_S:.0f} s "
+            "a live run may stay silent: give 10m or more"
+        )
+    engine = migrated_engine(settings)
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            return closing.close_stale(session, older_than_s, dry_run)
+    finally:
+        engine.dispose()
+
+
 def user_count(settings: ServerSettings) -> int:
     engine = db.make_engine(settings.url)
     try:

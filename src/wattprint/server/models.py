@@ -204,6 +204,9 @@ class Run(Base):
     emissions_count: Mapped[int] = mapped_column(BigInteger, default=0)
     # What CodeCarbon's client says of a run (machine, software) for its rows.
     codecarbon: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Closed by the server as "interrupted" (``closing``): when, and the note that says so.
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_note: Mapped[str | None] = mapped_column(Text)
 
 
 for _name in TOTALS:

@@ -105,6 +105,19 @@ def delete_run(run_id: int, db: DB, who: Who) -> None:
     store.remove(db, run)
 
 
+@router.post("/{run_id}/close")
+def close_run(run_id: int, db: DB, who: Who) -> dict[str, Any]:
+    """Mark a run left "running" by a process that died as ``interrupted``, with a note saying
+    so and when it was last heard from (409 if it is not running, or was heard from lately).
+    For whoever may write its project; a row it sends later sets its status again."""
+    from .. import closing
+
+    run = store.get(db, Run, run_id)
+    common.allowed(db, who, "write", run)
+    text = closing.close(db, run, closing.silence_needed(db, run))
+    return {"run": schemas.RunOut.model_validate(run).model_dump(mode="json"), "note": text}
+
+
 @router.get("/{run_id}/emissions", response_model=schemas.Page)
 def run_emissions(run_id: int, db: DB, who: Who, cursor: Cursor = None, limit: Limit = 100):
     """The rows the run sent, as sent (every column of the record), oldest first."""

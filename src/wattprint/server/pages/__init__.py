@@ -49,6 +49,28 @@ def world_js() -> str:
     )
 
 
+#: The map's sub-national shapes (GeoJSON) as a script: ``window.WattprintGeo[name]``, which the
+#: dashboard's script puts in place of the name its map trace gives (never fetched by plotly.js).
+SUBNATIONAL_JS = "subnational.js"
+
+
+@functools.cache
+def subnational_js() -> str:
+    import json
+
+    from ...report.geo import GEOJSON_NAME, subnational_geojson
+
+    shapes = json.dumps(subnational_geojson(), separators=(",", ":"))
+    return (
+        "window.WattprintGeo=window.WattprintGeo||{};"
+        f"window.WattprintGeo[{json.dumps(GEOJSON_NAME)}]={shapes};"
+    )
+
+
+#: Scripts the server makes from the package's data, each cached for a year like the files.
+MADE = {WORLD_JS: world_js, SUBNATIONAL_JS: subnational_js}
+
+
 def mount(app: FastAPI) -> None:
     from . import account, admin, live, routes, teams_admin, views
 
@@ -69,9 +91,9 @@ def _static(app: FastAPI) -> None:
         # The pages link them with the package's version: cached for a year.
         if name == "plotly.min.js":
             path = plotly_js()
-        elif name == WORLD_JS:
+        elif name in MADE:
             return Response(
-                world_js(), media_type="text/javascript", headers={"Cache-Control": YEAR}
+                MADE[name](), media_type="text/javascript", headers={"Cache-Control": YEAR}
             )
         else:
             path = STATIC / name if name in {p.name for p in STATIC.iterdir()} else None

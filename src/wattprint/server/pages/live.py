@@ -15,14 +15,16 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
-from .. import dashboard, store
+from .. import closing, dashboard, store
+from ..api import common
+from ..api.deps import DB
 from ..db import transaction
 from ..models import Organization, Run, utcnow
-from ..permissions import check
+from ..permissions import Principal, check, may
 from ..store import RunFilter
 from . import session
 
@@ -32,11 +34,12 @@ SignedIn = Annotated[session.Visitor, Depends(session.signed_in)]
 POLL_S = 1.0  # how often a stream looks for changes
 STREAM_S = 30.0  # a stream ends after this; the browser reconnects (``retry``)
 MAX_RUNS = 100  # the runs in progress a page lists (the most recent)
-#: A run still "running" that has sent nothing for this long, or for STALE_INTERVALS of its own
-#: sampling intervals where that is longer, is shown as not heard from (its process may have
-#: died without saying so), not as live. Its stored status stays as the run last said.
-STALE_AFTER_S = 600.0
-STALE_INTERVALS = 3
+#: A run silent for longer than ``closing.stale_after_s`` is shown as not heard from (its
+#: process may have died without saying so), not as live. Its stored status stays as the run
+#: last said until a user closes it (``closing``), or ``wattprint server close-stale`` does.
+STALE_AFTER_S = closing.STALE_AFTER_S
+STALE_INTERVALS = closing.STALE_INTERVALS
+stale_after_s = closing.stale_after_s
 
 
 def _when(value: Any) -> str | None:
@@ -72,13 +75,6 @@ def heard(last_seen: datetime | None, now: datetime, interval: Any = None) -> di
         since = last_seen.strftime("%Y-%m-%d %H:%M")
         return {"stale": True, "heard": f"not heard from since {since} UTC ({_ago(silent_s)})"}
     return {"stale": False, "heard": f"last heard {_ago(silent_s)}"}
-
-
-def stale_after_s(interval_s: Any) -> float:
-    """How long a run may stay silent and still be shown as live."""
-    if isinstance(interval_s, (int, float)) and interval_s > 0:
-        return max(STALE_AFTER_S, STALE_INTERVALS * float(interval_s))
-    return STALE_AFTER_S
 
 
 def _ago(seconds: float) -> str:
@@ -124,6 +120,33 @@ def _live_run(run: Run, interval: Any) -> dict[str, Any]:
         "power_at": _when(interval.at) if interval is not None else None,
         "last_seen": _when(run.last_seen),
     }
+
+
+def closing_of(db: Session, who: Principal | None, run: Run) -> dict[str, Any]:
+    """What the run page says of closing the run: the note of a run the server closed (while
+    it applies), and whether this visitor may close it now (running, silent long enough, and
+    they may write its project: the one permission check)."""
+    out: dict[str, Any] = {"note": closing.note_of(run), "may_close": False}
+    if run.status != "running" or who is None:
+        return out
+    silent_s = (utcnow() - run.last_seen).total_seconds() if run.last_seen else None
+    if silent_s is not None and silent_s < closing.silence_needed(db, run):
+        return out
+    organization_id, project_id = store.where_is(db, run)
+    out["may_close"] = may(who, "write", organization_id, project_id)
+    return out
+
+
+@router.post("/run/{run_id}/close")
+def close_run(
+    request: Request, run_id: int, db: DB, who: SignedIn, csrf: Annotated[str, Form()] = ""
+) -> Response:
+    """The run page's "mark as interrupted": as ``POST /api/v1/runs/{id}/close``."""
+    session.check_csrf(who, csrf)
+    run = store.get(db, Run, run_id)
+    common.allowed(db, who.principal, "write", run)  # type: ignore[arg-type]
+    closing.close(db, run, closing.silence_needed(db, run))
+    return RedirectResponse(f"/run/{run.id}", status_code=303)
 
 
 def _readable(db: Session, who: session.Visitor, organization_id: int) -> int:

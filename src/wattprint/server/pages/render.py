@@ -22,6 +22,9 @@ def environment() -> Any:
     env = Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(["html"]))
     env.filters["kg"] = _kg
     env.filters["num"] = _num
+    from ...report.geo import MAP_NOTE
+
+    env.globals["map_note"] = MAP_NOTE  # under every map: what is drawn at which level
     return env
 
 

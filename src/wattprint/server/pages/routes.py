@@ -23,7 +23,7 @@ from ..api.deps import DB, naive_utc
 from ..db import transaction
 from ..models import Project, Run
 from ..permissions import NotFoundError, check
-from . import data, session
+from . import data, live, session
 from .render import render
 
 router = APIRouter(include_in_schema=False)
@@ -140,6 +140,7 @@ def project(
 @router.get("/run/{run_id}")
 def run(request: Request, run_id: int, db: DB, who: Seen, format: str | None = None) -> Response:
     values = data.run(db, who.principal, run_id)
+    values["closing"] = live.closing_of(db, who.principal, store.get(db, Run, run_id))
     return page(request, who, "run.html", values, format)
 
 

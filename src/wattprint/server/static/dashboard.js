@@ -13,9 +13,36 @@
     return Object.assign(base, chart.layout || {});
   }
 
+  // A map's sub-national shapes are named in its trace; /static/subnational.js holds them.
+  function shapes(traces) {
+    var named = window.WattprintGeo || {};
+    traces.forEach(function (t) {
+      if (typeof t.geojson === "string" && named[t.geojson]) t.geojson = named[t.geojson];
+    });
+    return traces;
+  }
+
   (data.charts || []).forEach(function (chart) {
     var el = document.getElementById(chart.id);
+    shapes(chart.traces);
     if (el && window.Plotly) window.Plotly.newPlot(el, chart.traces, layout(chart), config);
+  });
+
+  // A chart drawn from another page's data (the organization home's map, from the map page's
+  // JSON): fetched once this page is shown, so that it costs this page's server time nothing.
+  document.querySelectorAll("[data-chart-from]").forEach(function (el) {
+    var state = document.getElementById(el.id + "-state");
+    function say(text) { if (state) state.firstElementChild.textContent = text; }
+    fetch(el.getAttribute("data-chart-from"), { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (page) {
+        var chart = (page.charts || []).filter(function (c) { return c.id === el.id; })[0];
+        if (!chart) { say("No runs yet."); return; }
+        window.Plotly.newPlot(el, shapes(chart.traces), layout(chart), config);
+        el.setAttribute("data-drawn", "true");
+        say(page.runs + " runs; their places are listed on the map's page.");
+      })
+      .catch(function (e) { say("The map could not be loaded (" + e.message + ")."); });
   });
 
   // A scatter coloured by one of several keys (status, location): the select recolours its
