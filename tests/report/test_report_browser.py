@@ -1,6 +1,6 @@
 """The HTML report in a real browser (Debian's chromium through Playwright): the map draws its
-countries from the geometry in the page, every chart draws, the project selector shows one
-project's charts, and the page asks for nothing outside itself (no request, and no CSP refusal
+countries and the US states from the geometry in the page, every chart draws, the project
+selector shows one project's charts, and the page asks for nothing outside itself (no request, and no CSP refusal
 or other error in the console).
 
 Needs ``chromium`` (``apt-get install -y chromium``; .ci/run installs it) and the ``playwright``
@@ -15,6 +15,7 @@ import pytest
 
 from tests.report.test_report_html import make_page
 from tests.report.test_report_html_views import folder  # noqa: F401 - the fixture
+from wattprint.carbon import tables
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
@@ -47,6 +48,14 @@ def test_page_draws_everything_offline(folder, tmp_path):  # noqa: F811
         page.wait_for_selector(f"#{world} path.choroplethlocation", timeout=20_000)
         countries = page.locator(f"#{world} path.choroplethlocation").count()
         markers = page.locator(f"#{world} .scattergeo path.point").count()
+        states = page.evaluate(
+            """(id) => {
+                 const t = document.getElementById(id).data.find(t => t.meta === "subnational");
+                 return {z: Object.fromEntries(t.locations.map((k, i) => [k, t.z[i]])),
+                         shapes: typeof t.geojson === "object" ? t.geojson.features.length : 0};
+               }""",
+            world,
+        )
         power = chart_div(page, "power_over_time", "all")
         lines = page.locator(f"#{power} .scatterlayer .trace").count()
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
@@ -58,7 +67,9 @@ def test_page_draws_everything_offline(folder, tmp_path):  # noqa: F811
         all_hidden = page.eval_on_selector('[data-view="all"]', "el => el.hidden")
         vision_shown = page.eval_on_selector('[data-view="project-1"]', "el => !el.hidden")
         browser.close()
-    assert countries > 150  # drawn from the topology in the page
+    assert countries > 150 + 51  # drawn from the topology in the page, and the US states
+    assert states["shapes"] == 51  # the states' shapes from the page, put in place of their name
+    assert states["z"]["US-STATE-TX"] == tables.zone("US-STATE-TX").intensity_g_per_kwh
     assert markers == 3  # FR, DE and aws us-west-2; the run with no place is not marked
     assert lines >= 2  # cpu and ram of the run with a journal
     assert all_hidden and vision_shown
