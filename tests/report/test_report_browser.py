@@ -1,7 +1,7 @@
 """The HTML report in a real browser (Debian's chromium through Playwright): the map draws its
 countries and the US states from the geometry in the page, every chart draws, the project
-selector shows one project's charts, and the page asks for nothing outside itself (no request, and no CSP refusal
-or other error in the console).
+selector shows one project's charts, and the page asks for nothing outside itself (no request,
+and no CSP refusal or other error in the console).
 
 Needs ``chromium`` (``apt-get install -y chromium``; .ci/run installs it) and the ``playwright``
 package (the test extra); no browser download is involved.
