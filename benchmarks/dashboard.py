@@ -3,8 +3,6 @@
     .venv/bin/python benchmarks/dashboard.py                          # SQLite, 10k and 100k
     .venv/bin/python benchmarks/dashboard.py --sizes 10000,100000,1000000 --json dashboard.json
     .venv/bin/python benchmarks/dashboard.py --postgres-url postgresql+psycopg://u@host:port/db
-    PYTHONPATH=/tmp/before/src .venv/bin/python benchmarks/dashboard.py --src /tmp/before/src
-                                                              # another checkout (before/after)
 
 Rows go straight into the database as benchmarks/server.py's summaries do (1,000 per run), then
 ``wattprint server`` (a subprocess) is asked for the organization, project, run, team,
@@ -71,15 +69,13 @@ def page_ms(base: str, token: str, path: str, repeats: int = 7) -> float:
     return statistics.median(times)
 
 
-def bench(
-    name: str, url: str, sizes: list[int], home: Path, src: Path = load.ROOT / "src"
-) -> dict[str, Any]:
+def bench(name: str, url: str, sizes: list[int], home: Path) -> dict[str, Any]:
     project, _token = load.setup(url)
     have, out = 0, []
     for size in sizes:
         have = load.fill(url, project, size, have)
         token, organization, run, team, experiment = admin_session(url)
-        server = load.Server(url, 1, home, src)
+        server = load.Server(url, 1, home)
         try:
             row: dict[str, Any] = {
                 "emissions": load.count_emissions(url),
@@ -105,22 +101,14 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=None)
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--json", help="also write the figures here")
-    parser.add_argument(
-        "--src",
-        type=Path,
-        default=load.ROOT / "src",
-        help="the src folder whose server is measured (run with PYTHONPATH=SRC too, so that the "
-        "database is filled by the same version)",
-    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        sqlite = f"sqlite:///{home / 'bench.sqlite3'}"
-        results.append(bench("sqlite", sqlite, sizes, home, args.src))
+        results.append(bench("sqlite", f"sqlite:///{home / 'bench.sqlite3'}", sizes, home))
         if args.postgres_url:
-            results.append(bench("postgresql", args.postgres_url, sizes, home, args.src))
+            results.append(bench("postgresql", args.postgres_url, sizes, home))
     text = json.dumps({"cpus": os.cpu_count(), "results": results}, indent=2)
     print(text)
     if args.json:
