@@ -130,7 +130,7 @@ def closing_of(db: Session, who: Principal | None, run: Run) -> dict[str, Any]:
     if run.status != "running" or who is None:
         return out
     silent_s = (utcnow() - run.last_seen).total_seconds() if run.last_seen else None
-    if silent_s is not None and silent_s < closing.silence_needed(db, run):
+    if silent_s is not None and silent_s <= closing.silence_needed(db, run):
         return out
     organization_id, project_id = store.where_is(db, run)
     out["may_close"] = may(who, "write", organization_id, project_id)
