@@ -189,8 +189,9 @@ def test_map_draws_from_the_packaged_geometry(server, browser):
     # Centred on Greenwich: plotly.js 4 leaves the world's rotation unset unless told.
     geo = "document.getElementById('chart-map')._fullLayout.geo"
     assert v.page.evaluate(f"{geo}.projection.rotation.lon") == 0
-    choropleth, marks = v.drawn("chart-map")
+    choropleth, states, marks = v.drawn("chart-map")  # countries, US states, the runs
     assert choropleth["locations"] == v.data()["charts"][0]["traces"][0]["locations"]
+    assert "US-STATE-CA" in states["locations"]
     assert sorted(marks["lat"]) == sorted(p["latitude"] for p in v.data()["places"]["points"])
     assert v.page.locator("#places tbody tr").count() == 3
     v.clean()
