@@ -171,33 +171,37 @@ LABEL_KEYS = {"day": ("day",), "week": ("day",), "month": ("day",),
               "project": ("project_id",), "team": ("project_id",)}  # fmt: skip
 
 
-def _keys(rows: Any, by: str | None, facets: bool = True) -> list[ColumnElement[Any]]:
-    """What the cube groups on: every facet and ``by``'s keys; without ``facets``, only the
-    columns ``by``'s labels are made of (one row per group, or one for all when no ``by``)."""
+def _keys(rows: Any, bys: tuple[str, ...], facets: bool = True) -> list[ColumnElement[Any]]:
+    """What the cube groups on: every facet and the keys of each of ``bys`` (one cube serves
+    several groupings); without ``facets``, only the columns ``bys``' labels are made of (one
+    row per group, or one for all when no ``bys``)."""
     c = rows.c
-    if not facets:
-        return [
-            _day(rows).label("day") if name == "day" else c[name]
-            for name in (LABEL_KEYS[by] if by else ())
+    if facets:
+        keys = [
+            c.source,
+            c.from_interval,
+            *(c[name] for name in FACETS),
+            case((c.units > 0, 1), else_=0).label("has_units"),
         ]
-    keys = [
-        c.source,
-        c.from_interval,
-        *(c[name] for name in FACETS),
-        case((c.units > 0, 1), else_=0).label("has_units"),
-    ]
-    for name in GROUP_KEYS.get(by, ()) if by else ():
-        keys.append(_day(rows).label("day") if name == "day" else c[name])
+        extra = [name for by in bys for name in GROUP_KEYS[by]]
+    else:
+        keys, extra = [], [name for by in bys for name in LABEL_KEYS[by]]
+    named = {key.name for key in keys}
+    for name in extra:
+        if name not in named:  # each column once, in the order the groupings name them
+            named.add(name)
+            keys.append(_day(rows).label("day") if name == "day" else c[name])
     return keys
 
 
 def cube(
-    session: Session, f: RunFilter, by: str | None, facets: bool = True
+    session: Session, f: RunFilter, bys: tuple[str, ...], facets: bool = True
 ) -> tuple[dict[str, int], list[Any]]:
-    """The runs grouped by every facet (and ``by``'s keys), with their sums and counts, in the
-    order of each group's first run: (each column's place, the rows as tuples). Without
-    ``facets``: by ``by``'s labels' columns alone (the sums of each group, added up by SQL)."""
-    query = _cube_statement(filter_shape(f), by, _is_postgresql(session), facets)
+    """The runs grouped by every facet (and the keys of each of ``bys``), with their sums and
+    counts, in the order of each group's first run: (each column's place, the rows as
+    tuples). Without ``facets``: by ``bys``' labels' columns alone (the sums of each group,
+    added up by SQL)."""
+    query = _cube_statement(filter_shape(f), bys, _is_postgresql(session), facets)
     values = filter_values(f)
     if not _is_postgresql(session):  # SQLite's sums overflow to inf: unknown below
         result = session.execute(query, values)
@@ -215,21 +219,21 @@ def cube(
 
 
 @lru_cache(maxsize=256)
-def _cube_statement(shape: RunFilter, by: str | None, lateral: bool, facets: bool) -> Any:
+def _cube_statement(shape: RunFilter, bys: tuple[str, ...], lateral: bool, facets: bool) -> Any:
     """The cube's statement for filters of one shape, built once (it has some 150 terms)."""
     rows = run_rows(shape, COLUMNS, lateral=lateral, bound=True)
-    keys = _keys(rows, by, facets)
+    keys = _keys(rows, bys, facets)
     measures = _measures(rows)
-    if facets and by is not None:  # the facets' and SCI's needs; groups' sums: the other query
+    if facets and bys:  # the facets' and SCI's needs; groups' sums: the other query
         measures = [m for m in measures if m.name in FACET_MEASURES]
     query = select(*keys, *measures)
     return query.group_by(*keys) if keys else query
 
 
 @lru_cache(maxsize=256)
-def _models_statement(shape: RunFilter, by: str | None, lateral: bool) -> Any:
+def _models_statement(shape: RunFilter, bys: tuple[str, ...], lateral: bool) -> Any:
     rows = run_rows(shape, COLUMNS, lateral=lateral, bound=True)
-    keys = [*_keys(rows, by), rows.c.llm_detail]
+    keys = [*_keys(rows, bys), rows.c.llm_detail]
     return (
         select(*keys, func.count().label("n"), func.min(rows.c.run_pk).label("first"))
         .where(func.coalesce(rows.c.llm_detail, "") != "")
@@ -266,27 +270,43 @@ def _sum(parts: Iterable[float | None]) -> float | None:
 
 class Measures:
     """Sums and counts over some cube rows (tuples; ``index`` names their places), summed when
-    asked: a figure reads only the measures it needs."""
+    first asked and kept: a figure reads only the measures it needs, several figures the same
+    ones (a group's one row of SQL sums is read as it is)."""
 
     def __init__(self, index: dict[str, int]) -> None:
         self.index = index
         self.rows: list[tuple[Any, ...]] = []
         self.runs = 0
+        self._n = index["n"]
+        self._counts: dict[str, int] = {}
+        self._totals: dict[str, float | None] = {}
 
     def add(self, row: tuple[Any, ...]) -> None:
         self.rows.append(row)
-        self.runs += row[self.index["n"]]
+        self.runs += row[self._n]
+        self._counts.clear()
+        self._totals.clear()
 
     def count(self, name: str) -> int:
-        i = self.index[name]
-        return sum(row[i] or 0 for row in self.rows)
+        found = self._counts.get(name)
+        if found is None:
+            i = self.index[name]
+            rows = self.rows
+            found = (rows[0][i] or 0) if len(rows) == 1 else sum(row[i] or 0 for row in rows)
+            self._counts[name] = found
+        return found
 
     def total(self, name: str) -> float | None:
+        if name in self._totals:
+            return self._totals[name]
         i = self.index[name]
         if len(self.rows) == 1:  # a group's sums: SQL added them up
             value = self.rows[0][i]
-            return None if value is None or not math.isfinite(value) else float(value)
-        return _sum([row[i] for row in self.rows])
+            found = None if value is None or not math.isfinite(value) else float(value)
+        else:
+            found = _sum([row[i] for row in self.rows])
+        self._totals[name] = found
+        return found
 
     def unknown(self, value: str) -> int:
         return self.runs - self.count(f"k_{value}")
@@ -610,23 +630,28 @@ def _names(session: Session, by: str, project_ids: set[int]) -> dict[int, str]:
     return dict(session.execute(query.where(Project.id.in_(project_ids))).all())
 
 
-def llm_models(session: Session, f: RunFilter, by: str | None) -> dict[str, list[tuple[Any, int]]]:
+def llm_models(
+    session: Session, f: RunFilter, bys: tuple[str, ...]
+) -> dict[str | None, dict[str, list[tuple[Any, int]]]]:
     """The runs' LLM details (``llm_detail``, JSON), each with how many runs have it, in the
-    order of their first run: for all runs ("") and per group label; only over the runs that
-    have one."""
-    query = _models_statement(filter_shape(f), by, _is_postgresql(session))
+    order of their first run: for all runs (under None, label "") and per group label of each
+    of ``bys``; only over the runs that have one. One query for every grouping."""
+    query = _models_statement(filter_shape(f), bys, _is_postgresql(session))
     result = session.execute(query, filter_values(f))
     index = {name: i for i, name in enumerate(result.keys())}
     found = sorted((tuple(r) for r in result), key=lambda row: row[index["first"]])
-    label = labeller(session, by, index, found) if by else None
-    out: dict[str, list[tuple[Any, int]]] = defaultdict(list)
+    labels_of = {by: labeller(session, by, index, found) for by in bys}
+    out: dict[str | None, dict[str, list[tuple[Any, int]]]] = {
+        by: defaultdict(list) for by in (None, *bys)
+    }
     for row in found:
         detail = detail_of(_text(row[index["llm_detail"]]))
         if not detail:
             continue
-        out[""].append((detail, row[index["n"]]))
-        if label is not None:
-            out[label(row)].append((detail, row[index["n"]]))
+        n = row[index["n"]]
+        out[None][""].append((detail, n))
+        for by, label in labels_of.items():
+            out[by][label(row)].append((detail, n))
     return out
 
 
@@ -634,48 +659,54 @@ def summarise(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, A
     """The total of the runs the filter selects, and their groups by each of ``bys``
     (``groupings``), as ``summaries`` gives them. NotInSql where SQL cannot say.
 
-    Per grouping, two queries: the groups' sums (one row per group), and the cube of every
-    facet (what tells the runs apart, and the SCI's runs)."""
-    out: dict[str, Any] | None = None
-    groupings: dict[str, list[dict[str, Any]]] = {}
-    for by in bys or [None]:
-        total, groups, details = _fold(session, f, by)
-        models = llm_models(session, f, by) if details else {}
-        if out is None:
-            out = figures("total", total, models.get("", []), compact=False)
-        if by:
-            groupings[by] = [
-                figures(k, v, models.get(k, []), compact=True) for k, v in sorted(groups.items())
-            ]
-    assert out is not None
-    out["groupings"] = groupings
+    One cube of every facet and every grouping's keys (what tells the runs apart, and the
+    SCI's runs), folded once into the total and each grouping's groups; per grouping, one
+    query of the groups' sums (a row per group); the LLM details, where runs have them, in one
+    more query."""
+    keys = tuple(dict.fromkeys(bys))
+    total, groupings, details = _fold(session, f, keys)
+    models = llm_models(session, f, keys) if details else {}
+    out = figures("total", total, models.get(None, {}).get("", []), compact=False)
+    out["groupings"] = {
+        by: [
+            figures(k, v, models.get(by, {}).get(k, []), compact=True)
+            for k, v in sorted(groupings[by].items())
+        ]
+        for by in keys
+    }
     return out
 
 
-def _fold(session: Session, f: RunFilter, by: str | None) -> tuple[Tally, dict[str, Tally], int]:
-    """(the total, each group by its label, how many runs have an LLM detail)."""
-    index, rows = cube(session, f, by)
-    if by is None:  # the cube has a few rows (its facets'): their sums are added up here
-        sums_index, sums = _all_measures(), []
-    else:  # a row per group and facets: SQL adds up each group's sums, in a second query
-        sums_index, sums = cube(session, f, by, facets=False)
+def _fold(
+    session: Session, f: RunFilter, bys: tuple[str, ...]
+) -> tuple[Tally, dict[str, dict[str, Tally]], int]:
+    """(the total, each grouping's groups by their labels, how many runs have an LLM detail)."""
+    index, rows = cube(session, f, bys)
+    if not bys:  # the cube has a few rows (its facets'): their sums are added up here
+        sums_index, sums = _all_measures(), {}
+    else:  # a row per group and facets: SQL adds up each group's sums, a query per grouping
+        sums = {by: cube(session, f, (by,), facets=False) for by in bys}
+        sums_index = sums[bys[0]][0]
     total = Tally(index, sums_index)
-    groups: dict[str, Tally] = {}
-    label = labeller(session, by, index, rows) if by else None
+    groupings: dict[str, dict[str, Tally]] = {by: {} for by in bys}
+    label_of = [(by, labeller(session, by, index, rows)) for by in bys]
     for row in rows:
         named = labels(row, index)
         total.add(row, named)
-        if label is not None:
+        for by, label in label_of:
+            groups = groupings[by]
             key = label(row)
             if key not in groups:
-                groups[key] = Tally(index, sums_index)
+                groups[key] = Tally(index, sums[by][0])
             groups[key].add(row, named)
-    if by is None:
+    if not bys:
         for row in rows:
             total.all.add(tuple(row[index[name]] if name in index else None for name in sums_index))
-    label = labeller(session, by, sums_index, sums) if by else None
-    for row in sums:
-        total.all.add(row)
-        if label is not None:
+    for n, (by, (by_index, by_rows)) in enumerate(sums.items()):
+        label = labeller(session, by, by_index, by_rows)
+        groups = groupings[by]
+        for row in by_rows:
+            if n == 0:  # the total's sums: the first grouping's, added up
+                total.all.add(row)
             groups[label(row)].all.add(row)
-    return total, groups, sum(row[index["details"]] for row in rows)
+    return total, groupings, sum(row[index["details"]] for row in rows)
