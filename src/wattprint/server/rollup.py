@@ -12,7 +12,8 @@ The report's rules (report/summary.py, report/footprint.py), written in SQL:
 
 One query groups the runs by everything a summary tells apart (status, source, intensity source
 and kind, methods, country, cloud, functional unit, embodied method, and the grouping asked
-for); its few rows are folded here into the report's figures. Where SQL cannot say what the
+for, of every grouping asked for at once); its rows are folded here into the report's figures,
+each group's sums added up exactly (``math.fsum``) from its rows. Where SQL cannot say what the
 report would (a timestamp that does not begin with its date, a sum past the largest float on
 PostgreSQL), ``NotInSql`` sends the caller to the report's own summariser.
 """
@@ -146,62 +147,30 @@ def _day(rows: Any) -> ColumnElement[Any]:
     return func.substr(func.trim(rows.c.timestamp), 1, 10)
 
 
-#: The measures the cube of every facet needs: the runs, their emissions by country and cloud,
-#: who knows embodied emissions, and the SCI's parts (over the runs that counted units).
-FACET_MEASURES = frozenset(
-    {
-        "n",
-        "first",
-        "it_kwh",
-        "details",
-        "k_embodied_kg",
-        "v_units",
-        "v_llm_calls",
-        "callers",
-        *(f"{x}_{v}" for v in ("emissions", "embodied_kg", "llm_emissions_kg") for x in ("v", "k")),
-        *(f"{x}_{t}" for t in TRIPLES for x in ("ck", "cv", "cl", "ch", "clo", "chi")),
-    }
-)
-#: The columns each grouping's label is made of (the sums' query groups on these alone).
-LABEL_KEYS = {"day": ("day",), "week": ("day",), "month": ("day",),
-              "location": ("country_iso_code", "region", "cloud_provider", "cloud_region"),
-              "intensity_source": ("intensity_source", "from_interval", "source",
-                                   "wattprint_version"),
-              "status": ("status",), "experiment": ("experiment_name", "experiment_id"),
-              "project": ("project_id",), "team": ("project_id",)}  # fmt: skip
-
-
-def _keys(rows: Any, bys: tuple[str, ...], facets: bool = True) -> list[ColumnElement[Any]]:
+def _keys(rows: Any, bys: tuple[str, ...]) -> list[ColumnElement[Any]]:
     """What the cube groups on: every facet and the keys of each of ``bys`` (one cube serves
-    several groupings); without ``facets``, only the columns ``bys``' labels are made of (one
-    row per group, or one for all when no ``bys``)."""
+    several groupings)."""
     c = rows.c
-    if facets:
-        keys = [
-            c.source,
-            c.from_interval,
-            *(c[name] for name in FACETS),
-            case((c.units > 0, 1), else_=0).label("has_units"),
-        ]
-        extra = [name for by in bys for name in GROUP_KEYS[by]]
-    else:
-        keys, extra = [], [name for by in bys for name in LABEL_KEYS[by]]
+    keys = [
+        c.source,
+        c.from_interval,
+        *(c[name] for name in FACETS),
+        case((c.units > 0, 1), else_=0).label("has_units"),
+    ]
     named = {key.name for key in keys}
-    for name in extra:
+    for name in (name for by in bys for name in GROUP_KEYS[by]):
         if name not in named:  # each column once, in the order the groupings name them
             named.add(name)
             keys.append(_day(rows).label("day") if name == "day" else c[name])
     return keys
 
 
-def cube(
-    session: Session, f: RunFilter, bys: tuple[str, ...], facets: bool = True
-) -> tuple[dict[str, int], list[Any]]:
-    """The runs grouped by every facet (and the keys of each of ``bys``), with their sums and
+def cube(session: Session, f: RunFilter, bys: tuple[str, ...]) -> tuple[dict[str, int], list[Any]]:
+    """The runs grouped by every facet and the keys of each of ``bys``, with their sums and
     counts, in the order of each group's first run: (each column's place, the rows as
-    tuples). Without ``facets``: by ``bys``' labels' columns alone (the sums of each group,
-    added up by SQL)."""
-    query = _cube_statement(filter_shape(f), bys, _is_postgresql(session), facets)
+    tuples). A group's sums are its cube rows' sums, added up here (exactly, ``math.fsum``):
+    one pass of SQL over the runs serves the total and every grouping."""
+    query = _cube_statement(filter_shape(f), bys, _is_postgresql(session))
     values = filter_values(f)
     if not _is_postgresql(session):  # SQLite's sums overflow to inf: unknown below
         result = session.execute(query, values)
@@ -219,15 +188,11 @@ def cube(
 
 
 @lru_cache(maxsize=256)
-def _cube_statement(shape: RunFilter, bys: tuple[str, ...], lateral: bool, facets: bool) -> Any:
+def _cube_statement(shape: RunFilter, bys: tuple[str, ...], lateral: bool) -> Any:
     """The cube's statement for filters of one shape, built once (it has some 150 terms)."""
     rows = run_rows(shape, COLUMNS, lateral=lateral, bound=True)
-    keys = _keys(rows, bys, facets)
-    measures = _measures(rows)
-    if facets and bys:  # the facets' and SCI's needs; groups' sums: the other query
-        measures = [m for m in measures if m.name in FACET_MEASURES]
-    query = select(*keys, *measures)
-    return query.group_by(*keys) if keys else query
+    keys = _keys(rows, bys)
+    return select(*keys, *_measures(rows)).group_by(*keys)
 
 
 @lru_cache(maxsize=256)
@@ -239,13 +204,6 @@ def _models_statement(shape: RunFilter, bys: tuple[str, ...], lateral: bool) -> 
         .where(func.coalesce(rows.c.llm_detail, "") != "")
         .group_by(*keys)
     )
-
-
-@lru_cache(maxsize=1)
-def _all_measures() -> dict[str, int]:
-    """Every measure's place in a row of sums."""
-    rows = run_rows(RunFilter(), COLUMNS)
-    return {m.name: i for i, m in enumerate(_measures(rows))}
 
 
 def _is_postgresql(session: Session) -> bool:
@@ -271,7 +229,7 @@ def _sum(parts: Iterable[float | None]) -> float | None:
 class Measures:
     """Sums and counts over some cube rows (tuples; ``index`` names their places), summed when
     first asked and kept: a figure reads only the measures it needs, several figures the same
-    ones (a group's one row of SQL sums is read as it is)."""
+    ones."""
 
     def __init__(self, index: dict[str, int]) -> None:
         self.index = index
@@ -300,7 +258,7 @@ class Measures:
         if name in self._totals:
             return self._totals[name]
         i = self.index[name]
-        if len(self.rows) == 1:  # a group's sums: SQL added them up
+        if len(self.rows) == 1:  # one row's sums: as SQL added them up
             value = self.rows[0][i]
             found = None if value is None or not math.isfinite(value) else float(value)
         else:
@@ -363,8 +321,8 @@ def labels(row: tuple[Any, ...], index: dict[str, int]) -> dict[str, Any]:
 class Tally:
     """One group's runs, folded from cube rows: their measures and what tells them apart."""
 
-    def __init__(self, index: dict[str, int], sums_index: dict[str, int]) -> None:
-        self.all = Measures(sums_index)  # the group's sums, from the query without facets
+    def __init__(self, index: dict[str, int]) -> None:
+        self.all = Measures(index)  # all the group's runs
         self.counted = Measures(index)  # the runs that counted units of work (SCI)
         self.statuses: Counter[str] = Counter()
         self.sources: Counter[str] = Counter()
@@ -379,6 +337,7 @@ class Tally:
 
     def add(self, row: tuple[Any, ...], named: dict[str, Any]) -> None:
         n = named["n"]
+        self.all.add(row)
         self.statuses[named["status"]] += n
         self.sources[named["kind"]] += n
         self.in_progress += n if named["in_progress"] else 0
@@ -659,10 +618,9 @@ def summarise(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, A
     """The total of the runs the filter selects, and their groups by each of ``bys``
     (``groupings``), as ``summaries`` gives them. NotInSql where SQL cannot say.
 
-    One cube of every facet and every grouping's keys (what tells the runs apart, and the
-    SCI's runs), folded once into the total and each grouping's groups; per grouping, one
-    query of the groups' sums (a row per group); the LLM details, where runs have them, in one
-    more query."""
+    One query: the cube of every facet and every grouping's keys (what tells the runs apart,
+    the SCI's runs, and their sums), folded once into the total and each grouping's groups;
+    and the LLM details, where runs have them, in one more."""
     keys = tuple(dict.fromkeys(bys))
     total, groupings, details = _fold(session, f, keys)
     models = llm_models(session, f, keys) if details else {}
@@ -682,31 +640,15 @@ def _fold(
 ) -> tuple[Tally, dict[str, dict[str, Tally]], int]:
     """(the total, each grouping's groups by their labels, how many runs have an LLM detail)."""
     index, rows = cube(session, f, bys)
-    if not bys:  # the cube has a few rows (its facets'): their sums are added up here
-        sums_index, sums = _all_measures(), {}
-    else:  # a row per group and facets: SQL adds up each group's sums, a query per grouping
-        sums = {by: cube(session, f, (by,), facets=False) for by in bys}
-        sums_index = sums[bys[0]][0]
-    total = Tally(index, sums_index)
+    total = Tally(index)
     groupings: dict[str, dict[str, Tally]] = {by: {} for by in bys}
-    label_of = [(by, labeller(session, by, index, rows)) for by in bys]
+    label_of = [(groupings[by], labeller(session, by, index, rows)) for by in bys]
     for row in rows:
         named = labels(row, index)
         total.add(row, named)
-        for by, label in label_of:
-            groups = groupings[by]
+        for groups, label in label_of:
             key = label(row)
             if key not in groups:
-                groups[key] = Tally(index, sums[by][0])
+                groups[key] = Tally(index)
             groups[key].add(row, named)
-    if not bys:
-        for row in rows:
-            total.all.add(tuple(row[index[name]] if name in index else None for name in sums_index))
-    for n, (by, (by_index, by_rows)) in enumerate(sums.items()):
-        label = labeller(session, by, by_index, by_rows)
-        groups = groupings[by]
-        for row in by_rows:
-            if n == 0:  # the total's sums: the first grouping's, added up
-                total.all.add(row)
-            groups[label(row)].all.add(row)
     return total, groupings, sum(row[index["details"]] for row in rows)

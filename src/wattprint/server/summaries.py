@@ -69,10 +69,23 @@ def _takes_a_row(cls: type) -> bool:
     return next(iter(inspect.signature(cls).parameters)) == "row"
 
 
-def stored_runs(session: Session, f: RunFilter) -> list[tuple[dict[str, Any], Any]]:
+#: The columns of a run's row that the report's ``run_row`` reads (a test holds it to them):
+#: runs compared read these, not the record's hundred and more.
+COMPARED = ("run_id", "timestamp", "wattprint_version", "project_name", "experiment_name",
+            "experiment_id", "run_name", "intensity_zone", "country_iso_code", "country_name",
+            "region", "latitude", "longitude", "on_cloud", "cloud_provider", "cloud_region",
+            "status", "duration", "started_at", "energy_consumed", "energy_low_kwh",
+            "energy_high_kwh", "emissions", "emissions_low_kg", "emissions_high_kg",
+            "cpu_energy", "gpu_energy", "ram_energy", "platform_energy_kwh")  # fmt: skip
+
+
+def stored_runs(
+    session: Session, f: RunFilter, columns: Sequence[str] = records.COLUMNS
+) -> list[tuple[dict[str, Any], Any]]:
     """({"id", "in_progress"}, the report's Run of its newest row) for every run the filter
-    selects, oldest run first; a run with no row yet by its newest interval (in progress)."""
-    rows = run_rows(f, records.COLUMNS, lateral=session.get_bind().dialect.name == "postgresql")
+    selects, oldest run first; a run with no row yet by its newest interval (in progress).
+    ``columns``: the row's columns the Run is given (all the record's by default)."""
+    rows = run_rows(f, columns, lateral=session.get_bind().dialect.name == "postgresql")
     query = select(rows).order_by(rows.c.run_pk)
     out = []
     for order, found in enumerate(session.execute(query)):
@@ -83,7 +96,7 @@ def stored_runs(session: Session, f: RunFilter) -> list[tuple[dict[str, Any], An
             if in_progress
             else ("codecarbon" if values["source"] == "codecarbon" else None)
         )
-        row = {name: values[name] for name in records.COLUMNS}
+        row = {name: values[name] for name in columns}
         info = {"id": values["run_pk"], "in_progress": in_progress}
         out.append((info, report_run(row, order, kind)))
     return out
@@ -261,5 +274,5 @@ def compare(session: Session, f: RunFilter) -> list[dict[str, Any]]:
 
     return [
         dict(run_row(run, run.experiment), id=info["id"], in_progress=info["in_progress"])
-        for info, run in stored_runs(session, f)
+        for info, run in stored_runs(session, f, COMPARED)
     ]
