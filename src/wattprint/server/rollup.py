@@ -226,45 +226,69 @@ def _sum(parts: Iterable[float | None]) -> float | None:
     return total if math.isfinite(total) else None
 
 
+@lru_cache(maxsize=64)
+def _kinds(names: tuple[str, ...]) -> tuple[tuple[int, bool], ...]:
+    """The place of each measure of a cube row whose places ``names`` name (the keys come
+    first), and whether it counts runs; the first run's id is not summed."""
+    start = names.index("n")
+    return tuple(
+        (i, _counts_runs(name)) for i, name in enumerate(names) if i >= start and name != "first"
+    )
+
+
+def _counts_runs(name: str) -> bool:
+    """Whether a measure counts runs (COUNT: an integer, never NULL) or sums a quantity."""
+    return name in ("n", "callers", "details") or name.split("_", 1)[0] in (
+        "k",
+        "b",
+        "ck",
+        "cl",
+        "ch",
+    )
+
+
 class Measures:
-    """Sums and counts over some cube rows (tuples; ``index`` names their places), summed when
-    first asked and kept: a figure reads only the measures it needs, several figures the same
-    ones."""
+    """Sums and counts over some cube rows (tuples; ``index`` names their places), all summed
+    at the first read (column by column: one pass, however many figures read them)."""
 
     def __init__(self, index: dict[str, int]) -> None:
         self.index = index
         self.rows: list[tuple[Any, ...]] = []
         self.runs = 0
         self._n = index["n"]
-        self._counts: dict[str, int] = {}
-        self._totals: dict[str, float | None] = {}
+        self._summed: tuple[Any, ...] | list[Any] | None = None
 
     def add(self, row: tuple[Any, ...]) -> None:
         self.rows.append(row)
         self.runs += row[self._n]
-        self._counts.clear()
-        self._totals.clear()
+        self._summed = None
+
+    def _sums(self) -> tuple[Any, ...] | list[Any]:
+        """The rows' measures summed, in their places (one row's as SQL added them up)."""
+        if self._summed is None:
+            if len(self.rows) == 1:
+                self._summed = self.rows[0]
+            else:
+                columns = list(zip(*self.rows, strict=True))
+                summed: list[Any] = [None] * len(columns)
+                for i, counts in _kinds(tuple(self.index)):
+                    if counts:
+                        summed[i] = sum(columns[i])
+                        continue
+                    known = [v for v in columns[i] if v is not None]
+                    try:
+                        summed[i] = math.fsum(known) if known else None
+                    except OverflowError:  # past the largest float: unknown (``total``)
+                        summed[i] = math.inf
+                self._summed = summed
+        return self._summed
 
     def count(self, name: str) -> int:
-        found = self._counts.get(name)
-        if found is None:
-            i = self.index[name]
-            rows = self.rows
-            found = (rows[0][i] or 0) if len(rows) == 1 else sum(row[i] or 0 for row in rows)
-            self._counts[name] = found
-        return found
+        return self._sums()[self.index[name]] or 0
 
     def total(self, name: str) -> float | None:
-        if name in self._totals:
-            return self._totals[name]
-        i = self.index[name]
-        if len(self.rows) == 1:  # one row's sums: as SQL added them up
-            value = self.rows[0][i]
-            found = None if value is None or not math.isfinite(value) else float(value)
-        else:
-            found = _sum([row[i] for row in self.rows])
-        self._totals[name] = found
-        return found
+        value = self._sums()[self.index[name]]
+        return None if value is None or not math.isfinite(value) else float(value)
 
     def unknown(self, value: str) -> int:
         return self.runs - self.count(f"k_{value}")
