@@ -266,7 +266,9 @@ class Measures:
     def _sums(self) -> tuple[Any, ...] | list[Any]:
         """The rows' measures summed, in their places (one row's as SQL added them up)."""
         if self._summed is None:
-            if len(self.rows) == 1:
+            if not self.rows:  # no run: no count, no known value
+                self._summed = [None] * len(self.index)
+            elif len(self.rows) == 1:
                 self._summed = self.rows[0]
             else:
                 columns = list(zip(*self.rows, strict=True))
