@@ -135,7 +135,8 @@ def test_sql_summaries_are_the_reports_summariser_on_each_run(app, tricky, level
         for by in (None, *summaries.GROUPINGS):
             same(summaries.summary(s, f, by), summaries.reference_summary(s, f, by), str(by))
         # several groupings share one cube of the facets and every grouping's keys
-        for bys in (("week", "team", "project", "location"), summaries.GROUPINGS):
+        every = summaries.GROUPINGS + summaries.PAGE_GROUPINGS  # the pages' too
+        for bys in (("week", "team", "project", "location"), every):
             same(summaries.grouped(s, f, bys), reference(s, f, bys), f"grouped {bys}")
 
 

@@ -73,7 +73,8 @@ FACETS = ("status", "wattprint_version", "intensity_source", "intensity_kind", "
 #: The extra columns each grouping is keyed on.
 GROUP_KEYS = {"day": ("day",), "week": ("day",), "month": ("day",), "location": ("region",),
               "intensity_source": (), "status": (), "experiment": ("experiment_name",
-              "experiment_id"), "project": ("project_id",), "team": ("project_id",)}  # fmt: skip
+              "experiment_id"), "project": ("project_id",), "team": ("project_id",),
+              "experiment_pk": ("experiment_pk",)}  # fmt: skip
 COLUMNS = sorted(
     {
         *VALUES,
@@ -601,6 +602,8 @@ def labeller(session: Session, by: str, index: dict[str, int], rows: list[Any]):
         return lambda row: (
             _text(get(row, "experiment_name")) or _text(get(row, "experiment_id")) or "(none)"
         )
+    if by == "experiment_pk":
+        return lambda row: str(get(row, "experiment_pk"))
     names = _names(session, by, {get(row, "project_id") for row in rows})
     return lambda row: names.get(get(row, "project_id"), "(none)")
 
