@@ -139,9 +139,15 @@ def _measures(rows: Any) -> list[ColumnElement[Any]]:
         func.sum(case((weighted, energy))).label("grams_kwh"),
         # IT energy (without the PUE) for the cloud comparison; unknown energy adds nothing there
         func.sum(func.coalesce(_valid(energy), 0.0) / pue).label("it_kwh"),
-        func.count(case((func.coalesce(c.llm_detail, "") != "", 1))).label("details"),
+        func.count(case((_may_be_detail(c.llm_detail), 1))).label("details"),
     ]
     return out
+
+
+def _may_be_detail(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Whether a run's ``llm_detail`` may hold one (a JSON object has a brace; text without one
+    is no detail to ``detail_of``): the details' query runs only where some run may."""
+    return column.like("%{%")
 
 
 def _day(rows: Any) -> ColumnElement[Any]:
@@ -202,7 +208,7 @@ def _models_statement(shape: RunFilter, bys: tuple[str, ...], lateral: bool) -> 
     keys = [*_keys(rows, bys), rows.c.llm_detail]
     return (
         select(*keys, func.count().label("n"), func.min(rows.c.run_pk).label("first"))
-        .where(func.coalesce(rows.c.llm_detail, "") != "")
+        .where(_may_be_detail(rows.c.llm_detail))
         .group_by(*keys)
     )
 
