@@ -512,7 +512,8 @@ def footprint(t: Tally, details: list[tuple[Any, int]]) -> dict[str, Any]:
 
 def sci(t: Tally) -> dict[str, Any]:
     """SCI = (E x I + M) per R over the runs that counted units (report/footprint.py's sci)."""
-    c = t.counted
+    # Where every run counted units, the counted runs' sums are all the runs' (added up once).
+    c = t.all if t.counted.runs == t.all.runs else t.counted
     out: dict[str, Any] = {"runs": c.runs, "runs_without_units": t.all.runs - c.runs,
                            "functional_unit": None, "units": None, "operational_kg": None,
                            "embodied_kg": None, "llm_kg": None, "g_per_unit": None,
