@@ -3,13 +3,18 @@
     .venv/bin/python benchmarks/dashboard.py                          # SQLite, 10k and 100k
     .venv/bin/python benchmarks/dashboard.py --sizes 10000,100000,1000000 --json dashboard.json
     .venv/bin/python benchmarks/dashboard.py --postgres-url postgresql+psycopg://u@host:port/db
+    .venv/bin/python benchmarks/dashboard.py --sizes 1000000 --database /tmp/dash.sqlite3 \
+        --baseline /tmp/before/src          # before/after on one database, kept for next time
 
 Rows go straight into the database as benchmarks/server.py's summaries do (1,000 per run), then
 ``wattprint server`` (a subprocess) is asked for the organization, project, run, team,
 experiment and map pages, as HTML and as their ``?format=json`` data, with a signed-in
 administrator's session cookie; each figure is the median of 7 requests after one to warm up.
 The goal (issue 12): < 300 ms a page at 1,000,000 emissions. The PostgreSQL database given is
-emptied (schema dropped) first.
+emptied (schema dropped) first. ``--database FILE``: an SQLite file kept between runs (filled
+once; a later run adds only what a larger size needs). ``--baseline SRC`` (the ``src`` folder
+of another checkout): that code's server is asked for each page too, in turns with this one's
+on the same database, so that both share the machine's load of the moment.
 """
 
 from __future__ import annotations
@@ -69,14 +74,23 @@ def page_ms(base: str, token: str, path: str, repeats: int = 7) -> float:
     return statistics.median(times)
 
 
-def bench(name: str, url: str, sizes: list[int], home: Path) -> dict[str, Any]:
-    project, _token = load.setup(url)
-    have, out = 0, []
+def bench(
+    name: str, url: str, sizes: list[int], home: Path, baseline: Path | None, keep: bool = False
+) -> dict[str, Any]:
+    project, have = _reuse(url) if keep else (None, 0)
+    if project is None:
+        project, _token = load.setup(url)
+    out = []
+    sources = [("", load.ROOT / "src")]
+    if baseline is not None:
+        sources.insert(0, ("baseline_", baseline))
     for size in sizes:
-        have = load.fill(url, project, size, have)
+        have = load.fill(url, project, size, have) if size > have else have
         token, organization, run, team, experiment = admin_session(url)
-        server = load.Server(url, 1, home)
+        servers = []
         try:
+            for prefix, src in sources:
+                servers.append((prefix, load.Server(url, 1, home, src)))
             row: dict[str, Any] = {
                 "emissions": load.count_emissions(url),
                 "runs": have // load.ROWS_PER_RUN,
@@ -86,14 +100,35 @@ def bench(name: str, url: str, sizes: list[int], home: Path) -> dict[str, Any]:
                      "experiment": f"/experiment/{experiment}",
                      "map": f"/org/{organization}/map"}  # fmt: skip
             for page, path in pages.items():
-                row[f"{page}_ms"] = round(page_ms(server.base, token, path), 1)
-                json_ms = page_ms(server.base, token, path + "?format=json")
-                row[f"{page}_json_ms"] = round(json_ms, 1)
+                for prefix, server in servers:  # in turns: both share the load of the moment
+                    row[f"{prefix}{page}_ms"] = round(page_ms(server.base, token, path), 1)
+                    json_ms = page_ms(server.base, token, path + "?format=json")
+                    row[f"{prefix}{page}_json_ms"] = round(json_ms, 1)
+            row["load_average"] = round(os.getloadavg()[0], 2)
         finally:
-            server.stop()
+            for _, server in servers:
+                server.stop()
         print(f"{name}: {row}", file=sys.stderr)
         out.append(row)
     return {"database": name, "pages": out}
+
+
+def _reuse(url: str) -> tuple[int | None, int]:
+    """(the project, how many emissions it has) of a database this benchmark filled before;
+    (None, 0) where there is none."""
+    from sqlalchemy import text
+
+    from wattprint.server import db
+
+    if not Path(url.removeprefix("sqlite:///")).exists():
+        return None, 0
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as c:
+            project = c.execute(text("SELECT min(id) FROM projects")).scalar()
+    finally:
+        engine.dispose()
+    return (project, load.count_emissions(url)) if project is not None else (None, 0)
 
 
 def main() -> None:
@@ -101,14 +136,20 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=None)
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--database", help="an SQLite file to fill once and keep (SQLite's)")
+    parser.add_argument("--baseline", help="another checkout's src folder: its pages too")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    baseline = Path(args.baseline) if args.baseline else None
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        results.append(bench("sqlite", f"sqlite:///{home / 'bench.sqlite3'}", sizes, home))
+        path = Path(args.database).resolve() if args.database else home / "bench.sqlite3"
+        results.append(
+            bench("sqlite", f"sqlite:///{path}", sizes, home, baseline, bool(args.database))
+        )
         if args.postgres_url:
-            results.append(bench("postgresql", args.postgres_url, sizes, home))
+            results.append(bench("postgresql", args.postgres_url, sizes, home, baseline))
     text = json.dumps({"cpus": os.cpu_count(), "results": results}, indent=2)
     print(text)
     if args.json:

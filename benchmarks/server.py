@@ -16,8 +16,8 @@ the server did before; ``--per-run-repeats 0`` leaves it out). RSS: the server's
 processes after each phase, and their CPU time per record ingested (the database's own not
 counted). The PostgreSQL database given is emptied (schema dropped) first.
 With ``--baseline SRC`` (the ``src`` folder of another checkout, e.g. ``git worktree add``
-of an older commit), each ingest figure is also taken from that code's server, in turns with
-this one's, so that both share the machine's load of the moment.
+of an older commit), each ingest and HTTP summary figure is also taken from that code's server,
+in turns with this one's, so that both share the machine's load of the moment.
 """
 
 from __future__ import annotations
@@ -422,6 +422,14 @@ def in_process_ms(url: str, project: int, by: str | None, repeats: int) -> dict[
     return out
 
 
+def _sources(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """(figure prefix, src folder): this code's, and first the baseline's where one is given."""
+    sources = [("", ROOT / "src")]
+    if args.baseline:
+        sources.insert(0, ("baseline_", Path(args.baseline)))
+    return sources
+
+
 def summaries_section(name: str, url: str, args: argparse.Namespace, home: Path):
     """For each layout (rows per run), a fresh database filled up to each size: the latency of
     the project summary and of its day-by-day series over HTTP, and in the process both ways."""
@@ -431,20 +439,28 @@ def summaries_section(name: str, url: str, args: argparse.Namespace, home: Path)
         have = 0
         for size in args.sizes:
             have = fill(url, project, size, have, per_run)
-            server = Server(url, 1, home)
+            total = count_emissions(url)
+            timed: dict[str, float] = {}
+            servers = []
             try:
-                total = count_emissions(url)
-                # the same request's cost without a summary: token, routing, JSON
-                baseline = latency_ms(server, token, f"/api/v1/projects/{project}")
-                summary = latency_ms(server, token, f"/api/v1/projects/{project}/summary")
-                by_day = latency_ms(server, token, f"/api/v1/projects/{project}/summary?by=day")
-                rss = server.rss_mb()
+                for prefix, src in _sources(args):
+                    servers.append((prefix, Server(url, 1, home, src)))
+                paths = {
+                    # the same request's cost without a summary: token, routing, JSON
+                    "project_ms": f"/api/v1/projects/{project}",
+                    "summary_ms": f"/api/v1/projects/{project}/summary",
+                    "by_day_ms": f"/api/v1/projects/{project}/summary?by=day",
+                }
+                for key, path in paths.items():
+                    for prefix, server in servers:  # in turns: both share the load of the moment
+                        timed[f"{prefix}{key}"] = latency_ms(server, token, path)
+                for prefix, server in servers:
+                    timed[f"{prefix}rss_mb"] = server.rss_mb()
             finally:
-                server.stop()
-            figures = {"emissions": total, "runs": total // per_run,
-                       "project_ms": round(baseline, 1),
-                       "summary_ms": round(summary, 1), "by_day_ms": round(by_day, 1),
-                       "rss_mb": round(rss)}  # fmt: skip
+                for _, server in servers:
+                    server.stop()
+            figures: dict[str, Any] = {"emissions": total, "runs": total // per_run}
+            figures.update({k: round(v, 1) for k, v in timed.items()})
             if args.per_run_repeats:
                 for by in (None, "day"):
                     both = in_process_ms(url, project, by, args.per_run_repeats)

@@ -84,6 +84,7 @@ def test_bad_query_parameters_are_4xx(world):
     c, h, p = world.client, world.h("admin"), world.ids["project"]
     for url in (
         f"/api/v1/projects/{p}/summary?by=planet",
+        f"/api/v1/projects/{p}/summary?by=experiment_pk",  # the pages' grouping, not the API's
         f"/api/v1/projects/{p}/export?format=xls",
         "/api/v1/runs?cursor=%%%",
         "/api/v1/runs?since=tuesday",

@@ -134,8 +134,10 @@ def test_sql_summaries_are_the_reports_summariser_on_each_run(app, tricky, level
     with db.transaction(app.state.sessions) as s:
         for by in (None, *summaries.GROUPINGS):
             same(summaries.summary(s, f, by), summaries.reference_summary(s, f, by), str(by))
-        bys = ("week", "team", "project", "location")
-        same(summaries.grouped(s, f, bys), reference(s, f, bys), "grouped")
+        # several groupings share one cube of the facets and every grouping's keys
+        every = summaries.GROUPINGS + summaries.PAGE_GROUPINGS  # the pages' too
+        for bys in (("week", "team", "project", "location"), every):
+            same(summaries.grouped(s, f, bys), reference(s, f, bys), f"grouped {bys}")
 
 
 def test_the_rules_hold_by_hand(app, tricky):
@@ -241,3 +243,39 @@ def test_a_timestamp_sql_cannot_read_a_day_from_is_grouped_as_the_report_does(ap
     ).json()
     assert [g["group"] for g in got["groups"]] == ["2026-03-02", "2026-03-05"]
     assert got["footprint"]["embodied"]["kg"] == pytest.approx(0.01)
+
+
+class _Reading(dict):
+    """A row that notes every column read of it."""
+
+    def __init__(self, row, read):
+        super().__init__(row)
+        self.read = read
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"on_cloud": "Y", "cloud_provider": "aws", "cloud_region": "us-east-1"},
+     {"started_at": "", "duration": 90.0}, {"project_name": "", "experiment_name": ""}],
+)  # fmt: skip
+def test_runs_compared_read_the_columns_the_reports_run_row_reads(changes):
+    """``compare`` gives the report's Run only ``COMPARED`` of a row: exactly what
+    ``run_row`` reads, so its rows are the ones the whole record would give."""
+    from wattprint.report.summary import Run, run_row
+
+    full = full_record("r-1", 3, **changes)
+    read: set[str] = set()
+    run = Run(_Reading(full, read), file="server", order=0)  # its constructor reads some
+    run.row = _Reading(run.row, read)
+    whole = run_row(run, "g")
+    assert read <= set(summaries.COMPARED), read - set(summaries.COMPARED)
+    narrow = Run({c: full[c] for c in summaries.COMPARED}, file="server", order=0)
+    assert run_row(narrow, "g") == whole

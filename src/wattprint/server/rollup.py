@@ -12,7 +12,8 @@ The report's rules (report/summary.py, report/footprint.py), written in SQL:
 
 One query groups the runs by everything a summary tells apart (status, source, intensity source
 and kind, methods, country, cloud, functional unit, embodied method, and the grouping asked
-for); its few rows are folded here into the report's figures. Where SQL cannot say what the
+for, of every grouping asked for at once); its rows are folded here into the report's figures,
+each group's sums added up exactly (``math.fsum``) from its rows. Where SQL cannot say what the
 report would (a timestamp that does not begin with its date, a sum past the largest float on
 PostgreSQL), ``NotInSql`` sends the caller to the report's own summariser.
 """
@@ -72,7 +73,8 @@ FACETS = ("status", "wattprint_version", "intensity_source", "intensity_kind", "
 #: The extra columns each grouping is keyed on.
 GROUP_KEYS = {"day": ("day",), "week": ("day",), "month": ("day",), "location": ("region",),
               "intensity_source": (), "status": (), "experiment": ("experiment_name",
-              "experiment_id"), "project": ("project_id",), "team": ("project_id",)}  # fmt: skip
+              "experiment_id"), "project": ("project_id",), "team": ("project_id",),
+              "experiment_pk": ("experiment_pk",)}  # fmt: skip
 COLUMNS = sorted(
     {
         *VALUES,
@@ -137,67 +139,45 @@ def _measures(rows: Any) -> list[ColumnElement[Any]]:
         func.sum(case((weighted, energy))).label("grams_kwh"),
         # IT energy (without the PUE) for the cloud comparison; unknown energy adds nothing there
         func.sum(func.coalesce(_valid(energy), 0.0) / pue).label("it_kwh"),
-        func.count(case((func.coalesce(c.llm_detail, "") != "", 1))).label("details"),
+        func.count(case((_may_be_detail(c.llm_detail), 1))).label("details"),
     ]
     return out
+
+
+def _may_be_detail(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Whether a run's ``llm_detail`` may hold one (a JSON object has a brace; text without one
+    is no detail to ``detail_of``): the details' query runs only where some run may."""
+    return column.like("%{%")
 
 
 def _day(rows: Any) -> ColumnElement[Any]:
     return func.substr(func.trim(rows.c.timestamp), 1, 10)
 
 
-#: The measures the cube of every facet needs: the runs, their emissions by country and cloud,
-#: who knows embodied emissions, and the SCI's parts (over the runs that counted units).
-FACET_MEASURES = frozenset(
-    {
-        "n",
-        "first",
-        "it_kwh",
-        "details",
-        "k_embodied_kg",
-        "v_units",
-        "v_llm_calls",
-        "callers",
-        *(f"{x}_{v}" for v in ("emissions", "embodied_kg", "llm_emissions_kg") for x in ("v", "k")),
-        *(f"{x}_{t}" for t in TRIPLES for x in ("ck", "cv", "cl", "ch", "clo", "chi")),
-    }
-)
-#: The columns each grouping's label is made of (the sums' query groups on these alone).
-LABEL_KEYS = {"day": ("day",), "week": ("day",), "month": ("day",),
-              "location": ("country_iso_code", "region", "cloud_provider", "cloud_region"),
-              "intensity_source": ("intensity_source", "from_interval", "source",
-                                   "wattprint_version"),
-              "status": ("status",), "experiment": ("experiment_name", "experiment_id"),
-              "project": ("project_id",), "team": ("project_id",)}  # fmt: skip
-
-
-def _keys(rows: Any, by: str | None, facets: bool = True) -> list[ColumnElement[Any]]:
-    """What the cube groups on: every facet and ``by``'s keys; without ``facets``, only the
-    columns ``by``'s labels are made of (one row per group, or one for all when no ``by``)."""
+def _keys(rows: Any, bys: tuple[str, ...]) -> list[ColumnElement[Any]]:
+    """What the cube groups on: every facet and the keys of each of ``bys`` (one cube serves
+    several groupings)."""
     c = rows.c
-    if not facets:
-        return [
-            _day(rows).label("day") if name == "day" else c[name]
-            for name in (LABEL_KEYS[by] if by else ())
-        ]
     keys = [
         c.source,
         c.from_interval,
         *(c[name] for name in FACETS),
         case((c.units > 0, 1), else_=0).label("has_units"),
     ]
-    for name in GROUP_KEYS.get(by, ()) if by else ():
-        keys.append(_day(rows).label("day") if name == "day" else c[name])
+    named = {key.name for key in keys}
+    for name in (name for by in bys for name in GROUP_KEYS[by]):
+        if name not in named:  # each column once, in the order the groupings name them
+            named.add(name)
+            keys.append(_day(rows).label("day") if name == "day" else c[name])
     return keys
 
 
-def cube(
-    session: Session, f: RunFilter, by: str | None, facets: bool = True
-) -> tuple[dict[str, int], list[Any]]:
-    """The runs grouped by every facet (and ``by``'s keys), with their sums and counts, in the
-    order of each group's first run: (each column's place, the rows as tuples). Without
-    ``facets``: by ``by``'s labels' columns alone (the sums of each group, added up by SQL)."""
-    query = _cube_statement(filter_shape(f), by, _is_postgresql(session), facets)
+def cube(session: Session, f: RunFilter, bys: tuple[str, ...]) -> tuple[dict[str, int], list[Any]]:
+    """The runs grouped by every facet and the keys of each of ``bys``, with their sums and
+    counts, in the order of each group's first run: (each column's place, the rows as
+    tuples). A group's sums are its cube rows' sums, added up here (exactly, ``math.fsum``):
+    one pass of SQL over the runs serves the total and every grouping."""
+    query = _cube_statement(filter_shape(f), bys, _is_postgresql(session))
     values = filter_values(f)
     if not _is_postgresql(session):  # SQLite's sums overflow to inf: unknown below
         result = session.execute(query, values)
@@ -215,33 +195,22 @@ def cube(
 
 
 @lru_cache(maxsize=256)
-def _cube_statement(shape: RunFilter, by: str | None, lateral: bool, facets: bool) -> Any:
+def _cube_statement(shape: RunFilter, bys: tuple[str, ...], lateral: bool) -> Any:
     """The cube's statement for filters of one shape, built once (it has some 150 terms)."""
     rows = run_rows(shape, COLUMNS, lateral=lateral, bound=True)
-    keys = _keys(rows, by, facets)
-    measures = _measures(rows)
-    if facets and by is not None:  # the facets' and SCI's needs; groups' sums: the other query
-        measures = [m for m in measures if m.name in FACET_MEASURES]
-    query = select(*keys, *measures)
-    return query.group_by(*keys) if keys else query
+    keys = _keys(rows, bys)
+    return select(*keys, *_measures(rows)).group_by(*keys)
 
 
 @lru_cache(maxsize=256)
-def _models_statement(shape: RunFilter, by: str | None, lateral: bool) -> Any:
+def _models_statement(shape: RunFilter, bys: tuple[str, ...], lateral: bool) -> Any:
     rows = run_rows(shape, COLUMNS, lateral=lateral, bound=True)
-    keys = [*_keys(rows, by), rows.c.llm_detail]
+    keys = [*_keys(rows, bys), rows.c.llm_detail]
     return (
         select(*keys, func.count().label("n"), func.min(rows.c.run_pk).label("first"))
-        .where(func.coalesce(rows.c.llm_detail, "") != "")
+        .where(_may_be_detail(rows.c.llm_detail))
         .group_by(*keys)
     )
-
-
-@lru_cache(maxsize=1)
-def _all_measures() -> dict[str, int]:
-    """Every measure's place in a row of sums."""
-    rows = run_rows(RunFilter(), COLUMNS)
-    return {m.name: i for i, m in enumerate(_measures(rows))}
 
 
 def _is_postgresql(session: Session) -> bool:
@@ -264,29 +233,71 @@ def _sum(parts: Iterable[float | None]) -> float | None:
     return total if math.isfinite(total) else None
 
 
+@lru_cache(maxsize=64)
+def _kinds(names: tuple[str, ...]) -> tuple[tuple[int, bool], ...]:
+    """The place of each measure of a cube row whose places ``names`` name (the keys come
+    first), and whether it counts runs; the first run's id is not summed."""
+    start = names.index("n")
+    return tuple(
+        (i, _counts_runs(name)) for i, name in enumerate(names) if i >= start and name != "first"
+    )
+
+
+def _counts_runs(name: str) -> bool:
+    """Whether a measure counts runs (COUNT: an integer, never NULL) or sums a quantity."""
+    return name in ("n", "callers", "details") or name.split("_", 1)[0] in (
+        "k",
+        "b",
+        "ck",
+        "cl",
+        "ch",
+    )
+
+
 class Measures:
-    """Sums and counts over some cube rows (tuples; ``index`` names their places), summed when
-    asked: a figure reads only the measures it needs."""
+    """Sums and counts over some cube rows (tuples; ``index`` names their places), all summed
+    at the first read (column by column: one pass, however many figures read them)."""
 
     def __init__(self, index: dict[str, int]) -> None:
         self.index = index
         self.rows: list[tuple[Any, ...]] = []
         self.runs = 0
+        self._n = index["n"]
+        self._summed: tuple[Any, ...] | list[Any] | None = None
 
     def add(self, row: tuple[Any, ...]) -> None:
         self.rows.append(row)
-        self.runs += row[self.index["n"]]
+        self.runs += row[self._n]
+        self._summed = None
+
+    def _sums(self) -> tuple[Any, ...] | list[Any]:
+        """The rows' measures summed, in their places (one row's as SQL added them up)."""
+        if self._summed is None:
+            if not self.rows:  # no run: no count, no known value
+                self._summed = [None] * len(self.index)
+            elif len(self.rows) == 1:
+                self._summed = self.rows[0]
+            else:
+                columns = list(zip(*self.rows, strict=True))
+                summed: list[Any] = [None] * len(columns)
+                for i, counts in _kinds(tuple(self.index)):
+                    if counts:
+                        summed[i] = sum(columns[i])
+                        continue
+                    known = [v for v in columns[i] if v is not None]
+                    try:
+                        summed[i] = math.fsum(known) if known else None
+                    except OverflowError:  # past the largest float: unknown (``total``)
+                        summed[i] = math.inf
+                self._summed = summed
+        return self._summed
 
     def count(self, name: str) -> int:
-        i = self.index[name]
-        return sum(row[i] or 0 for row in self.rows)
+        return self._sums()[self.index[name]] or 0
 
     def total(self, name: str) -> float | None:
-        i = self.index[name]
-        if len(self.rows) == 1:  # a group's sums: SQL added them up
-            value = self.rows[0][i]
-            return None if value is None or not math.isfinite(value) else float(value)
-        return _sum([row[i] for row in self.rows])
+        value = self._sums()[self.index[name]]
+        return None if value is None or not math.isfinite(value) else float(value)
 
     def unknown(self, value: str) -> int:
         return self.runs - self.count(f"k_{value}")
@@ -343,8 +354,8 @@ def labels(row: tuple[Any, ...], index: dict[str, int]) -> dict[str, Any]:
 class Tally:
     """One group's runs, folded from cube rows: their measures and what tells them apart."""
 
-    def __init__(self, index: dict[str, int], sums_index: dict[str, int]) -> None:
-        self.all = Measures(sums_index)  # the group's sums, from the query without facets
+    def __init__(self, index: dict[str, int]) -> None:
+        self.all = Measures(index)  # all the group's runs
         self.counted = Measures(index)  # the runs that counted units of work (SCI)
         self.statuses: Counter[str] = Counter()
         self.sources: Counter[str] = Counter()
@@ -359,6 +370,7 @@ class Tally:
 
     def add(self, row: tuple[Any, ...], named: dict[str, Any]) -> None:
         n = named["n"]
+        self.all.add(row)
         self.statuses[named["status"]] += n
         self.sources[named["kind"]] += n
         self.in_progress += n if named["in_progress"] else 0
@@ -500,7 +512,8 @@ def footprint(t: Tally, details: list[tuple[Any, int]]) -> dict[str, Any]:
 
 def sci(t: Tally) -> dict[str, Any]:
     """SCI = (E x I + M) per R over the runs that counted units (report/footprint.py's sci)."""
-    c = t.counted
+    # Where every run counted units, the counted runs' sums are all the runs' (added up once).
+    c = t.all if t.counted.runs == t.all.runs else t.counted
     out: dict[str, Any] = {"runs": c.runs, "runs_without_units": t.all.runs - c.runs,
                            "functional_unit": None, "units": None, "operational_kg": None,
                            "embodied_kg": None, "llm_kg": None, "g_per_unit": None,
@@ -596,6 +609,8 @@ def labeller(session: Session, by: str, index: dict[str, int], rows: list[Any]):
         return lambda row: (
             _text(get(row, "experiment_name")) or _text(get(row, "experiment_id")) or "(none)"
         )
+    if by == "experiment_pk":
+        return lambda row: str(get(row, "experiment_pk"))
     names = _names(session, by, {get(row, "project_id") for row in rows})
     return lambda row: names.get(get(row, "project_id"), "(none)")
 
@@ -610,23 +625,28 @@ def _names(session: Session, by: str, project_ids: set[int]) -> dict[int, str]:
     return dict(session.execute(query.where(Project.id.in_(project_ids))).all())
 
 
-def llm_models(session: Session, f: RunFilter, by: str | None) -> dict[str, list[tuple[Any, int]]]:
+def llm_models(
+    session: Session, f: RunFilter, bys: tuple[str, ...]
+) -> dict[str | None, dict[str, list[tuple[Any, int]]]]:
     """The runs' LLM details (``llm_detail``, JSON), each with how many runs have it, in the
-    order of their first run: for all runs ("") and per group label; only over the runs that
-    have one."""
-    query = _models_statement(filter_shape(f), by, _is_postgresql(session))
+    order of their first run: for all runs (under None, label "") and per group label of each
+    of ``bys``; only over the runs that have one. One query for every grouping."""
+    query = _models_statement(filter_shape(f), bys, _is_postgresql(session))
     result = session.execute(query, filter_values(f))
     index = {name: i for i, name in enumerate(result.keys())}
     found = sorted((tuple(r) for r in result), key=lambda row: row[index["first"]])
-    label = labeller(session, by, index, found) if by else None
-    out: dict[str, list[tuple[Any, int]]] = defaultdict(list)
+    labels_of = {by: labeller(session, by, index, found) for by in bys}
+    out: dict[str | None, dict[str, list[tuple[Any, int]]]] = {
+        by: defaultdict(list) for by in (None, *bys)
+    }
     for row in found:
         detail = detail_of(_text(row[index["llm_detail"]]))
         if not detail:
             continue
-        out[""].append((detail, row[index["n"]]))
-        if label is not None:
-            out[label(row)].append((detail, row[index["n"]]))
+        n = row[index["n"]]
+        out[None][""].append((detail, n))
+        for by, label in labels_of.items():
+            out[by][label(row)].append((detail, n))
     return out
 
 
@@ -634,48 +654,37 @@ def summarise(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, A
     """The total of the runs the filter selects, and their groups by each of ``bys``
     (``groupings``), as ``summaries`` gives them. NotInSql where SQL cannot say.
 
-    Per grouping, two queries: the groups' sums (one row per group), and the cube of every
-    facet (what tells the runs apart, and the SCI's runs)."""
-    out: dict[str, Any] | None = None
-    groupings: dict[str, list[dict[str, Any]]] = {}
-    for by in bys or [None]:
-        total, groups, details = _fold(session, f, by)
-        models = llm_models(session, f, by) if details else {}
-        if out is None:
-            out = figures("total", total, models.get("", []), compact=False)
-        if by:
-            groupings[by] = [
-                figures(k, v, models.get(k, []), compact=True) for k, v in sorted(groups.items())
-            ]
-    assert out is not None
-    out["groupings"] = groupings
+    One query: the cube of every facet and every grouping's keys (what tells the runs apart,
+    the SCI's runs, and their sums), folded once into the total and each grouping's groups;
+    and the LLM details, where runs have them, in one more."""
+    keys = tuple(dict.fromkeys(bys))
+    total, groupings, details = _fold(session, f, keys)
+    models = llm_models(session, f, keys) if details else {}
+    out = figures("total", total, models.get(None, {}).get("", []), compact=False)
+    out["groupings"] = {
+        by: [
+            figures(k, v, models.get(by, {}).get(k, []), compact=True)
+            for k, v in sorted(groupings[by].items())
+        ]
+        for by in keys
+    }
     return out
 
 
-def _fold(session: Session, f: RunFilter, by: str | None) -> tuple[Tally, dict[str, Tally], int]:
-    """(the total, each group by its label, how many runs have an LLM detail)."""
-    index, rows = cube(session, f, by)
-    if by is None:  # the cube has a few rows (its facets'): their sums are added up here
-        sums_index, sums = _all_measures(), []
-    else:  # a row per group and facets: SQL adds up each group's sums, in a second query
-        sums_index, sums = cube(session, f, by, facets=False)
-    total = Tally(index, sums_index)
-    groups: dict[str, Tally] = {}
-    label = labeller(session, by, index, rows) if by else None
+def _fold(
+    session: Session, f: RunFilter, bys: tuple[str, ...]
+) -> tuple[Tally, dict[str, dict[str, Tally]], int]:
+    """(the total, each grouping's groups by their labels, how many runs have an LLM detail)."""
+    index, rows = cube(session, f, bys)
+    total = Tally(index)
+    groupings: dict[str, dict[str, Tally]] = {by: {} for by in bys}
+    label_of = [(groupings[by], labeller(session, by, index, rows)) for by in bys]
     for row in rows:
         named = labels(row, index)
         total.add(row, named)
-        if label is not None:
+        for groups, label in label_of:
             key = label(row)
             if key not in groups:
-                groups[key] = Tally(index, sums_index)
+                groups[key] = Tally(index)
             groups[key].add(row, named)
-    if by is None:
-        for row in rows:
-            total.all.add(tuple(row[index[name]] if name in index else None for name in sums_index))
-    label = labeller(session, by, sums_index, sums) if by else None
-    for row in sums:
-        total.all.add(row)
-        if label is not None:
-            groups[label(row)].all.add(row)
-    return total, groups, sum(row[index["details"]] for row in rows)
+    return total, groupings, sum(row[index["details"]] for row in rows)

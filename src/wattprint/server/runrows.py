@@ -23,7 +23,7 @@ from .store import RunFilter, runs_query
 #: The record's columns an interval also carries (cumulative energy and emissions).
 INTERVAL_COLUMNS = frozenset(records.INTERVAL_COLUMNS) & frozenset(records.COLUMNS)
 #: What each run row has besides record columns.
-RUN_FIELDS = ("run_pk", "source", "project_id", "from_interval")
+RUN_FIELDS = ("run_pk", "source", "project_id", "experiment_pk", "from_interval")
 
 
 def _typed_null(name: str) -> ColumnElement[object]:
@@ -44,6 +44,7 @@ def run_rows(
             runs.c.id.label("run_pk"),
             runs.c.source,
             runs.c.project_id,
+            runs.c.experiment_id.label("experiment_pk"),
             false().label("from_interval"),
             *_newest_row(runs, columns),
         )
@@ -66,6 +67,7 @@ def run_rows(
             runs.c.id.label("run_pk"),
             runs.c.source,
             runs.c.project_id,
+            runs.c.experiment_id.label("experiment_pk"),
             true().label("from_interval"),
             *from_interval,
         )

@@ -28,6 +28,9 @@ from .values import parse_time
 
 PERIODS = ("day", "week", "month")
 GROUPINGS = PERIODS + ("location", "intensity_source", "experiment", "project", "team", "status")
+#: What the dashboard's pages also group by: each run's experiment on this server (its id as the
+#: label), one group per experiment a page compares (``experiment`` groups by what the rows say).
+PAGE_GROUPINGS = ("experiment_pk",)
 #: Each part's bound columns (low, high).
 _PART_BOUNDS = {
     part: (f"{prefix}_low_kwh", f"{prefix}_high_kwh")
@@ -69,10 +72,23 @@ def _takes_a_row(cls: type) -> bool:
     return next(iter(inspect.signature(cls).parameters)) == "row"
 
 
-def stored_runs(session: Session, f: RunFilter) -> list[tuple[dict[str, Any], Any]]:
+#: The columns of a run's row that the report's ``run_row`` reads (a test holds it to them):
+#: runs compared read these, not the record's hundred and more.
+COMPARED = ("run_id", "timestamp", "wattprint_version", "project_name", "experiment_name",
+            "experiment_id", "run_name", "intensity_zone", "country_iso_code", "country_name",
+            "region", "latitude", "longitude", "on_cloud", "cloud_provider", "cloud_region",
+            "status", "duration", "started_at", "energy_consumed", "energy_low_kwh",
+            "energy_high_kwh", "emissions", "emissions_low_kg", "emissions_high_kg",
+            "cpu_energy", "gpu_energy", "ram_energy", "platform_energy_kwh")  # fmt: skip
+
+
+def stored_runs(
+    session: Session, f: RunFilter, columns: Sequence[str] = records.COLUMNS
+) -> list[tuple[dict[str, Any], Any]]:
     """({"id", "in_progress"}, the report's Run of its newest row) for every run the filter
-    selects, oldest run first; a run with no row yet by its newest interval (in progress)."""
-    rows = run_rows(f, records.COLUMNS, lateral=session.get_bind().dialect.name == "postgresql")
+    selects, oldest run first; a run with no row yet by its newest interval (in progress).
+    ``columns``: the row's columns the Run is given (all the record's by default)."""
+    rows = run_rows(f, columns, lateral=session.get_bind().dialect.name == "postgresql")
     query = select(rows).order_by(rows.c.run_pk)
     out = []
     for order, found in enumerate(session.execute(query)):
@@ -83,7 +99,7 @@ def stored_runs(session: Session, f: RunFilter) -> list[tuple[dict[str, Any], An
             if in_progress
             else ("codecarbon" if values["source"] == "codecarbon" else None)
         )
-        row = {name: values[name] for name in records.COLUMNS}
+        row = {name: values[name] for name in columns}
         info = {"id": values["run_pk"], "in_progress": in_progress}
         out.append((info, report_run(row, order, kind)))
     return out
@@ -169,6 +185,9 @@ def _grouper(session: Session, by: str, pairs: list[tuple[dict[str, Any], Any]])
     ids = [r["id"] for r, _ in pairs]
     if by == "experiment":
         return lambda run, _r: run.experiment
+    if by == "experiment_pk":
+        experiments = _experiments_of(session, ids)
+        return lambda _run, r: str(experiments[r["id"]])
     names = _project_names(session, ids, by)
     return lambda _run, r: names.get(r["id"], "(none)")
 
@@ -189,8 +208,16 @@ def _project_names(session: Session, run_ids: list[int], by: str) -> dict[int, s
     return dict(session.execute(query.where(Run.id.in_(run_ids))).all())
 
 
-def _check(bys: Sequence[str]) -> None:
-    bad = [by for by in bys if by not in GROUPINGS]
+def _experiments_of(session: Session, run_ids: list[int]) -> dict[int, int]:
+    if not run_ids:
+        return {}
+    return dict(session.execute(select(Run.id, Run.experiment_id).where(Run.id.in_(run_ids))).all())
+
+
+def _check(bys: Sequence[str], pages: bool = False) -> None:
+    """A ValueError naming the first grouping that is not one (``pages``: the pages' too)."""
+    known = GROUPINGS + PAGE_GROUPINGS if pages else GROUPINGS
+    bad = [by for by in bys if by not in known]
     if bad:
         raise ValueError(f"by={bad[0]!r}: use one of {', '.join(GROUPINGS)}")
 
@@ -198,6 +225,7 @@ def _check(bys: Sequence[str]) -> None:
 def summary(session: Session, f: RunFilter, by: str | None = None) -> dict[str, Any]:
     """Totals of the runs the filter selects; with ``by``, also one group per day, week, month,
     location, intensity source, experiment, project, team or status."""
+    _check([by] if by is not None else [])
     together = grouped(session, f, [by] if by is not None else [])
     groupings = together.pop("groupings")
     if by is not None:
@@ -208,8 +236,8 @@ def summary(session: Session, f: RunFilter, by: str | None = None) -> dict[str, 
 
 def grouped(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, Any]:
     """Totals once, and groups by each of ``bys`` (as ``summary`` makes them): one call for a
-    dashboard page's several charts."""
-    _check(bys)
+    dashboard page's several charts (and the pages' own groupings, ``PAGE_GROUPINGS``)."""
+    _check(bys, pages=True)
     try:
         return rollup.summarise(session, f, bys)
     except rollup.NotInSql:
@@ -242,7 +270,7 @@ def reference_summary(session: Session, f: RunFilter, by: str | None = None) -> 
 
 def reference_grouped(session: Session, f: RunFilter, bys: Sequence[str]) -> dict[str, Any]:
     """``grouped`` by the report's summariser on each run."""
-    _check(bys)
+    _check(bys, pages=True)
     pairs = stored_runs(session, f)
     out = _totals("total", pairs)
     out["groupings"] = {by: _groups(session, by, pairs) for by in bys}
@@ -261,5 +289,5 @@ def compare(session: Session, f: RunFilter) -> list[dict[str, Any]]:
 
     return [
         dict(run_row(run, run.experiment), id=info["id"], in_progress=info["in_progress"])
-        for info, run in stored_runs(session, f)
+        for info, run in stored_runs(session, f, COMPARED)
     ]

@@ -36,15 +36,19 @@ def footprint_of(totals: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def experiments_compared(
-    db: Session, f: RunFilter, experiments: list[Any], project_names: dict[int, str] | None = None
+    groups: list[dict[str, Any]],
+    experiments: list[Any],
+    project_names: dict[int, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Each experiment's summary (as ``/api/v1/experiments/{id}/summary`` gives it) within the
-    page's filter, the experiments with runs only; labelled "project / experiment" when they
-    come from several projects (``project_names``)."""
+    """Each experiment's summary within the page's filter (``groups``: the page's summary's
+    ``experiment_pk`` groups, the figures ``/api/v1/experiments/{id}/summary`` gives), the
+    experiments with runs only; labelled "project / experiment" when they come from several
+    projects (``project_names``)."""
+    by_id = {g["group"]: g for g in groups}
     out = []
     for experiment in experiments:
-        total = summaries.summary(db, replace(f, experiment_id=experiment.id))
-        if not total["runs"]:
+        total = by_id.get(str(experiment.id))
+        if total is None or not total["runs"]:
             continue
         label = experiment.name
         if project_names is not None:
@@ -109,13 +113,15 @@ def runs_page(
     as many, so that a page's cost stops growing with its runs."""
     from .data import _components, _over_time
 
-    all_of = summaries.grouped(db, f, (period, "location", "intensity_source"))
+    # One summary for every chart: its groupings come from one pass over the runs.
+    bys = (period, "location", "intensity_source") + (("experiment_pk",) if experiments else ())
+    all_of = summaries.grouped(db, f, bys)
     total = {k: v for k, v in all_of.items() if k != "groupings"}
     groups = all_of["groupings"]
     drawn = newest[:MAX_DRAWN]
     rows = summaries.compare(db, replace(f, run_ids=drawn)) if drawn else []
     seen = where_and_mix(rows)
-    compared = experiments_compared(db, f, experiments, project_names)
+    compared = experiments_compared(groups.get("experiment_pk", []), experiments, project_names)
     charts = [
         figures.experiments(compared) if compared else None,
         figures.runs_scatter(rows),

@@ -25,7 +25,8 @@ def _when(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
 
 
-def _run_brief(run: Run) -> dict[str, Any]:
+def _run_brief(run: Any) -> dict[str, Any]:
+    """A run (a Run, or a row of ``dashboard.BRIEF``) as a page lists it."""
     return {
         "id": run.id,
         "run_id": run.client_run_id,
@@ -207,7 +208,7 @@ def project(
         check(who, "read", proj.organization_id, proj.id)
     period = _period(period)
     f = RunFilter(project_id=proj.id, since=since, until=until)
-    runs = dashboard.runs_list(db, f)
+    runs = dashboard.runs_brief(db, f)
     experiments = dashboard.experiment_names(db, proj.id)
     from . import collection
 

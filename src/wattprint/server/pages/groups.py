@@ -31,7 +31,7 @@ def team(
     projects = dashboard.projects_of_team(db, found.id)
     names = {p.id: p.name for p in projects}
     experiments = collection.experiments_for(db, list(names))
-    runs = dashboard.runs_list(db, f)
+    runs = dashboard.runs_brief(db, f)
     values = collection.runs_page(db, f, period, experiments, [r.id for r in runs], names)
     return {
         "page": "team",
@@ -69,7 +69,7 @@ def experiment(
         check(who, "read", proj.organization_id, proj.id)
     period = _period(period)
     f = RunFilter(experiment_id=found.id, since=since, until=until)
-    runs = dashboard.runs_list(db, f)
+    runs = dashboard.runs_brief(db, f)
     values = collection.runs_page(db, f, period, [], [r.id for r in runs])
     return {
         "page": "experiment",
