@@ -11,7 +11,17 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Engine, Float, Integer, String, Table, create_engine, event
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    String,
+    Table,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -90,18 +100,40 @@ def insert_new(
     than the database does at a hundred columns a row."""
     if not rows:
         return {}
-    returning = returning or (unique[0], "id")
     wanted = set().union(*rows) if columns is None else set(columns)
     columns = [c for c in table.c if c.name in wanted]
     values = _row_values(session.get_bind().dialect, columns, rows)
     names = [c.name for c in columns]
+    return insert_values(session, table.name, names, values, unique, returning)
+
+
+def insert_values(
+    session: Session,
+    table: str,
+    names: Sequence[str],
+    values: Sequence[Sequence[Any]],
+    unique: Sequence[str],
+    returning: tuple[str, str] | None = None,
+) -> dict[Any, Any]:
+    """``insert_new`` for rows already in the driver's terms: each a sequence of values in the
+    order of ``names`` (ingest builds them so, without a dict per row)."""
+    if not values:
+        return {}
+    returning = returning or (unique[0], "id")
     cursor = session.connection().connection.dbapi_connection.cursor()
     try:
         if session.get_bind().dialect.name == "postgresql":
-            return _insert_psycopg(cursor, table.name, names, values, unique, returning)
-        return _insert_sqlite(cursor, table.name, names, values, unique, returning)
+            return _insert_psycopg(cursor, table, names, values, unique, returning)
+        return _insert_sqlite(cursor, table, names, values, unique, returning)
     finally:
         cursor.close()
+
+
+def datetime_processor(session: Session) -> Any:
+    """What turns a datetime into the driver's value for a DateTime column (SQLite: SQLAlchemy's
+    text form, which its reads parse back); None where the driver takes datetimes as they are."""
+    dialect = session.get_bind().dialect
+    return DateTime().dialect_impl(dialect).bind_processor(dialect)
 
 
 def _row_values(dialect: Any, columns: list[Any], rows: Sequence[dict[str, Any]]) -> list[Any]:
@@ -152,8 +184,8 @@ def _json_psycopg(value: Any) -> Any:
 def _insert_sqlite(
     cursor: Any,
     table: str,
-    names: list[str],
-    values: list[Any],
+    names: Sequence[str],
+    values: Sequence[Sequence[Any]],
     unique: Sequence[str],
     returning: tuple[str, str],
 ) -> dict[Any, Any]:
@@ -187,8 +219,8 @@ def _sqlite_max_parameters(connection: Any) -> int:
 def _insert_psycopg(
     cursor: Any,
     table: str,
-    names: list[str],
-    values: list[Any],
+    names: Sequence[str],
+    values: Sequence[Sequence[Any]],
     unique: Sequence[str],
     returning: tuple[str, str],
 ) -> dict[Any, Any]:
