@@ -5,6 +5,7 @@ Everything dialect-specific lives here, so the rest of the server is plain SQLAl
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -201,7 +202,7 @@ def _insert_sqlite(
             f"ON CONFLICT ({', '.join(unique)}) DO NOTHING "
             f"RETURNING {returning[0]}, {returning[1]}"
         )
-        cursor.execute(sql, [value for row in chunk for value in row])
+        cursor.execute(sql, list(itertools.chain.from_iterable(chunk)))
         found.update(cursor.fetchall())
     return found
 
