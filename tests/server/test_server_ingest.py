@@ -60,6 +60,34 @@ def test_a_record_read_back_equals_the_record_sent(world):
     assert row["key"] == "r4:5"
 
 
+def test_a_big_batch_is_stored_whole_and_read_back_as_sent(world):
+    """A batch large enough for PostgreSQL's COPY path (db.COPY_FROM_ROWS): text that COPY must
+    escape (tabs, newlines, backslashes, \\N), unknowns and unicode come back as sent; its
+    retry is all duplicates; and a second batch of the run, in its own request, is kept too."""
+    from wattprint.server.db import COPY_FROM_ROWS
+
+    size = COPY_FROM_ROWS + 5
+    tricky = ["tab\there", "new\nline", "back\\slash", "\\N", "", None, "ünï,cöde", "a\r\nb"]
+    batch = [
+        envelope("big", i, notes=tricky[i % len(tricky)], ram_used_gb=None if i % 3 else 1.5)
+        for i in range(size)
+    ] + [interval("big", i) for i in range(1, COPY_FROM_ROWS + 2)]
+    first = world.send(batch).json()
+    assert (first["created"], first["duplicates"], first["rejected"]) == (len(batch), 0, 0)
+    again = world.send(batch).json()
+    assert (again["created"], again["duplicates"]) == (0, len(batch))
+    more = world.send([envelope("big", size + i) for i in range(COPY_FROM_ROWS)]).json()
+    assert more["created"] == COPY_FROM_ROWS
+    [run] = _runs(world, project_id=world.ids["project"])
+    assert run["emissions_count"] == size + COPY_FROM_ROWS
+    rows = world.client.get(
+        f"/api/v1/runs/{run['id']}/emissions", params={"limit": 500}, headers=world.h("owner")
+    ).json()["items"]
+    stored = {row["key"]: {c: row[c] for c in records.COLUMNS} for row in rows}
+    for item in batch[:size]:
+        assert stored[item["key"]] == {c: item["record"].get(c) for c in records.COLUMNS}
+
+
 def test_numbers_sent_as_csv_text_are_stored_as_numbers(world):
     sent = envelope("r5", 1, cpu_count="8", emissions="0.5", pue="", intensity_year="2024.0")
     assert world.send([sent]).json()["created"] == 1

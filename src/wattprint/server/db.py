@@ -217,6 +217,10 @@ def _sqlite_max_parameters(connection: Any) -> int:
     return 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 
 
+#: From this many rows, PostgreSQL's rows go through COPY (see _copy_psycopg).
+COPY_FROM_ROWS = 20
+
+
 def _insert_psycopg(
     cursor: Any,
     table: str,
@@ -227,7 +231,9 @@ def _insert_psycopg(
 ) -> dict[Any, Any]:
     """psycopg's pipelined executemany of one prepared single-row statement: a statement of
     many rows has ten thousand parameters for psycopg to bind and the server to parse at
-    every batch, which costs more than the database does."""
+    every batch, which costs more than the database does. Many rows go through COPY."""
+    if len(values) >= COPY_FROM_ROWS:
+        return _copy_psycopg(cursor, table, names, values, unique, returning)
     sql = (
         f"INSERT INTO {table} ({', '.join(names)}) "
         f"VALUES ({', '.join(['%s'] * len(names))}) "
@@ -239,3 +245,36 @@ def _insert_psycopg(
         found.update((a, b) for a, b in cursor.fetchall())
         if not cursor.nextset():
             return found
+
+
+def _copy_psycopg(
+    cursor: Any,
+    table: str,
+    names: Sequence[str],
+    values: Sequence[Sequence[Any]],
+    unique: Sequence[str],
+    returning: tuple[str, str],
+) -> dict[Any, Any]:
+    """COPY into a temporary table of the connection (emptied at each commit), then one
+    INSERT ... SELECT ... ON CONFLICT DO NOTHING: psycopg writes COPY's rows in C, where
+    executemany binds each parameter in Python, and the server plans one statement."""
+    import zlib
+
+    columns = ", ".join(names)
+    # Named by its columns: a connection never reuses a staging table of another layout.
+    staging = f"_staging_{table}_{zlib.crc32(columns.encode()):08x}"
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS "
+        f"AS SELECT {columns} FROM {table} WITH NO DATA"
+    )
+    with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
+        for row in values:
+            copy.write_row(row)
+    cursor.execute(
+        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
+        f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {returning[0]}, {returning[1]}"
+    )
+    found = dict(cursor.fetchall())
+    # The next batch of this transaction starts empty (the commit truncates the rest).
+    cursor.execute(f"DELETE FROM {staging}")
+    return found
