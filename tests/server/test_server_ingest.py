@@ -234,3 +234,23 @@ def test_values_the_database_cannot_store_refuse_their_item_only(world):
     assert "cpu_count" in results[0]["error"] and "64-bit" in results[0]["error"]
     assert "notes" in results[1]["error"] and "surrogate" in results[1]["error"]
     assert "run_name" in results[2]["error"] and "NUL" in results[2]["error"]
+
+
+def test_ingest_writes_sqlite_datetimes_as_sqlalchemy_does():
+    """SQLite compares ``at`` as text: ingest's quick writer must give SQLAlchemy's exact form."""
+    from datetime import datetime
+
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    from wattprint.server.db import sqlite_datetime
+
+    dialect = sqlite.dialect()
+    processor = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    for value in (
+        datetime(2026, 3, 1, 10, 0, 5),
+        datetime(2026, 12, 31, 23, 59, 59, 999999),
+        datetime(2026, 1, 2, 3, 4, 5, 60),
+        datetime(5, 1, 1),
+    ):
+        assert sqlite_datetime(value) == processor(value)

@@ -134,7 +134,16 @@ def datetime_processor(session: Session) -> Any:
     """What turns a datetime into the driver's value for a DateTime column (SQLite: SQLAlchemy's
     text form, which its reads parse back); None where the driver takes datetimes as they are."""
     dialect = session.get_bind().dialect
+    if dialect.name == "sqlite":
+        return sqlite_datetime
     return DateTime().dialect_impl(dialect).bind_processor(dialect)
+
+
+def sqlite_datetime(value: Any) -> str:
+    """A naive datetime as SQLAlchemy's SQLite DateTime writes it ('2026-03-01 10:00:05.000123',
+    microseconds always: SQLite compares them as text), four times quicker than its processor
+    (tests/server/test_server_ingest.py holds the two equal)."""
+    return value.isoformat(" ", "microseconds")
 
 
 def _row_values(dialect: Any, columns: list[Any], rows: Sequence[dict[str, Any]]) -> list[Any]:
