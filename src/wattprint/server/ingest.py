@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Float, Text, and_, bindparam, func, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from .. import records
@@ -125,7 +126,9 @@ def _runs_for(session: Session, project_id: int, items: list[Item]) -> dict[str,
     first: dict[str, Item] = {}
     for item in items:
         first.setdefault(item.values["run_id"], item)
-    found = dict(session.execute(_runs_select(), {"project": project_id, "ids": list(first)}).all())
+    found = dict(
+        _core(session).execute(_runs_select(), {"project": project_id, "ids": list(first)}).all()
+    )
     missing = [first[r] for r in first if r not in found]
     if missing:
         rows = []
@@ -159,9 +162,15 @@ def _runs_for(session: Session, project_id: int, items: list[Item]) -> dict[str,
         made = [i.values["run_id"] for i in missing if i.values["run_id"] not in found]
         if made:
             found.update(
-                session.execute(_runs_select(), {"project": project_id, "ids": made}).all()
+                _core(session).execute(_runs_select(), {"project": project_id, "ids": made}).all()
             )
     return found
+
+
+def _core(session: Session) -> Connection:
+    """The session's connection, for the Core statements built once here: the ORM's handling
+    of a statement costs more than running it, at several statements a batch."""
+    return session.connection()
 
 
 @functools.cache
@@ -200,7 +209,7 @@ def ensure_experiment(session: Session, project_id: int, name: str) -> int:
     """The id of the project's experiment ``name``, made if new. Looked up first: a run's
     experiment nearly always exists, and an INSERT that conflicts costs more than a SELECT."""
     params = {"project": project_id, "name": name}
-    found = session.scalar(_experiment_select(), params)
+    found = _core(session).scalar(_experiment_select(), params)
     if found is not None:
         return found
     insert_new(
@@ -209,7 +218,7 @@ def ensure_experiment(session: Session, project_id: int, name: str) -> int:
         [{"project_id": project_id, "name": name, "description": "", "created_at": utcnow()}],
         ("project_id", "name"),
     )
-    return session.scalar(_experiment_select(), params)
+    return _core(session).scalar(_experiment_select(), params)
 
 
 @functools.cache
@@ -294,7 +303,7 @@ def _update_totals(
         if old is None or (item.at, item.seq or 0) >= (old.at, old.seq or 0):
             newest[run] = item
     if newest:  # runs in id order: two batches touching the same runs lock them alike
-        session.execute(
+        _core(session).execute(
             _totals_update(),
             [
                 _totals_params(
@@ -309,7 +318,7 @@ def _count_and_touch(session: Session, counts: dict[int, int]) -> None:
     """The runs that got something are seen now; their rows counted (one statement)."""
     if counts:
         now = utcnow()
-        session.execute(
+        _core(session).execute(
             _count_update(), [{"run": run, "n": counts[run], "now": now} for run in sorted(counts)]
         )
 
@@ -319,7 +328,7 @@ def apply_totals(
 ) -> None:
     """Make ``values`` (a cumulative row) the run's totals, unless it already has a newer one.
     One conditional UPDATE: concurrent batches of a run never go back in time."""
-    session.execute(_totals_update(), _totals_params(run, values, at, seq, row_id))
+    _core(session).execute(_totals_update(), _totals_params(run, values, at, seq, row_id))
 
 
 def _totals_params(
