@@ -279,11 +279,11 @@ def _copy_psycopg(
     with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
         for row in values:
             copy.write_row(row)
+    # The staging rows deleted as they are moved, in the same statement: a later batch of this
+    # transaction starts empty (the commit truncates the table anyway).
     cursor.execute(
-        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
+        f"WITH moved AS (DELETE FROM {staging} RETURNING {columns}) "
+        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM moved "
         f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {returning[0]}, {returning[1]}"
     )
-    found = dict(cursor.fetchall())
-    # The next batch of this transaction starts empty (the commit truncates the rest).
-    cursor.execute(f"DELETE FROM {staging}")
-    return found
+    return dict(cursor.fetchall())
