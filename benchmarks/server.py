@@ -6,8 +6,10 @@
     .venv/bin/python benchmarks/server.py --baseline /tmp/before/src --sizes 10000  # before/after
 
 Ingest: 8 client threads each POST batches of 100 record envelopes to ``wattprint server``
-(a subprocess on a free port) with 1 worker on SQLite, 1 and 4 workers on PostgreSQL; beside it,
-the rate of inserting the same rows with the database driver alone (the ceiling). Summaries:
+(a subprocess on a free port; each client one kept-alive http.client connection, bodies
+serialised beforehand) with 1 worker on SQLite, 1 and 4 workers on PostgreSQL; beside it,
+the rate of inserting the same rows with the database driver alone (the ceiling: executemany,
+and on PostgreSQL COPY too, the line says which). Summaries:
 rows written straight into the database (``--rows-per-run``, 1,000 by default; each layout on a
 fresh database), then the median latency of GET /api/v1/projects/{id}/summary and of the same
 ?by=day at each size, beside GET /api/v1/projects/{id} (the request without a summary), and in
