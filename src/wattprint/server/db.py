@@ -115,16 +115,19 @@ def insert_values(
     values: Sequence[Sequence[Any]],
     unique: Sequence[str],
     returning: tuple[str, str] | None = None,
+    typed: bool = False,
 ) -> dict[Any, Any]:
     """``insert_new`` for rows already in the driver's terms: each a sequence of values in the
-    order of ``names`` (ingest builds them so, without a dict per row)."""
+    order of ``names`` (ingest builds them so, without a dict per row). ``typed``: every value
+    is already of its column's Python type (float, int, str, datetime or None, as ingest's
+    checks leave them), so that PostgreSQL's COPY may take them in its binary form."""
     if not values:
         return {}
     returning = returning or (unique[0], "id")
     cursor = session.connection().connection.dbapi_connection.cursor()
     try:
         if session.get_bind().dialect.name == "postgresql":
-            return _insert_psycopg(cursor, table, names, values, unique, returning)
+            return _insert_psycopg(cursor, table, names, values, unique, returning, typed)
         return _insert_sqlite(cursor, table, names, values, unique, returning)
     finally:
         cursor.close()
@@ -237,12 +240,13 @@ def _insert_psycopg(
     values: Sequence[Sequence[Any]],
     unique: Sequence[str],
     returning: tuple[str, str],
+    typed: bool = False,
 ) -> dict[Any, Any]:
     """psycopg's pipelined executemany of one prepared single-row statement: a statement of
     many rows has ten thousand parameters for psycopg to bind and the server to parse at
     every batch, which costs more than the database does. Many rows go through COPY."""
     if len(values) >= COPY_FROM_ROWS:
-        return _copy_psycopg(cursor, table, names, values, unique, returning)
+        return _copy_psycopg(cursor, table, names, values, unique, returning, typed)
     sql = (
         f"INSERT INTO {table} ({', '.join(names)}) "
         f"VALUES ({', '.join(['%s'] * len(names))}) "
@@ -263,6 +267,7 @@ def _copy_psycopg(
     values: Sequence[Sequence[Any]],
     unique: Sequence[str],
     returning: tuple[str, str],
+    typed: bool = False,
 ) -> dict[Any, Any]:
     """COPY into a temporary table of the connection (emptied at each commit), then one
     INSERT ... SELECT ... ON CONFLICT DO NOTHING: psycopg writes COPY's rows in C, where
@@ -276,7 +281,13 @@ def _copy_psycopg(
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS "
         f"AS SELECT {columns} FROM {table} WITH NO DATA"
     )
-    with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
+    # Binary when the values are typed: a quarter of the text form's CPU, nothing written out
+    # as text. Its column types are asked before the COPY, which holds the connection.
+    types = _column_types(cursor, staging) if typed else None
+    binary = " (FORMAT BINARY)" if typed else ""
+    with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN{binary}") as copy:
+        if types is not None:
+            copy.set_types(types)
         for row in values:
             copy.write_row(row)
     # The staging rows deleted as they are moved, in the same statement: a later batch of this
@@ -287,3 +298,20 @@ def _copy_psycopg(
         f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {returning[0]}, {returning[1]}"
     )
     return dict(cursor.fetchall())
+
+
+#: staging table -> its columns' type oids: the schema's, the same on every connection.
+_TYPES: dict[str, list[int]] = {}
+
+
+def _column_types(cursor: Any, table: str) -> list[int]:
+    """The type oids of ``table``'s columns in order (binary COPY needs them), asked once."""
+    types = _TYPES.get(table)
+    if types is None:
+        cursor.execute(
+            "SELECT atttypid FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            (table,),
+        )
+        types = _TYPES[table] = [oid for (oid,) in cursor.fetchall()]
+    return types

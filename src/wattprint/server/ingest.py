@@ -252,7 +252,9 @@ def _store(session: Session, project_id: int, runs: dict[str, int], items: list[
                  item.key, to_driver(item.at))
                 for item in of_kind
             ]  # fmt: skip
-        inserted = insert_values(session, table.name, names, rows, UNIQUE, ("key", "id"))
+        inserted = insert_values(
+            session, table.name, names, rows, UNIQUE, ("key", "id"), typed=True
+        )
         created.update(inserted)
         if kind == RECORD:
             rows_created = [i for i in of_kind if i.key in inserted]
