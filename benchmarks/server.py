@@ -258,12 +258,13 @@ def _table_rows(
 
 
 RAW_METHODS = {"sqlite": ("executemany",), "postgresql": ("executemany", "copy")}
+METHOD_NAMES = {"executemany": "executemany", "copy": "binary COPY"}
 
 
 def raw_insert_rate(url: str, project: int, rows: int, method: str = "executemany") -> float:
     """The same rows inserted with the driver alone, one transaction per 100: ``executemany``
-    of a one-row INSERT, or (PostgreSQL) ``copy``: COPY ... FROM STDIN straight into the
-    table (psycopg's write_row), no conflict handling."""
+    of a one-row INSERT, or (PostgreSQL) ``copy``: binary COPY ... FROM STDIN straight into
+    the table (psycopg's write_row), no conflict handling."""
     from sqlalchemy import insert
 
     from wattprint.server import db
@@ -292,14 +293,17 @@ def raw_insert_rate(url: str, project: int, rows: int, method: str = "executeman
     batches = [[tuple(r[c] for c in columns) for r in batch] for batch in batches]
     marks = ", ".join(["?" if url.startswith("sqlite") else "%s"] * len(columns))
     sql = f"INSERT INTO emissions ({', '.join(columns)}) VALUES ({marks})"
-    copy_sql = f"COPY emissions ({', '.join(columns)}) FROM STDIN"
+    copy_sql = f"COPY emissions ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
+        # binary, as the server's: each column's type named
+        types = _types_in_order(cursor, columns) if method == "copy" else []
         start = time.perf_counter()
         for batch in batches:
             if method == "copy":
                 with cursor.copy(copy_sql) as copy:
+                    copy.set_types(types)
                     for row in batch:
                         copy.write_row(row)
             else:
@@ -310,6 +314,15 @@ def raw_insert_rate(url: str, project: int, rows: int, method: str = "executeman
         raw.close()
         engine.dispose()
     return rows / elapsed
+
+
+def _types_in_order(cursor: Any, columns: list[str]) -> list[int]:
+    cursor.execute(
+        "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = 'emissions'::regclass "
+        "AND attnum > 0 AND NOT attisdropped"
+    )
+    oids = dict(cursor.fetchall())
+    return [oids[c] for c in columns]
 
 
 def _experiment(connection: Any) -> int:
@@ -397,8 +410,8 @@ def bench(name: str, url: str, workers: list[int], args: argparse.Namespace, hom
             suffix = "" if method == "executemany" else f"_{method}"  # the first: as before
             out[f"raw_insert{suffix}_rows_per_s"] = round(rate)
             print(
-                f"{name}: the limit, the driver alone ({method}, 100 rows a transaction): "
-                f"{rate:,.0f} rows/s",
+                f"{name}: the limit, the driver alone ({METHOD_NAMES[method]}, "
+                f"100 rows a transaction): {rate:,.0f} rows/s",
                 file=sys.stderr,
             )
     sources = [("", ROOT / "src")]
