@@ -6,8 +6,10 @@
     .venv/bin/python benchmarks/server.py --baseline /tmp/before/src --sizes 10000  # before/after
 
 Ingest: 8 client threads each POST batches of 100 record envelopes to ``wattprint server``
-(a subprocess on a free port) with 1 worker on SQLite, 1 and 4 workers on PostgreSQL; beside it,
-the rate of inserting the same rows with the database driver alone (the ceiling). Summaries:
+(a subprocess on a free port; each client one kept-alive http.client connection, bodies
+serialised beforehand) with 1 worker on SQLite, 1 and 4 workers on PostgreSQL; beside it,
+the rate of inserting the same rows with the database driver alone (the ceiling: executemany,
+and on PostgreSQL COPY too, the line says which). Summaries:
 rows written straight into the database (``--rows-per-run``, 1,000 by default; each layout on a
 fresh database), then the median latency of GET /api/v1/projects/{id}/summary and of the same
 ?by=day at each size, beside GET /api/v1/projects/{id} (the request without a summary), and in
@@ -199,20 +201,27 @@ def ingest_rate(
 def post_all(
     server: Server, token: str, batches: list[bytes], created: list[int], c: int, errors: list[str]
 ) -> None:
-    """One client: its batches, one after the other; what was created added to created[c]."""
-    import httpx
+    """One client: its batches, one after the other on one kept-alive HTTP/1.1 connection;
+    what was created added to created[c]. The standard library's http.client rather than
+    httpx: the clients share the machine's cores with the server, and httpx's own work per
+    request was a fair part of a core at 8 clients (the server's figures do not change: its
+    CPU per record is measured on its processes)."""
+    import http.client
 
-    with httpx.Client(
-        base_url=server.base, timeout=120, headers={"Authorization": f"Bearer {token}"}
-    ) as http:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    host, port = server.base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=120)
+    try:
         for batch in batches:
-            r = http.post(
-                "/api/v1/records", content=batch, headers={"Content-Type": "application/json"}
-            )
-            if r.status_code != 200:
-                errors.append(r.text[:200])
+            connection.request("POST", "/api/v1/records", body=batch, headers=headers)
+            response = connection.getresponse()
+            answer = response.read()
+            if response.status != 200:
+                errors.append(answer[:200].decode(errors="replace"))
                 return
-            created[c] += r.json()["created"]
+            created[c] += json.loads(answer)["created"]
+    finally:
+        connection.close()
 
 
 #: What tells the filled runs apart, one value each by the run's number (a summary groups on them).
@@ -248,8 +257,14 @@ def _table_rows(
     return out
 
 
-def raw_insert_rate(url: str, project: int, rows: int) -> float:
-    """The same rows inserted with the driver alone (executemany, one transaction per 100)."""
+RAW_METHODS = {"sqlite": ("executemany",), "postgresql": ("executemany", "copy")}
+METHOD_NAMES = {"executemany": "executemany", "copy": "binary COPY"}
+
+
+def raw_insert_rate(url: str, project: int, rows: int, method: str = "executemany") -> float:
+    """The same rows inserted with the driver alone, one transaction per 100: ``executemany``
+    of a one-row INSERT, or (PostgreSQL) ``copy``: binary COPY ... FROM STDIN straight into
+    the table (psycopg's write_row), no conflict handling."""
     from sqlalchemy import insert
 
     from wattprint.server import db
@@ -262,7 +277,7 @@ def raw_insert_rate(url: str, project: int, rows: int) -> float:
             .values(
                 project_id=project,
                 experiment_id=_experiment(c),
-                client_run_id="raw",
+                client_run_id=f"raw-{method}",
                 emissions_count=0,
                 name="",
                 source="wattprint",
@@ -272,22 +287,42 @@ def raw_insert_rate(url: str, project: int, rows: int) -> float:
             .returning(Run.id)
         ).scalar()
     columns = [c.name for c in Emission.__table__.c if c.name != "id"]
-    batches = [_table_rows(project, run_pk, b * 100, 100, "raw") for b in range(rows // 100)]
+    batches = [
+        _table_rows(project, run_pk, b * 100, 100, f"raw-{method}") for b in range(rows // 100)
+    ]
     batches = [[tuple(r[c] for c in columns) for r in batch] for batch in batches]
     marks = ", ".join(["?" if url.startswith("sqlite") else "%s"] * len(columns))
     sql = f"INSERT INTO emissions ({', '.join(columns)}) VALUES ({marks})"
+    copy_sql = f"COPY emissions ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
+        # binary, as the server's: each column's type named
+        types = _types_in_order(cursor, columns) if method == "copy" else []
         start = time.perf_counter()
         for batch in batches:
-            cursor.executemany(sql, batch)
+            if method == "copy":
+                with cursor.copy(copy_sql) as copy:
+                    copy.set_types(types)
+                    for row in batch:
+                        copy.write_row(row)
+            else:
+                cursor.executemany(sql, batch)
             raw.commit()
         elapsed = time.perf_counter() - start
     finally:
         raw.close()
         engine.dispose()
     return rows / elapsed
+
+
+def _types_in_order(cursor: Any, columns: list[str]) -> list[int]:
+    cursor.execute(
+        "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = 'emissions'::regclass "
+        "AND attnum > 0 AND NOT attisdropped"
+    )
+    oids = dict(cursor.fetchall())
+    return [oids[c] for c in columns]
 
 
 def _experiment(connection: Any) -> int:
@@ -370,7 +405,15 @@ def bench(name: str, url: str, workers: list[int], args: argparse.Namespace, hom
     if args.no_ingest:
         workers = []
     else:
-        out["raw_insert_rows_per_s"] = round(raw_insert_rate(url, project, args.raw_rows))
+        for method in RAW_METHODS[name]:
+            rate = raw_insert_rate(url, project, args.raw_rows, method)
+            suffix = "" if method == "executemany" else f"_{method}"  # the first: as before
+            out[f"raw_insert{suffix}_rows_per_s"] = round(rate)
+            print(
+                f"{name}: the limit, the driver alone ({METHOD_NAMES[method]}, "
+                f"100 rows a transaction): {rate:,.0f} rows/s",
+                file=sys.stderr,
+            )
     sources = [("", ROOT / "src")]
     if args.baseline:
         sources.insert(0, ("baseline_", Path(args.baseline)))

@@ -60,6 +60,34 @@ def test_a_record_read_back_equals_the_record_sent(world):
     assert row["key"] == "r4:5"
 
 
+def test_a_big_batch_is_stored_whole_and_read_back_as_sent(world):
+    """A batch large enough for PostgreSQL's COPY path (db.COPY_FROM_ROWS): text that COPY must
+    escape (tabs, newlines, backslashes, \\N), unknowns and unicode come back as sent; its
+    retry is all duplicates; and a second batch of the run, in its own request, is kept too."""
+    from wattprint.server.db import COPY_FROM_ROWS
+
+    size = COPY_FROM_ROWS + 5
+    tricky = ["tab\there", "new\nline", "back\\slash", "\\N", "", None, "ünï,cöde", "a\r\nb"]
+    batch = [
+        envelope("big", i, notes=tricky[i % len(tricky)], ram_used_gb=None if i % 3 else 1.5)
+        for i in range(size)
+    ] + [interval("big", i) for i in range(1, COPY_FROM_ROWS + 2)]
+    first = world.send(batch).json()
+    assert (first["created"], first["duplicates"], first["rejected"]) == (len(batch), 0, 0)
+    again = world.send(batch).json()
+    assert (again["created"], again["duplicates"]) == (0, len(batch))
+    more = world.send([envelope("big", size + i) for i in range(COPY_FROM_ROWS)]).json()
+    assert more["created"] == COPY_FROM_ROWS
+    [run] = _runs(world, project_id=world.ids["project"])
+    assert run["emissions_count"] == size + COPY_FROM_ROWS
+    rows = world.client.get(
+        f"/api/v1/runs/{run['id']}/emissions", params={"limit": 500}, headers=world.h("owner")
+    ).json()["items"]
+    stored = {row["key"]: {c: row[c] for c in records.COLUMNS} for row in rows}
+    for item in batch[:size]:
+        assert stored[item["key"]] == {c: item["record"].get(c) for c in records.COLUMNS}
+
+
 def test_numbers_sent_as_csv_text_are_stored_as_numbers(world):
     sent = envelope("r5", 1, cpu_count="8", emissions="0.5", pue="", intensity_year="2024.0")
     assert world.send([sent]).json()["created"] == 1
@@ -206,3 +234,23 @@ def test_values_the_database_cannot_store_refuse_their_item_only(world):
     assert "cpu_count" in results[0]["error"] and "64-bit" in results[0]["error"]
     assert "notes" in results[1]["error"] and "surrogate" in results[1]["error"]
     assert "run_name" in results[2]["error"] and "NUL" in results[2]["error"]
+
+
+def test_ingest_writes_sqlite_datetimes_as_sqlalchemy_does():
+    """SQLite compares ``at`` as text: ingest's quick writer must give SQLAlchemy's exact form."""
+    from datetime import datetime
+
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    from wattprint.server.db import sqlite_datetime
+
+    dialect = sqlite.dialect()
+    processor = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    for value in (
+        datetime(2026, 3, 1, 10, 0, 5),
+        datetime(2026, 12, 31, 23, 59, 59, 999999),
+        datetime(2026, 1, 2, 3, 4, 5, 60),
+        datetime(5, 1, 1),
+    ):
+        assert sqlite_datetime(value) == processor(value)

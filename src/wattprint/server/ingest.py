@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Float, Text, and_, bindparam, func, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from .. import records
-from .db import insert_new
+from .db import datetime_processor, insert_new, insert_values
 from .models import NEWEST, TOTALS, Emission, Experiment, Interval, Run, column_type, utcnow
-from .values import BadValueError, convert_all, is_utf8, parse_time
+from .values import BadValueError, convert_all, is_utf8, parse_time_cached
 
 RECORD = "wattprint.record"
 INTERVAL = "wattprint.interval"
@@ -91,7 +92,7 @@ def parse(envelope: Any) -> Item:
     if not (values.get("timestamp") or "").strip():
         raise BadValueError("timestamp is missing")
     seq = values.get("seq") if kind == INTERVAL else _seq(key)
-    return Item(key, kind, values, seq, parse_time(values["timestamp"]))
+    return Item(key, kind, values, seq, parse_time_cached(values["timestamp"]))
 
 
 def ingest(session: Session, project_id: int, envelopes: Sequence[Any]) -> dict[str, Any]:
@@ -125,7 +126,9 @@ def _runs_for(session: Session, project_id: int, items: list[Item]) -> dict[str,
     first: dict[str, Item] = {}
     for item in items:
         first.setdefault(item.values["run_id"], item)
-    found = dict(session.execute(_runs_select(), {"project": project_id, "ids": list(first)}).all())
+    found = dict(
+        _core(session).execute(_runs_select(), {"project": project_id, "ids": list(first)}).all()
+    )
     missing = [first[r] for r in first if r not in found]
     if missing:
         rows = []
@@ -146,10 +149,28 @@ def _runs_for(session: Session, project_id: int, items: list[Item]) -> dict[str,
                     "emissions_count": 0,
                 }
             )
-        insert_new(session, Run.__table__, rows, ("project_id", "client_run_id"))
-        made = [i.values["run_id"] for i in missing]
-        found.update(session.execute(_runs_select(), {"project": project_id, "ids": made}).all())
+        found.update(
+            insert_new(
+                session,
+                Run.__table__,
+                rows,
+                ("project_id", "client_run_id"),
+                returning=("client_run_id", "id"),
+            )
+        )
+        # Those another request made meanwhile (its INSERT won): read back.
+        made = [i.values["run_id"] for i in missing if i.values["run_id"] not in found]
+        if made:
+            found.update(
+                _core(session).execute(_runs_select(), {"project": project_id, "ids": made}).all()
+            )
     return found
+
+
+def _core(session: Session) -> Connection:
+    """The session's connection, for the Core statements built once here: the ORM's handling
+    of a statement costs more than running it, at several statements a batch."""
+    return session.connection()
 
 
 @functools.cache
@@ -163,7 +184,7 @@ def _runs_select() -> Any:
 
 
 def _time_or_none(value: str | None) -> Any:
-    return parse_time(value) if value and value.strip() else None
+    return parse_time_cached(value) if value and value.strip() else None
 
 
 def experiment_for(
@@ -185,14 +206,26 @@ def experiment_for(
 
 
 def ensure_experiment(session: Session, project_id: int, name: str) -> int:
+    """The id of the project's experiment ``name``, made if new. Looked up first: a run's
+    experiment nearly always exists, and an INSERT that conflicts costs more than a SELECT."""
+    params = {"project": project_id, "name": name}
+    found = _core(session).scalar(_experiment_select(), params)
+    if found is not None:
+        return found
     insert_new(
         session,
         Experiment.__table__,
         [{"project_id": project_id, "name": name, "description": "", "created_at": utcnow()}],
         ("project_id", "name"),
     )
-    return session.scalar(
-        select(Experiment.id).where(Experiment.project_id == project_id, Experiment.name == name)
+    return _core(session).scalar(_experiment_select(), params)
+
+
+@functools.cache
+def _experiment_select() -> Any:
+    t = Experiment.__table__
+    return select(t.c.id).where(
+        t.c.project_id == bindparam("project"), t.c.name == bindparam("name")
     )
 
 
@@ -200,29 +233,31 @@ def _store(session: Session, project_id: int, runs: dict[str, int], items: list[
     """Insert the rows and intervals; the keys actually inserted; run totals brought up to date."""
     created: set[str] = set()
     rows_created: list[Item] = []
+    to_driver = datetime_processor(session) or _same
     for kind, table in ((RECORD, Emission.__table__), (INTERVAL, Interval.__table__)):
-        rows = []
-        for item in items:
-            if item.kind != kind:
-                continue
-            row = dict(item.values)
-            row.update(
-                project_pk=project_id, run_pk=runs[item.values["run_id"]], key=item.key, at=item.at
-            )
-            if kind == RECORD:
-                row.update(seq=item.seq, origin="wattprint")
-            rows.append(row)
-        inserted = insert_new(
-            session,
-            table,
-            rows,
-            ("project_pk", "key"),
-            returning=("key", "id"),
-            columns=[c.name for c in table.c if c.name != "id"],
+        of_kind = [item for item in items if item.kind == kind]
+        if not of_kind:
+            continue
+        spec_names, names = _layout(kind)
+        # Each row's values in the order of ``names``: the record's columns, then ours.
+        if kind == RECORD:
+            rows = [
+                (*map(item.values.get, spec_names), project_id, runs[item.values["run_id"]],
+                 item.key, to_driver(item.at), item.seq, "wattprint")
+                for item in of_kind
+            ]  # fmt: skip
+        else:
+            rows = [
+                (*map(item.values.get, spec_names), project_id, runs[item.values["run_id"]],
+                 item.key, to_driver(item.at))
+                for item in of_kind
+            ]  # fmt: skip
+        inserted = insert_values(
+            session, table.name, names, rows, UNIQUE, ("key", "id"), typed=True
         )
         created.update(inserted)
         if kind == RECORD:
-            rows_created = [i for i in items if i.kind == RECORD and i.key in inserted]
+            rows_created = [i for i in of_kind if i.key in inserted]
             _update_totals(session, runs, rows_created, inserted)
     counts: dict[int, int] = dict.fromkeys(
         (runs[i.values["run_id"]] for i in items if i.key in created), 0
@@ -232,6 +267,29 @@ def _store(session: Session, project_id: int, runs: dict[str, int], items: list[
             counts[runs[item.values["run_id"]]] += 1
     _count_and_touch(session, counts)
     return created
+
+
+UNIQUE = ("project_pk", "key")
+_OURS = {RECORD: ("project_pk", "run_pk", "key", "at", "seq", "origin"),
+         INTERVAL: ("project_pk", "run_pk", "key", "at")}  # fmt: skip
+
+
+@functools.cache
+def _layout(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the record's columns, every column written) of ``kind``'s table, in the order _store
+    builds a row's values; a column that is neither the record's nor ours is a mistake here."""
+    table = Emission.__table__ if kind == RECORD else Interval.__table__
+    spec = _RECORD_SPEC if kind == RECORD else _INTERVAL_SPEC
+    spec_names = tuple(c.name for c in table.c if c.name in spec)
+    names = spec_names + _OURS[kind]
+    left = {c.name for c in table.c} - set(names) - {"id"}
+    if left:
+        raise RuntimeError(f"ingest writes no value for {table.name}.{sorted(left)}")
+    return spec_names, names
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _update_totals(
@@ -247,7 +305,7 @@ def _update_totals(
         if old is None or (item.at, item.seq or 0) >= (old.at, old.seq or 0):
             newest[run] = item
     if newest:  # runs in id order: two batches touching the same runs lock them alike
-        session.execute(
+        _core(session).execute(
             _totals_update(),
             [
                 _totals_params(
@@ -262,7 +320,7 @@ def _count_and_touch(session: Session, counts: dict[int, int]) -> None:
     """The runs that got something are seen now; their rows counted (one statement)."""
     if counts:
         now = utcnow()
-        session.execute(
+        _core(session).execute(
             _count_update(), [{"run": run, "n": counts[run], "now": now} for run in sorted(counts)]
         )
 
@@ -272,7 +330,7 @@ def apply_totals(
 ) -> None:
     """Make ``values`` (a cumulative row) the run's totals, unless it already has a newer one.
     One conditional UPDATE: concurrent batches of a run never go back in time."""
-    session.execute(_totals_update(), _totals_params(run, values, at, seq, row_id))
+    _core(session).execute(_totals_update(), _totals_params(run, values, at, seq, row_id))
 
 
 def _totals_params(

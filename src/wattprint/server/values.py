@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import datetime, timezone
 from typing import Any
@@ -149,6 +150,14 @@ class _Plan:
         return "\x00" not in joined and is_utf8(joined)
 
 
+@functools.lru_cache(maxsize=4096)
+def parse_time_cached(value: str) -> datetime:
+    """parse_time, remembered: a batch's rows repeat their run's start and often their
+    timestamps, and ingest reads each row's timestamp twice (checked, then kept as ``at``).
+    A pure function of its text, so the cache holds nothing a request could change."""
+    return parse_time(value)
+
+
 _FLOAT_OK = {float, type(None)}
 _INT_OK = {int, type(None)}
 _TEXT_OK = {str, type(None)}
@@ -179,8 +188,15 @@ def convert_all(spec: dict[str, records.Column], values: Any, what: str) -> dict
     plan = _plan(spec)
     if plan.all_plain(values):
         for name in plan.timestamps:
-            if values.get(name) is not None:
-                values[name] = convert(spec[name], values[name])
+            value = values.get(name)
+            if type(value) is str and value.isascii() and "\x00" not in value:
+                if value.strip():  # "" is unknown, as convert() takes it
+                    try:
+                        parse_time_cached(value)
+                    except BadValueError as exc:
+                        raise BadValueError(f"{name}: {exc}") from None
+            elif value is not None:
+                values[name] = convert(spec[name], value)
         return values
     out = dict.fromkeys(spec)
     for name, value in values.items():

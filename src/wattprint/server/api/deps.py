@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Query, Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from .. import store
 from ..db import transaction
@@ -37,10 +37,15 @@ def principal(
 ) -> Principal:
     """Who the bearer token is. In a transaction of its own, committed at once: its write (the
     token's last use, once a minute) must not hold SQLite's lock for the whole request."""
-    token = bearer(authorization, x_api_token)
+    return principal_of(request.app.state.sessions, bearer(authorization, x_api_token))
+
+
+def principal_of(sessions: sessionmaker[Session], token: str | None) -> Principal:
+    """Who ``token`` is, read from the database now (a revoked token is refused at once), or
+    401. In a transaction of its own (see ``principal``)."""
     found = None
     if token:
-        with transaction(request.app.state.sessions) as db:
+        with transaction(sessions) as db:
             found = store.principal_for(db, token)
     if found is None:
         raise HTTPException(
