@@ -213,6 +213,18 @@ def test_plotly_is_served_from_the_package_with_a_long_cache(client):  # noqa: F
     assert client.get("/static/nothing.js").status_code == 404
 
 
+def test_pages_carry_the_security_headers_and_the_api_does_not(client, world, seeded):  # noqa: F811
+    sign_in_as(client, world, "viewer")
+    page = client.get(f"/org/{world.ids['org_a']}")
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "same-origin"
+    assert "content-security-policy" in client.get("/signin").headers
+    # The API's JSON (and Swagger UI under /api/) goes without them.
+    assert "content-security-policy" not in client.get("/api/v1/health").headers
+
+
 def test_the_live_stream_sends_new_intervals_then_ends(client, world, seeded):  # noqa: F811
     sign_in_as(client, world, "viewer")
     run = seeded["r-live"]
