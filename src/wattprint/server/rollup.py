@@ -21,7 +21,7 @@ PostgreSQL), ``NotInSql`` sends the caller to the report's own summariser.
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
 from functools import lru_cache
@@ -234,12 +234,15 @@ def _sum(parts: Iterable[float | None]) -> float | None:
 
 
 @lru_cache(maxsize=64)
-def _kinds(names: tuple[str, ...]) -> tuple[tuple[int, bool], ...]:
-    """The place of each measure of a cube row whose places ``names`` name (the keys come
-    first), and whether it counts runs; the first run's id is not summed."""
+def _kinds(names: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The places of the measures of a cube row whose places ``names`` name (the keys come
+    first): (those that count runs, those that sum a quantity); the first run's id is not
+    summed."""
     start = names.index("n")
-    return tuple(
-        (i, _counts_runs(name)) for i, name in enumerate(names) if i >= start and name != "first"
+    measures = [(i, name) for i, name in enumerate(names) if i >= start and name != "first"]
+    return (
+        tuple(i for i, name in measures if _counts_runs(name)),
+        tuple(i for i, name in measures if not _counts_runs(name)),
     )
 
 
@@ -254,6 +257,27 @@ def _counts_runs(name: str) -> bool:
     )
 
 
+def _summed(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> list[Any]:
+    """Several cube rows' measures summed column by column: counts added, sums added up
+    exactly (``math.fsum``) over their known values; past the largest float: inf (unknown)."""
+    columns = list(zip(*rows, strict=True))
+    summed: list[Any] = [None] * len(columns)
+    counts, sums = _kinds(names)
+    for i in counts:
+        summed[i] = sum(columns[i])
+    for i in sums:
+        known = columns[i]
+        if None in known:
+            known = tuple(v for v in known if v is not None)
+            if not known:
+                continue
+        try:
+            summed[i] = math.fsum(known)
+        except OverflowError:  # past the largest float: unknown (``total``)
+            summed[i] = math.inf
+    return summed
+
+
 class Measures:
     """Sums and counts over some cube rows (tuples; ``index`` names their places), all summed
     at the first read (column by column: one pass, however many figures read them)."""
@@ -263,40 +287,31 @@ class Measures:
         self.rows: list[tuple[Any, ...]] = []
         self.runs = 0
         self._n = index["n"]
-        self._summed: tuple[Any, ...] | list[Any] | None = None
+        self._named: dict[str, Any] | None = None
 
     def add(self, row: tuple[Any, ...]) -> None:
         self.rows.append(row)
         self.runs += row[self._n]
-        self._summed = None
+        self._named = None
 
-    def _sums(self) -> tuple[Any, ...] | list[Any]:
-        """The rows' measures summed, in their places (one row's as SQL added them up)."""
-        if self._summed is None:
+    def _sums(self) -> dict[str, Any]:
+        """The rows' measures summed, by name (one row's as SQL added them up); built once, as
+        a group's figures read some hundred of them."""
+        if self._named is None:
             if not self.rows:  # no run: no count, no known value
-                self._summed = [None] * len(self.index)
+                summed: Sequence[Any] = [None] * len(self.index)
             elif len(self.rows) == 1:
-                self._summed = self.rows[0]
+                summed = self.rows[0]
             else:
-                columns = list(zip(*self.rows, strict=True))
-                summed: list[Any] = [None] * len(columns)
-                for i, counts in _kinds(tuple(self.index)):
-                    if counts:
-                        summed[i] = sum(columns[i])
-                        continue
-                    known = [v for v in columns[i] if v is not None]
-                    try:
-                        summed[i] = math.fsum(known) if known else None
-                    except OverflowError:  # past the largest float: unknown (``total``)
-                        summed[i] = math.inf
-                self._summed = summed
-        return self._summed
+                summed = _summed(self.rows, tuple(self.index))
+            self._named = dict(zip(self.index, summed, strict=True))
+        return self._named
 
     def count(self, name: str) -> int:
-        return self._sums()[self.index[name]] or 0
+        return self._sums()[name] or 0
 
     def total(self, name: str) -> float | None:
-        value = self._sums()[self.index[name]]
+        value = self._sums()[name]
         return None if value is None or not math.isfinite(value) else float(value)
 
     def unknown(self, value: str) -> int:
@@ -311,10 +326,11 @@ class Measures:
     def bounded(self, name: str) -> dict[str, Any]:
         """A footprint part (report/footprint.py's ``_bounded``): its sum, and each bound when
         every run that knows the value has it; over the runs that made calls for LLM parts."""
-        known = self.count(f"ck_{name}")
-        runs = self.count("callers") if name in OF_CALLERS else self.runs
-        low = known > 0 and self.count(f"cl_{name}") == known
-        high = known > 0 and self.count(f"ch_{name}") == known
+        sums = self._sums()
+        known = sums[f"ck_{name}"] or 0
+        runs = (sums["callers"] or 0) if name in OF_CALLERS else self.runs
+        low = known > 0 and sums[f"cl_{name}"] == known
+        high = known > 0 and sums[f"ch_{name}"] == known
         return {
             "kg": self.total(f"cv_{name}"),
             "low_kg": self.total(f"clo_{name}") if low else None,
@@ -357,8 +373,8 @@ class Tally:
     def __init__(self, index: dict[str, int]) -> None:
         self.all = Measures(index)  # all the group's runs
         self.counted = Measures(index)  # the runs that counted units of work (SCI)
-        self.statuses: Counter[str] = Counter()
-        self.sources: Counter[str] = Counter()
+        self.statuses: dict[str, int] = {}  # (dicts: a Counter costs more to make)
+        self.sources: dict[str, int] = {}
         self.in_progress = 0
         self.intensity_sources: set[str] = set()
         self.intensity_kinds: set[str] = set()
@@ -371,8 +387,8 @@ class Tally:
     def add(self, row: tuple[Any, ...], named: dict[str, Any]) -> None:
         n = named["n"]
         self.all.add(row)
-        self.statuses[named["status"]] += n
-        self.sources[named["kind"]] += n
+        self.statuses[named["status"]] = self.statuses.get(named["status"], 0) + n
+        self.sources[named["kind"]] = self.sources.get(named["kind"], 0) + n
         self.in_progress += n if named["in_progress"] else 0
         self.intensity_sources.add(named["intensity_source"])
         self.intensity_kinds.add(named["intensity_kind"])
@@ -413,7 +429,7 @@ def figures(key: str, t: Tally, models: list[tuple[Any, int]], compact: bool) ->
     if emissions_low is not None and emissions_high is not None:
         bounds = "from the runs' bounds"
     else:
-        cc = t.sources["codecarbon"]
+        cc = t.sources.get("codecarbon", 0)
         unbounded = m.runs - m.count("b_emissions")
         emissions_low = emissions_high = None
         bounds = "no bounds: " + (
@@ -585,7 +601,16 @@ def labeller(session: Session, by: str, index: dict[str, int], rows: list[Any]):
         return row[index[name]]
 
     if by in PERIODS:
-        return lambda row: period_of(_day_of(get(row, "day")), by)
+        place = index["day"]
+        periods: dict[Any, str] = {}  # a day's period, worked out once per day
+
+        def period(row: Any) -> str:
+            day = row[place]
+            if day not in periods:
+                periods[day] = period_of(_day_of(day), by)
+            return periods[day]
+
+        return period
     if by == "location":
         parts = ("country_iso_code", "region", "cloud_provider", "cloud_region")
         return lambda row: (
