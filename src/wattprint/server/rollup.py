@@ -180,13 +180,13 @@ def cube(session: Session, f: RunFilter, bys: tuple[str, ...]) -> tuple[dict[str
     query = _cube_statement(filter_shape(f), bys, _is_postgresql(session))
     values = filter_values(f)
     if not _is_postgresql(session):  # SQLite's sums overflow to inf: unknown below
-        result = session.execute(query, values)
-        found = [tuple(r) for r in result]
+        result = session.connection().execute(query, values)
+        found = [tuple(r) for r in result.all()]
     else:
         try:  # PostgreSQL refuses a sum past the largest float; the report calls it unknown
             with session.begin_nested():
-                result = session.execute(query, values)
-                found = [tuple(r) for r in result]
+                result = session.connection().execute(query, values)
+                found = [tuple(r) for r in result.all()]
         except DataError:
             raise NotInSql("a sum overflows") from None
     index = {name: i for i, name in enumerate(result.keys())}
