@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -367,6 +367,33 @@ def labels(row: tuple[Any, ...], index: dict[str, int]) -> dict[str, Any]:
     }
 
 
+#: What ``labels`` reads of a cube row besides its measures (and whether it knows embodied).
+_LABELLED = ("from_interval", "source", "wattprint_version", "status", "intensity_source",
+             "intensity_kind", "cpu_method", "gpu_method", "ram_method", "country_iso_code",
+             "on_cloud", "cloud_provider", "cloud_region", "functional_unit", "embodied_method",
+             "has_units")  # fmt: skip
+
+
+def row_labels(index: dict[str, int]) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
+    """``labels`` of cube rows, each kind of run named once: rows that differ only in their
+    grouping keys (each day of a series) share their names, with their own run count and
+    sums."""
+    places = [index[name] for name in _LABELLED]
+    n, emissions, it_kwh, embodied = (
+        index[name] for name in ("n", "v_emissions", "it_kwh", "k_embodied_kg")
+    )
+    named: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def of(row: tuple[Any, ...]) -> dict[str, Any]:
+        key = (*(row[i] for i in places), bool(row[embodied]))
+        shared = named.get(key)
+        if shared is None:
+            shared = named[key] = labels(row, index)
+        return {**shared, "n": row[n], "emissions": row[emissions], "it_kwh": row[it_kwh]}
+
+    return of
+
+
 class Tally:
     """One group's runs, folded from cube rows: their measures and what tells them apart."""
 
@@ -704,8 +731,9 @@ def _fold(
     total = Tally(index)
     groupings: dict[str, dict[str, Tally]] = {by: {} for by in bys}
     label_of = [(groupings[by], labeller(session, by, index, rows)) for by in bys]
+    labels_of = row_labels(index)
     for row in rows:
-        named = labels(row, index)
+        named = labels_of(row)
         total.add(row, named)
         for groups, label in label_of:
             key = label(row)
