@@ -279,3 +279,36 @@ def test_runs_compared_read_the_columns_the_reports_run_row_reads(changes):
     assert read <= set(summaries.COMPARED), read - set(summaries.COMPARED)
     narrow = Run({c: full[c] for c in summaries.COMPARED}, file="server", order=0)
     assert run_row(narrow, "g") == whole
+
+
+def test_rows_that_differ_only_by_their_grouping_keys_share_their_labels_not_their_sums():
+    """``rollup.row_labels`` names each kind of run once: the same as ``labels`` row by row,
+    however the rows differ (a day, a status, whether the runs know embodied emissions)."""
+    from wattprint.server import rollup
+
+    names = [*rollup._LABELLED, "day", "n", "v_emissions", "it_kwh", "k_embodied_kg"]
+    index = {name: i for i, name in enumerate(names)}
+    base = dict.fromkeys(names, "")
+    base.update(from_interval=False, source="wattprint", wattprint_version="1.0",
+                status="finished", embodied_method="ccf", functional_unit="token",
+                has_units=1, on_cloud="Y", cloud_provider="aws", cloud_region="eu-west-3",
+                day="2026-03-01", n=2, v_emissions=0.5, it_kwh=1.0, k_embodied_kg=2)  # fmt: skip
+    variants = [
+        {},
+        {"day": "2026-03-02", "n": 3, "v_emissions": 0.7, "it_kwh": 2.0},
+        {"day": "2026-03-03", "k_embodied_kg": 0},
+        {"status": "failed"},
+        {"has_units": 0},
+        {"from_interval": True, "source": "codecarbon"},
+    ]
+    rows = [tuple({**base, **v}[name] for name in names) for v in variants]
+    label = rollup.row_labels(index)
+    got = [label(row) for row in rows]
+    assert got == [rollup.labels(row, index) for row in rows]
+    assert (got[0]["n"], got[1]["n"], got[1]["emissions"], got[1]["it_kwh"]) == (2, 3, 0.7, 2.0)
+    assert (got[0]["embodied_method"], got[2]["embodied_method"]) == ("ccf", None)
+    assert (got[3]["status"], got[4]["functional_unit"], got[5]["kind"]) == (
+        "failed",
+        None,
+        "wattprint",
+    )

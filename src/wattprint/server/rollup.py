@@ -21,8 +21,8 @@ PostgreSQL), ``NotInSql`` sends the caller to the report's own summariser.
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -180,13 +180,13 @@ def cube(session: Session, f: RunFilter, bys: tuple[str, ...]) -> tuple[dict[str
     query = _cube_statement(filter_shape(f), bys, _is_postgresql(session))
     values = filter_values(f)
     if not _is_postgresql(session):  # SQLite's sums overflow to inf: unknown below
-        result = session.execute(query, values)
-        found = [tuple(r) for r in result]
+        result = session.connection().execute(query, values)
+        found = [tuple(r) for r in result.all()]
     else:
         try:  # PostgreSQL refuses a sum past the largest float; the report calls it unknown
             with session.begin_nested():
-                result = session.execute(query, values)
-                found = [tuple(r) for r in result]
+                result = session.connection().execute(query, values)
+                found = [tuple(r) for r in result.all()]
         except DataError:
             raise NotInSql("a sum overflows") from None
     index = {name: i for i, name in enumerate(result.keys())}
@@ -199,7 +199,9 @@ def _cube_statement(shape: RunFilter, bys: tuple[str, ...], lateral: bool) -> An
     """The cube's statement for filters of one shape, built once (it has some 150 terms)."""
     rows = run_rows(shape, COLUMNS, lateral=lateral, bound=True)
     keys = _keys(rows, bys)
-    return select(*keys, *_measures(rows)).group_by(*keys)
+    # The last keys (the groupings', then units and embodied) tell most runs apart: grouped on
+    # first, SQLite's sort compares fewer columns of each pair of runs.
+    return select(*keys, *_measures(rows)).group_by(*reversed(keys))
 
 
 @lru_cache(maxsize=256)
@@ -234,12 +236,15 @@ def _sum(parts: Iterable[float | None]) -> float | None:
 
 
 @lru_cache(maxsize=64)
-def _kinds(names: tuple[str, ...]) -> tuple[tuple[int, bool], ...]:
-    """The place of each measure of a cube row whose places ``names`` name (the keys come
-    first), and whether it counts runs; the first run's id is not summed."""
+def _kinds(names: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The places of the measures of a cube row whose places ``names`` name (the keys come
+    first): (those that count runs, those that sum a quantity); the first run's id is not
+    summed."""
     start = names.index("n")
-    return tuple(
-        (i, _counts_runs(name)) for i, name in enumerate(names) if i >= start and name != "first"
+    measures = [(i, name) for i, name in enumerate(names) if i >= start and name != "first"]
+    return (
+        tuple(i for i, name in measures if _counts_runs(name)),
+        tuple(i for i, name in measures if not _counts_runs(name)),
     )
 
 
@@ -254,6 +259,27 @@ def _counts_runs(name: str) -> bool:
     )
 
 
+def _summed(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> list[Any]:
+    """Several cube rows' measures summed column by column: counts added, sums added up
+    exactly (``math.fsum``) over their known values; past the largest float: inf (unknown)."""
+    columns = list(zip(*rows, strict=True))
+    summed: list[Any] = [None] * len(columns)
+    counts, sums = _kinds(names)
+    for i in counts:
+        summed[i] = sum(columns[i])
+    for i in sums:
+        known = columns[i]
+        if None in known:
+            known = tuple(v for v in known if v is not None)
+            if not known:
+                continue
+        try:
+            summed[i] = math.fsum(known)
+        except OverflowError:  # past the largest float: unknown (``total``)
+            summed[i] = math.inf
+    return summed
+
+
 class Measures:
     """Sums and counts over some cube rows (tuples; ``index`` names their places), all summed
     at the first read (column by column: one pass, however many figures read them)."""
@@ -263,40 +289,31 @@ class Measures:
         self.rows: list[tuple[Any, ...]] = []
         self.runs = 0
         self._n = index["n"]
-        self._summed: tuple[Any, ...] | list[Any] | None = None
+        self._named: dict[str, Any] | None = None
 
     def add(self, row: tuple[Any, ...]) -> None:
         self.rows.append(row)
         self.runs += row[self._n]
-        self._summed = None
+        self._named = None
 
-    def _sums(self) -> tuple[Any, ...] | list[Any]:
-        """The rows' measures summed, in their places (one row's as SQL added them up)."""
-        if self._summed is None:
+    def _sums(self) -> dict[str, Any]:
+        """The rows' measures summed, by name (one row's as SQL added them up); built once, as
+        a group's figures read some hundred of them."""
+        if self._named is None:
             if not self.rows:  # no run: no count, no known value
-                self._summed = [None] * len(self.index)
+                summed: Sequence[Any] = [None] * len(self.index)
             elif len(self.rows) == 1:
-                self._summed = self.rows[0]
+                summed = self.rows[0]
             else:
-                columns = list(zip(*self.rows, strict=True))
-                summed: list[Any] = [None] * len(columns)
-                for i, counts in _kinds(tuple(self.index)):
-                    if counts:
-                        summed[i] = sum(columns[i])
-                        continue
-                    known = [v for v in columns[i] if v is not None]
-                    try:
-                        summed[i] = math.fsum(known) if known else None
-                    except OverflowError:  # past the largest float: unknown (``total``)
-                        summed[i] = math.inf
-                self._summed = summed
-        return self._summed
+                summed = _summed(self.rows, tuple(self.index))
+            self._named = dict(zip(self.index, summed, strict=True))
+        return self._named
 
     def count(self, name: str) -> int:
-        return self._sums()[self.index[name]] or 0
+        return self._sums()[name] or 0
 
     def total(self, name: str) -> float | None:
-        value = self._sums()[self.index[name]]
+        value = self._sums()[name]
         return None if value is None or not math.isfinite(value) else float(value)
 
     def unknown(self, value: str) -> int:
@@ -311,10 +328,11 @@ class Measures:
     def bounded(self, name: str) -> dict[str, Any]:
         """A footprint part (report/footprint.py's ``_bounded``): its sum, and each bound when
         every run that knows the value has it; over the runs that made calls for LLM parts."""
-        known = self.count(f"ck_{name}")
-        runs = self.count("callers") if name in OF_CALLERS else self.runs
-        low = known > 0 and self.count(f"cl_{name}") == known
-        high = known > 0 and self.count(f"ch_{name}") == known
+        sums = self._sums()
+        known = sums[f"ck_{name}"] or 0
+        runs = (sums["callers"] or 0) if name in OF_CALLERS else self.runs
+        low = known > 0 and sums[f"cl_{name}"] == known
+        high = known > 0 and sums[f"ch_{name}"] == known
         return {
             "kg": self.total(f"cv_{name}"),
             "low_kg": self.total(f"clo_{name}") if low else None,
@@ -351,14 +369,41 @@ def labels(row: tuple[Any, ...], index: dict[str, int]) -> dict[str, Any]:
     }
 
 
+#: What ``labels`` reads of a cube row besides its measures (and whether it knows embodied).
+_LABELLED = ("from_interval", "source", "wattprint_version", "status", "intensity_source",
+             "intensity_kind", "cpu_method", "gpu_method", "ram_method", "country_iso_code",
+             "on_cloud", "cloud_provider", "cloud_region", "functional_unit", "embodied_method",
+             "has_units")  # fmt: skip
+
+
+def row_labels(index: dict[str, int]) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
+    """``labels`` of cube rows, each kind of run named once: rows that differ only in their
+    grouping keys (each day of a series) share their names, with their own run count and
+    sums."""
+    places = [index[name] for name in _LABELLED]
+    n, emissions, it_kwh, embodied = (
+        index[name] for name in ("n", "v_emissions", "it_kwh", "k_embodied_kg")
+    )
+    named: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def of(row: tuple[Any, ...]) -> dict[str, Any]:
+        key = (*(row[i] for i in places), bool(row[embodied]))
+        shared = named.get(key)
+        if shared is None:
+            shared = named[key] = labels(row, index)
+        return {**shared, "n": row[n], "emissions": row[emissions], "it_kwh": row[it_kwh]}
+
+    return of
+
+
 class Tally:
     """One group's runs, folded from cube rows: their measures and what tells them apart."""
 
     def __init__(self, index: dict[str, int]) -> None:
         self.all = Measures(index)  # all the group's runs
         self.counted = Measures(index)  # the runs that counted units of work (SCI)
-        self.statuses: Counter[str] = Counter()
-        self.sources: Counter[str] = Counter()
+        self.statuses: dict[str, int] = {}  # (dicts: a Counter costs more to make)
+        self.sources: dict[str, int] = {}
         self.in_progress = 0
         self.intensity_sources: set[str] = set()
         self.intensity_kinds: set[str] = set()
@@ -371,8 +416,8 @@ class Tally:
     def add(self, row: tuple[Any, ...], named: dict[str, Any]) -> None:
         n = named["n"]
         self.all.add(row)
-        self.statuses[named["status"]] += n
-        self.sources[named["kind"]] += n
+        self.statuses[named["status"]] = self.statuses.get(named["status"], 0) + n
+        self.sources[named["kind"]] = self.sources.get(named["kind"], 0) + n
         self.in_progress += n if named["in_progress"] else 0
         self.intensity_sources.add(named["intensity_source"])
         self.intensity_kinds.add(named["intensity_kind"])
@@ -413,7 +458,7 @@ def figures(key: str, t: Tally, models: list[tuple[Any, int]], compact: bool) ->
     if emissions_low is not None and emissions_high is not None:
         bounds = "from the runs' bounds"
     else:
-        cc = t.sources["codecarbon"]
+        cc = t.sources.get("codecarbon", 0)
         unbounded = m.runs - m.count("b_emissions")
         emissions_low = emissions_high = None
         bounds = "no bounds: " + (
@@ -585,7 +630,16 @@ def labeller(session: Session, by: str, index: dict[str, int], rows: list[Any]):
         return row[index[name]]
 
     if by in PERIODS:
-        return lambda row: period_of(_day_of(get(row, "day")), by)
+        place = index["day"]
+        periods: dict[Any, str] = {}  # a day's period, worked out once per day
+
+        def period(row: Any) -> str:
+            day = row[place]
+            if day not in periods:
+                periods[day] = period_of(_day_of(day), by)
+            return periods[day]
+
+        return period
     if by == "location":
         parts = ("country_iso_code", "region", "cloud_provider", "cloud_region")
         return lambda row: (
@@ -679,8 +733,9 @@ def _fold(
     total = Tally(index)
     groupings: dict[str, dict[str, Tally]] = {by: {} for by in bys}
     label_of = [(groupings[by], labeller(session, by, index, rows)) for by in bys]
+    labels_of = row_labels(index)
     for row in rows:
-        named = labels(row, index)
+        named = labels_of(row)
         total.add(row, named)
         for groups, label in label_of:
             key = label(row)
