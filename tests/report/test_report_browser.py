@@ -1,7 +1,7 @@
 """The HTML report in a real browser (Debian's chromium through Playwright): the map draws its
-countries and the US states from the geometry in the page, every chart draws, the project
-selector shows one project's charts, and the page asks for nothing outside itself (no request,
-and no CSP refusal or other error in the console).
+countries, the US states, Canadian provinces and Australian states from the geometry in the
+page, every chart draws, the project selector shows one project's charts, and the page asks
+for nothing outside itself (no request, and no CSP refusal or other error in the console).
 
 Needs ``chromium`` (``apt-get install -y chromium``; .ci/run installs it) and the ``playwright``
 package (the test extra); no browser download is involved.
@@ -67,9 +67,12 @@ def test_page_draws_everything_offline(folder, tmp_path):  # noqa: F811
         all_hidden = page.eval_on_selector('[data-view="all"]', "el => el.hidden")
         vision_shown = page.eval_on_selector('[data-view="project-1"]', "el => !el.hidden")
         browser.close()
-    assert countries > 150 + 51  # drawn from the topology in the page, and the US states
-    assert states["shapes"] == 51  # the states' shapes from the page, put in place of their name
+    shapes = 51 + 13 + 7  # US states, Canadian provinces and territories, Australian states
+    assert countries > 150 + shapes  # drawn from the topology in the page, and the zones' shapes
+    assert states["shapes"] == shapes  # the zones' shapes from the page, put in place of their name
     assert states["z"]["US-STATE-TX"] == tables.zone("US-STATE-TX").intensity_g_per_kwh
+    assert states["z"]["CA-ON"] == tables.zone("CA-ON").intensity_g_per_kwh
+    assert states["z"]["AU-VIC"] == tables.zone("AU-VIC").intensity_g_per_kwh
     assert markers == 3  # FR, DE and aws us-west-2; the run with no place is not marked
     assert lines >= 2  # cpu and ram of the run with a journal
     assert all_hidden and vision_shown

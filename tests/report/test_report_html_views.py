@@ -185,11 +185,14 @@ def test_world_map_colours_countries_and_marks_the_runs(folder, tmp_path):
     z = dict(zip(choropleth["locations"], choropleth["z"], strict=True))
     by_state = dict(zip(states["locations"], states["z"], strict=True))
     assert by_state["US-STATE-TX"] == tables.zone("US-STATE-TX").intensity_g_per_kwh
-    assert len(by_state) == 51 and states["geojson"] == data["geojsonName"]
+    assert by_state["CA-QC"] == tables.zone("CA-QC").intensity_g_per_kwh
+    assert by_state["AU-NSW"] == tables.zone("AU-NSW").intensity_g_per_kwh
+    assert len(by_state) == 51 + 13 + 7 and states["geojson"] == data["geojsonName"]
     assert states["zmin"] == choropleth["zmin"] and states["zmax"] == choropleth["zmax"]
     assert states["colorscale"] == choropleth["colorscale"]  # one scale for both levels
     assert data["geojson"] == geo.subnational_geojson()  # inlined: plotly.js fetches nothing
     assert "Drawn below country level: US states" in text
+    assert "Canadian provinces and territories and Australian states" in text
     assert z["FRA"] == tables.zone_for_country("FRA").intensity_g_per_kwh
     assert z["DEU"] == tables.zone_for_country("DEU").intensity_g_per_kwh
     assert set(z) <= geo.mapped_countries() and len(z) > 150

@@ -1,7 +1,7 @@
-"""The map in a real browser: US states drawn over the countries from the package's own shapes,
-a run in a US state marked there, on the map page and embedded in the organization's home;
-nothing requested beyond 127.0.0.1, no console error. Screenshots go to
-test-artifacts/dashboard-map/ (git-ignored)."""
+"""The map in a real browser: US states, Canadian provinces and Australian states drawn over the
+countries from the package's own shapes, a run in a US state and one in a province marked
+there, on the map page and embedded in the organization's home; nothing requested beyond
+127.0.0.1, no console error. Screenshots go to test-artifacts/dashboard-map/ (git-ignored)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,11 @@ def server(tmp_path_factory):
     with TestClient(app) as client:
         world = World.make(app, client)
         sent = world.send(
-            [_somewhere("r-texas", "US-STATE-TX", "USA"), _somewhere("r-fr", "FR", "FRA")]
+            [
+                _somewhere("r-texas", "US-STATE-TX", "USA"),
+                _somewhere("r-fr", "FR", "FRA"),
+                _somewhere("r-quebec", "CA-QC", "CAN"),
+            ]
         )
         assert sent.status_code == 200, sent.text
     with db.transaction(app.state.sessions) as s:
@@ -94,14 +98,22 @@ def _check_map(v: Watched) -> None:
     z = dict(zip(states["locations"], states["z"], strict=True))
     assert z["US-STATE-TX"] == tables.zone("US-STATE-TX").intensity_g_per_kwh
     assert z["US-STATE-CA"] == tables.zone("US-STATE-CA").intensity_g_per_kwh
-    assert states["shapes"] == 51  # the shapes were put in place of their name, not fetched
+    for key in ("CA-QC", "CA-AB", "AU-NSW", "AU-TAS"):  # Electricity Maps' yearly figures
+        assert z[key] == tables.zone(key).intensity_g_per_kwh, key
+    shapes = len(geo.subnational_geojson()["features"])
+    assert shapes == 51 + 13 + 7  # US states, Canadian provinces, Australian states
+    assert states["shapes"] == shapes  # the shapes were put in place of their name, not fetched
     countries = dict(zip(traces["intensity"]["locations"], traces["intensity"]["z"], strict=True))
     assert countries["FRA"] == tables.zone_for_country("FRA").intensity_g_per_kwh
     marks = set(zip(traces["runs"]["lat"], traces["runs"]["lon"], strict=True))
     assert geo.shape_centres()["US-STATE-TX"] in marks  # the Texas run, marked in Texas
+    quebec = tables.zone("CA-QC")
+    assert (quebec.latitude, quebec.longitude) in marks  # the Québec run, at its zone's centre
     drawn = v.page.evaluate("document.querySelectorAll('#chart-map .choroplethlocation').length")
-    assert drawn >= len(countries) + 51
-    assert "Drawn below country level: US states" in v.page.inner_text("#map-note")
+    assert drawn >= len(countries) + shapes
+    note = v.page.inner_text("#map-note")
+    assert "Drawn below country level: US states" in note
+    assert "Canadian provinces and territories and Australian states" in note
 
 
 def test_the_map_page_draws_us_states_and_marks_a_run_there(server, browser):
@@ -119,6 +131,6 @@ def test_the_organization_home_embeds_the_map(server, browser):
     assert v.page.url.endswith(f"/org/{server['world'].ids['org_a']}")
     v.page.wait_for_selector("#chart-map[data-drawn='true']")
     _check_map(v)
-    assert "2 runs" in v.page.inner_text("#chart-map-state")
+    assert "3 runs" in v.page.inner_text("#chart-map-state")
     v.page.screenshot(path=str(ARTIFACTS / "organization.png"), full_page=True)
     v.clean()

@@ -168,6 +168,6 @@ def build_data_licenses(shared: Path, tables: dict[str, Table]) -> Table:
     # build; their provenance is stated here so that every shipped table's license is in one file.
     text += "\n" + template("power_model.md")
     text += "\n" + template("embodied.md")
-    # The map's geometry is built by tools/build_geo.py and tools/build_us_states.py.
+    # The map's geometry is built by tools/build_geo.py, build_us_states.py and build_admin1.py.
     text += "\n" + template("map.md")
     return Table(f"{CARBON_DATA}/DATA_LICENSES.md", text)

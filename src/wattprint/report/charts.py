@@ -397,8 +397,9 @@ INTENSITY_SCALE = [[0, "#1a9850"], [0.25, "#a6d96a"], [0.5, "#fee08b"], [0.75, "
 
 def world_map(data: dict[str, Any]) -> dict[str, Any] | None:
     """Countries coloured by their annual grid intensity, the sub-national zones the package
-    has shapes for (US states) over them on the same scale, and the runs marked where they ran
-    (marker area by emissions). The geometry is the package's own (see ``geo``)."""
+    has shapes for (US states, Canadian provinces, Australian states) over them on the same
+    scale, and the runs marked where they ran (marker area by emissions). The geometry is the
+    package's own (see ``geo``)."""
     from .geo import GEOJSON_NAME, TOPOJSON_NAME, country_intensities, subnational_intensities
 
     places = (data.get("places") or {}).get("points", [])

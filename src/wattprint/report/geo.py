@@ -8,11 +8,12 @@ plotly.js looks a topology up in ``window.PlotlyGeoAssets.topojson`` under the n
 otherwise fetch from its CDN (``TOPOJSON_NAME``), so a page that puts it there fetches nothing.
 
 The sub-national zones drawn are ``SUBNATIONAL_FILES``: GeoJSON whose feature ids are zone keys
-(today the US states, from the Census Bureau's public-domain boundaries:
-``tools/build_us_states.py``). plotly.js takes such a GeoJSON as a trace's ``geojson``; the pages
-put it in place of the name ``GEOJSON_NAME`` before drawing, so it is never fetched either.
-Other sub-national zones of the tables (Canadian provinces, Australian states, US balancing
-authorities) have no shape with a license that lets it ship: they are shown by their country.
+(the US states, from the Census Bureau's public-domain boundaries: ``tools/build_us_states.py``;
+the Canadian provinces and territories and Australian states, from Natural Earth's public-domain
+1:50m admin-1 boundaries: ``tools/build_admin1.py``). plotly.js takes such a GeoJSON as a
+trace's ``geojson``; the pages put it in place of the name ``GEOJSON_NAME`` before drawing, so
+it is never fetched either. Other sub-national zones of the tables (US balancing authorities,
+Brazil's grid regions, small islands) are shown by their country.
 """
 
 from __future__ import annotations
@@ -29,15 +30,17 @@ TOPOJSON_NAME = "world_110m"
 #: The name a map trace gives its sub-national GeoJSON, for the page to put the shapes in place.
 GEOJSON_NAME = "wattprint-subnational"
 #: The sub-national shapes shipped (GeoJSON, feature ids = zone keys), and what they are.
-SUBNATIONAL_FILES = ("us_states.json",)
+SUBNATIONAL_FILES = ("us_states.json", "ca_au_provinces.json")
 #: What the map draws at which level, and whose shapes: said under every map.
 MAP_NOTE = (
     "Drawn below country level: US states, by EPA eGRID2023's state figures (direct emissions "
-    "of combustion, so lower than the lifecycle figures of the countries around them). Other "
-    "sub-national zones of the tables (Canadian provinces, Australian states, US balancing "
-    "authorities and others) are shown by their country: no shape with a license that lets it "
-    "ship was found for them. Map: Natural Earth (public domain) via world-atlas (ISC license); "
-    "US states: US Census Bureau cartographic boundaries (public domain); shipped with wattprint."
+    "of combustion, so lower than the lifecycle figures of the countries around them); "
+    "Canadian provinces and territories and Australian states, by Electricity Maps' yearly "
+    "figures. Other sub-national zones of the tables (US balancing authorities, Brazil's grid "
+    "regions and others) are shown by their country. Map: Natural Earth (public domain) via "
+    "world-atlas (ISC license); US states: US Census Bureau cartographic boundaries (public "
+    "domain); Canadian provinces and Australian states: Made with Natural Earth (public "
+    "domain); shipped with wattprint."
 )
 
 
