@@ -64,6 +64,30 @@ def test_neighbours_share_their_simplified_border():
     assert len(points["AU-NSW"] & points["AU-VIC"]) >= 3
 
 
+def _inside(point: tuple[float, float], ring: list[list[float]]) -> bool:
+    """Whether (longitude, latitude) is inside the closed ring (even-odd crossings)."""
+    x, y = point
+    crossings = 0
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            crossings += 1
+    return crossings % 2 == 1
+
+
+def test_a_run_marked_at_its_zone_centre_is_inside_the_zone_drawn():
+    """A run placed by its zone is marked at the zone table's centre: that point falls inside
+    the province drawn. Prince Edward Island's centre (Electricity Maps') lies just off its
+    north shore, outside Natural Earth's unsimplified island too."""
+    outside = set()
+    for feature in shipped()["features"]:
+        zone = tables.zone(feature["id"])
+        centre = (zone.longitude, zone.latitude)
+        polygons = feature["geometry"]["coordinates"]
+        if not any(_inside(centre, polygon[0]) for polygon in polygons):
+            outside.add(zone.key)
+    assert outside == {"CA-PE"}
+
+
 def _province(code: str, adm0: str, ring: list[list[float]], kind: str = "Polygon") -> dict:
     coordinates = [[ring]] if kind == "MultiPolygon" else [ring]
     return {
