@@ -17,6 +17,9 @@ How it is made small (~300,000 points in, a few thousand out):
 - Coordinates are rounded to ``DIGITS`` decimals (about 1 km). Exterior rings run clockwise, as
   d3-geo (plotly.js's projection) reads them.
 
+``tools/build_admin1.py`` (Canadian provinces, Australian states) simplifies with these same
+functions and settings.
+
     python tools/build_us_states.py [--check]
 """
 
