@@ -49,3 +49,48 @@ def test_lists_are_paginated_by_cursor(world):
         if cursor is None:
             break
     assert seen == [f"run-{i}" for i in reversed(range(7))]  # newest first, each once
+
+
+def test_a_write_is_committed_before_its_answer_is_sent(world, app):
+    """A client that reads right after a write's answer (a browser following the sign-in's
+    redirect, a script creating then listing) must see it: the request's transaction ends
+    before the answer's first byte, not after the response as FastAPI's default would have it."""
+    import json
+
+    import anyio
+    from sqlalchemy import text
+
+    body = json.dumps({"name": "Committed first", "description": ""}).encode()
+    seen: dict[str, object] = {}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/organizations",
+        "raw_path": b"/api/v1/organizations",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {world.tokens['owner']}".encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            seen["status"] = message["status"]
+            # Another connection sees only what is committed.
+            with app.state.engine.connect() as c:
+                seen["names"] = set(c.execute(text("SELECT name FROM organizations")).scalars())
+
+    anyio.run(app, scope, receive, send)
+    assert seen["status"] == 201
+    assert "Committed first" in seen["names"]

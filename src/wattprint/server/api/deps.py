@@ -19,7 +19,10 @@ def session(request: Request) -> Iterator[Session]:
         yield s
 
 
-DB = Annotated[Session, Depends(session)]
+#: The request's transaction, committed before the answer is sent (scope "function"): with
+#: FastAPI's default for a dependency with yield it would end after the response, and a client
+#: reading right after a write's answer (a browser following sign-in's redirect) missed it.
+DB = Annotated[Session, Depends(session, scope="function")]
 
 
 def bearer(authorization: str | None, api_token: str | None) -> str | None:
