@@ -177,60 +177,21 @@ def cube(session: Session, f: RunFilter, bys: tuple[str, ...]) -> tuple[dict[str
     counts, in the order of each group's first run: (each column's place, the rows as
     tuples). A group's sums are its cube rows' sums, added up here (exactly, ``math.fsum``):
     one pass of SQL over the runs serves the total and every grouping."""
+    query = _cube_statement(filter_shape(f), bys, _is_postgresql(session))
     values = filter_values(f)
-    shape = filter_shape(f)
-    postgresql = _is_postgresql(session)
-    # (a list of ids is an expanding parameter, which only SQLAlchemy's execution renders)
-    if postgresql and not any(isinstance(v, list) for v in values.values()):
-        names, found = _fetch_binary(session, _compiled_cube(shape, bys), values)
+    if not _is_postgresql(session):  # SQLite's sums overflow to inf: unknown below
+        result = session.connection().execute(query, values)
+        found = [tuple(r) for r in result.all()]
     else:
-        names, found = _fetch(session, _cube_statement(shape, bys, postgresql), values)
-    index = {name: i for i, name in enumerate(names)}
+        try:  # PostgreSQL refuses a sum past the largest float; the report calls it unknown
+            with session.begin_nested():
+                result = session.connection().execute(query, values)
+                found = [tuple(r) for r in result.all()]
+        except DataError:
+            raise NotInSql("a sum overflows") from None
+    index = {name: i for i, name in enumerate(result.keys())}
     first = index["first"]
     return index, sorted(found, key=lambda row: row[first])
-
-
-def _fetch(session: Session, query: Any, values: dict[str, Any]) -> tuple[list[str], list[Any]]:
-    """The cube's column names and rows through SQLAlchemy. SQLite's sums overflow to inf
-    (unknown when folded); PostgreSQL refuses a sum past the largest float: NotInSql (the
-    report calls it unknown)."""
-    if not _is_postgresql(session):
-        result = session.connection().execute(query, values)
-        return list(result.keys()), [tuple(r) for r in result.all()]
-    try:
-        with session.begin_nested():
-            result = session.connection().execute(query, values)
-            return list(result.keys()), [tuple(r) for r in result.all()]
-    except DataError:
-        raise NotInSql("a sum overflows") from None
-
-
-@lru_cache(maxsize=256)
-def _compiled_cube(shape: RunFilter, bys: tuple[str, ...]) -> Any:
-    """The cube's statement compiled for PostgreSQL (psycopg), once per filter shape."""
-    from sqlalchemy.dialects.postgresql.psycopg import dialect
-
-    return _cube_statement(shape, bys, True).compile(dialect=dialect())
-
-
-def _fetch_binary(
-    session: Session, compiled: Any, values: dict[str, Any]
-) -> tuple[list[str], list[Any]]:
-    """The cube's column names and rows on PostgreSQL, read in psycopg's binary format: some
-    100,000 floats and counts parsed from text were a third of a series' time (doubles travel
-    exactly either way). NotInSql where a sum overflows (PostgreSQL refuses a sum past the
-    largest float; the report calls it unknown)."""
-    import psycopg
-
-    try:
-        with session.begin_nested():
-            driver = session.connection().connection.driver_connection
-            with driver.cursor(binary=True) as cursor:
-                cursor.execute(compiled.string, compiled.construct_params(values))
-                names = [column.name for column in cursor.description or ()]
-                return names, cursor.fetchall()
-    except (psycopg.DataError, DataError):
-        raise NotInSql("a sum overflows") from None
 
 
 @lru_cache(maxsize=256)
