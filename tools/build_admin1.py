@@ -29,8 +29,10 @@ from typing import Any
 
 try:  # run as a script (python tools/build_admin1.py) or imported as tools.build_admin1
     from tools import build_us_states as simplify
+    from tools import shipped
 except ImportError:  # pragma: no cover - the script's own folder is on sys.path instead
     import build_us_states as simplify  # type: ignore[no-redef]
+    import shipped  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = "src/wattprint/report/data/ca_au_provinces.json"
@@ -115,15 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if the shipped file differs")
     args = parser.parse_args(argv)
     text = build(args.source)
-    target = REPO / TARGET
-    same = target.is_file() and target.read_text("utf-8") == text
-    if args.check:
-        print(f"{TARGET}: {'unchanged' if same else 'stale'}")
-        return 0 if same else 1
-    if not same:
-        target.write_text(text, "utf-8")
-    print(f"{TARGET}: {'unchanged' if same else 'written'} ({len(text) // 1024} KiB)")
-    return 0
+    return shipped.write_or_check(REPO, TARGET, text, args.check, size=True)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+try:  # run as a script (python tools/build_geo.py) or imported as tools.build_geo
+    from tools import shipped
+except ImportError:  # pragma: no cover - the script's own folder is on sys.path instead
+    import shipped  # type: ignore[no-redef]
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = REPO.parent / "shared" / "data"
 SOURCE = "world-atlas/countries-110m.json"
@@ -72,15 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.shared / SOURCE).is_file():
         parser.error(f"{args.shared / SOURCE} not found; pass --shared PATH to the raw data")
     text = build(args.shared)
-    target = REPO / TARGET
-    same = target.is_file() and target.read_text("utf-8") == text
-    if args.check:
-        print(f"{TARGET}: {'unchanged' if same else 'stale'}")
-        return 0 if same else 1
-    if not same:
-        target.write_text(text, "utf-8")
-    print(f"{TARGET}: {'unchanged' if same else 'written'}")
-    return 0
+    return shipped.write_or_check(REPO, TARGET, text, args.check)
 
 
 if __name__ == "__main__":

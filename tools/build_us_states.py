@@ -34,6 +34,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+try:  # run as a script (python tools/build_us_states.py) or imported as tools.build_us_states
+    from tools import shipped
+except ImportError:  # pragma: no cover - the script's own folder is on sys.path instead
+    import shipped  # type: ignore[no-redef]
+
 REPO = Path(__file__).resolve().parents[1]
 TARGET = "src/wattprint/report/data/us_states.json"
 ZONES = REPO / "src/wattprint/carbon/data/zones.csv"
@@ -218,15 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         text = build()
     except ImportError as e:
         parser.error(f"{e}: pip install 'wattprint[build]' (plotly-geo and pyshp)")
-    target = REPO / TARGET
-    same = target.is_file() and target.read_text("utf-8") == text
-    if args.check:
-        print(f"{TARGET}: {'unchanged' if same else 'stale'}")
-        return 0 if same else 1
-    if not same:
-        target.write_text(text, "utf-8")
-    print(f"{TARGET}: {'unchanged' if same else 'written'} ({len(text) // 1024} KiB)")
-    return 0
+    return shipped.write_or_check(REPO, TARGET, text, args.check, size=True)
 
 
 if __name__ == "__main__":

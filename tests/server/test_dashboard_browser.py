@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import threading
 import time
@@ -13,7 +12,8 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.fakes.browserkit import CHROMIUM, chromium
+
 if not CHROMIUM.exists():
     pytest.skip(
         "no /usr/bin/chromium (apt-get install -y chromium; .ci/run does)", allow_module_level=True
@@ -71,14 +71,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield b
-        b.close()
+    yield from chromium(ARTIFACTS)
 
 
 class Watched:

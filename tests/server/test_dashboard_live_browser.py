@@ -8,7 +8,6 @@ test-artifacts/dashboard-live/ (git-ignored)."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +16,8 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.fakes.browserkit import CHROMIUM, chromium
+
 if not CHROMIUM.exists():
     pytest.skip(
         "no /usr/bin/chromium (apt-get install -y chromium; .ci/run does)", allow_module_level=True
@@ -68,14 +68,7 @@ def server(tmp_path):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield b
-        b.close()
+    yield from chromium(ARTIFACTS)
 
 
 class Tab:

@@ -5,7 +5,6 @@ there, on the map page and embedded in the organization's home; nothing requeste
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -13,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.server.test_dashboard_browser import CHROMIUM, PASSWORD, Watched, _free_port
+from tests.fakes.browserkit import chromium
+from tests.server.test_dashboard_browser import PASSWORD, Watched, _free_port
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
 
@@ -71,14 +71,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield b
-        b.close()
+    yield from chromium(ARTIFACTS)
 
 
 DRAWN = """Array.from(document.getElementById('chart-map').data, t => ({
