@@ -173,3 +173,30 @@ def test_the_run_page_offers_the_close_to_a_writer_only(app, client, world, runs
     assert 'id="close-run"' not in shown
     forged = client.post(f"/run/{runs['r-quiet']}/close", data={"csrf": "nope"})
     assert forged.status_code == 403 and _stored(app, runs["r-quiet"])["status"] == "running"
+
+
+def test_a_closed_run_that_sends_only_intervals_after_its_closing_is_running_again(
+    app, world, runs
+):  # noqa: F811
+    from tests.fakes.serverkit import interval
+    from wattprint.server.models import utcnow
+
+    closed = world.client.post(f"/api/v1/runs/{runs['r-dead']}/close", headers=world.h("owner"))
+    assert closed.status_code == 200, closed.text
+    old = interval("r-dead", 1, timestamp="2026-03-01T10:00:01+00:00")  # spooled before it
+    assert world.send([old]).status_code == 200
+    assert _stored(app, runs["r-dead"])["status"] == "interrupted"
+    now = utcnow().isoformat() + "+00:00"
+    assert world.send([interval("r-dead", 2, timestamp=now)]).status_code == 200
+    assert _stored(app, runs["r-dead"]) == {"status": "running", "last": "running", "note": None}
+    assert _statuses(world).get("interrupted", 0) == 0
+
+
+def test_intervals_leave_a_run_that_ended_interrupted_on_its_own_as_it_is(app, world):  # noqa: F811
+    from tests.fakes.serverkit import interval
+    from wattprint.server.models import utcnow
+
+    run = _send(world, "r-own", 0, "interrupted")  # the tracker's recovery said so, not us
+    now = utcnow().isoformat() + "+00:00"
+    assert world.send([interval("r-own", 1, timestamp=now)]).status_code == 200
+    assert _stored(app, run)["status"] == "interrupted"

@@ -8,8 +8,10 @@ that the summaries read (``last_status``, ``models.NEWEST``), become ``interrupt
 note that says the server closed it and when it was last heard from. Nothing else changes.
 
 A closed run that sends again takes its status from its newest row again: ingest sets both
-from every newer row, as for any run. The note then no longer applies and is not shown
-(``note_of``: only while nothing was heard after the closing).
+from every newer row, as for any run. One that sends only intervals, the newest from after its
+closing, is ``running`` again (ingest, ``_count_update``): it was alive after all. The note
+then no longer applies and is not shown (``note_of``: only while nothing was heard after the
+closing).
 """
 
 from __future__ import annotations

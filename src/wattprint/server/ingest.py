@@ -13,7 +13,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Float, Text, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    Text,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -265,8 +277,20 @@ def _store(session: Session, project_id: int, runs: dict[str, int], items: list[
     for item in rows_created:
         if not item.values.get("task_name"):  # a task's row is a part of its run
             counts[runs[item.values["run_id"]]] += 1
-    _count_and_touch(session, counts)
+    _count_and_touch(session, counts, _newest_intervals(runs, items, created))
     return created
+
+
+def _newest_intervals(runs: dict[str, int], items: list[Item], created: set[str]) -> dict[int, Any]:
+    """Each run's newest interval stored by this batch (its time): proof of life, which
+    reopens a run the server closed (``closing``) when it is newer than the closing."""
+    newest: dict[int, Any] = {}
+    for item in items:
+        if item.kind == INTERVAL and item.key in created:
+            run = runs[item.values["run_id"]]
+            if run not in newest or item.at > newest[run]:
+                newest[run] = item.at
+    return newest
 
 
 UNIQUE = ("project_pk", "key")
@@ -316,12 +340,21 @@ def _update_totals(
         )
 
 
-def _count_and_touch(session: Session, counts: dict[int, int]) -> None:
-    """The runs that got something are seen now; their rows counted (one statement)."""
+def _count_and_touch(
+    session: Session, counts: dict[int, int], intervals: dict[int, Any] | None = None
+) -> None:
+    """The runs that got something are seen now; their rows counted; a run the server closed
+    as interrupted that sent an interval from after its closing is running again (it was alive
+    after all: a run that sends rows takes its status from them). One statement."""
     if counts:
         now = utcnow()
+        alive = intervals or {}
         _core(session).execute(
-            _count_update(), [{"run": run, "n": counts[run], "now": now} for run in sorted(counts)]
+            _count_update(),
+            [
+                {"run": run, "n": counts[run], "now": now, "alive": alive.get(run)}
+                for run in sorted(counts)
+            ],
         )
 
 
@@ -382,12 +415,25 @@ def _totals_update() -> Any:
 
 @functools.cache
 def _count_update() -> Any:
+    from .closing import STATUS as CLOSED  # (closing imports store, which imports this)
+
     t = Run.__table__
+    reopened = and_(
+        t.c.closed_at.is_not(None),
+        t.c.status == CLOSED,
+        bindparam("alive", type_=DateTime()) > t.c.closed_at,
+    )
     return (
         update(t)
         .where(t.c.id == bindparam("run", type_=BigInteger()))
         .values(
             last_seen=bindparam("now", type_=DateTime()),
             emissions_count=t.c.emissions_count + bindparam("n", type_=BigInteger()),
+            status=case((reopened, "running"), else_=t.c.status),
+            # the summaries read a run's status from its newest row's copy where it has a row
+            last_status=case(
+                (and_(reopened, t.c.last_emission_id.is_not(None)), "running"),
+                else_=t.c.last_status,
+            ),
         )
     )
