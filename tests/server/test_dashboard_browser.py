@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fakes.browserkit import CHROMIUM, chromium
+from tests.fakes.browserkit import CHROMIUM, chromium, served
 
 if not CHROMIUM.exists():
     pytest.skip(
@@ -28,16 +26,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 PASSWORD = "a long enough password"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A real server (uvicorn in a thread) on SQLite, seeded, with users who have passwords."""
-    import uvicorn
     from fastapi.testclient import TestClient
 
     from wattprint.server import db, store
@@ -54,19 +45,8 @@ def server(tmp_path_factory):
             store.get(s, store.User, world.ids[f"user_{who}"]).password_hash = __import__(
                 "wattprint.server.security", fromlist=["x"]
             ).hash_password(PASSWORD)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert uv.started, "the server did not start"
-    yield {"base": f"http://127.0.0.1:{port}", "world": world, "runs": runs, "app": app}
-    uv.should_exit = True
-    thread.join(10)
-    app.state.engine.dispose()
+    with served(app) as base:
+        yield {"base": base, "world": world, "runs": runs, "app": app}
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,12 @@ test-artifacts/dashboard-pages/ (git-ignored)."""
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fakes.browserkit import CHROMIUM, chromium
+from tests.fakes.browserkit import CHROMIUM, chromium, served
 
 if not CHROMIUM.exists():
     pytest.skip(
@@ -34,7 +31,6 @@ PASSWORD = "a long enough password"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A real server (uvicorn in a thread) on SQLite, seeded, with users who have passwords."""
-    import uvicorn
     from fastapi.testclient import TestClient
 
     from wattprint.server import db, security, store
@@ -50,20 +46,8 @@ def server(tmp_path_factory):
         for who in ("viewer", "outsider"):
             user = store.get(s, store.User, world.ids[f"user_{who}"])
             user.password_hash = security.hash_password(PASSWORD)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert uv.started, "the server did not start"
-    yield {"base": f"http://127.0.0.1:{port}", "world": world, "ids": ids}
-    uv.should_exit = True
-    thread.join(10)
-    app.state.engine.dispose()
+    with served(app) as base:
+        yield {"base": base, "world": world, "ids": ids}
 
 
 @pytest.fixture(scope="module")

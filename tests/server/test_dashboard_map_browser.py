@@ -5,15 +5,13 @@ there, on the map page and embedded in the organization's home; nothing requeste
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fakes.browserkit import chromium
-from tests.server.test_dashboard_browser import PASSWORD, Watched, _free_port
+from tests.fakes.browserkit import chromium, served
+from tests.server.test_dashboard_browser import PASSWORD, Watched
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
 
@@ -33,7 +31,6 @@ def _somewhere(run_id: str, zone: str, country: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
     from fastapi.testclient import TestClient
 
     from wattprint.server import db, security, store
@@ -55,18 +52,8 @@ def server(tmp_path_factory):
     with db.transaction(app.state.sessions) as s:
         user = store.get(s, store.User, world.ids["user_viewer"])
         user.password_hash = security.hash_password(PASSWORD)
-    port = _free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert uv.started, "the server did not start"
-    yield {"base": f"http://127.0.0.1:{port}", "world": world}
-    uv.should_exit = True
-    thread.join(10)
-    app.state.engine.dispose()
+    with served(app) as base:
+        yield {"base": base, "world": world}
 
 
 @pytest.fixture(scope="module")
