@@ -344,3 +344,39 @@ def test_pages_add_up_water_from_the_summaries_not_from_a_listing_of_runs(  # no
     # Organization A: bert's three runs and gpt's (r-fr's record) beside r-dry.
     assert org["litres"] == pytest.approx(wet + full_record("r-fr", 0)["water_consumed"])
     assert max(listed) <= 1000  # no listing of every run to add them up
+
+
+@pytest.mark.parametrize("page_of", ["project", "team", "experiment"])
+def test_a_pages_runs_table_lists_a_page_of_runs_and_links_to_the_older(  # noqa: F811
+    client, world, ids, monkeypatch, page_of
+):
+    from wattprint.server.pages import collection
+
+    monkeypatch.setattr(collection, "RUNS_LISTED", 1)
+    sign_in_as(client, world, "viewer")
+    where = {
+        "project": f"/project/{world.ids['project']}",
+        "team": f"/team/{world.ids['team']}",
+        "experiment": f"/experiment/{ids['exp:tuned']}",
+    }[page_of]
+    first = client.get(f"{where}?format=json&period=week").json()
+    everyone = first["totals"]["runs"]
+    assert everyone > 1, "the seed needs more runs than a page lists"
+    listed, page, pages = [], first, 0
+    while True:
+        ids_here = [r["id"] for r in page["runs"]]
+        assert ids_here == sorted(ids_here, reverse=True) and len(ids_here) == 1
+        listed += ids_here
+        pages += 1
+        older = page["runs_pages"]["older"]
+        if pages > 1:
+            assert page["runs_pages"]["newest"] == "?period=week"
+        if older is None:
+            break
+        assert "period=week" in older and f"before={ids_here[-1]}" in older
+        page = client.get(f"{where}{older}&format=json").json()
+    assert sorted(listed, reverse=True) == listed and len(set(listed)) == everyone == pages
+    assert len(first["charts"]) == len(page["charts"])  # the charts draw every run either way
+    html = client.get(where).text
+    assert 'id="runs-older"' in html and f"(1 of {everyone}, newest first)" in html
+    assert client.get(f"{where}?before=soon").status_code == 422

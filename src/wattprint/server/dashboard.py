@@ -55,12 +55,17 @@ BRIEF = ("id", "client_run_id", "name", "status", "source", "started_at", "last_
          "project_id", "experiment_id")  # fmt: skip
 
 
-def runs_brief(session: Session, f: RunFilter, limit: int = 1000) -> list[Any]:
-    """``runs_list``'s runs, newest first, as rows of ``BRIEF`` alone (read as a Run's
-    attributes are): a page lists a thousand runs without loading each one's every column."""
+def runs_brief(
+    session: Session, f: RunFilter, limit: int = 1000, before: int | None = None
+) -> list[Any]:
+    """``runs_list``'s runs, newest first (``before``: older than that run), as rows of
+    ``BRIEF`` alone (read as a Run's attributes are): a page lists runs without loading each
+    one's every column."""
     columns = [getattr(Run, name) for name in BRIEF]
-    query = runs_query(f).with_only_columns(*columns).order_by(Run.id.desc()).limit(limit)
-    return list(session.execute(query))
+    query = runs_query(f).with_only_columns(*columns)
+    if before is not None:
+        query = query.where(Run.id < before)
+    return list(session.execute(query.order_by(Run.id.desc()).limit(limit)))
 
 
 def latest_intervals(session: Session, run_ids: Sequence[int]) -> dict[int, Interval]:

@@ -19,6 +19,7 @@ from . import figures
 
 MAX_EXPERIMENTS = 100  # experiments compared on a page at most (the newest)
 MAX_DRAWN = MAX_PAGE  # runs a page's scatter, map and mix draw at most (the newest)
+RUNS_LISTED = 100  # runs a page's table lists at a time, newest first (older ones a link away)
 #: A summary's figures a row of the experiments table shows.
 ROW_KEYS = ("runs", "duration_s", "energy_kwh", "energy_low_kwh", "energy_high_kwh",
             "emissions_kg", "emissions_low_kg", "emissions_high_kg", "emissions_unknown_runs",
@@ -96,6 +97,35 @@ def exports(base: str, since: datetime | None, until: datetime | None) -> dict[s
     query = {k: v.date().isoformat() for k, v in (("since", since), ("until", until)) if v}
     tail = f"?{urlencode(query)}" if query else ""
     return {fmt: f"{base}/export.{fmt}{tail}" for fmt in ("csv", "json")}
+
+
+def page_query(period: str, since: datetime | None, until: datetime | None) -> dict[str, str]:
+    """What a page was asked for (its period and date range), to keep in its links."""
+    query = {"period": period}
+    query.update({k: v.date().isoformat() for k, v in (("since", since), ("until", until)) if v})
+    return query
+
+
+def listed_runs(
+    db: Session, f: RunFilter, before: int | None, query: dict[str, Any]
+) -> tuple[list[Any], list[int], dict[str, Any]]:
+    """(the runs the page's table lists: the newest ``RUNS_LISTED``, or the next older ones
+    than run ``before``; the ids of the newest runs the charts draw; the table's links to
+    older runs and back to the newest, keeping the page's ``query``). A page's table stays
+    the same size however many runs it has, and says where the rest are."""
+    newest = dashboard.runs_brief(db, f, MAX_DRAWN)
+    if before is None:
+        found = newest[: RUNS_LISTED + 1]
+    else:
+        found = dashboard.runs_brief(db, f, RUNS_LISTED + 1, before=before)
+    listed = found[:RUNS_LISTED]
+    kept = {k: v for k, v in query.items() if v}
+    older = listed[-1].id if len(found) > RUNS_LISTED else None
+    pages = {
+        "older": f"?{urlencode({**kept, 'before': older})}" if older is not None else None,
+        "newest": (f"?{urlencode(kept)}" if kept else "?") if before is not None else None,
+    }
+    return listed, [r.id for r in newest], pages
 
 
 def runs_page(

@@ -198,8 +198,10 @@ def project(
     period: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    before: int | None = None,
 ) -> dict[str, Any]:
-    """A project's page; ``who`` None: an anonymous visitor, who sees only public projects."""
+    """A project's page; ``who`` None: an anonymous visitor, who sees only public projects;
+    ``before``: its table lists the runs older than that run."""
     proj = store.get(db, Project, project_id)
     if who is None:
         if not proj.public:
@@ -208,13 +210,12 @@ def project(
         check(who, "read", proj.organization_id, proj.id)
     period = _period(period)
     f = RunFilter(project_id=proj.id, since=since, until=until)
-    runs = dashboard.runs_brief(db, f)
     experiments = dashboard.experiment_names(db, proj.id)
     from . import collection
 
-    values = collection.runs_page(
-        db, f, period, collection.experiments_for(db, [proj.id]), [r.id for r in runs]
-    )
+    query = collection.page_query(period, since, until)
+    runs, newest, pages = collection.listed_runs(db, f, before, query)
+    values = collection.runs_page(db, f, period, collection.experiments_for(db, [proj.id]), newest)
     return {
         "page": "project",
         "project": {
@@ -231,6 +232,7 @@ def project(
         "runs": [
             dict(_run_brief(r), experiment=experiments.get(r.experiment_id, "")) for r in runs
         ],
+        "runs_pages": pages,
         "may_manage": who is not None and may(who, "manage", proj.organization_id, proj.id),
         # Exports need a session: a public page's visitors see the page only.
         "exports": None if who is None else collection.exports(f"/project/{proj.id}", since, until),

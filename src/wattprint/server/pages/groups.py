@@ -23,6 +23,7 @@ def team(
     period: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    before: int | None = None,
 ) -> dict[str, Any]:
     found = store.get(db, Team, team_id)
     check(who, "read", found.organization_id)
@@ -31,8 +32,9 @@ def team(
     projects = dashboard.projects_of_team(db, found.id)
     names = {p.id: p.name for p in projects}
     experiments = collection.experiments_for(db, list(names))
-    runs = dashboard.runs_brief(db, f)
-    values = collection.runs_page(db, f, period, experiments, [r.id for r in runs], names)
+    query = collection.page_query(period, since, until)
+    runs, newest, pages = collection.listed_runs(db, f, before, query)
+    values = collection.runs_page(db, f, period, experiments, newest, names)
     return {
         "page": "team",
         "team": {
@@ -46,6 +48,7 @@ def team(
         "range": {"since": _when(since), "until": _when(until)},
         "water": _water(values["totals"]),
         "runs": [dict(_run_brief(r), project=names.get(r.project_id, "")) for r in runs],
+        "runs_pages": pages,
         "exports": collection.exports(f"/team/{found.id}", since, until),
         **values,
     }
@@ -58,6 +61,7 @@ def experiment(
     period: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    before: int | None = None,
 ) -> dict[str, Any]:
     """An experiment's page; ``who`` None: an anonymous visitor (public projects only)."""
     found = store.get(db, Experiment, experiment_id)
@@ -69,8 +73,9 @@ def experiment(
         check(who, "read", proj.organization_id, proj.id)
     period = _period(period)
     f = RunFilter(experiment_id=found.id, since=since, until=until)
-    runs = dashboard.runs_brief(db, f)
-    values = collection.runs_page(db, f, period, [], [r.id for r in runs])
+    query = collection.page_query(period, since, until)
+    runs, newest, pages = collection.listed_runs(db, f, before, query)
+    values = collection.runs_page(db, f, period, [], newest)
     return {
         "page": "experiment",
         "experiment": {"id": found.id, "name": found.name, "description": found.description},
@@ -79,6 +84,7 @@ def experiment(
         "range": {"since": _when(since), "until": _when(until)},
         "water": _water(values["totals"]),
         "runs": [_run_brief(r) for r in runs],
+        "runs_pages": pages,
         # Exports need a session: a public page's visitors see the page only.
         "exports": None
         if who is None

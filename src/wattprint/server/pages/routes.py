@@ -129,10 +129,11 @@ def project(
     period: str | None = None,
     since: str = "",
     until: str = "",
+    before: int | None = None,
     format: str | None = None,
 ) -> Response:
     values = data.project(
-        db, who.principal, project_id, period, _day(since, "since"), _day(until, "until")
+        db, who.principal, project_id, period, _day(since, "since"), _day(until, "until"), before
     )
     return page(request, who, "project.html", values, format)
 

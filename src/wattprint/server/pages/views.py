@@ -27,10 +27,11 @@ def team(
     period: str | None = None,
     since: str = "",
     until: str = "",
+    before: int | None = None,
     format: str | None = None,
 ) -> Response:
     values = groups.team(
-        db, who.principal, team_id, period, _day(since, "since"), _day(until, "until")
+        db, who.principal, team_id, period, _day(since, "since"), _day(until, "until"), before
     )
     return page(request, who, "team.html", values, format)
 
@@ -44,10 +45,11 @@ def experiment(
     period: str | None = None,
     since: str = "",
     until: str = "",
+    before: int | None = None,
     format: str | None = None,
 ) -> Response:
     values = groups.experiment(
-        db, who.principal, experiment_id, period, _day(since, "since"), _day(until, "until")
+        db, who.principal, experiment_id, period, _day(since, "since"), _day(until, "until"), before
     )
     return page(request, who, "experiment.html", values, format)
 
