@@ -9,7 +9,8 @@
 Rows go straight into the database as benchmarks/server.py's summaries do (1,000 per run), then
 ``wattprint server`` (a subprocess) is asked for the organization, project, run, team,
 experiment and map pages, as HTML and as their ``?format=json`` data, with a signed-in
-administrator's session cookie; each figure is the median of 7 requests after one to warm up.
+administrator's session cookie; each figure is the median of 7 requests after one to warm up
+(``_kb``: the HTML page's size).
 The goal (issue 12): < 300 ms a page at 1,000,000 emissions. The PostgreSQL database given is
 emptied (schema dropped) first. ``--database FILE``: an SQLite file kept between runs (filled
 once; a later run adds only what a larger size needs). ``--baseline SRC`` (the ``src`` folder
@@ -61,7 +62,8 @@ def admin_session(url: str) -> tuple[str, int, int, int, int]:
     return token, organization, run, team, experiment
 
 
-def page_ms(base: str, token: str, path: str, repeats: int = 7) -> float:
+def page_ms(base: str, token: str, path: str, repeats: int = 7) -> tuple[float, int]:
+    """(the median time of ``repeats`` requests after one to warm up, the answer's size)."""
     import httpx
 
     with httpx.Client(base_url=base, timeout=120, cookies={"wattprint_session": token}) as http:
@@ -69,9 +71,10 @@ def page_ms(base: str, token: str, path: str, repeats: int = 7) -> float:
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            http.get(path).raise_for_status()
+            answer = http.get(path)
             times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+            answer.raise_for_status()
+    return statistics.median(times), len(answer.content)
 
 
 def bench(
@@ -101,8 +104,10 @@ def bench(
                      "map": f"/org/{organization}/map"}  # fmt: skip
             for page, path in pages.items():
                 for prefix, server in servers:  # in turns: both share the load of the moment
-                    row[f"{prefix}{page}_ms"] = round(page_ms(server.base, token, path), 1)
-                    json_ms = page_ms(server.base, token, path + "?format=json")
+                    html_ms, size = page_ms(server.base, token, path)
+                    row[f"{prefix}{page}_ms"] = round(html_ms, 1)
+                    row[f"{prefix}{page}_kb"] = round(size / 1024)
+                    json_ms, _ = page_ms(server.base, token, path + "?format=json")
                     row[f"{prefix}{page}_json_ms"] = round(json_ms, 1)
             row["load_average"] = round(os.getloadavg()[0], 2)
         finally:
