@@ -230,14 +230,14 @@ def _insert_cells(
     failed = []
     try:  # PostgreSQL refuses a sum past the largest float: then day by day
         with session.begin_nested():
-            conn.execute(statement, {"project_id": project_id, "days": days})
+            session.connection().execute(statement, {"project_id": project_id, "days": days})
         return []
     except DataError:
         pass
     for day in days:
         try:
             with session.begin_nested():
-                conn.execute(statement, {"project_id": project_id, "days": [day]})
+                session.connection().execute(statement, {"project_id": project_id, "days": [day]})
         except DataError:
             failed.append(day)
     return failed
