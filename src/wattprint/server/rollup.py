@@ -16,6 +16,11 @@ for, of every grouping asked for at once); its rows are folded here into the rep
 each group's sums added up exactly (``math.fsum``) from its rows. Where SQL cannot say what the
 report would (a timestamp that does not begin with its date, a sum past the largest float on
 PostgreSQL), ``NotInSql`` sends the caller to the report's own summariser.
+
+Runs that have stopped changing are read from summary cells (``cells``): this cube, kept per
+(project, day) and added up again in SQL, so that a summary's cost follows the cells, not the
+runs; the runs cells do not cover (recent days, runs known only by intervals) are read live
+beside them, in the same statement. The rows are the same either way, and folded the same.
 """
 
 from __future__ import annotations
