@@ -132,6 +132,11 @@ def build(engine: Engine, project_id: int) -> int:
     """Build the cells of the project's settled days not covered yet, in one transaction of its
     own; how many days. A lock not had in time, or a sum past the largest float, leaves days
     uncovered (the summaries read them live)."""
+    # Looked for first without a lock: a busy project whose recent runs are still sending
+    # (a summary of it tries at each request) costs a read, not a write transaction.
+    with Session(engine) as session:
+        if not _settled_days(session, project_id):
+            return 0
     try:
         with Session(engine) as session, session.begin():
             return _build(session, project_id, engine.dialect.name == "postgresql")
