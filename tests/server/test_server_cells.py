@@ -18,6 +18,7 @@ from wattprint.server.models import (
     CELL_KEYS,
     CELL_MEASURES,
     Experiment,
+    PersonalToken,
     Run,
     SummaryCell,
     SummaryDay,
@@ -230,3 +231,20 @@ def test_a_day_whose_sums_overflow_is_left_live(app, world, settled, monkeypatch
     with db.transaction(app.state.sessions) as s:
         f = RunFilter(project_id=world.ids["project"])
         same(summaries.summary(s, f, "day"), summaries.reference_summary(s, f, "day"))
+
+
+def test_a_summary_builds_unless_its_own_transaction_wrote(app, tricky, monkeypatch):
+    monkeypatch.setattr(cells, "SETTLE_S", 0.0)
+    monkeypatch.setattr(cells, "BUILD_AT_RUNS", 5)
+    p = tricky.ids["project"]
+    f = RunFilter(project_id=p)
+    with db.transaction(app.state.sessions) as s:
+        s.execute(update(PersonalToken).values(last_used=utcnow()))
+        # a build beside this transaction would wait for its locks (SQLite: its one writer's)
+        first = summaries.summary(s, f)
+    assert _days(app, p) == []
+    # a request's own reads do not stop it (over HTTP: the token's use is committed apart)
+    second = tricky.client.get(f"/api/v1/projects/{p}/summary", headers=tricky.h("viewer"))
+    assert _days(app, p) == ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"]
+    same(first, second.json())
+    assert _parts(app, w=tricky) == (1, 11)

@@ -275,9 +275,19 @@ def cube(session: Session, f: RunFilter, bys: tuple[str, ...]) -> tuple[dict[str
     query = _read_statement(filter_shape(f), bys, rollup._is_postgresql(session))
     values = filter_values(f)
     index, rows = rollup.run_cube(session, query, values)
-    if _live_runs(index, rows) >= BUILD_AT_RUNS and build_scope(session, f):
+    large = _live_runs(index, rows) >= BUILD_AT_RUNS
+    if large and not _has_written(session) and build_scope(session, f):
         index, rows = rollup.run_cube(session, query, values)
     return index, rows
+
+
+def _has_written(session: Session) -> bool:
+    """Whether the request's own transaction has written (a token's ``last_used``): a build
+    beside it would wait for its locks until it commits, after the answer (SQLite: its one
+    writer's lock); the next summary builds instead."""
+    if rollup._is_postgresql(session):
+        return bool(session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")))
+    return bool(session.connection().connection.dbapi_connection.in_transaction)  # type: ignore[union-attr]
 
 
 def _live_runs(index: dict[str, int], rows: list[Any]) -> int:
