@@ -248,3 +248,25 @@ def test_a_summary_builds_unless_its_own_transaction_wrote(app, tricky, monkeypa
     assert _days(app, p) == ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"]
     same(first, second.json())
     assert _parts(app, w=tricky) == (1, 11)
+
+
+def test_the_trigger_watches_every_column_of_runs_a_cell_is_made_of(app, tricky, settled):
+    import importlib
+
+    from wattprint.server.models import ON_RUN
+
+    migration = importlib.import_module("wattprint.server.migrations.versions.0007_c11")
+    # every record column a summary reads is kept on the run (none read from the row itself,
+    # which no trigger watches), and an UPDATE of any of them forgets the run's day
+    assert all(column in ON_RUN for column in rollup.COLUMNS)
+    read = {"project_id", "experiment_id", "source", "status", "last_emission_id"}
+    read |= {ON_RUN[column] for column in rollup.COLUMNS}
+    assert read <= set(migration.READ)
+    _build(app, tricky)
+    days = _days(app, tricky.ids["project"])
+    with db.transaction(app.state.sessions) as s:  # what each batch touches: no cell changes
+        s.execute(update(Run).values(last_seen=utcnow(), emissions_count=Run.emissions_count + 1))
+    assert _days(app, tricky.ids["project"]) == days
+    with db.transaction(app.state.sessions) as s:
+        s.execute(update(Run).where(Run.client_run_id == "cloud").values(last_pue=1.5))
+    assert "2026-03-02" in days and "2026-03-02" not in _days(app, tricky.ids["project"])
