@@ -39,7 +39,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -140,7 +140,7 @@ def build(engine: Engine, project_id: int) -> int:
     try:
         with Session(engine) as session, session.begin():
             return _build(session, project_id, engine.dialect.name == "postgresql")
-    except OperationalError as exc:  # locked (SQLite's busy timeout, PostgreSQL's lock timeout)
+    except (OperationalError, IntegrityError) as exc:  # locked (busy or lock timeout); raced
         log.info("summary cells of project %s not built now: %s", project_id, exc)
         return 0
 
@@ -286,7 +286,7 @@ def _has_written(session: Session) -> bool:
     beside it would wait for its locks until it commits, after the answer (SQLite: its one
     writer's lock); the next summary builds instead."""
     if rollup._is_postgresql(session):
-        return bool(session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")))
+        return bool(session.scalar(text("SELECT txid_current_if_assigned() IS NOT NULL")))
     return bool(session.connection().connection.dbapi_connection.in_transaction)  # type: ignore[union-attr]
 
 
