@@ -315,3 +315,71 @@ class PersonalToken(Base):
     last_used: Mapped[datetime | None] = mapped_column(DateTime)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)  # sign-in tokens expire
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SummaryDay(Base):
+    """A (project, day) whose runs with a row are summed up in ``summary_cells`` (``cells``),
+    built with the cells' ``layout``; a trigger on runs deletes it when one of its runs changes."""
+
+    __tablename__ = "summary_days"
+    project_id: Mapped[int] = mapped_column(_fk("projects.id"), primary_key=True)
+    day: Mapped[str] = mapped_column(Text, primary_key=True)
+    layout: Mapped[str] = mapped_column(Text)
+    built_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+#: What summary cells are keyed on: every key the summaries' cube groups on (``rollup._keys``
+#: with every grouping) and the run's status (``status`` filters); name -> stored type.
+CELL_KEYS: dict[str, TypeEngine[Any]] = {
+    "source": Text(), "from_interval": Boolean(), "status": Text(),
+    "wattprint_version": Text(), "intensity_source": Text(), "intensity_kind": Text(),
+    "cpu_method": Text(), "gpu_method": Text(), "ram_method": Text(),
+    "country_iso_code": Text(), "on_cloud": Text(), "cloud_provider": Text(),
+    "cloud_region": Text(), "functional_unit": Text(), "embodied_method": Text(),
+    "has_units": Integer(), "day": Text(), "region": Text(), "experiment_name": Text(),
+    "experiment_id": Text(), "project_id": Integer(), "experiment_pk": Integer(),
+    "run_status": Text(),
+}  # fmt: skip
+#: The cube's measures a cell keeps (``rollup._measures``, in its order): those counting runs
+#: are integers, the rest sums of quantities.
+CELL_MEASURES = (
+    "n", "first", "v_duration", "k_duration", "v_energy_consumed", "k_energy_consumed",
+    "v_cpu_energy", "k_cpu_energy", "v_gpu_energy", "k_gpu_energy", "v_ram_energy",
+    "k_ram_energy", "v_platform_energy_kwh", "k_platform_energy_kwh", "v_emissions",
+    "k_emissions", "v_machine_energy_kwh", "k_machine_energy_kwh", "v_machine_emissions_kg",
+    "k_machine_emissions_kg", "v_embodied_kg", "k_embodied_kg", "v_llm_emissions_kg",
+    "k_llm_emissions_kg", "v_llm_energy_kwh", "k_llm_energy_kwh", "v_llm_calls", "k_llm_calls",
+    "v_units", "k_units", "v_water_consumed", "k_water_consumed", "b_energy", "lo_energy",
+    "hi_energy", "b_cpu", "lo_cpu", "hi_cpu", "b_gpu", "lo_gpu", "hi_gpu", "b_ram", "lo_ram",
+    "hi_ram", "b_platform", "lo_platform", "hi_platform", "b_emissions", "lo_emissions",
+    "hi_emissions", "ck_emissions", "cv_emissions", "cl_emissions", "ch_emissions",
+    "clo_emissions", "chi_emissions", "ck_embodied", "cv_embodied", "cl_embodied",
+    "ch_embodied", "clo_embodied", "chi_embodied", "ck_llm", "cv_llm", "cl_llm", "ch_llm",
+    "clo_llm", "chi_llm", "ck_llm_energy", "cv_llm_energy", "cl_llm_energy", "ch_llm_energy",
+    "clo_llm_energy", "chi_llm_energy", "callers", "grams_kg", "grams_kwh", "it_kwh", "details",
+)  # fmt: skip
+
+
+def integer_measure(measure: str) -> bool:
+    """Whether a cube measure is an integer (counts runs, or the first run's id), else a sum."""
+    return measure in ("n", "first", "callers", "details") or measure.split("_", 1)[0] in (
+        "k", "b", "ck", "cl", "ch",
+    )  # fmt: skip
+
+
+class SummaryCell(Base):
+    """The cube's sums and counts over one (project, day)'s runs of one kind (``cells``)."""
+
+    __tablename__ = "summary_cells"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+
+
+for _name, _type in CELL_KEYS.items():
+    _keyed = (_fk("projects.id"),) if _name == "project_id" else ()
+    _required = _name in ("project_id", "day")
+    setattr(SummaryCell, _name, mapped_column(_name, _type, *_keyed, nullable=not _required))
+for _name in CELL_MEASURES:
+    _measure = BigInteger() if integer_measure(_name) else Float(53)
+    setattr(SummaryCell, _name, mapped_column(_name, _measure, nullable=True))
+# (after the columns: an index named in __table_args__ needs them there)
+Index("ix_summary_cells_project_day", SummaryCell.project_id, SummaryCell.day)

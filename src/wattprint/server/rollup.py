@@ -16,6 +16,11 @@ for, of every grouping asked for at once); its rows are folded here into the rep
 each group's sums added up exactly (``math.fsum``) from its rows. Where SQL cannot say what the
 report would (a timestamp that does not begin with its date, a sum past the largest float on
 PostgreSQL), ``NotInSql`` sends the caller to the report's own summariser.
+
+Runs that have stopped changing are read from summary cells (``cells``): this cube, kept per
+(project, day) and added up again in SQL, so that a summary's cost follows the cells, not the
+runs; the runs cells do not cover (recent days, runs known only by intervals) are read live
+beside them, in the same statement. The rows are the same either way, and folded the same.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..report.footprint import NO_CALLS, detail_of, model_totals
 from ..report.summary import COMPONENTS, cheapest_region, equivalents_of
 from .models import Project, Team
-from .runrows import run_rows
+from .runrows import run_day, run_rows
 from .store import RunFilter, filter_shape, filter_values
 
 PERIODS = ("day", "week", "month")
@@ -151,7 +156,7 @@ def _may_be_detail(column: ColumnElement[Any]) -> ColumnElement[Any]:
 
 
 def _day(rows: Any) -> ColumnElement[Any]:
-    return func.substr(func.trim(rows.c.timestamp), 1, 10)
+    return run_day(rows.c.timestamp)
 
 
 def _keys(rows: Any, bys: tuple[str, ...]) -> list[ColumnElement[Any]]:
@@ -176,9 +181,20 @@ def cube(session: Session, f: RunFilter, bys: tuple[str, ...]) -> tuple[dict[str
     """The runs grouped by every facet and the keys of each of ``bys``, with their sums and
     counts, in the order of each group's first run: (each column's place, the rows as
     tuples). A group's sums are its cube rows' sums, added up here (exactly, ``math.fsum``):
-    one pass of SQL over the runs serves the total and every grouping."""
+    one pass of SQL over the runs serves the total and every grouping. Where summary cells
+    can serve the filter, the runs they cover are read from them (``cells``)."""
+    from . import cells  # cells are made of this module's keys and measures
+
+    if cells.serves(f):
+        return cells.cube(session, f, bys)
     query = _cube_statement(filter_shape(f), bys, _is_postgresql(session))
-    values = filter_values(f)
+    return run_cube(session, query, filter_values(f))
+
+
+def run_cube(
+    session: Session, query: Any, values: dict[str, Any]
+) -> tuple[dict[str, int], list[Any]]:
+    """A cube's statement run: (each column's place, its rows in the order of their first run)."""
     if not _is_postgresql(session):  # SQLite's sums overflow to inf: unknown below
         result = session.connection().execute(query, values)
         found = [tuple(r) for r in result.all()]

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, Subquery, and_, cast, false, null, select, true
+from sqlalchemy import Select, Subquery, and_, cast, false, func, null, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from .. import records
-from .models import ON_RUN, Emission, Interval, column_type
+from .models import ON_RUN, Emission, Interval, SummaryDay, column_type
 from .store import RunFilter, runs_query
 
 #: The record's columns an interval also carries (cumulative energy and emissions).
@@ -31,14 +31,22 @@ def _typed_null(name: str) -> ColumnElement[object]:
 
 
 def run_rows(
-    f: RunFilter, columns: Sequence[str], lateral: bool = False, bound: bool = False
+    f: RunFilter,
+    columns: Sequence[str],
+    lateral: bool = False,
+    bound: bool = False,
+    uncovered: str | None = None,
+    run_status: bool = False,
 ) -> Subquery:
     """``RUN_FIELDS`` and ``columns`` (record columns) of each run the filter selects: from its
     newest row, else from its newest interval (``from_interval`` true; status: the run's).
     ``lateral`` (PostgreSQL): find each newest interval by a LATERAL join, which the planner
     always reads by the index; else by a correlated subquery (SQLite reads it by the index).
-    ``bound``: the filter's values are bind parameters (``store.runs_query``)."""
+    ``bound``: the filter's values are bind parameters (``store.runs_query``). ``uncovered``:
+    only the runs that summary cells of this layout do not cover (``cells``); ``run_status``:
+    also the run's own status (``run_status``), which a cell is keyed on."""
     runs = runs_query(f, bound=bound).subquery("selected_runs")
+    status = [runs.c.status.label("run_status")] if run_status else []
     rows: Select[object] = (
         select(
             runs.c.id.label("run_pk"),
@@ -46,11 +54,14 @@ def run_rows(
             runs.c.project_id,
             runs.c.experiment_id.label("experiment_pk"),
             false().label("from_interval"),
+            *status,
             *_newest_row(runs, columns),
         )
         .select_from(runs)
         .where(runs.c.last_emission_id.is_not(None))
     )
+    if uncovered is not None:
+        rows = rows.where(~_covered(runs, uncovered))
     if any(name not in ON_RUN for name in columns):
         rows = rows.join(Emission, Emission.id == runs.c.last_emission_id)
     newest, on = _newest_interval(runs, lateral)
@@ -69,6 +80,7 @@ def run_rows(
             runs.c.project_id,
             runs.c.experiment_id.label("experiment_pk"),
             true().label("from_interval"),
+            *status,
             *from_interval,
         )
         .select_from(runs)
@@ -76,6 +88,26 @@ def run_rows(
         .where(runs.c.last_emission_id.is_(None))
     )
     return rows.union_all(intervals).subquery("run_rows")
+
+
+def run_day(timestamp: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A run's day as summaries read it: its newest row's timestamp's first ten characters."""
+    return func.substr(func.trim(timestamp), 1, 10)
+
+
+def _covered(runs: Subquery, layout: str) -> ColumnElement[bool]:
+    """Whether summary cells of ``layout`` hold the run (its project and day built, ``cells``);
+    a run known only by intervals never is."""
+    days = SummaryDay.__table__
+    return (
+        select(days.c.day)
+        .where(
+            days.c.project_id == runs.c.project_id,
+            days.c.day == run_day(runs.c[ON_RUN["timestamp"]]),
+            days.c.layout == layout,
+        )
+        .exists()
+    )
 
 
 def _newest_row(runs: Subquery, columns: Sequence[str]) -> list[ColumnElement[object]]:
