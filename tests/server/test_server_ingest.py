@@ -254,3 +254,55 @@ def test_ingest_writes_sqlite_datetimes_as_sqlalchemy_does():
         datetime(5, 1, 1),
     ):
         assert sqlite_datetime(value) == processor(value)
+
+
+def test_a_batch_aborted_by_a_deadlock_is_tried_again_and_stored_once(world, monkeypatch):
+    """PostgreSQL aborts one of two transactions that deadlock (summary cells' trigger can make
+    two batches wait on each other): the route tries the batch again, whole."""
+    from sqlalchemy.exc import OperationalError
+
+    from wattprint.server import ingest
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    real, calls = ingest.ingest, []
+
+    def aborted_once(db, project_id, items):
+        calls.append(len(items))
+        stored = real(db, project_id, items)  # written, then rolled back by the abort
+        if len(calls) == 1:
+            raise OperationalError("UPDATE runs ...", {}, Deadlock("deadlock detected"))
+        return stored
+
+    monkeypatch.setattr(ingest, "ingest", aborted_once)
+    sent = world.send([envelope("r-dead", 0), envelope("r-dead", 1)])
+    assert sent.status_code == 200, sent.text
+    assert calls == [2, 2] and sent.json()["created"] == 2
+    rows = world.client.get(
+        f"/api/v1/projects/{world.ids['project']}/export?format=json", headers=world.h("owner")
+    ).json()
+    assert sorted(r["run_id"] for r in rows if r["run_id"] == "r-dead") == ["r-dead", "r-dead"]
+
+
+def test_other_database_errors_are_not_tried_again(world, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from wattprint.server import ingest
+
+    class Broken(Exception):
+        sqlstate = "53100"  # disk full
+
+    calls = []
+
+    def broken(db, project_id, items):
+        calls.append(1)
+        raise OperationalError("INSERT ...", {}, Broken("disk full"))
+
+    monkeypatch.setattr(ingest, "ingest", broken)
+    try:
+        answer = world.send([envelope("r-x", 0)])
+        assert answer.status_code >= 500
+    except OperationalError:
+        pass  # the test client raises the server's own errors
+    assert calls == [1]

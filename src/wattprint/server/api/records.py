@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
 from .. import ingest, schemas
@@ -84,7 +85,24 @@ def _post(state: Any, token: str | None, raw: bytes) -> bytes:
     items = body if isinstance(body, list) else [body]
     if len(items) > MAX_BATCH:
         raise HTTPException(413, f"{len(items)} envelopes: send at most {MAX_BATCH} at a time")
-    # A transaction of its own, taken one at a time where the database has one writer (SQLite):
-    # batches queue on a lock here rather than poll SQLite's busy timeout.
-    with state.write_lock, transaction(state.sessions) as db:
-        return _dumps(ingest.ingest(db, who.token_project_id, items))
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            # A transaction of its own, taken one at a time where the database has one writer
+            # (SQLite): batches queue on a lock here rather than poll SQLite's busy timeout.
+            with state.write_lock, transaction(state.sessions) as db:
+                return _dumps(ingest.ingest(db, who.token_project_id, items))
+        except DBAPIError as exc:
+            if attempt == ATTEMPTS or not _may_retry(exc):
+                raise
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+#: PostgreSQL aborts one of two transactions that wait on each other (two batches updating
+#: runs of a day that has summary cells, in opposite orders) or that it cannot serialise: the
+#: batch is whole again after the rollback and idempotent by key, so it is tried again.
+RETRIED = ("40P01", "40001")  # deadlock detected, serialization failure
+ATTEMPTS = 3
+
+
+def _may_retry(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in RETRIED
