@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
@@ -188,6 +189,13 @@ class Run(Base):
         UniqueConstraint("project_id", "client_run_id"),
         Index("ix_runs_project_last_at", "project_id", "last_at"),
         Index("ix_runs_experiment_last_at", "experiment_id", "last_at"),
+        # Runs known only by intervals, which summary cells never cover (``cells``).
+        Index(
+            "ix_runs_project_intervals_only",
+            "project_id",
+            sqlite_where=text("last_emission_id IS NULL"),
+            postgresql_where=text("last_emission_id IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(_fk("projects.id"))
