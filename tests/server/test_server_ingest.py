@@ -88,6 +88,43 @@ def test_a_big_batch_is_stored_whole_and_read_back_as_sent(world):
         assert stored[item["key"]] == {c: item["record"].get(c) for c in records.COLUMNS}
 
 
+def test_rows_whose_columns_come_in_other_orders_are_each_read_back_as_sent(world):
+    """The server finds a row's columns by the order its keys come in (remembered per order):
+    rows in the spec's order, reversed, with columns left out, and back again, in one batch
+    and the next, each come back as sent; an unknown column in a known order is refused."""
+
+    def reordered(seq, keys, **changes):
+        sent = envelope("orders", seq, **changes)
+        sent["record"] = {k: sent["record"][k] for k in keys(list(sent["record"]))}
+        return sent
+
+    def left_out(names):
+        return [n for n in names if n not in ("cpu_energy", "notes", "region", "duration")]
+
+    batch = [
+        reordered(1, lambda names: names, notes="first"),
+        reordered(2, lambda names: names[::-1], notes="reversed", cpu_energy=0.25),
+        reordered(3, left_out),
+        reordered(4, lambda names: names, cpu_energy=None),
+        reordered(5, lambda names: left_out(names)[::-1], ram_used_gb=None),
+    ]
+    unknown = reordered(6, lambda names: names)
+    unknown["record"] = {**unknown["record"], "favourite_colour": "blue"}
+    body = world.send(batch + [unknown]).json()
+    assert [r["status"] for r in body["results"]] == ["created"] * 5 + ["rejected"]
+    assert "favourite_colour" in body["results"][5]["error"]
+    again = world.send([reordered(7, lambda names: names[::-1]), reordered(8, left_out)]).json()
+    assert again["created"] == 2
+    batch += [reordered(7, lambda names: names[::-1]), reordered(8, left_out)]
+    [run] = _runs(world, project_id=world.ids["project"])
+    rows = world.client.get(
+        f"/api/v1/runs/{run['id']}/emissions", params={"limit": 500}, headers=world.h("owner")
+    ).json()["items"]
+    stored = {row["key"]: {c: row[c] for c in records.TASK_COLUMNS} for row in rows}
+    for item in batch:
+        assert stored[item["key"]] == {c: item["record"].get(c) for c in records.TASK_COLUMNS}
+
+
 def test_numbers_sent_as_csv_text_are_stored_as_numbers(world):
     sent = envelope("r5", 1, cpu_count="8", emissions="0.5", pue="", intensity_year="2024.0")
     assert world.send([sent]).json()["created"] == 1

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from .. import records
 from .db import datetime_processor, insert_new, insert_values
 from .models import NEWEST, TOTALS, Emission, Experiment, Interval, Run, column_type, utcnow
-from .values import BadValueError, convert_all, is_utf8, parse_time_cached
+from .values import BadValueError, convert_row, is_utf8, parse_time_cached, plan
 
 RECORD = "wattprint.record"
 INTERVAL = "wattprint.interval"
@@ -49,6 +49,7 @@ class Item:
     key: str
     kind: str  # RECORD or INTERVAL
     values: dict[str, Any]
+    row: tuple[Any, ...]  # the same values in the order of _layout's columns
     seq: int | None
     at: Any
 
@@ -96,15 +97,15 @@ def parse(envelope: Any) -> Item:
     ):
         raise BadValueError(f"key must be a non-empty string of at most {MAX_KEY} characters")
     if kind == RECORD:
-        values = convert_all(_RECORD_SPEC, envelope.get("record"), "record")
+        values, row = convert_row(_RECORD_SPEC, envelope.get("record"), "record")
     else:
-        values = convert_all(_INTERVAL_SPEC, envelope.get("interval"), "interval")
+        values, row = convert_row(_INTERVAL_SPEC, envelope.get("interval"), "interval")
     if not (values.get("run_id") or "").strip():
         raise BadValueError("run_id is missing: every row belongs to a run")
     if not (values.get("timestamp") or "").strip():
         raise BadValueError("timestamp is missing")
     seq = values.get("seq") if kind == INTERVAL else _seq(key)
-    return Item(key, kind, values, seq, parse_time_cached(values["timestamp"]))
+    return Item(key, kind, values, row, seq, parse_time_cached(values["timestamp"]))
 
 
 def ingest(session: Session, project_id: int, envelopes: Sequence[Any]) -> dict[str, Any]:
@@ -250,18 +251,17 @@ def _store(session: Session, project_id: int, runs: dict[str, int], items: list[
         of_kind = [item for item in items if item.kind == kind]
         if not of_kind:
             continue
-        spec_names, names = _layout(kind)
+        names = _layout(kind)
         # Each row's values in the order of ``names``: the record's columns, then ours.
         if kind == RECORD:
             rows = [
-                (*map(item.values.get, spec_names), project_id, runs[item.values["run_id"]],
-                 item.key, to_driver(item.at), item.seq, "wattprint")
+                item.row + (project_id, runs[item.values["run_id"]], item.key,
+                            to_driver(item.at), item.seq, "wattprint")
                 for item in of_kind
             ]  # fmt: skip
         else:
             rows = [
-                (*map(item.values.get, spec_names), project_id, runs[item.values["run_id"]],
-                 item.key, to_driver(item.at))
+                item.row + (project_id, runs[item.values["run_id"]], item.key, to_driver(item.at))
                 for item in of_kind
             ]  # fmt: skip
         inserted = insert_values(
@@ -299,17 +299,20 @@ _OURS = {RECORD: ("project_pk", "run_pk", "key", "at", "seq", "origin"),
 
 
 @functools.cache
-def _layout(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(the record's columns, every column written) of ``kind``'s table, in the order _store
-    builds a row's values; a column that is neither the record's nor ours is a mistake here."""
+def _layout(kind: str) -> tuple[str, ...]:
+    """Every column written to ``kind``'s table, in the order _store builds a row's values:
+    the spec's in the order of its plan (an Item's ``row``), then ours. The table's columns
+    must be exactly those and ``id``: any other is a mistake here."""
     table = Emission.__table__ if kind == RECORD else Interval.__table__
     spec = _RECORD_SPEC if kind == RECORD else _INTERVAL_SPEC
-    spec_names = tuple(c.name for c in table.c if c.name in spec)
-    names = spec_names + _OURS[kind]
-    left = {c.name for c in table.c} - set(names) - {"id"}
-    if left:
-        raise RuntimeError(f"ingest writes no value for {table.name}.{sorted(left)}")
-    return spec_names, names
+    names = plan(spec).order + _OURS[kind]
+    stored = {c.name for c in table.c} - {"id"}
+    if stored != set(names):
+        raise RuntimeError(
+            f"ingest's columns for {table.name} differ from the table's: "
+            f"{sorted(stored ^ set(names))}"
+        )
+    return names
 
 
 def _same(value: Any) -> Any:
