@@ -137,12 +137,25 @@ def build(engine: Engine, project_id: int) -> int:
     with Session(engine) as session:
         if not _settled_days(session, project_id):
             return 0
+    postgresql = engine.dialect.name == "postgresql"
     try:
         with Session(engine) as session, session.begin():
-            return _build(session, project_id, engine.dialect.name == "postgresql")
+            built = _build(session, project_id, postgresql)
     except (OperationalError, IntegrityError) as exc:  # locked (busy or lock timeout); raced
         log.info("summary cells of project %s not built now: %s", project_id, exc)
         return 0
+    if built and postgresql:
+        _analyze(engine)
+    return built
+
+
+def _analyze(engine: Engine) -> None:
+    """Fresh statistics of the days built. Until autovacuum's next pass (a minute or more),
+    PostgreSQL's planner takes the days as one row and finds the runs not covered with a nested
+    loop that compares every run with every day: 81 ms instead of 2 at 1,000 runs."""
+    with engine.connect() as connection:
+        connection.execute(text("ANALYZE summary_days"))
+        connection.commit()
 
 
 def _build(session: Session, project_id: int, postgresql: bool) -> int:
