@@ -31,6 +31,12 @@ from wattprint.server.store import RunFilter
 EVERY = summaries.GROUPINGS + summaries.PAGE_GROUPINGS
 
 
+@pytest.fixture(autouse=True)
+def every_day_read(monkeypatch):
+    """Cells are read however few runs they stand for (the tests' days have a run or two)."""
+    monkeypatch.setattr(cells, "MIN_RUNS_PER_CELL", 0)
+
+
 @pytest.fixture
 def settled(monkeypatch):
     """Every run counts as settled at once; no summary builds by itself."""
@@ -293,3 +299,17 @@ def _times_analysed(app) -> int:
         return c.execute(
             text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'summary_days'")
         ).scalar()
+
+
+def test_a_day_whose_cells_save_nothing_is_read_live_and_not_built_again(
+    app, tricky, settled, monkeypatch
+):
+    monkeypatch.setattr(cells, "MIN_RUNS_PER_CELL", 10**6)  # no day has that many runs a cell
+    assert _build(app, tricky) > 0
+    live, cached = _parts(app, w=tricky)
+    assert cached == 0 and live > 0
+    _as_reference(app, tricky, monkeypatch, "days read live")
+    with db.transaction(app.state.sessions) as s:
+        assert s.scalar(select(func.count()).select_from(SummaryCell)) == 0  # none kept
+    monkeypatch.setattr(cells, "MIN_RUNS_PER_CELL", 0)
+    assert _build(app, tricky) == 0  # considered once: not built again at every summary
